@@ -15,9 +15,7 @@ import glob
 import re
 import os
 import shutil
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -28,7 +26,8 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from pxelab import dhcp, pcap, replay, tftp            # noqa: E402
 from pxelab.http_client import http_get                # noqa: E402
-from pxelab.netns import NETNS_RUN_DIR, Topology       # noqa: E402
+from pxelab.netns import NETNS_RUN_DIR, Topology, owned_by  # noqa: E402
+from pxelab.record import PacketRecorder                # noqa: E402
 from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "tests", "captures")
@@ -74,8 +73,8 @@ def capture_config(name, tftp_root, bridge, extra=()):
 
 
 def namespaces_with_prefix(prefix):
-    """Existing namespace names starting with `prefix`."""
-    return [n for n in os.listdir(NETNS_RUN_DIR) if n.startswith(prefix)] \
+    """Existing namespaces of the Topology with this prefix."""
+    return [n for n in os.listdir(NETNS_RUN_DIR) if owned_by(prefix, n)] \
         if os.path.isdir(NETNS_RUN_DIR) else []
 
 
@@ -281,7 +280,8 @@ class TopologyTest(unittest.TestCase):
             sender.bind(("0.0.0.0", 0))
             one.client_nodes[1].set_ip("10.77.0.51")
             sender.sendto(b"to peer", ("10.77.0.2", 9999))
-            self.assertEqual(peer_socket.recvfrom(100), (b"to peer", ("10.77.0.51", sender.getsockname()[1])))
+            self.assertEqual(peer_socket.recvfrom(100),
+                             (b"to peer", ("10.77.0.51", sender.getsockname()[1])))
             self.assertIn("master br0", one.server.ns.ip("link", "show", "tap0"))
             with tempfile.TemporaryDirectory() as tmp:
                 sleeper = one.server.ns.start(["sleep", "300"], os.path.join(tmp, "sleep.log"))
@@ -349,6 +349,7 @@ class CaptureReplayTest(unittest.TestCase):
             with self.subTest(capture=name):
                 exchanges, replayed, log = future.result()
                 self.assertTrue(exchanges)
+                self.assertEqual(len(replayed), len(exchanges), "replay stopped early")
                 for item in replayed:
                     self.check_exchange(item, log)
                 if name == PROXY_CAPTURE:
@@ -440,10 +441,12 @@ class BootClientTest(unittest.TestCase):
     def test_proxy_dhcp_with_boot_server_request_on_4011(self):
         ipxe = first_request(PROXY_CAPTURE).identity_options()
         pxe_rom = [(code, value) for code, value in ipxe if code not in (77, 175)]
+        recording = os.path.join(self.root, "proxy.pcap")
         with Topology(clients=2, peers=("10.77.0.2/24",)) as topo, \
                 Dnsmasq(DNSMASQ, topo.server.ns,
                         capture_config(PROXY_CAPTURE, self.root, topo.bridge)) as proxy, \
-                Dnsmasq(DNSMASQ, topo.peer.ns, PLAIN_DHCP_CONFIG + "no-ping\n"):
+                Dnsmasq(DNSMASQ, topo.peer.ns, PLAIN_DHCP_CONFIG + "no-ping\n"), \
+                PacketRecorder(topo.server.ns, topo.bridge, recording):
             cases = [(topo.client_nodes[0], ipxe, "PXEClient", "http://10.77.0.1/boot.ipxe"),
                      (topo.client_nodes[1], pxe_rom, None, "undionly.kpxe")]
             for node, identity, boot_class, boot_file in cases:
@@ -458,6 +461,12 @@ class BootClientTest(unittest.TestCase):
                     self.assertEqual(node.ns.addresses("eth0"), [f"{result.address}/24"])
                     proxy.wait_log(r"PXE\(br0\) " + re.escape(f"{result.address} {client.mac} "
                                                            f"{boot_file}"))
+        # the bridge recording has the same shape as the real proxy capture
+        shape = [(e.request.msg_name, e.dst_port, sorted(e.server_ids))
+                 for e in replay.load_exchanges(recording)]
+        conversation = [("DISCOVER", 67, ["10.77.0.1", "10.77.0.2"]),
+                        ("REQUEST", 67, ["10.77.0.2"]), ("REQUEST", 4011, ["10.77.0.1"])]
+        self.assertEqual(shape, conversation * 2)
 
 
 if __name__ == "__main__":

@@ -75,7 +75,8 @@ def read_frames(path):
             raise PcapError(f"{path}: shorter than a pcap header")
         magic = struct.unpack("<I", header[:4])[0]
         if magic not in MAGICS:
-            raise PcapError(f"{path}: not classic pcap (magic {magic:#010x}; pcapng is not supported)")
+            raise PcapError(f"{path}: not classic pcap (magic {magic:#010x}; "
+                            "pcapng is not supported)")
         order, ticks = MAGICS[magic]
         linktype = struct.unpack(order + "I", header[20:24])[0] & 0xFFFF
         while True:

@@ -65,7 +65,8 @@ def load_exchanges(pcap_path):
         message.src_port, message.dst_port = record.src_port, record.dst_port
         message.src_mac = record.src_mac
         if message.op == dhcp.BOOTREQUEST and record.dst_port != dhcp.CLIENT_PORT:
-            _add_request(exchanges, Exchange(message, record.src_ip, record.dst_ip, record.dst_port))
+            exchange = Exchange(message, record.src_ip, record.dst_ip, record.dst_port)
+            _add_request(exchanges, exchange)
         elif message.op == dhcp.BOOTREPLY and record.src_port != dhcp.CLIENT_PORT:
             _add_reply(exchanges, message, record.src_port)
     return exchanges
@@ -108,9 +109,20 @@ class Replayer:
         self.offered = {}           # server id -> yiaddr it offered now
         self.address = None         # address leased now
 
-    def run(self, exchanges):
-        """Replay every exchange in order; return a list of Replayed."""
-        return [self.play(exchange) for exchange in exchanges]
+    def run(self, exchanges, stop_on_missing=True):
+        """Replay the exchanges in order; return a list of Replayed.
+
+        With stop_on_missing, the replay ends after the first exchange that
+        lacks a reply the capture had: the conversation cannot go on sensibly
+        and every later exchange would only wait out its timeout.
+        """
+        played = []
+        for exchange in exchanges:
+            played.append(self.play(exchange))
+            got = {_server_of(r) for r in played[-1].replies}
+            if stop_on_missing and not exchange.server_ids <= got:
+                break
+        return played
 
     def play(self, exchange):
         """Send one exchange's request and wait for its servers' replies."""
