@@ -22,12 +22,10 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = "/run/netns"
-DEFAULT_NET = "10.77.0.0/24"
 DEFAULT_SERVER_ADDR = "10.77.0.1/24"
 BRIDGE_NAME = "br0"
 CLIENT_IFACE = "eth0"
@@ -77,8 +75,15 @@ def unique_prefix():
         while True:
             prefix = f"pxc{os.getpid()}-{next(_name_counter)}"
             taken = os.listdir(NETNS_RUN_DIR) if os.path.isdir(NETNS_RUN_DIR) else []
-            if not any(name.startswith(prefix) for name in taken):
+            if not any(owned_by(prefix, name) for name in taken):
                 return prefix
+
+
+def owned_by(prefix, namespace):
+    """True if `namespace` is one a Topology with `prefix` names (<prefix><role>)."""
+    role = namespace[len(prefix):]
+    return namespace.startswith(prefix) and role[:1] in ("s", "c", "p") and \
+        (role == "s" or role[1:].isdigit())
 
 
 class BackgroundProcess:
