@@ -112,6 +112,7 @@ class Scenario:
     stop_at: tuple = None
     timeout: float = BIOS_TIMEOUT
     romfile: str = None
+    device_options: tuple = ()
 
     @property
     def marker(self):
@@ -155,6 +156,17 @@ SCENARIOS = {s.name: s for s in (
          http(r"^GET /boot\.ipxe 200$"),
          serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
          serial(rf"net0: {MAC} using virtio-net"), *IPXE_GOT_SCRIPT, _marker("a-seabios-virtio"),
+         never("serial", r"undionly"))),
+    Scenario(
+        "a2-seabios-e1000",
+        "SeaBIOS + QEMU's e1000 iPXE ROM: same chain as the virtio ROM, other NIC driver",
+        "seabios-e1000", "tests/captures/a-seabios-virtio/dnsmasq.conf",
+        (dnsmasq(ROM_VENDOR_CLASS), dnsmasq(r"user class: iPXE"), dnsmasq(ACK),
+         dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
+         never("dnsmasq", r"^sent /"),
+         http(r"^GET /boot\.ipxe 200$"),
+         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         serial(rf"net0: {MAC} using 82540em"), *IPXE_GOT_SCRIPT, _marker("a2-seabios-e1000"),
          never("serial", r"undionly"))),
     Scenario(
         "b-ovmf-pxe",
@@ -369,7 +381,7 @@ def play(scenario, dnsmasq_binary, workdir):
             web = HttpFileServer(topo.server.ns, root, address=SERVER_IP, port=80).start()
             servers.append(web)
             vm = qemu.VM(scenario.profile, os.path.join(workdir, "vm"), TAP, topo.server.ns,
-                         romfile=scenario.romfile)
+                         romfile=scenario.romfile, device_options=scenario.device_options)
             pattern, occurrences = scenario.stop_condition()
             with vm:
                 reached = vm.wait_for(pattern, scenario.timeout, occurrences) is not None

@@ -35,6 +35,14 @@ POLL_INTERVAL = 0.1
 OVMF_NO_PXE = (("opt/org.tianocore/IPv4PXESupport", "n"),
                ("opt/org.tianocore/IPv6PXESupport", "n"))
 
+# PCI vendor:device each NIC model shows the firmware.  QEMU patches these
+# ids into its own default ROMs only; a custom ROM must carry them itself.
+NIC_PCI_IDS = {"virtio-net-pci": (0x1AF4, 0x1000), "e1000": (0x8086, 0x100E)}
+# virtio-net with disable-legacy=on is the modern device (the id in Debian's
+# /usr/lib/ipxe/virtio-net.rom)
+VIRTIO_MODERN_ID = (0x1AF4, 0x1041)
+PCI_ROM_CODE_X86 = 0
+
 # ANSI/VT100 control sequences iPXE and OVMF print (colours, clear screen,
 # cursor moves); removed before matching so patterns see plain text.
 _CONTROL_SEQUENCE = re.compile(rb"\x1b(?:\[[0-9;?=]*[A-Za-z]|[()][A-Za-z0-9]|[=>c])|\r")
@@ -87,6 +95,49 @@ def clean_console(raw):
     return _CONTROL_SEQUENCE.sub(b"", raw).decode("utf-8", errors="replace")
 
 
+def rom_images(path):
+    """(vendor, device, code type) of every image in a PCI option ROM file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    images, offset = [], 0
+    while offset + 0x1A <= len(data) and data[offset:offset + 2] == b"\x55\xaa":
+        pcir = offset + int.from_bytes(data[offset + 0x18:offset + 0x1A], "little")
+        if data[pcir:pcir + 4] != b"PCIR" or pcir + 0x16 > len(data):
+            break
+        vendor = int.from_bytes(data[pcir + 4:pcir + 6], "little")
+        device = int.from_bytes(data[pcir + 6:pcir + 8], "little")
+        images.append((vendor, device, data[pcir + 0x14]))
+        length = int.from_bytes(data[pcir + 0x10:pcir + 0x12], "little") * 512
+        if data[pcir + 0x15] & 0x80 or length == 0:
+            break
+        offset += length
+    return images
+
+
+def nic_pci_id(nic, device_options=()):
+    """(vendor, device) the NIC presents, or None for a model not in the table."""
+    if nic == "virtio-net-pci" and "disable-legacy=on" in device_options:
+        return VIRTIO_MODERN_ID
+    return NIC_PCI_IDS.get(nic)
+
+
+def check_bios_rom(path, nic, device_options=()):
+    """Raise ValueError if SeaBIOS would silently skip ROM `path` on this NIC.
+
+    SeaBIOS runs a ROM image only if its PCI ids equal the device's, and QEMU
+    fixes the ids up for its default ROMs only, so a mismatched custom ROM
+    would just leave the VM at "No bootable device".
+    """
+    wanted = nic_pci_id(nic, device_options)
+    if wanted is None:
+        return
+    images = rom_images(path)
+    if (*wanted, PCI_ROM_CODE_X86) not in images:
+        found = ", ".join(f"{v:04x}:{d:04x}/type{t}" for v, d, t in images) or "no PCI image"
+        raise ValueError(f"ROM {path} has {found}; {nic} is {wanted[0]:04x}:{wanted[1]:04x} "
+                         "(for 1af4:1041 ROMs pass device_options=('disable-legacy=on',))")
+
+
 def qemu_available():
     """None if QEMU and the firmware files are installed, else what is missing."""
     missing = [path for path in (OVMF_CODE, OVMF_VARS) if not os.path.exists(path)]
@@ -105,11 +156,13 @@ class VM:
     workdir   directory for the serial log, QEMU's output and OVMF's private
               VARS copy (each VM must own its VARS: OVMF writes boot entries)
     netns     pxelab.netns.Netns the tap lives in (None: caller's namespace)
-    romfile   overrides the profile's option ROM (a custom iPXE .rom)
+    romfile   overrides the profile's option ROM (a custom iPXE .rom; its PCI
+              ids must match the NIC, see check_bios_rom)
+    device_options  more NIC properties, e.g. ("disable-legacy=on",)
     """
 
     def __init__(self, profile, workdir, tap, netns=None, mac=DEFAULT_MAC, uuid=DEFAULT_UUID,
-                 romfile=None, memory_mb=DEFAULT_MEMORY_MB, extra_args=()):
+                 romfile=None, memory_mb=DEFAULT_MEMORY_MB, device_options=(), extra_args=()):
         self.profile = profile_named(profile) if isinstance(profile, str) else profile
         self.workdir = workdir
         self.tap = tap
@@ -118,6 +171,7 @@ class VM:
         self.uuid = uuid
         self.romfile = self.profile.romfile if romfile is None else romfile
         self.memory_mb = memory_mb
+        self.device_options = tuple(device_options)
         self.extra_args = tuple(extra_args)
         self.serial_path = os.path.join(workdir, "serial.log")
         self.output_path = os.path.join(workdir, "qemu.out")
@@ -147,7 +201,7 @@ class VM:
 
     def _network_args(self):
         """The tap backend and the NIC with its fixed MAC and option ROM choice."""
-        device = f"{self.profile.nic},netdev=net0,mac={self.mac}"
+        device = ",".join((self.profile.nic, "netdev=net0", f"mac={self.mac}", *self.device_options))
         if self.romfile is not None:
             device += f",romfile={self.romfile}"
         return ["-netdev", f"tap,id=net0,ifname={self.tap},script=no,downscript=no",
@@ -166,6 +220,8 @@ class VM:
         os.makedirs(self.workdir, exist_ok=True)
         if self.romfile and not os.path.isfile(self.romfile):
             raise FileNotFoundError(f"option ROM {self.romfile} does not exist")
+        if self.romfile and not self.profile.uefi:
+            check_bios_rom(self.romfile, self.profile.nic, self.device_options)
         if self.profile.uefi:
             shutil.copyfile(OVMF_VARS, self.vars_path)
         open(self.serial_path, "wb").close()
