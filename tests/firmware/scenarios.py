@@ -135,7 +135,7 @@ TFTP_SENT = r"sent \S*/{} to 10\.77\.0\.\d+"
 ROM_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00000:UNDI:002001"
 # dnsmasq logs a dhcp-option-force value given without a type as hex.
 HTTPCLIENT_HEX = ":".join(f"{byte:02x}" for byte in b"HTTPClient")
-IPXE_BANNER = r"iPXE 1\.\d+\.\d+\S* -- Open Source Network Boot Firmware"
+IPXE_BANNER = r"iPXE 1\.\d+\.\d+\S*(?: \(\w+\))? -- Open Source Network Boot Firmware"
 IPXE_GOT_SCRIPT = (serial(rf"Filename: {SCRIPT_URL}"), serial(rf"{SCRIPT_URL}\.\.\. ok"),
                    serial(r"boot\.ipxe : \d+ bytes \[script\]"))
 
@@ -145,29 +145,28 @@ def _marker(name):
     return serial(rf"^PXC-MARKER-{name}$")
 
 
+def _vendor_rom_gets_script(name, ipxe_driver):
+    """Chain of QEMU's iPXE ROM handed the script URL at once: never chainloaded."""
+    return (dnsmasq(ROM_VENDOR_CLASS), dnsmasq(r"user class: iPXE"), dnsmasq(ACK),
+            dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
+            never("dnsmasq", r"^sent /"),
+            http(r"^GET /boot\.ipxe 200$"),
+            serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+            serial(rf"net0: {MAC} using {ipxe_driver}"), *IPXE_GOT_SCRIPT, _marker(name),
+            never("serial", r"undionly"))
+
+
 SCENARIOS = {s.name: s for s in (
     Scenario(
         "a-seabios-virtio",
         "SeaBIOS + QEMU's virtio iPXE ROM is tagged ipxe and gets the script directly",
         "seabios-virtio", "tests/captures/a-seabios-virtio/dnsmasq.conf",
-        (dnsmasq(ROM_VENDOR_CLASS), dnsmasq(r"user class: iPXE"), dnsmasq(ACK),
-         dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
-         never("dnsmasq", r"^sent /"),
-         http(r"^GET /boot\.ipxe 200$"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
-         serial(rf"net0: {MAC} using virtio-net"), *IPXE_GOT_SCRIPT, _marker("a-seabios-virtio"),
-         never("serial", r"undionly"))),
+        _vendor_rom_gets_script("a-seabios-virtio", "virtio-net")),
     Scenario(
         "a2-seabios-e1000",
-        "SeaBIOS + QEMU's e1000 iPXE ROM: same chain as the virtio ROM, other NIC driver",
+        "SeaBIOS + QEMU's e1000 iPXE ROM: the same chain through another NIC and ROM",
         "seabios-e1000", "tests/captures/a-seabios-virtio/dnsmasq.conf",
-        (dnsmasq(ROM_VENDOR_CLASS), dnsmasq(r"user class: iPXE"), dnsmasq(ACK),
-         dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
-         never("dnsmasq", r"^sent /"),
-         http(r"^GET /boot\.ipxe 200$"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
-         serial(rf"net0: {MAC} using 82540em"), *IPXE_GOT_SCRIPT, _marker("a2-seabios-e1000"),
-         never("serial", r"undionly"))),
+        _vendor_rom_gets_script("a2-seabios-e1000", "82540em")),
     Scenario(
         "b-ovmf-pxe",
         "OVMF UEFI PXE (arch 7) -> ipxe.efi over TFTP -> Debian iPXE -> script over HTTP",
