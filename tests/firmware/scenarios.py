@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -412,8 +413,21 @@ def record(result):
                                 "ok": not result.problems, "time": time.time()}) + "\n")
 
 
+def interrupt_on_sigterm():
+    """Turn SIGTERM (a CI time-out, `kill`) into KeyboardInterrupt.
+
+    Without this the interpreter dies at once and leaves QEMU, dnsmasq and the
+    namespaces behind; as an exception it unwinds through the VM, server and
+    Topology context managers, which stop what they started.
+    """
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv):
     """Play the named scenarios (default: all) with $PXC_DNSMASQ; print times."""
+    interrupt_on_sigterm()
     binary = os.environ.get("PXC_DNSMASQ")
     if not binary:
         print("set PXC_DNSMASQ to a dnsmasq binary", file=sys.stderr)

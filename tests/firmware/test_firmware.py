@@ -28,6 +28,11 @@ import scenarios  # noqa: E402
 from scenarios import Expect, check_chain, dnsmasq, never, serial  # noqa: E402
 
 
+def setUpModule():
+    """Let a SIGTERM unwind the running boot so its processes are stopped."""
+    scenarios.interrupt_on_sigterm()
+
+
 def boot_skip_reason():
     """Why real-firmware boots cannot run here, or None if they can."""
     binary = os.environ.get("PXC_DNSMASQ")
