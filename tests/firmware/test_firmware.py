@@ -1,0 +1,145 @@
+"""Real-firmware tests: QEMU boots SeaBIOS/iPXE and OVMF PXE/HTTP Boot against dnsmasq.
+
+Each scenario of scenarios.SCENARIOS becomes one test method that boots the
+firmware through the dnsmasq binary named by PXC_DNSMASQ (stock or patched)
+and asserts the whole chain from the servers' own logs and the serial
+console.  The boots need root (namespaces, tap) and QEMU; without them, or
+without PXC_DNSMASQ, they are skipped with the reason.  The checks of the
+chain matcher itself run everywhere.
+
+  PXC_DNSMASQ=/path/to/dnsmasq python3 -m unittest tests/firmware/test_firmware.py -v
+  PXC_FW_SCENARIOS=a-seabios-virtio,e-loop-seabios   only these scenarios
+  PXC_FW_CONFIG_DIR=DIR      DIR/<scenario>.conf replaces the stock config
+  PXC_FW_RESULTS=FILE        append boot times as JSON lines
+  PXC_FW_KEEP=1              keep every work directory (failed ones are always kept)
+  PXC_IPXE_CSTM=FILE         a prebuilt CSTM undionly.kpxe (else build-ipxe-cstm)
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import scenarios  # noqa: E402
+from scenarios import Expect, check_chain, dnsmasq, never, serial  # noqa: E402
+
+
+def setUpModule():
+    """Let a SIGTERM unwind the running boot so its processes are stopped."""
+    scenarios.interrupt_on_sigterm()
+
+
+def boot_skip_reason():
+    """Why real-firmware boots cannot run here, or None if they can."""
+    binary = os.environ.get("PXC_DNSMASQ")
+    if not binary:
+        return "PXC_DNSMASQ is not set (path of the dnsmasq binary to boot against)"
+    if not os.access(binary, os.X_OK):
+        return f"PXC_DNSMASQ={binary} is not an executable file"
+    if os.geteuid() != 0:
+        return "needs root (network namespaces, tap device)"
+    missing = scenarios.qemu.qemu_available()
+    if missing:
+        return f"QEMU/firmware missing: {missing}"
+    return None
+
+
+def selected(name):
+    """True if PXC_FW_SCENARIOS is unset or lists `name`."""
+    wanted = os.environ.get("PXC_FW_SCENARIOS")
+    return not wanted or name in {item.strip() for item in wanted.split(",")}
+
+
+class ChainMatcherTest(unittest.TestCase):
+    """The matcher must fail on wrong order, missing counts and forbidden lines."""
+
+    STREAMS = {"dnsmasq": "DHCPACK one\nsent /r/undionly.kpxe to x\nsent /r/undionly.kpxe to x\n",
+               "serial": "iPXE starting\nFilename: undionly.kpxe\nPXC-MARKER-z\n"}
+
+    def test_in_order_chain_holds(self):
+        expects = (dnsmasq("DHCPACK"), dnsmasq(r"sent \S+undionly", count=2),
+                   serial("starting"), serial("^PXC-MARKER-z$"))
+        self.assertEqual(check_chain(expects, self.STREAMS), [])
+
+    def test_wrong_order_fails(self):
+        problems = check_chain((serial("PXC-MARKER"), serial("starting")), self.STREAMS)
+        self.assertEqual(len(problems), 1)
+        self.assertIn("/starting/ seen 0 of 1", problems[0])
+
+    def test_count_beyond_what_happened_fails(self):
+        problems = check_chain((dnsmasq(r"sent \S+undionly", count=3),), self.STREAMS)
+        self.assertIn("seen 2 of 3", problems[0])
+
+    def test_forbidden_pattern_fails(self):
+        problems = check_chain((never("serial", "undionly"),), self.STREAMS)
+        self.assertEqual(problems, ["serial: unexpected /undionly/"])
+
+    def test_missing_stream_fails(self):
+        self.assertTrue(check_chain((Expect("http", "GET"),), self.STREAMS))
+
+    def test_every_scenario_waits_for_something_and_checks_each_source(self):
+        for scenario in scenarios.SCENARIOS.values():
+            streams = {expect.stream for expect in scenario.expect}
+            self.assertLessEqual({"dnsmasq", "serial"}, streams, scenario.name)
+            self.assertIn(scenario.profile, scenarios.qemu.PROFILES, scenario.name)
+            self.assertTrue((scenarios.REPO / scenario.config).is_file(), scenario.config)
+
+
+class ConfigPreparationTest(unittest.TestCase):
+    """Stock configs get the test's TFTP root and the speed lines exactly once."""
+
+    def test_tftp_root_replaced_and_speed_lines_added_once(self):
+        text = "enable-tftp\ntftp-root=/srv/tftp\nno-ping\n"
+        prepared = scenarios.prepare_config(text, "/tmp/root")
+        lines = prepared.splitlines()
+        self.assertIn("tftp-root=/tmp/root", lines)
+        self.assertNotIn("tftp-root=/srv/tftp", lines)
+        for line in scenarios.SPEED_LINES:
+            self.assertEqual(lines.count(line), 1, line)
+
+    def test_no_tftp_root_added_to_a_config_without_one(self):
+        prepared = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/x", speed=False)
+        self.assertNotIn("tftp-root", prepared)
+
+
+class FirmwareBootTest(unittest.TestCase):
+    """One method per scenario, generated below: boot it, check the chain."""
+
+    def play(self, scenario):
+        """Boot `scenario`, record its time, assert every expectation."""
+        reason = boot_skip_reason()
+        if reason:
+            self.skipTest(reason)
+        if not selected(scenario.name):
+            self.skipTest("not in PXC_FW_SCENARIOS")
+        workdir = tempfile.mkdtemp(prefix=f"pxc-fw-{scenario.name}-")
+        try:
+            result = scenarios.play(scenario, os.environ["PXC_DNSMASQ"], workdir)
+        except scenarios.SourceUnavailable as exc:
+            shutil.rmtree(workdir, ignore_errors=True)
+            self.skipTest(str(exc))
+        scenarios.record(result)
+        if result.problems:
+            self.fail("\n" + result.report())
+        if not os.environ.get("PXC_FW_KEEP"):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _boot_test(scenario):
+    """A test method booting `scenario`, documented by its description."""
+    def test(self):
+        self.play(scenario)
+    test.__doc__ = f"{scenario.name}: {scenario.about}"
+    return test
+
+
+for _scenario in scenarios.SCENARIOS.values():
+    setattr(FirmwareBootTest, f"test_{_scenario.name.replace('-', '_')}", _boot_test(_scenario))
+
+
+if __name__ == "__main__":
+    unittest.main()
