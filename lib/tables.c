@@ -1,0 +1,311 @@
+/*
+ * The fact tables of libpxeclass: architectures (IANA "Processor
+ * Architecture Types"), architecture families, iPXE feature flags, iPXE
+ * bus types, firmware classes and the error/warning flags.  Each fact is
+ * stated here once; everything else looks it up.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#define BIOS PXC_FAM_BIOS
+#define EFI PXC_FAM_EFI
+#define HTTP PXC_FAM_HTTP
+#define UBOOT PXC_FAM_UBOOT
+
+/*
+ * Option 93 values 0–41 (RFC 4578 §2.1, RFC 5970 §3.3, the IANA registry;
+ * cross-checked with EDK2 PXE_CLIENT_ARCH_* / HTTP_CLIENT_ARCH_* and iPXE
+ * dhcp.h).  7 is x64 UEFI and 9 is EBC, as in IANA after RFC erratum 4624.
+ */
+static const struct pxc_arch_info arch_table[] = {
+  { 0,  "x86-bios",          "x86 BIOS",                     BIOS | PXC_FAM_X86 },
+  { 1,  "pc98",              "NEC/PC98 (deprecated)",        BIOS | PXC_FAM_X86 },
+  { 2,  "efi-itanium",       "Itanium",                      EFI | PXC_FAM_IA64 },
+  { 3,  "alpha",             "DEC Alpha (deprecated)",       0 },
+  { 4,  "arc-x86",           "Arc x86 (deprecated)",         PXC_FAM_X86 },
+  { 5,  "intel-lean-client", "Intel Lean Client (deprecated)", PXC_FAM_X86 },
+  { 6,  "efi-x86",           "x86 UEFI",                     EFI | PXC_FAM_X86 | PXC_FAM_IA32 },
+  { 7,  "efi-x64",           "x64 UEFI",                     EFI | PXC_FAM_X86 | PXC_FAM_X64 },
+  { 8,  "efi-xscale",        "EFI Xscale (deprecated)",      EFI | PXC_FAM_ARM32 },
+  { 9,  "efi-ebc",           "EBC",                          EFI | PXC_FAM_EBC },
+  { 10, "efi-arm32",         "ARM 32-bit UEFI",              EFI | PXC_FAM_ARM32 },
+  { 11, "efi-arm64",         "ARM 64-bit UEFI",              EFI | PXC_FAM_ARM64 },
+  { 12, "ppc-openfirmware",  "PowerPC Open Firmware",        PXC_FAM_PPC },
+  { 13, "ppc-epapr",         "PowerPC ePAPR",                PXC_FAM_PPC },
+  { 14, "power-opal",        "POWER OPAL v3",                PXC_FAM_PPC },
+  { 15, "efi-x86-http",      "x86 UEFI boot from HTTP",      EFI | HTTP | PXC_FAM_X86 | PXC_FAM_IA32 },
+  { 16, "efi-x64-http",      "x64 UEFI boot from HTTP",      EFI | HTTP | PXC_FAM_X86 | PXC_FAM_X64 },
+  { 17, "efi-ebc-http",      "EBC boot from HTTP",           EFI | HTTP | PXC_FAM_EBC },
+  { 18, "efi-arm32-http",    "ARM 32-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_ARM32 },
+  { 19, "efi-arm64-http",    "ARM 64-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_ARM64 },
+  { 20, "x86-bios-http",     "PC/AT BIOS boot from HTTP",    BIOS | HTTP | PXC_FAM_X86 },
+  { 21, "uboot-arm32",       "ARM 32-bit U-Boot",            UBOOT | PXC_FAM_ARM32 },
+  { 22, "uboot-arm64",       "ARM 64-bit U-Boot",            UBOOT | PXC_FAM_ARM64 },
+  { 23, "uboot-arm32-http",  "ARM 32-bit U-Boot boot from HTTP", UBOOT | HTTP | PXC_FAM_ARM32 },
+  { 24, "uboot-arm64-http",  "ARM 64-bit U-Boot boot from HTTP", UBOOT | HTTP | PXC_FAM_ARM64 },
+  { 25, "efi-riscv32",       "RISC-V 32-bit UEFI",           EFI | PXC_FAM_RISCV32 },
+  { 26, "efi-riscv32-http",  "RISC-V 32-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_RISCV32 },
+  { 27, "efi-riscv64",       "RISC-V 64-bit UEFI",           EFI | PXC_FAM_RISCV64 },
+  { 28, "efi-riscv64-http",  "RISC-V 64-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_RISCV64 },
+  { 29, "efi-riscv128",      "RISC-V 128-bit UEFI",          EFI | PXC_FAM_RISCV128 },
+  { 30, "efi-riscv128-http", "RISC-V 128-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_RISCV128 },
+  { 31, "s390-basic",        "s390 Basic",                   PXC_FAM_S390 },
+  { 32, "s390-extended",     "s390 Extended",                PXC_FAM_S390 },
+  { 33, "efi-mips32",        "MIPS 32-bit UEFI",             EFI | PXC_FAM_MIPS },
+  { 34, "efi-mips64",        "MIPS 64-bit UEFI",             EFI | PXC_FAM_MIPS },
+  { 35, "efi-sunway32",      "Sunway 32-bit UEFI",           EFI | PXC_FAM_SUNWAY },
+  { 36, "efi-sunway64",      "Sunway 64-bit UEFI",           EFI | PXC_FAM_SUNWAY },
+  { 37, "efi-loongarch32",   "LoongArch 32-bit UEFI",        EFI | PXC_FAM_LOONGARCH32 },
+  { 38, "efi-loongarch32-http", "LoongArch 32-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_LOONGARCH32 },
+  { 39, "efi-loongarch64",   "LoongArch 64-bit UEFI",        EFI | PXC_FAM_LOONGARCH64 },
+  { 40, "efi-loongarch64-http", "LoongArch 64-bit UEFI boot from HTTP", EFI | HTTP | PXC_FAM_LOONGARCH64 },
+  { 41, "arm-rpiboot",       "arm rpiboot",                  PXC_FAM_RPI },
+};
+
+/* Family names, as accepted by dhcp-pxe-arch. */
+static const struct {
+  uint32_t bit;
+  const char *name;
+} family_table[] = {
+  { PXC_FAM_BIOS, "bios" },       { PXC_FAM_EFI, "efi" },
+  { PXC_FAM_HTTP, "http" },       { PXC_FAM_UBOOT, "uboot" },
+  { PXC_FAM_X86, "x86" },         { PXC_FAM_IA32, "ia32" },
+  { PXC_FAM_X64, "x64" },         { PXC_FAM_ARM32, "arm32" },
+  { PXC_FAM_ARM64, "arm64" },     { PXC_FAM_RISCV32, "riscv32" },
+  { PXC_FAM_RISCV64, "riscv64" }, { PXC_FAM_RISCV128, "riscv128" },
+  { PXC_FAM_LOONGARCH32, "loongarch32" },
+  { PXC_FAM_LOONGARCH64, "loongarch64" },
+  { PXC_FAM_IA64, "ia64" },       { PXC_FAM_EBC, "ebc" },
+  { PXC_FAM_PPC, "ppc" },         { PXC_FAM_S390, "s390" },
+  { PXC_FAM_MIPS, "mips" },       { PXC_FAM_SUNWAY, "sunway" },
+  { PXC_FAM_RPI, "rpi" },
+};
+
+/*
+ * iPXE option 175 feature flags (src/include/ipxe/features.h: DHCP_EB_FEATURE_*),
+ * named after the features themselves.  42 is MULTIBOOT2 of the Triton
+ * (Joyent) fork, not upstream.
+ */
+static const struct {
+  uint8_t code;
+  const char *name;
+} feature_table[] = {
+  { 0x10, "pxe-ext" },   { 0x11, "iscsi" },     { 0x12, "aoe" },
+  { 0x13, "http" },      { 0x14, "https" },     { 0x15, "tftp" },
+  { 0x16, "ftp" },       { 0x17, "dns" },       { 0x18, "bzimage" },
+  { 0x19, "multiboot" }, { 0x1a, "slam" },      { 0x1b, "srp" },
+  { 0x20, "nbi" },       { 0x21, "pxe" },       { 0x22, "elf" },
+  { 0x23, "comboot" },   { 0x24, "efi" },       { 0x25, "fcoe" },
+  { 0x26, "vlan" },      { 0x27, "menu" },      { 0x28, "sdi" },
+  { 0x29, "nfs" },       { 0x2a, "multiboot2" },
+};
+
+/* iPXE bus types of sub-option 177 (src/include/ipxe/device.h BUS_TYPE_*). */
+static const char *const bus_table[] = {
+  [1] = "pci", [2] = "isapnp", [3] = "eisa", [4] = "mca", [5] = "isa",
+  [6] = "tap", [7] = "efi", [8] = "xen", [9] = "hv", [10] = "usb",
+  [11] = "dt",
+};
+
+static const char *const class_table[PXC_CLASS_COUNT] = {
+  [PXC_CLASS_NONE] = "none",
+  [PXC_CLASS_PXE] = "pxe",
+  [PXC_CLASS_HTTP_BOOT] = "http-boot",
+  [PXC_CLASS_IPXE] = "ipxe",
+  [PXC_CLASS_GPXE] = "gpxe",
+  [PXC_CLASS_ETHERBOOT] = "etherboot",
+  [PXC_CLASS_UBOOT] = "uboot",
+};
+
+static const char *const own_table[] = {
+  [PXC_OWN_UNKNOWN] = "unknown",
+  [PXC_OWN_VENDOR] = "vendor",
+  [PXC_OWN_OWN] = "own",
+};
+
+struct flag_info {
+  uint32_t bit;
+  const char *name;
+  const char *text;
+};
+
+static const struct flag_info error_table[] = {
+  { PXC_ERR_SHORT, "short", "packet shorter than the BOOTP header" },
+  { PXC_ERR_COOKIE, "no-cookie", "no DHCP magic cookie, options not read" },
+  { PXC_ERR_OPT_OVERRUN, "opt-overrun", "an option runs past the end of the packet" },
+  { PXC_ERR_OVERLOAD, "overload", "option 52 is malformed or its file/sname area unreadable" },
+  { PXC_ERR_SPLIT, "split-too-long", "a split option is too long to join" },
+  { PXC_ERR_MSG_TYPE, "msg-type", "option 53 has the wrong length" },
+  { PXC_ERR_ARCH, "arch-length", "option 93 is empty or of odd length" },
+  { PXC_ERR_UNDI, "undi", "option 94 is not 3 bytes of type 1" },
+  { PXC_ERR_UUID, "uuid", "option 97 is not 17 bytes of type 0" },
+  { PXC_ERR_ENCAP, "encap-overrun", "an option 175 sub-option runs past its end" },
+  { PXC_ERR_ENCAP_VALUE, "encap-value", "option 175 version or bus id has the wrong length" },
+  { PXC_ERR_USER_CLASS, "user-class", "option 77 is empty" },
+  { PXC_ERR_HLEN, "hlen", "hardware address length over 16" },
+  { PXC_ERR_NO_END, "no-end", "options end without an END option" },
+};
+
+static const struct flag_info warning_table[] = {
+  { PXC_WARN_ARCH_MISMATCH, "arch-mismatch", "option 93 and the Arch of option 60 differ" },
+  { PXC_WARN_ARCH_FROM_60, "arch-from-60", "no option 93: architecture read from option 60" },
+  { PXC_WARN_ARCH9_AS_X64, "arch9-as-x64", "arch 9 (EBC) taken as x64 UEFI" },
+  { PXC_WARN_ARCH_UNKNOWN, "arch-unassigned", "an architecture value IANA has not assigned" },
+  { PXC_WARN_ARCH_MANY, "arch-many", "more architecture values than are kept" },
+  { PXC_WARN_UNDI_MISMATCH, "undi-mismatch", "option 94 and the UNDI of option 60 differ" },
+  { PXC_WARN_NO_ARCH, "no-arch", "boot firmware that names no architecture" },
+  { PXC_WARN_USER_CLASS_MANY, "user-class-many", "more user classes than are kept" },
+  { PXC_WARN_RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS" },
+};
+
+/* Table lookups. */
+
+const struct pxc_arch_info *
+pxc_arch_by_code(uint32_t code)
+{
+  return code < COUNT(arch_table) ? &arch_table[code] : NULL;
+}
+
+const struct pxc_arch_info *
+pxc_arch_by_name(const char *name)
+{
+  for (size_t i = 0; i < COUNT(arch_table); i++)
+    if (strcmp(arch_table[i].name, name) == 0)
+      return &arch_table[i];
+  return NULL;
+}
+
+uint32_t
+pxc_family_by_name(const char *name)
+{
+  for (size_t i = 0; i < COUNT(family_table); i++)
+    if (strcmp(family_table[i].name, name) == 0)
+      return family_table[i].bit;
+  return 0;
+}
+
+const char *
+pxc_family_name(uint32_t bit)
+{
+  for (size_t i = 0; i < COUNT(family_table); i++)
+    if (family_table[i].bit == bit)
+      return family_table[i].name;
+  return NULL;
+}
+
+const char *
+pxc_feature_name(uint8_t code)
+{
+  for (size_t i = 0; i < COUNT(feature_table); i++)
+    if (feature_table[i].code == code)
+      return feature_table[i].name;
+  return NULL;
+}
+
+int
+pxc_feature_by_name(const char *name)
+{
+  for (size_t i = 0; i < COUNT(feature_table); i++)
+    if (strcmp(feature_table[i].name, name) == 0)
+      return feature_table[i].code;
+  return -1;
+}
+
+const char *
+pxc_bus_name(uint8_t type)
+{
+  return type < COUNT(bus_table) ? bus_table[type] : NULL;
+}
+
+int
+pxc_bus_by_name(const char *name)
+{
+  for (size_t i = 0; i < COUNT(bus_table); i++)
+    if (bus_table[i] && strcmp(bus_table[i], name) == 0)
+      return (int)i;
+  return -1;
+}
+
+const char *
+pxc_class_name(enum pxc_class cls)
+{
+  return (unsigned)cls < PXC_CLASS_COUNT ? class_table[cls] : "invalid";
+}
+
+const char *
+pxc_own_name(enum pxc_own own)
+{
+  return (unsigned)own < COUNT(own_table) ? own_table[own] : "invalid";
+}
+
+/* Find BIT in a flag table. */
+static const struct flag_info *
+flag_lookup(const struct flag_info *table, size_t count, uint32_t bit)
+{
+  for (size_t i = 0; i < count; i++)
+    if (table[i].bit == bit)
+      return &table[i];
+  return NULL;
+}
+
+const char *
+pxc_error_name(uint32_t bit)
+{
+  const struct flag_info *f = flag_lookup(error_table, COUNT(error_table), bit);
+  return f ? f->name : NULL;
+}
+
+const char *
+pxc_error_text(uint32_t bit)
+{
+  const struct flag_info *f = flag_lookup(error_table, COUNT(error_table), bit);
+  return f ? f->text : NULL;
+}
+
+const char *
+pxc_warning_name(uint32_t bit)
+{
+  const struct flag_info *f = flag_lookup(warning_table, COUNT(warning_table), bit);
+  return f ? f->name : NULL;
+}
+
+const char *
+pxc_warning_text(uint32_t bit)
+{
+  const struct flag_info *f = flag_lookup(warning_table, COUNT(warning_table), bit);
+  return f ? f->text : NULL;
+}
+
+/* Name lists for error messages: "pxe, http-boot, …" into BUF. */
+void
+pxc_list_features(char *buf, size_t len)
+{
+  struct strbuf sb = STRBUF_INIT(buf, len);
+  for (size_t i = 0; i < COUNT(feature_table); i++)
+    strbuf_printf(&sb, "%s%s", i ? ", " : "", feature_table[i].name);
+}
+
+void
+pxc_list_families(char *buf, size_t len)
+{
+  struct strbuf sb = STRBUF_INIT(buf, len);
+  for (size_t i = 0; i < COUNT(family_table); i++)
+    strbuf_printf(&sb, "%s%s", i ? ", " : "", family_table[i].name);
+}
+
+void
+pxc_list_buses(char *buf, size_t len)
+{
+  struct strbuf sb = STRBUF_INIT(buf, len);
+  const char *sep = "";
+  for (size_t i = 0; i < COUNT(bus_table); i++)
+    if (bus_table[i])
+      {
+        strbuf_printf(&sb, "%s%s", sep, bus_table[i]);
+        sep = ", ";
+      }
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""Tests of `pxeclass explain` on the real captures: text and JSON output,
+--config tag evaluation (with conf-file/conf-dir and dnsmasq-style errors),
+--hex, other link types and damaged capture files."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+PXECLASS = os.environ.get("PXC_CLI", "build/tools/pxeclass")
+CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "captures")
+
+CONFIG = """\
+# a dnsmasq.conf with pxeclass directives among dnsmasq's own
+dhcp-range=10.77.0.100,10.77.0.199,10m
+dhcp-pxe-class=set:firmware,pxe,http-boot
+dhcp-pxe-class=set:vendor,ipxe-vendor   # a comment
+dhcp-ipxe-own = user-class:CSTM
+dhcp-pxe-arch=set:efi,efi
+dhcp-ipxe-feature=set:https,https
+dhcp-boot=tag:vendor,undionly.kpxe
+"""
+
+
+def capture(name):
+    return os.path.join(CAPTURES, name, "dhcp.pcap")
+
+
+def run(*args, check=True):
+    p = subprocess.run([PXECLASS, *args], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError("pxeclass %s failed: %s" % (args, p.stderr))
+    return p
+
+
+def explain_json(*args):
+    return [json.loads(l) for l in run("explain", "--json", *args).stdout.splitlines()]
+
+
+class Explain(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def test_json_keys_and_values_seabios(self):
+        reqs = explain_json(capture("a-seabios-virtio"))
+        self.assertEqual([r["msg"] for r in reqs], ["DISCOVER", "DISCOVER", "REQUEST"])
+        r = reqs[0]
+        for key in ("mac", "xid", "msg", "class", "own", "arch", "arch_name",
+                    "ipxe_version", "features", "busid", "user_class",
+                    "vendor_class", "warnings", "tags"):
+            self.assertIn(key, r)
+        self.assertEqual(r["mac"], "52:54:00:77:00:01")
+        self.assertEqual(r["xid"], "0x7faf941a")
+        self.assertEqual(r["class"], "ipxe")
+        self.assertIsNone(r["own"])
+        self.assertEqual((r["arch"], r["arch_name"]), (0, "x86-bios"))
+        self.assertEqual(r["ipxe_version"], "1.0.0")
+        self.assertEqual(r["busid"], "pci:1af4:1000")
+        self.assertEqual(r["features"], ["pxe-ext", "iscsi", "aoe", "http", "tftp",
+                                         "dns", "bzimage", "multiboot", "pxe",
+                                         "elf", "menu", "nfs"])
+        self.assertEqual(r["user_class"], "iPXE")
+        self.assertEqual(r["msg"], "DISCOVER")
+        self.assertEqual(r["uuid"], "00112233-4455-6677-8899-aabbccddeeff")
+        self.assertEqual(r["warnings"], [])
+        self.assertEqual(r["tags"], [])
+
+    def test_config_tags_on_every_capture(self):
+        conf = self.write("dnsmasq.conf", CONFIG)
+        want = {
+            "a-seabios-virtio": [("ipxe", False, ["vendor"])] * 3,
+            "c2-ovmf-virtio-norom": [("pxe", None, ["firmware", "efi"])] * 2
+                                    + [("ipxe", False, ["vendor", "efi"])] * 3,
+            "f1-ovmf-httpboot": [("http-boot", None, ["firmware", "efi"])] * 2
+                                + [("ipxe", False, ["vendor", "efi"])] * 3,
+            "f2a-proxy-seabios-virtio": [("ipxe", False, ["vendor"])] * 4,
+            "e3-loop-fast-seabios-virtio": [("ipxe", False, ["vendor"])] * 18,
+        }
+        for name, stages in want.items():
+            reqs = explain_json("--config", conf, capture(name))
+            got = [(r["class"], r["own"], r["tags"]) for r in reqs]
+            self.assertEqual(got, stages, name)
+        r = explain_json("--config", conf, capture("c2-ovmf-virtio-norom"))[0]
+        self.assertEqual(r["tag_rules"], ["dhcp-pxe-class=set:firmware,pxe,http-boot",
+                                          "dhcp-pxe-arch=set:efi,efi"])
+
+    def test_port_4011_request(self):
+        reqs = explain_json(capture("f2a-proxy-seabios-virtio"))
+        self.assertEqual(reqs[-1]["port"], 4011)
+        self.assertEqual(reqs[-1]["vendor_class"], "PXEClient")
+        self.assertEqual(reqs[-1]["xid"], "0x00000000")
+
+    def test_text_output(self):
+        conf = self.write("dnsmasq.conf", CONFIG)
+        out = run("explain", "--config", conf, capture("f1-ovmf-httpboot")).stdout
+        self.assertIn("class http-boot  arch 16 efi-x64-http", out)
+        self.assertIn("vendor-class HTTPClient:Arch:00016:UNDI:003000", out)
+        self.assertIn("tag firmware  (dhcp-pxe-class=set:firmware,pxe,http-boot)", out)
+        self.assertIn("class ipxe (vendor)  arch 7 efi-x64", out)
+
+    def test_conf_file_and_conf_dir_are_followed(self):
+        d = os.path.join(self.tmp, "d")
+        os.mkdir(d)
+        with open(os.path.join(d, "10-arch.conf"), "w") as f:
+            f.write('dhcp-pxe-arch="set:bios",bios\n')
+        with open(os.path.join(d, "20-skip.bak"), "w") as f:
+            f.write("dhcp-pxe-class=broken\n")
+        inc = self.write("inc.conf", "dhcp-pxe-class=set:ipxe,ipxe\n")
+        main = self.write("main.conf", "conf-file=%s\nconf-dir=%s,*.conf\n" % (inc, d))
+        r = explain_json("--config", main, capture("a-seabios-virtio"))[0]
+        self.assertEqual(r["tags"], ["ipxe", "bios"])
+
+    def test_config_error_names_the_line(self):
+        conf = self.write("bad.conf", "# ok\ndhcp-range=1.2.3.4,proxy\ndhcp-pxe-arch=set:x,efi-x65\n")
+        p = run("explain", "--config", conf, capture("a-seabios-virtio"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("bad dhcp-pxe-arch: unknown architecture 'efi-x65'", p.stderr)
+        self.assertIn("at line 3 of %s" % conf, p.stderr)
+        self.assertEqual(p.stdout, "")
+
+    def test_config_unterminated_quote(self):
+        conf = self.write("bad.conf", 'dhcp-pxe-class="set:x,pxe\n')
+        p = run("explain", "--config", conf, capture("a-seabios-virtio"), check=False)
+        self.assertIn('missing " at line 1 of', p.stderr)
+
+    def test_hex(self):
+        with open(capture("c2-ovmf-virtio-norom"), "rb") as f:
+            data = f.read()
+        payload = data[24 + 16 + 14 + 20 + 8:24 + 16 + struct.unpack("<I", data[32:36])[0]]
+        r = explain_json("--hex", payload.hex(":"))[0]
+        self.assertEqual((r["class"], r["arch"], r["undi"]), ("pxe", 7, "3.0"))
+        p = run("explain", "--hex", "0a0", check=False)
+        self.assertEqual(p.returncode, 2)
+
+    def test_linux_cooked_capture(self):
+        """Rewrite the Ethernet capture as Linux cooked (SLL) frames."""
+        with open(capture("a-seabios-virtio"), "rb") as f:
+            data = f.read()
+        out = bytearray(data[:20] + struct.pack("<I", 113))
+        off = 24
+        while off < len(data):
+            ts, tu, cl, ol = struct.unpack("<IIII", data[off:off + 16])
+            frame = data[off + 16:off + 16 + cl]
+            sll = struct.pack(">HHH8sH", 0, 1, 6, frame[6:12] + b"\0\0", 0x0800) + frame[14:]
+            out += struct.pack("<IIII", ts, tu, len(sll), len(sll)) + sll
+            off += 16 + cl
+        path = os.path.join(self.tmp, "sll.pcap")
+        with open(path, "wb") as f:
+            f.write(out)
+        reqs = explain_json(path)
+        self.assertEqual(len(reqs), 3)
+        self.assertEqual(reqs[0]["busid"], "pci:1af4:1000")
+
+    def test_truncated_capture_file(self):
+        """A capture cut mid-packet: the whole packets are explained, then
+        the damage is reported."""
+        with open(capture("a-seabios-virtio"), "rb") as f:
+            data = f.read()
+        offsets, off = [], 24
+        while off < len(data):
+            offsets.append(off)
+            off += 16 + struct.unpack("<I", data[off + 8:off + 12])[0]
+        path = os.path.join(self.tmp, "cut.pcap")
+        with open(path, "wb") as f:
+            f.write(data[:offsets[4] + 100])  # inside the REQUEST, frame 5
+        p = run("explain", "--json", path, check=False)
+        self.assertEqual(len(p.stdout.splitlines()), 2)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("truncated", p.stderr)
+
+    def test_snaplen_cut_frames_are_flagged(self):
+        with open(capture("a-seabios-virtio"), "rb") as f:
+            data = bytearray(f.read())
+        out = bytearray(data[:24])
+        off = 24
+        while off < len(data):
+            ts, tu, cl, ol = struct.unpack("<IIII", data[off:off + 16])
+            keep = min(cl, 300)
+            out += struct.pack("<IIII", ts, tu, keep, ol) + data[off + 16:off + 16 + keep]
+            off += 16 + cl
+        path = os.path.join(self.tmp, "snap.pcap")
+        with open(path, "wb") as f:
+            f.write(out)
+        r = explain_json(path)[0]
+        self.assertTrue(r["truncated"])
+        self.assertIn("opt-overrun", r["errors"])
+        self.assertEqual(r["msg"], "DISCOVER")
+
+    def test_missing_file(self):
+        p = run("explain", os.path.join(self.tmp, "nope.pcap"), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("nope.pcap", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

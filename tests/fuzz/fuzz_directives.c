@@ -1,0 +1,45 @@
+/*
+ * libFuzzer target: arbitrary directive text.  The first byte picks the
+ * directive, the rest is its value; parsing must never crash, leak or
+ * accept a line and then fail to evaluate it.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pxeclass.h"
+
+static const char *const names[] = {
+    "dhcp-pxe-class",    "dhcp-pxe-arch",   "dhcp-ipxe-feature",
+    "dhcp-ipxe-version", "dhcp-ipxe-busid", "dhcp-ipxe-own",
+    "dhcp-pxe-arch9",    "dhcp-chain-guard",
+};
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  static struct pxc_request req;
+  struct pxc_config *cfg;
+  struct pxc_verdict v;
+  char err[256], *value;
+
+  if (size < 1)
+    return 0;
+  value = malloc(size);
+  memcpy(value, data + 1, size - 1);
+  value[size - 1] = '\0';
+  cfg = pxc_config_new();
+  if (pxc_config_add(cfg, names[data[0] % (sizeof(names) / sizeof(names[0]))],
+                     value, err, sizeof(err)) == 0) {
+    pxc_config_finish(cfg, err, sizeof(err));
+    pxc_classify(cfg, data, size, &req);
+    pxc_evaluate(cfg, &req, 0, &v);
+    for (size_t i = 0; i < pxc_rule_count(cfg); i++)
+      (void)pxc_rule_matches(cfg, i, &v);
+  } else if (strlen(err) == 0 || strlen(err) >= sizeof(err)) {
+    abort(); /* an error must come with a message */
+  }
+  pxc_config_free(cfg);
+  free(value);
+  return 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * The libcheck suites of the unit test runner, and the helpers they share.
+ */
+#ifndef PXC_TEST_SUITES_H
+#define PXC_TEST_SUITES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <check.h>
+
+Suite *parser_suite(void);
+Suite *classify_suite(void);
+Suite *captures_suite(void);
+Suite *rules_suite(void);
+Suite *tables_suite(void);
+
+/* A DHCP datagram of a capture in tests/captures/, copied out. */
+struct loaded {
+  uint8_t *data;
+  size_t len;
+  struct timeval time;
+  uint16_t src_port, dst_port;
+  bool request; /* BOOTREQUEST to port 67 or 4011 */
+};
+
+/* Every DHCP datagram of tests/captures/NAME/dhcp.pcap, in file order.
+   Returns how many; free them with free_loaded(). */
+size_t load_capture(const char *name, struct loaded *out, size_t max);
+void free_loaded(struct loaded *pkts, size_t n);
+
+#endif

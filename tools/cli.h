@@ -1,0 +1,39 @@
+/*
+ * Shared declarations of the pxeclass command-line tool.
+ */
+#ifndef PXC_CLI_H
+#define PXC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "pxeclass.h"
+
+/* One UDP datagram to or from a DHCP server port, out of a capture. */
+struct captured {
+  unsigned long index;       /* frame number in the file, from 1 */
+  struct timeval time;
+  uint8_t src_ip[4], dst_ip[4];
+  uint16_t src_port, dst_port;
+  const uint8_t *data;       /* UDP payload, valid during the callback */
+  size_t len;
+  bool truncated;            /* the frame was cut short by the snap length */
+};
+
+typedef void capture_fn(void *ctx, const struct captured *pkt);
+
+/* Call FN for each DHCP datagram of the capture at PATH.
+   Returns 0, or -1 with a message in ERR. */
+int capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
+                 size_t errlen);
+
+/* Load the pxeclass directives of a dnsmasq.conf (following conf-file and
+   conf-dir) into CFG.  Returns 0, or -1 with "… at line N of FILE". */
+int conf_load(struct pxc_config *cfg, const char *path, char *err,
+              size_t errlen);
+
+int cmd_explain(int argc, char **argv);
+
+#endif /* PXC_CLI_H */

@@ -1,0 +1,423 @@
+/*
+ * pxeclass explain: what every DHCP request of a capture (or one packet
+ * given as hex) says about the machine that sent it, and with --config
+ * which pxeclass tags a dnsmasq with that config would set.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define BOOTREQUEST 1
+#define MAX_PACKET 65536
+
+struct explain {
+  struct pxc_config *cfg;
+  bool json;
+  const char *source; /* file name, for the text output */
+  unsigned long requests;
+  struct timeval first;
+  bool have_first;
+};
+
+static const char *const msg_names[] = {
+    "BOOTP",   "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK",
+    "NAK",     "RELEASE",  "INFORM", "FORCERENEW", "LEASEQUERY",
+};
+
+/* Name of DHCP message type T (option 53; 0 means plain BOOTP). */
+static const char *
+msg_name(uint8_t t)
+{
+  return t < sizeof(msg_names) / sizeof(msg_names[0]) ? msg_names[t]
+                                                       : "UNKNOWN";
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON output                                                         */
+
+/* Print DATA (LEN bytes from the wire) as a JSON string. */
+static void
+json_string(const uint8_t *data, size_t len)
+{
+  putchar('"');
+  for (size_t i = 0; i < len; i++) {
+    uint8_t c = data[i];
+    if (c == '"' || c == '\\')
+      printf("\\%c", c);
+    else if (c < 0x20 || c >= 0x7f)
+      printf("\\u%04x", c);
+    else
+      putchar(c);
+  }
+  putchar('"');
+}
+
+static void
+json_cstring(const char *s)
+{
+  json_string((const uint8_t *)s, strlen(s));
+}
+
+/* "key": "text", or "key": null when TEXT is empty. */
+static void
+json_text_or_null(const char *key, const char *text)
+{
+  printf(",\"%s\":", key);
+  if (*text)
+    json_cstring(text);
+  else
+    printf("null");
+}
+
+/* "key": [names of the set bits of FLAGS]. */
+static void
+json_flags(const char *key, uint32_t flags, const char *(*name_of)(uint32_t))
+{
+  const char *sep = "";
+
+  printf(",\"%s\":[", key);
+  for (unsigned i = 0; i < 32; i++)
+    if (flags & (1u << i)) {
+      printf("%s", sep);
+      json_cstring(name_of(1u << i));
+      sep = ",";
+    }
+  printf("]");
+}
+
+static void
+json_features(const struct pxc_request *req)
+{
+  const char *sep = "";
+
+  printf(",\"features\":[");
+  for (unsigned code = 0; code < 256; code++) {
+    const char *name;
+    if (!pxc_has_feature(req, (uint8_t)code))
+      continue;
+    name = pxc_feature_name((uint8_t)code);
+    printf("%s", sep);
+    if (name)
+      json_cstring(name);
+    else
+      printf("%u", code);
+    sep = ",";
+  }
+  printf("]");
+}
+
+static void
+json_user_classes(const struct pxc_request *req)
+{
+  printf(",\"user_class\":");
+  if (req->user_class_count)
+    json_string(req->user_class[0].data, req->user_class[0].len);
+  else
+    printf("null");
+  printf(",\"user_classes\":[");
+  for (unsigned i = 0; i < req->user_class_count; i++) {
+    printf(i ? "," : "");
+    json_string(req->user_class[i].data, req->user_class[i].len);
+  }
+  printf("]");
+}
+
+static void
+json_arch(const struct pxc_request *req)
+{
+  static const char *const sources[] = {"none", "option-93", "option-60"};
+  const struct pxc_arch_info *info = pxc_arch_by_code(req->arch);
+
+  if (req->arch_source == PXC_ARCH_NONE) {
+    printf(",\"arch\":null,\"arch_name\":null");
+  } else {
+    printf(",\"arch\":%u,\"arch_name\":", req->arch);
+    if (info)
+      json_cstring(info->name);
+    else
+      printf("null");
+  }
+  printf(",\"arch_list\":[");
+  for (unsigned i = 0; i < req->arch_count; i++)
+    printf("%s%u", i ? "," : "", req->arch_list[i]);
+  printf("],\"arch_source\":\"%s\"", sources[req->arch_source]);
+}
+
+/* The tags set by matching rules, and the rule behind each. */
+static void
+json_tags(const struct explain *ex, const struct pxc_verdict *v)
+{
+  size_t n = pxc_rule_count(ex->cfg);
+  const char *sep = "";
+
+  printf(",\"tags\":[");
+  for (size_t i = 0; i < n; i++)
+    if (pxc_rule_matches(ex->cfg, i, v)) {
+      printf("%s", sep);
+      json_cstring(pxc_rule_tag(ex->cfg, i));
+      sep = ",";
+    }
+  printf("],\"tag_rules\":[");
+  sep = "";
+  for (size_t i = 0; i < n; i++)
+    if (pxc_rule_matches(ex->cfg, i, v)) {
+      printf("%s", sep);
+      json_cstring(pxc_rule_text(ex->cfg, i));
+      sep = ",";
+    }
+  printf("]");
+}
+
+static void
+print_json(const struct explain *ex, const struct captured *pkt,
+           const struct pxc_verdict *v)
+{
+  const struct pxc_request *req = v->req;
+  char text[128];
+
+  printf("{\"file\":");
+  json_cstring(ex->source);
+  printf(",\"frame\":%lu,\"time\":%ld.%06ld,\"port\":%u", pkt->index,
+         (long)pkt->time.tv_sec, (long)pkt->time.tv_usec, pkt->dst_port);
+  printf(",\"mac\":\"%s\"", pxc_format_mac(req, text, sizeof(text)));
+  printf(",\"xid\":\"0x%08x\",\"msg\":\"%s\"", req->xid, msg_name(req->msg_type));
+  printf(",\"class\":\"%s\"", pxc_class_name(req->fw_class));
+  printf(",\"own\":%s", v->own == PXC_OWN_OWN      ? "true"
+                        : v->own == PXC_OWN_VENDOR ? "false"
+                                                   : "null");
+  json_arch(req);
+  json_text_or_null("ipxe_version", pxc_format_version(req, text, sizeof(text)));
+  json_features(req);
+  json_text_or_null("busid", pxc_format_busid(req, text, sizeof(text)));
+  json_user_classes(req);
+  printf(",\"vendor_class\":");
+  if (req->vendor_class.data)
+    json_string(req->vendor_class.data, req->vendor_class.len);
+  else
+    printf("null");
+  json_text_or_null("uuid", pxc_format_uuid(req, text, sizeof(text)));
+  if (req->has_undi)
+    printf(",\"undi\":\"%u.%u\"", req->undi_major, req->undi_minor);
+  else
+    printf(",\"undi\":null");
+  printf(",\"fingerprint\":\"%016llx\"", (unsigned long long)req->fingerprint);
+  json_flags("errors", req->errors, pxc_error_name);
+  json_flags("warnings", req->warnings, pxc_warning_name);
+  printf(",\"truncated\":%s", pkt->truncated ? "true" : "false");
+  json_tags(ex, v);
+  printf("}\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Text output                                                         */
+
+/* Print "  LABEL text" for a string from the wire, escaping what is not
+   printable ASCII. */
+static void
+print_wire(const char *label, const uint8_t *data, size_t len)
+{
+  printf("  %s ", label);
+  for (size_t i = 0; i < len; i++)
+    printf(data[i] >= 0x20 && data[i] < 0x7f ? "%c" : "\\x%02x", data[i]);
+}
+
+static void
+print_flags(const char *label, uint32_t flags,
+            const char *(*name_of)(uint32_t), const char *(*text_of)(uint32_t))
+{
+  for (unsigned i = 0; i < 32; i++)
+    if (flags & (1u << i))
+      printf("  %s: %s (%s)\n", label, name_of(1u << i), text_of(1u << i));
+}
+
+static void
+print_text(const struct explain *ex, const struct captured *pkt,
+           const struct pxc_verdict *v)
+{
+  const struct pxc_request *req = v->req;
+  const struct pxc_arch_info *info = pxc_arch_by_code(req->arch);
+  double t = (double)(pkt->time.tv_sec - ex->first.tv_sec) +
+             (double)(pkt->time.tv_usec - ex->first.tv_usec) / 1e6;
+  char text[1100];
+  size_t n = pxc_rule_count(ex->cfg);
+
+  printf("%s #%lu  +%.3fs  %s  xid 0x%08x  %s  port %u%s\n", ex->source,
+         pkt->index, t, pxc_format_mac(req, text, sizeof(text)), req->xid,
+         msg_name(req->msg_type), pkt->dst_port,
+         pkt->truncated ? "  (truncated)" : "");
+  printf("  class %s", pxc_class_name(req->fw_class));
+  if (v->own != PXC_OWN_UNKNOWN)
+    printf(" (%s)", pxc_own_name(v->own));
+  if (req->arch_source != PXC_ARCH_NONE)
+    printf("  arch %u %s", req->arch, info ? info->name : "(unassigned)");
+  for (unsigned i = 1; i < req->arch_count; i++)
+    printf(", %u", req->arch_list[i]);
+  printf("\n");
+  if (req->ipxe.present) {
+    printf("  ipxe %s", req->ipxe.has_version
+                            ? pxc_format_version(req, text, sizeof(text))
+                            : "(no version)");
+    if (req->ipxe.has_busid)
+      printf("  busid %s", pxc_format_busid(req, text, sizeof(text)));
+    printf("  features %s\n", pxc_format_features(req, text, sizeof(text)));
+  }
+  for (unsigned i = 0; i < req->user_class_count; i++)
+    print_wire("user-class", req->user_class[i].data, req->user_class[i].len);
+  if (req->vendor_class.data)
+    print_wire("vendor-class", req->vendor_class.data, req->vendor_class.len);
+  if (req->has_undi)
+    printf("  undi %u.%u", req->undi_major, req->undi_minor);
+  if (req->has_uuid)
+    printf("  uuid %s", pxc_format_uuid(req, text, sizeof(text)));
+  printf("\n");
+  for (size_t i = 0; i < n; i++)
+    if (pxc_rule_matches(ex->cfg, i, v))
+      printf("  tag %s  (%s)\n", pxc_rule_tag(ex->cfg, i),
+             pxc_rule_text(ex->cfg, i));
+  print_flags("error", req->errors, pxc_error_name, pxc_error_text);
+  print_flags("warning", req->warnings, pxc_warning_name, pxc_warning_text);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Classify and print one DHCP request of the capture. */
+static void
+explain_packet(void *ctx, const struct captured *pkt)
+{
+  struct explain *ex = ctx;
+  static struct pxc_request req; /* large: keep it off the stack */
+  struct pxc_verdict verdict;
+
+  if (pkt->len < 1 || pkt->data[0] != BOOTREQUEST)
+    return;
+  if (!ex->have_first) {
+    ex->first = pkt->time;
+    ex->have_first = true;
+  }
+  pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
+  pxc_evaluate(ex->cfg, &req, pkt->time.tv_sec, &verdict);
+  ex->requests++;
+  if (ex->json)
+    print_json(ex, pkt, &verdict);
+  else
+    print_text(ex, pkt, &verdict);
+}
+
+/* Parse hex text ("01 01 06 00", "01:01:06", "010106") into BUF. */
+static long
+parse_hex(const char *text, uint8_t *buf, size_t size)
+{
+  size_t n = 0;
+  int nibble = -1;
+
+  for (const char *p = text; *p; p++) {
+    int v;
+    if (isspace((unsigned char)*p) || *p == ':' || *p == '-')
+      continue;
+    if (!isxdigit((unsigned char)*p))
+      return -1;
+    v = isdigit((unsigned char)*p) ? *p - '0' : (tolower(*p) - 'a' + 10);
+    if (nibble < 0) {
+      nibble = v;
+      continue;
+    }
+    if (n == size)
+      return -1;
+    buf[n++] = (uint8_t)(nibble << 4 | v);
+    nibble = -1;
+  }
+  return nibble < 0 ? (long)n : -1;
+}
+
+static int
+explain_hex(struct explain *ex, const char *hex)
+{
+  static uint8_t buf[MAX_PACKET];
+  long len = parse_hex(hex, buf, sizeof(buf));
+  struct captured pkt = {.index = 1, .dst_port = 67, .data = buf};
+
+  if (len < 0) {
+    fprintf(stderr, "pxeclass explain: --hex needs an even number of hex digits\n");
+    return 2;
+  }
+  pkt.len = (size_t)len;
+  ex->source = "hex";
+  explain_packet(ex, &pkt);
+  return 0;
+}
+
+static void
+usage(FILE *out)
+{
+  fprintf(out,
+          "usage: pxeclass explain [--json] [--config dnsmasq.conf] FILE.pcap...\n"
+          "       pxeclass explain [--json] [--config dnsmasq.conf] --hex HEX\n"
+          "Classify every DHCP request of the captures (UDP to ports 67 and "
+          "4011).\n");
+}
+
+int
+cmd_explain(int argc, char **argv)
+{
+  static const struct option options[] = {
+      {"json", no_argument, NULL, 'j'},
+      {"config", required_argument, NULL, 'c'},
+      {"hex", required_argument, NULL, 'x'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
+  };
+  struct explain ex = {0};
+  const char *config = NULL, *hex = NULL;
+  char err[1024];
+  int c, status = 0;
+
+  while ((c = getopt_long(argc, argv, "jc:x:h", options, NULL)) != -1) {
+    switch (c) {
+    case 'j':
+      ex.json = true;
+      break;
+    case 'c':
+      config = optarg;
+      break;
+    case 'x':
+      hex = optarg;
+      break;
+    case 'h':
+      usage(stdout);
+      return 0;
+    default:
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!hex && optind == argc) {
+    usage(stderr);
+    return 2;
+  }
+  ex.cfg = pxc_config_new();
+  if (!ex.cfg) {
+    fprintf(stderr, "pxeclass explain: out of memory\n");
+    return 1;
+  }
+  if (config && conf_load(ex.cfg, config, err, sizeof(err)) < 0) {
+    fprintf(stderr, "pxeclass explain: %s\n", err);
+    pxc_config_free(ex.cfg);
+    return 1;
+  }
+  if (hex)
+    status = explain_hex(&ex, hex);
+  for (int i = optind; i < argc; i++) {
+    ex.source = argv[i];
+    ex.have_first = false;
+    if (capture_each(argv[i], explain_packet, &ex, err, sizeof(err)) < 0) {
+      fprintf(stderr, "pxeclass explain: %s\n", err);
+      status = 1;
+    }
+  }
+  pxc_config_free(ex.cfg);
+  return status;
+}
