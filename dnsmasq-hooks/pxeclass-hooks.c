@@ -92,7 +92,8 @@ int pxeclass_option(int option, char *arg, char *errstr)
 }
 
 /* After the whole config is read: the library's cross-line checks (dying
-   like any other bad config, also under --test), then one tag node per
+   like any other bad config, also under --test; the message quotes the
+   line, whose number dnsmasq no longer knows), then one tag node per
    rule.  The tag strings are copied so the nodes own them for good; all
    memory is taken here, at start-up, so a packet never needs any. */
 void pxeclass_check(void)
@@ -104,7 +105,7 @@ void pxeclass_check(void)
     return;
 
   if (pxc_config_finish(pxeclass_config, err, sizeof(err)) != 0)
-    die(_("bad pxeclass configuration: %s"), err, EC_BADCONF);
+    die("%s", err, EC_BADCONF);
 
   pxeclass_node_count = pxc_rule_count(pxeclass_config);
   if (pxeclass_node_count == 0)
