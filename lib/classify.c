@@ -252,6 +252,16 @@ read_client_uuid(struct pxc_request *req, struct dhcp_index *ix)
   req->has_uuid = true;
 }
 
+/* Fill the bus id from 5 bytes: type, vendor and device, big-endian. */
+static void
+read_busid(struct pxc_ipxe *ipxe, const uint8_t *data)
+{
+  ipxe->bus_type = data[0];
+  ipxe->bus_vendor = (uint16_t)(data[1] << 8 | data[2]);
+  ipxe->bus_device = (uint16_t)(data[3] << 8 | data[4]);
+  ipxe->has_busid = true;
+}
+
 /* One sub-option of 175: a feature flag, the version, or the bus id. */
 static void
 read_ipxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
@@ -276,10 +286,7 @@ read_ipxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
       req->errors |= PXC_ERR_ENCAP_VALUE;
       return;
     }
-    ipxe->bus_type = data[0];
-    ipxe->bus_vendor = (uint16_t)(data[1] << 8 | data[2]);
-    ipxe->bus_device = (uint16_t)(data[3] << 8 | data[4]);
-    ipxe->has_busid = true;
+    read_busid(ipxe, data);
   }
 }
 
@@ -293,6 +300,29 @@ read_ipxe(struct pxc_request *req, struct dhcp_index *ix)
     return;
   req->ipxe.present = true;
   if (!dhcp_walk_encap(opt.data, opt.len, read_ipxe_subopt, req))
+    req->errors |= PXC_ERR_ENCAP;
+}
+
+/* One sub-option of Etherboot 5's option 150: the NIC's bus id (175, as
+   in iPXE's 177; big-endian on the wire, the arch (177) is not). */
+static void
+read_etherboot_subopt(void *ctx, uint8_t code, const uint8_t *data,
+                      uint8_t len)
+{
+  struct pxc_request *req = ctx;
+
+  if (code == DHCP_EB5_NIC_ID && len == 5 && !req->ipxe.has_busid)
+    read_busid(&req->ipxe, data);
+}
+
+/* Option 150: Etherboot 5.x's encapsulated options. */
+static void
+read_etherboot(struct pxc_request *req, struct dhcp_index *ix)
+{
+  struct pxc_bytes opt;
+
+  if (dhcp_index_get(ix, DHCP_EB5_ENCAP, &opt) &&
+      !dhcp_walk_encap(opt.data, opt.len, read_etherboot_subopt, req))
     req->errors |= PXC_ERR_ENCAP;
 }
 
@@ -387,7 +417,31 @@ decide_class(const struct pxc_request *req, enum pxc_class vendor)
                : PXC_CLASS_GPXE;
   if (primary_families(req) & PXC_FAM_UBOOT)
     return PXC_CLASS_UBOOT;
+  if (vendor == PXC_CLASS_NONE && req->arch_source == PXC_ARCH_OPT93 &&
+      req->has_undi)
+    return PXC_CLASS_PXE; /* options 93 and 94 are PXE's (RFC 4578); the
+                             Raspberry Pi's REQUEST drops option 60 */
   return vendor;
+}
+
+/*
+ * A Raspberry Pi bootloader claims x86 BIOS (93 = 0).  Say so, and add
+ * arch 41 (arm rpiboot) to the list so dhcp-pxe-arch=…,rpi can find it;
+ * the first value stays what the client sent.
+ */
+static void
+check_raspberry_pi(struct pxc_request *req, struct dhcp_index *ix)
+{
+  struct pxc_bytes uuid = {NULL, 0};
+
+  if (req->fw_class != PXC_CLASS_PXE || req->arch_count == 0 || req->arch != 0)
+    return;
+  dhcp_index_get(ix, DHCP_CLIENT_UUID, &uuid);
+  if (!pxc_is_raspberry_pi(req->chaddr, req->hlen, uuid.data, uuid.len))
+    return;
+  req->warnings |= PXC_WARN_RPI_AS_BIOS;
+  if (req->arch_count < PXC_MAX_ARCH)
+    req->arch_list[req->arch_count++] = 41;
 }
 
 /* Warnings that depend on the class. */
@@ -462,12 +516,14 @@ pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   read_client_ndi(req, &ix);
   read_client_uuid(req, &ix);
   read_ipxe(req, &ix);
+  read_etherboot(req, &ix);
   req->errors |= ix.errors;
 
   resolve_arch(req, cfg);
   check_undi(req);
   req->fw_class = decide_class(req, vendor);
   check_class(req);
+  check_raspberry_pi(req, &ix);
   req->fingerprint = fingerprint(req);
 }
 

@@ -50,12 +50,14 @@ void strbuf_bytes(struct strbuf *sb, const uint8_t *data, size_t len);
 #define DHCP_CLIENT_NDI   94
 #define DHCP_CLIENT_UUID  97
 #define DHCP_EB_ENCAP     175
+#define DHCP_EB5_ENCAP    150 /* Etherboot 5.x */
 
 #define DHCP_OVERLOAD_FILE  1
 #define DHCP_OVERLOAD_SNAME 2
 
 /* iPXE option 175 sub-options that are not feature flags. */
 #define DHCP_EB_BUS_ID  177
+#define DHCP_EB5_NIC_ID 175 /* inside Etherboot 5's option 150 */
 #define DHCP_EB_VERSION 235
 #define DHCP_EB_FEATURE_FIRST 0x10
 #define DHCP_EB_FEATURE_LAST  0x7f
@@ -111,6 +113,50 @@ bit_set(uint8_t *bitmap, unsigned n)
 }
 
 /* ------------------------------------------------------------------ */
+/* The chain tracker (chain.c)                                         */
+
+#define CHAIN_KEY_LEN  18 /* htype, hlen, chaddr[16] */
+#define CHAIN_STAGES   8  /* stages kept per client: at most 7 hops seen */
+#define CHAIN_FILE_MAX 16 /* last part of a boot file name, for logs */
+#define CHAIN_DEFAULT_WINDOW   60
+#define CHAIN_DEFAULT_CAPACITY 2048
+#define CHAIN_MAX_CAPACITY     (1u << 22)
+
+struct chain_tracker;
+
+/* Where one request stands in its client's chain, before it is recorded. */
+struct chain_step {
+  uint32_t client;
+  uint32_t now;
+  bool same_stage;
+  bool restart;
+  bool hop;
+};
+
+struct chain_tracker *chain_new(uint32_t capacity, uint32_t window,
+                                unsigned max_hops);
+void chain_free(struct chain_tracker *t);
+void chain_begin(struct chain_tracker *t, const struct pxc_request *req,
+                 time_t now, struct chain_step *step, struct pxc_chain *out);
+void chain_commit(struct chain_tracker *t, const struct pxc_request *req,
+                  const struct chain_step *step, enum pxc_own own,
+                  struct pxc_chain *out);
+void chain_reply(struct chain_tracker *t, const uint8_t *pkt, size_t len,
+                 time_t now);
+void chain_stats(const struct chain_tracker *t, struct pxc_chain_stats *st);
+void chain_format(const struct chain_tracker *t, const struct pxc_request *req,
+                  struct strbuf *sb);
+
+/* True if a client with this MAC and option 97 (raw, type byte first) is
+   a Raspberry Pi bootloader. */
+bool pxc_is_raspberry_pi(const uint8_t *mac, size_t mac_len,
+                         const uint8_t *uuid97, size_t uuid97_len);
+
+/* True for classes of boot firmware proper (not a program it loaded): a
+   request from one begins a chain. */
+bool pxc_class_starts_chain(enum pxc_class cls);
+
+/* ------------------------------------------------------------------ */
 /* Configuration                                                       */
 
 enum version_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -122,7 +168,14 @@ struct version_test {
 
 #define RULE_MAX_ARCH 32
 
-enum rule_kind { RULE_CLASS, RULE_ARCH, RULE_FEATURE, RULE_VERSION, RULE_BUSID };
+enum rule_kind {
+  RULE_CLASS,
+  RULE_ARCH,
+  RULE_FEATURE,
+  RULE_VERSION,
+  RULE_BUSID,
+  RULE_GUARD
+};
 
 struct rule {
   enum rule_kind kind;
@@ -151,6 +204,7 @@ struct identity {
   uint8_t features[32];
   bool has_version;
   struct version_test version;
+  bool chained; /* follows a chainload hand-out (chain tracker) */
   char *text;
 };
 
@@ -160,6 +214,11 @@ struct pxc_config {
   struct identity *identities;
   size_t identity_count, identity_alloc;
   bool arch9_is_ebc; /* quirk off: 9 stays EBC */
+  bool has_guard;    /* dhcp-chain-guard given */
+  unsigned guard_hops;
+  uint32_t window;   /* chain window, seconds */
+  uint32_t capacity; /* chain table size, clients */
+  struct chain_tracker *tracker; /* made by pxc_config_finish() if needed */
 };
 
 /* ------------------------------------------------------------------ */

@@ -248,20 +248,75 @@ void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
                   size_t len, struct pxc_request *req);
 
 /* ------------------------------------------------------------------ */
-/* Evaluation                                                          */
+/* Evaluation and the chain tracker                                    */
+
+/*
+ * What the chain tracker knows about the client of a request.  A chain is
+ * what one machine does from power-on: firmware, then each program it was
+ * handed (an iPXE binary, then maybe another), each asking DHCP again.  A
+ * stage is one program's DHCP transaction (retransmissions and the
+ * DISCOVER/REQUEST pair included); a hop is a new stage that follows a
+ * boot file handed to the previous one.  Only requests of a boot firmware
+ * (class other than none) are tracked.
+ */
+struct pxc_chain {
+  bool tracked;         /* the client is in the table */
+  bool new_stage;       /* this request began a stage */
+  bool follows_chainload; /* previous stage, not own, was handed a file
+                             within the window: what `chained` means */
+  bool restarted;       /* this request began a new chain (reboot, or the
+                           window had passed) */
+  bool rebooted;        /* ...because the machine rebooted: firmware asked
+                           again, or the chain's first program came back */
+  bool looping;         /* more hops within the window than the guard allows */
+  bool guard_tripped;   /* looping, and this request began the stage */
+  unsigned hops;        /* hops within the window, this stage included */
+  unsigned stages;      /* stages kept for this client's chain */
+};
 
 struct pxc_verdict {
   enum pxc_own own;
   const struct pxc_request *req;
+  struct pxc_chain chain;
 };
 
-/* Judge REQ against the configuration at time NOW: fills VERDICT. */
+/*
+ * Judge REQ against the configuration at time NOW (seconds; any clock that
+ * only moves forward): fills VERDICT.  When the configuration has a chain
+ * tracker (dhcp-chain-guard, or `chained` in dhcp-ipxe-own) this also
+ * records the request in its client's chain, so call it once per request.
+ */
 void pxc_evaluate(struct pxc_config *cfg, const struct pxc_request *req,
                   time_t now, struct pxc_verdict *verdict);
 
 /* True if rule I sets its tag for the judged request. */
 bool pxc_rule_matches(const struct pxc_config *cfg, size_t i,
                       const struct pxc_verdict *verdict);
+
+/*
+ * Tell the chain tracker about a reply the server sent (PKT, LEN bytes, a
+ * BOOTREPLY): a boot file in it (option 67, or the file field) is a
+ * hand-out to the client's current stage.  No-op without a tracker.
+ */
+void pxc_record_reply(struct pxc_config *cfg, const uint8_t *pkt, size_t len,
+                      time_t now);
+
+/* Size and use of the chain tracker's fixed table. */
+struct pxc_chain_stats {
+  size_t capacity;      /* clients the table holds (its fixed size) */
+  size_t bytes;         /* memory of the table, allocated once */
+  size_t entry_bytes;   /* per tracked client */
+  size_t used;          /* clients tracked now */
+  size_t mid_chain;     /* of which protected: made a hop within the window */
+  unsigned long evicted;   /* clients dropped to make room */
+  unsigned long untracked; /* requests not tracked: table full of chains */
+  unsigned long trips;     /* times the loop guard tripped */
+  unsigned window;      /* seconds */
+  unsigned max_hops;    /* guard limit, 0 without dhcp-chain-guard */
+};
+
+/* False if CFG has no chain tracker. */
+bool pxc_chain_stats(const struct pxc_config *cfg, struct pxc_chain_stats *st);
 
 /* ------------------------------------------------------------------ */
 /* Rendering                                                           */
@@ -276,6 +331,10 @@ char *pxc_format_mac(const struct pxc_request *req, char *buf, size_t len);
 char *pxc_format_features(const struct pxc_request *req, char *buf, size_t len);
 /* One line summing up the classification, for logs. */
 char *pxc_format_summary(const struct pxc_verdict *v, char *buf, size_t len);
+/* The recent stages of the judged request's client, oldest first:
+   "ipxe/vendor@0s>undionly.kpxe ipxe/own@6s>…" (empty without tracker). */
+char *pxc_format_chain(const struct pxc_config *cfg,
+                       const struct pxc_verdict *v, char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -453,9 +453,10 @@ parse_criterion(struct identity *id, char *word, struct err *e)
     id->has_version = true;
     return 0;
   }
-  if (strcmp(word, "chained") == 0)
-    return fail(e, "'chained' needs the chain tracker, which this build of "
-                   "pxeclass does not have yet");
+  if (strcmp(word, "chained") == 0) {
+    id->chained = true;
+    return 0;
+  }
   return fail(e,
               "unknown criterion '%s' (expected user-class:<s>, feature:<f>, "
               "version:<op><v> or chained)",
@@ -576,15 +577,53 @@ parse_arch9(struct pxc_config *cfg, const char *name, char *value,
   return 0;
 }
 
-/* dhcp-chain-guard: needs the chain tracker. */
+/*
+ * dhcp-chain-guard=<hops>,<seconds>[,<table-size>][,set:<tag>]: the loop
+ * guard, a rule whose tag (default chain-loop) is set for a client that
+ * made more than <hops> hops within <seconds>.
+ */
 static int
 parse_chain_guard(struct pxc_config *cfg, const char *name, char *value,
                   struct err *e)
 {
-  (void)cfg;
-  (void)name;
-  (void)value;
-  return fail(e, "the chain tracker is not in this build of pxeclass yet");
+  char *rest = value, *hops_word, *window_word, *word;
+  unsigned long hops, window, capacity = CHAIN_DEFAULT_CAPACITY;
+  const char *tag = "chain-loop";
+  char text[512];
+
+  snprintf(text, sizeof(text), "%s", value);
+  if (cfg->has_guard)
+    return fail(e, "given twice: one loop guard per configuration");
+  hops_word = next_word(&rest);
+  if (!parse_uint(hops_word, 10, CHAIN_STAGES - 1, &hops) || hops == 0)
+    return fail(e, "bad hop count '%s' (expected 1 to %d)", hops_word,
+                CHAIN_STAGES - 1);
+  window_word = next_word(&rest);
+  if (!window_word || !parse_uint(window_word, 10, 86400, &window) ||
+      window == 0)
+    return fail(e, "bad window '%s' (expected 1 to 86400 seconds)",
+                window_word ? window_word : "");
+  word = next_word(&rest);
+  if (word && strncmp(word, "set:", 4) != 0) {
+    if (!parse_uint(word, 10, CHAIN_MAX_CAPACITY, &capacity) || capacity < 16)
+      return fail(e, "bad table size '%s' (expected 16 to %u clients)", word,
+                  CHAIN_MAX_CAPACITY);
+    word = next_word(&rest);
+  }
+  if (word) {
+    if (strncmp(word, "set:", 4) != 0 || rest)
+      return fail(e, "expected set:<tag> last, not '%s'", word);
+    tag = word + 4;
+    if (!*tag || strpbrk(tag, " \t:!"))
+      return fail(e, "bad tag name '%s'", tag);
+  }
+  if (!add_rule(cfg, RULE_GUARD, tag, name, text))
+    return fail(e, "out of memory");
+  cfg->has_guard = true;
+  cfg->guard_hops = (unsigned)hops;
+  cfg->window = (uint32_t)window;
+  cfg->capacity = (uint32_t)capacity;
+  return 0;
 }
 
 bool
@@ -616,9 +655,43 @@ pxc_config_add(struct pxc_config *cfg, const char *name, const char *value,
   return ret;
 }
 
+/* True if an identity uses the `chained` criterion. */
+static bool
+uses_chained(const struct pxc_config *cfg)
+{
+  for (size_t i = 0; i < cfg->identity_count; i++)
+    if (cfg->identities[i].chained)
+      return true;
+  return false;
+}
+
+/*
+ * The chain tracker, when the guard or `chained` needs one: its table is
+ * allocated here, once, at its final size.
+ */
+static int
+make_tracker(struct pxc_config *cfg, struct err *e)
+{
+  if (cfg->tracker || (!cfg->has_guard && !uses_chained(cfg)))
+    return 0;
+  if (!cfg->has_guard) {
+    cfg->window = CHAIN_DEFAULT_WINDOW;
+    cfg->capacity = CHAIN_DEFAULT_CAPACITY;
+  }
+  cfg->tracker = chain_new(cfg->capacity, cfg->window, cfg->guard_hops);
+  if (!cfg->tracker)
+    return fail(e, "cannot allocate the chain table (%u clients)",
+                cfg->capacity);
+  return 0;
+}
+
 int
 pxc_config_finish(struct pxc_config *cfg, char *errbuf, size_t errlen)
 {
+  struct err guard_err = {errbuf, errlen, "dhcp-chain-guard"};
+
+  if (make_tracker(cfg, &guard_err) < 0)
+    return -1;
   for (size_t i = 0; i < cfg->rule_count; i++) {
     const struct rule *r = &cfg->rules[i];
     struct err e = {errbuf, errlen, "dhcp-pxe-class"};
@@ -658,6 +731,7 @@ pxc_config_free(struct pxc_config *cfg)
   }
   free(cfg->rules);
   free(cfg->identities);
+  chain_free(cfg->tracker);
   free(cfg);
 }
 
@@ -692,10 +766,14 @@ bits_subset(const uint8_t *want, const uint8_t *have)
   return true;
 }
 
-/* True if REQ meets every criterion of identity ID. */
+/* True if REQ meets every criterion of identity ID; CHAINED says whether it
+   follows a chainload hand-out. */
 static bool
-identity_matches(const struct identity *id, const struct pxc_request *req)
+identity_matches(const struct identity *id, const struct pxc_request *req,
+                 bool chained)
 {
+  if (id->chained && !chained)
+    return false;
   if (id->user_class && !request_has_user_class(req, id->user_class))
     return false;
   if (!bits_subset(id->features, req->ipxe.features))
@@ -708,12 +786,13 @@ identity_matches(const struct identity *id, const struct pxc_request *req)
 
 /* own when an identity matches, vendor when none does; unknown otherwise. */
 static enum pxc_own
-judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req)
+judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req,
+                bool chained)
 {
   if (req->fw_class != PXC_CLASS_IPXE || !cfg || cfg->identity_count == 0)
     return PXC_OWN_UNKNOWN;
   for (size_t i = 0; i < cfg->identity_count; i++)
-    if (identity_matches(&cfg->identities[i], req))
+    if (identity_matches(&cfg->identities[i], req, chained))
       return PXC_OWN_OWN;
   return PXC_OWN_VENDOR;
 }
@@ -722,9 +801,47 @@ void
 pxc_evaluate(struct pxc_config *cfg, const struct pxc_request *req, time_t now,
              struct pxc_verdict *verdict)
 {
-  (void)now;
+  struct chain_step step;
+
+  memset(verdict, 0, sizeof(*verdict));
   verdict->req = req;
-  verdict->own = judge_ownership(cfg, req);
+  if (!cfg || !cfg->tracker) {
+    verdict->own = judge_ownership(cfg, req, false);
+    return;
+  }
+  chain_begin(cfg->tracker, req, now, &step, &verdict->chain);
+  verdict->own = judge_ownership(cfg, req, verdict->chain.follows_chainload);
+  chain_commit(cfg->tracker, req, &step, verdict->own, &verdict->chain);
+}
+
+void
+pxc_record_reply(struct pxc_config *cfg, const uint8_t *pkt, size_t len,
+                 time_t now)
+{
+  if (cfg && cfg->tracker)
+    chain_reply(cfg->tracker, pkt, len, now);
+}
+
+bool
+pxc_chain_stats(const struct pxc_config *cfg, struct pxc_chain_stats *st)
+{
+  if (!cfg || !cfg->tracker)
+    return false;
+  chain_stats(cfg->tracker, st);
+  return true;
+}
+
+char *
+pxc_format_chain(const struct pxc_config *cfg, const struct pxc_verdict *v,
+                 char *buf, size_t len)
+{
+  struct strbuf sb = STRBUF_INIT(buf, len);
+
+  if (len)
+    buf[0] = '\0';
+  if (cfg && cfg->tracker)
+    chain_format(cfg->tracker, v->req, &sb);
+  return buf;
 }
 
 static bool
@@ -776,6 +893,13 @@ busid_rule_matches(const struct rule *r, const struct pxc_verdict *v)
          (r->u.busid.device < 0 || ipxe->bus_device == r->u.busid.device);
 }
 
+static bool
+guard_rule_matches(const struct rule *r, const struct pxc_verdict *v)
+{
+  (void)r;
+  return v->chain.looping;
+}
+
 static bool (*const rule_matchers[])(const struct rule *,
                                      const struct pxc_verdict *) = {
     [RULE_CLASS] = class_rule_matches,
@@ -783,6 +907,7 @@ static bool (*const rule_matchers[])(const struct rule *,
     [RULE_FEATURE] = feature_rule_matches,
     [RULE_VERSION] = version_rule_matches,
     [RULE_BUSID] = busid_rule_matches,
+    [RULE_GUARD] = guard_rule_matches,
 };
 
 bool

@@ -111,14 +111,19 @@ static const char *const bus_table[] = {
   [11] = "dt",
 };
 
-static const char *const class_table[PXC_CLASS_COUNT] = {
-  [PXC_CLASS_NONE] = "none",
-  [PXC_CLASS_PXE] = "pxe",
-  [PXC_CLASS_HTTP_BOOT] = "http-boot",
-  [PXC_CLASS_IPXE] = "ipxe",
-  [PXC_CLASS_GPXE] = "gpxe",
-  [PXC_CLASS_ETHERBOOT] = "etherboot",
-  [PXC_CLASS_UBOOT] = "uboot",
+/* Firmware classes.  A request from boot firmware proper (not from a
+   program it loaded) begins a boot chain: the machine was powered on. */
+static const struct {
+  const char *name;
+  bool starts_chain;
+} class_table[PXC_CLASS_COUNT] = {
+  [PXC_CLASS_NONE] = { "none", false },
+  [PXC_CLASS_PXE] = { "pxe", true },
+  [PXC_CLASS_HTTP_BOOT] = { "http-boot", true },
+  [PXC_CLASS_IPXE] = { "ipxe", false },
+  [PXC_CLASS_GPXE] = { "gpxe", false },
+  [PXC_CLASS_ETHERBOOT] = { "etherboot", true },
+  [PXC_CLASS_UBOOT] = { "uboot", true },
 };
 
 static const char *const own_table[] = {
@@ -126,6 +131,21 @@ static const char *const own_table[] = {
   [PXC_OWN_VENDOR] = "vendor",
   [PXC_OWN_OWN] = "own",
 };
+
+/*
+ * Raspberry Pi network bootloaders (Pi 4/400/CM4/Pi 5 EEPROM) send option
+ * 93 = 0, claiming x86 BIOS.  They are known by the FourCC at the start of
+ * their option 97 ("RPi4", "RPi5": rpi-eeprom DHCP_OPTION97 default) or by
+ * the Raspberry Pi OUIs (IEEE registry; 2C:CF:67 and 88:A2:9E from device
+ * notes).
+ */
+static const uint8_t rpi_ouis[][3] = {
+  { 0xb8, 0x27, 0xeb }, { 0xdc, 0xa6, 0x32 }, { 0xe4, 0x5f, 0x01 },
+  { 0x28, 0xcd, 0xc1 }, { 0xd8, 0x3a, 0xdd }, { 0x2c, 0xcf, 0x67 },
+  { 0x88, 0xa2, 0x9e },
+};
+
+static const char rpi_fourccs[][4] = { "RPi4", "RPi5" };
 
 struct flag_info {
   uint32_t bit;
@@ -233,13 +253,32 @@ pxc_bus_by_name(const char *name)
 const char *
 pxc_class_name(enum pxc_class cls)
 {
-  return (unsigned)cls < PXC_CLASS_COUNT ? class_table[cls] : "invalid";
+  return (unsigned)cls < PXC_CLASS_COUNT ? class_table[cls].name : "invalid";
+}
+
+bool
+pxc_class_starts_chain(enum pxc_class cls)
+{
+  return (unsigned)cls < PXC_CLASS_COUNT && class_table[cls].starts_chain;
 }
 
 const char *
 pxc_own_name(enum pxc_own own)
 {
   return (unsigned)own < COUNT(own_table) ? own_table[own] : "invalid";
+}
+
+bool
+pxc_is_raspberry_pi(const uint8_t *mac, size_t mac_len, const uint8_t *uuid97,
+                    size_t uuid97_len)
+{
+  for (size_t i = 0; uuid97_len >= 5 && i < COUNT(rpi_fourccs); i++)
+    if (memcmp(uuid97 + 1, rpi_fourccs[i], 4) == 0)
+      return true;
+  for (size_t i = 0; mac_len >= 3 && i < COUNT(rpi_ouis); i++)
+    if (memcmp(mac, rpi_ouis[i], 3) == 0)
+      return true;
+  return false;
 }
 
 /* Find BIT in a flag table. */

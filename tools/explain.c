@@ -172,6 +172,29 @@ json_tags(const struct explain *ex, const struct pxc_verdict *v)
   printf("]");
 }
 
+/* "chain": what the tracker knows of the client, or null without one. */
+static void
+json_chain(const struct explain *ex, const struct pxc_verdict *v)
+{
+  const struct pxc_chain *c = &v->chain;
+  struct pxc_chain_stats st;
+  char history[1024];
+
+  if (!pxc_chain_stats(ex->cfg, &st)) {
+    printf(",\"chain\":null");
+    return;
+  }
+  printf(",\"chain\":{\"tracked\":%s,\"new_stage\":%s,\"stages\":%u,"
+         "\"hops\":%u,\"follows_chainload\":%s,\"restarted\":%s,"
+         "\"rebooted\":%s,\"looping\":%s,\"history\":",
+         c->tracked ? "true" : "false", c->new_stage ? "true" : "false",
+         c->stages, c->hops, c->follows_chainload ? "true" : "false",
+         c->restarted ? "true" : "false", c->rebooted ? "true" : "false",
+         c->looping ? "true" : "false");
+  json_cstring(pxc_format_chain(ex->cfg, v, history, sizeof(history)));
+  printf("}");
+}
+
 static void
 print_json(const struct explain *ex, const struct captured *pkt,
            const struct pxc_verdict *v)
@@ -209,6 +232,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
   json_flags("warnings", req->warnings, pxc_warning_name);
   printf(",\"truncated\":%s", pkt->truncated ? "true" : "false");
   json_tags(ex, v);
+  json_chain(ex, v);
   printf("}\n");
 }
 
@@ -232,6 +256,32 @@ print_flags(const char *label, uint32_t flags,
   for (unsigned i = 0; i < 32; i++)
     if (flags & (1u << i))
       printf("  %s: %s (%s)\n", label, name_of(1u << i), text_of(1u << i));
+}
+
+/* The chain line: where this request stands in its client's boot chain. */
+static void
+print_chain(const struct explain *ex, const struct pxc_verdict *v)
+{
+  const struct pxc_chain *c = &v->chain;
+  struct pxc_chain_stats st;
+  char history[1024];
+
+  if (!pxc_chain_stats(ex->cfg, &st) || v->req->fw_class == PXC_CLASS_NONE)
+    return;
+  if (!c->tracked) {
+    printf("  chain: not tracked (table full of clients mid-chain)\n");
+    return;
+  }
+  printf("  chain: %s stage %u, %u hop%s within %us%s%s%s\n",
+         c->new_stage ? "new" : "same", c->stages, c->hops,
+         c->hops == 1 ? "" : "s", st.window,
+         c->follows_chainload ? ", follows a chainload" : "",
+         c->rebooted ? ", rebooted" : c->restarted ? ", new chain" : "",
+         c->looping ? ", LOOP" : "");
+  printf("  stages: %s\n", pxc_format_chain(ex->cfg, v, history, sizeof(history)));
+  if (c->guard_tripped)
+    printf("  guard: more than %u hops within %us: loop guard tripped\n",
+           st.max_hops, st.window);
 }
 
 static void
@@ -278,13 +328,17 @@ print_text(const struct explain *ex, const struct captured *pkt,
     if (pxc_rule_matches(ex->cfg, i, v))
       printf("  tag %s  (%s)\n", pxc_rule_tag(ex->cfg, i),
              pxc_rule_text(ex->cfg, i));
+  print_chain(ex, v);
   print_flags("error", req->errors, pxc_error_name, pxc_error_text);
   print_flags("warning", req->warnings, pxc_warning_name, pxc_warning_text);
 }
 
 /* ------------------------------------------------------------------ */
 
-/* Classify and print one DHCP request of the capture. */
+/*
+ * Classify and print one DHCP request of the capture; replies from the
+ * server go to the chain tracker, so a capture replays in time order.
+ */
 static void
 explain_packet(void *ctx, const struct captured *pkt)
 {
@@ -292,8 +346,12 @@ explain_packet(void *ctx, const struct captured *pkt)
   static struct pxc_request req; /* large: keep it off the stack */
   struct pxc_verdict verdict;
 
-  if (pkt->len < 1 || pkt->data[0] != BOOTREQUEST)
+  if (pkt->len < 1)
     return;
+  if (pkt->data[0] != BOOTREQUEST) {
+    pxc_record_reply(ex->cfg, pkt->data, pkt->len, pkt->time.tv_sec);
+    return;
+  }
   if (!ex->have_first) {
     ex->first = pkt->time;
     ex->have_first = true;

@@ -199,6 +199,25 @@ class Explain(unittest.TestCase):
         self.assertIn("opt-overrun", r["errors"])
         self.assertEqual(r["msg"], "DISCOVER")
 
+    def test_loop_capture_replayed_through_tracker(self):
+        """--config replays requests and replies in time order: the e3
+        loop shows its hops and trips the guard at the fifth stage."""
+        conf = self.write("loop.conf", "dhcp-chain-guard=3,60,set:looping\n"
+                                       "dhcp-ipxe-own=chained\n")
+        reqs = explain_json("--config", conf, capture("e3-loop-fast-seabios-virtio"))
+        self.assertEqual([r["chain"]["hops"] for r in reqs[::3]], [0, 1, 2, 3, 4, 5])
+        self.assertEqual([r["own"] for r in reqs[::3]], [False, True, False, True, False, True])
+        self.assertEqual([r["tags"] for r in reqs[::3]],
+                         [[], [], [], [], ["looping"], ["looping"]])
+        self.assertTrue(reqs[12]["chain"]["looping"])
+        self.assertEqual(reqs[-1]["chain"]["history"].split()[0], "ipxe/vendor@0s>undionly.kpxe")
+        text = run("explain", "--config", conf, capture("e3-loop-fast-seabios-virtio")).stdout
+        self.assertEqual(text.count("loop guard tripped"), 2)
+        self.assertIn("chain: new stage 5, 4 hops within 60s, LOOP", text)
+
+    def test_no_tracker_means_null_chain(self):
+        self.assertIsNone(explain_json(capture("a-seabios-virtio"))[0]["chain"])
+
     def test_missing_file(self):
         p = run("explain", os.path.join(self.tmp, "nope.pcap"), check=False)
         self.assertEqual(p.returncode, 1)

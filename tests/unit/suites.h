@@ -16,6 +16,7 @@ Suite *classify_suite(void);
 Suite *captures_suite(void);
 Suite *rules_suite(void);
 Suite *tables_suite(void);
+Suite *chain_suite(void);
 
 /* A DHCP datagram of a capture in tests/captures/, copied out. */
 struct loaded {

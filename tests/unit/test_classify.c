@@ -463,7 +463,7 @@ START_TEST(summary_line)
 {
   static const uint8_t eb[] = {0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00,
                                0xeb, 3, 1, 0, 0, 0x13, 1, 1};
-  struct pxc_verdict v = {PXC_OWN_VENDOR, &req};
+  struct pxc_verdict v = {.own = PXC_OWN_VENDOR, .req = &req};
   char line[512];
 
   start("PXEClient:Arch:00000:UNDI:002001");
@@ -483,7 +483,7 @@ END_TEST
 /* Bytes from the wire cannot put control characters into a log line. */
 START_TEST(summary_escapes_wire_text)
 {
-  struct pxc_verdict v = {PXC_OWN_UNKNOWN, &req};
+  struct pxc_verdict v = {.own = PXC_OWN_UNKNOWN, .req = &req};
   char line[512];
 
   start("PXEClient");
@@ -496,6 +496,253 @@ START_TEST(summary_escapes_wire_text)
 }
 END_TEST
 
+
+/* ------------------------------------------------------------------ */
+/* Clients we have no capture of, crafted byte for byte from their     */
+/* sources (see the comments for the exact origin of each layout)      */
+
+/* A request whose options are the raw bytes OPTS (after the cookie), from
+   MAC, padded with zeros to PAYLOAD bytes as the client would. */
+static const struct pxc_request *
+classify_raw(const uint8_t mac_in[6], const uint8_t *opts, size_t len,
+             size_t payload)
+{
+  builder_request(&b, mac_in, 0x4242, 0);
+  builder_raw(&b, opts, len);
+  if (b.len < payload)
+    b.len = payload; /* builder_request zeroed the buffer */
+  pxc_classify(NULL, b.buf, b.len, &req);
+  return &req;
+}
+
+/* Raspberry Pi 4 EEPROM DISCOVER (rpi-eeprom#58 capture, bcm2711 docs):
+   53, 55, 93 = 0, 94 = 2.1, 97 = 0 "RPi4" rev mac serial, 60. */
+START_TEST(raspberry_pi4)
+{
+  static const uint8_t pi_mac[6] = {0xdc, 0xa6, 0x32, 0x01, 0x02, 0x03};
+  static const uint8_t opts[] = {
+      0x35, 1, 1,
+      0x37, 14, 1, 3, 0x2b, 0x3c, 0x42, 0x43, 0x80, 0x81, 0x82, 0x83, 0x84,
+      0x85, 0x86, 0x87,
+      0x5d, 2, 0, 0,
+      0x5e, 3, 1, 2, 1,
+      0x61, 17, 0, 'R', 'P', 'i', '4', 0x11, 0x31, 0xc0, 0x00, 0x32, 0x01,
+      0x02, 0x03, 0xef, 0xbe, 0xad, 0xde,
+      0x3c, 32, 'P', 'X', 'E', 'C', 'l', 'i', 'e', 'n', 't', ':', 'A', 'r',
+      'c', 'h', ':', '0', '0', '0', '0', '0', ':', 'U', 'N', 'D', 'I', ':',
+      '0', '0', '2', '0', '0', '1',
+      0xff};
+  const struct pxc_request *r = classify_raw(pi_mac, opts, sizeof(opts), 322);
+
+  ck_assert_int_eq(r->fw_class, PXC_CLASS_PXE);
+  ck_assert_uint_eq(r->arch, 0);
+  ck_assert_uint_eq(r->arch_count, 2);
+  ck_assert_uint_eq(r->arch_list[1], 41); /* arm-rpiboot, for "rpi" */
+  ck_assert_uint_eq(r->warnings, PXC_WARN_RPI_AS_BIOS);
+  ck_assert_uint_eq(r->errors, 0);
+
+  /* its REQUEST drops option 60: 93 and 94 still make it a PXE client */
+  classify_raw(pi_mac, opts, sizeof(opts) - 35, 0);
+  builder_end(&b);
+  pxc_classify(NULL, b.buf, b.len, &req);
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_PXE);
+  ck_assert_uint_eq(req.warnings, PXC_WARN_RPI_AS_BIOS);
+}
+END_TEST
+
+/* A Pi 5 on a MAC outside the list is known by its FourCC; an old Pi
+   (serial-only option 97) by its OUI; a PC sending 0 by neither. */
+START_TEST(raspberry_pi_other_marks)
+{
+  static const uint8_t other_mac[6] = {0x02, 0, 0, 0, 0, 1};
+  static const uint8_t old_pi_mac[6] = {0xb8, 0x27, 0xeb, 1, 2, 3};
+  uint8_t uuid[17] = {0, 'R', 'P', 'i', '5'};
+
+  start("PXEClient:Arch:00000:UNDI:002001");
+  memcpy(b.buf + 28, other_mac, 6);
+  builder_option(&b, 93, arch0, 2);
+  builder_option(&b, 97, uuid, 17);
+  ck_assert_uint_eq(classify_built()->warnings, PXC_WARN_RPI_AS_BIOS);
+
+  start("PXEClient:Arch:00000:UNDI:002001");
+  memcpy(b.buf + 28, old_pi_mac, 6);
+  builder_option(&b, 93, arch0, 2);
+  ck_assert_uint_eq(classify_built()->warnings, PXC_WARN_RPI_AS_BIOS);
+
+  uuid[1] = 'X';
+  start("PXEClient:Arch:00000:UNDI:002001");
+  builder_option(&b, 93, arch0, 2);
+  builder_option(&b, 97, uuid, 17);
+  ck_assert_uint_eq(classify_built()->warnings, 0);
+  ck_assert_uint_eq(req.arch_count, 1);
+}
+END_TEST
+
+/* Etherboot 5.4 (src/core/nic.c): a 548-byte BOOTP payload, vendor class
+   "Etherboot-5.4", option 150 holding the NIC id (big-endian) and the ELF
+   machine (little-endian). */
+START_TEST(etherboot_54_wire)
+{
+  static const uint8_t opts[] = {
+      0x35, 1, 1, 0x39, 2, 0x05, 0xdc,
+      0x3c, 13, 'E', 't', 'h', 'e', 'r', 'b', 'o', 'o', 't', '-', '5', '.', '4',
+      0x37, 4, 1, 3, 0x0c, 0x2b,
+      0x96, 11, 0xaf, 5, 1, 0x80, 0x86, 0x10, 0x0e, 0xb1, 2, 3, 0,
+      0xff};
+  const struct pxc_request *r = classify_raw(mac, opts, sizeof(opts), 548);
+
+  ck_assert_int_eq(r->fw_class, PXC_CLASS_ETHERBOOT);
+  ck_assert_str_eq(text_of(pxc_format_busid), "pci:8086:100e");
+  ck_assert(!r->ipxe.present);
+  ck_assert_uint_eq(r->errors | r->warnings, 0);
+}
+END_TEST
+
+/* gPXE 2006–2007 snapshots: vendor class "Etherboot" and option 175. */
+START_TEST(gpxe_2007_says_etherboot)
+{
+  static const uint8_t eb[] = {0xb1, 5, 1, 0x10, 0xec, 0x81, 0x39,
+                               0x10, 1, 1, 0x13, 1, 1};
+  start("Etherboot");
+  builder_option(&b, 175, eb, sizeof(eb));
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_ETHERBOOT);
+}
+END_TEST
+
+/* gPXE 0.9.7 prepends its options (v0.9.7 dhcpopts.c): 97, 61, 175, 53,
+   57, 93, 94, 60, 77, 55.  Its 175 is the bus id, 235 = 0.9.7 and eleven
+   features. */
+START_TEST(gpxe_097_wire)
+{
+  static const uint8_t opts[] = {
+      0x61, 17, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+      0x3d, 7, 1, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+      0xaf, 45, 0xb1, 5, 1, 0x80, 0x86, 0x10, 0x0e, 0xeb, 3, 0, 9, 7,
+      0x10, 1, 2, 0x11, 1, 1, 0x12, 1, 1, 0x13, 1, 1, 0x15, 1, 1, 0x17, 1, 1,
+      0x18, 1, 1, 0x19, 1, 1, 0x21, 1, 1, 0x22, 1, 1, 0x23, 1, 1,
+      0x35, 1, 1, 0x39, 2, 0x05, 0xc0, 0x5d, 2, 0, 0, 0x5e, 3, 1, 2, 1,
+      0x3c, 32, 'P', 'X', 'E', 'C', 'l', 'i', 'e', 'n', 't', ':', 'A', 'r',
+      'c', 'h', ':', '0', '0', '0', '0', '0', ':', 'U', 'N', 'D', 'I', ':',
+      '0', '0', '2', '0', '0', '1',
+      0x4d, 4, 'g', 'P', 'X', 'E',
+      0x37, 13, 1, 3, 6, 7, 12, 15, 17, 43, 60, 66, 67, 175, 203,
+      0xff};
+  const struct pxc_request *r = classify_raw(mac, opts, sizeof(opts), 0);
+
+  ck_assert_int_eq(r->fw_class, PXC_CLASS_GPXE);
+  ck_assert_str_eq(text_of(pxc_format_version), "0.9.7");
+  ck_assert_str_eq(text_of(pxc_format_features),
+                   "pxe-ext iscsi aoe http tftp dns bzimage multiboot pxe elf "
+                   "comboot");
+  ck_assert_uint_eq(r->msg_type, 1);
+  ck_assert_uint_eq(r->errors | r->warnings, 0);
+}
+END_TEST
+
+/* gPXE 0.9.3: no user class, 175 without a version, and the client id's
+   type byte sent as 0 (fixed in 844828cb1). */
+START_TEST(gpxe_093_wire)
+{
+  static const uint8_t opts[] = {
+      0x3d, 7, 0, 0x52, 0x54, 0x00, 0x12, 0x34, 0x56,
+      0xaf, 34, 0xb1, 5, 1, 0x80, 0x86, 0x10, 0x0e,
+      0x10, 1, 1, 0x11, 1, 1, 0x12, 1, 1, 0x13, 1, 1, 0x15, 1, 1, 0x17, 1, 1,
+      0x18, 1, 1, 0x19, 1, 1, 0x21, 1, 1,
+      0x5e, 3, 1, 2, 1, 0x5d, 2, 0, 0, 0x39, 2, 0x05, 0xdc, 0x35, 1, 1, 0xff};
+  const struct pxc_request *r = classify_raw(mac, opts, sizeof(opts), 0);
+
+  ck_assert_int_eq(r->fw_class, PXC_CLASS_GPXE);
+  ck_assert(!r->ipxe.has_version);
+  ck_assert_uint_eq(r->warnings, 0);
+}
+END_TEST
+
+/* VirtualBox's built-in iPXE (its Makefile.kmk source list × FEATURE()):
+   1.21.1 with PXEXT, TFTP, DNS and PXE only — no HTTP. */
+START_TEST(virtualbox_ipxe)
+{
+  static const uint8_t vbox_mac[6] = {0x08, 0x00, 0x27, 0xaa, 0xbb, 0xcc};
+  static const uint8_t eb[] = {0xb1, 5, 1, 0x80, 0x86, 0x10, 0x0e,
+                               0xeb, 3, 1, 0x15, 1,
+                               0x10, 1, 2, 0x15, 1, 1, 0x17, 1, 1, 0x21, 1, 1};
+  builder_request(&b, vbox_mac, 1, 1);
+  builder_string(&b, 60, "PXEClient:Arch:00000:UNDI:002001");
+  builder_string(&b, 77, "iPXE");
+  builder_option(&b, 93, arch0, 2);
+  builder_option(&b, 94, undi21, 3);
+  builder_option(&b, 175, eb, sizeof(eb));
+  classify_built();
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
+  ck_assert_str_eq(text_of(pxc_format_version), "1.21.1");
+  ck_assert_str_eq(text_of(pxc_format_features), "pxe-ext tftp dns pxe");
+  ck_assert(!pxc_has_feature(&req, 0x13));
+  ck_assert(pxc_has_feature(&req, 0x15));
+  ck_assert_uint_eq(req.warnings, 0);
+}
+END_TEST
+
+/* Mellanox FlexBoot: an iPXE fork that sends no user class (warewulf3#104)
+   but still option 175. */
+START_TEST(flexboot_without_user_class)
+{
+  static const uint8_t eb[] = {0xb1, 5, 1, 0x15, 0xb3, 0x10, 0x03,
+                               0xeb, 3, 1, 0, 0, 0x13, 1, 1, 0x26, 1, 1};
+  start("PXEClient:Arch:00000:UNDI:002001");
+  builder_option(&b, 93, arch0, 2);
+  builder_option(&b, 175, eb, sizeof(eb));
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_IPXE);
+  ck_assert_str_eq(text_of(pxc_format_busid), "pci:15b3:1003");
+}
+END_TEST
+
+/* U-Boot aarch64 "dhcp" (net/bootp.c dhcp_extended): 57 = 576, 93 = 0x16,
+   94 = 0.0, vendor class "U-Boot.armv8", zero padding to 300 bytes. */
+START_TEST(uboot_armv8_wire)
+{
+  static const uint8_t opts[] = {
+      0x35, 1, 1, 0x39, 2, 0x02, 0x40, 0x5d, 2, 0, 0x16, 0x5e, 3, 1, 0, 0,
+      0x3c, 12, 'U', '-', 'B', 'o', 'o', 't', '.', 'a', 'r', 'm', 'v', '8',
+      0x37, 6, 1, 3, 6, 0x0c, 0x11, 0xd1, 0xff};
+  const struct pxc_request *r = classify_raw(mac, opts, sizeof(opts), 300);
+
+  ck_assert_int_eq(r->fw_class, PXC_CLASS_UBOOT);
+  ck_assert_uint_eq(r->arch, 22);
+  ck_assert_str_eq(pxc_arch_by_code(r->arch)->name, "uboot-arm64");
+  ck_assert_uint_eq(r->undi_major, 0);
+  ck_assert_uint_eq(r->errors | r->warnings, 0);
+}
+END_TEST
+
+/* U-Boot before 2016.07 sent 93 = 0x0100, which IANA never assigned. */
+START_TEST(uboot_old_arch)
+{
+  static const uint8_t a100[2] = {0x01, 0x00};
+  start("U-boot.armv7");
+  builder_option(&b, 93, a100, 2);
+  classify_built();
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_NONE); /* "U-boot": not ours */
+  start("U-Boot.armv7");
+  builder_option(&b, 93, a100, 2);
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_UBOOT);
+  ck_assert_uint_eq(req.warnings, PXC_WARN_ARCH_UNKNOWN);
+}
+END_TEST
+
+/* U-Boot's bootstd EFI path prints the arch in hex ("0000b"): not a valid
+   Arch field, so option 93 alone counts and nothing is said to disagree. */
+START_TEST(uboot_efi_hex_arch)
+{
+  static const uint8_t a11[2] = {0x00, 0x0b};
+  start("PXEClient:Arch:0000b:UNDI:003000");
+  builder_option(&b, 93, a11, 2);
+  classify_built();
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_PXE);
+  ck_assert_uint_eq(req.arch, 11);
+  ck_assert(!req.has_arch60);
+  ck_assert_uint_eq(req.warnings, 0);
+}
+END_TEST
+
 Suite *
 classify_suite(void)
 {
@@ -505,6 +752,17 @@ classify_suite(void)
   TCase *bad = tcase_create("malformed");
 
   tcase_add_test(classes, gpxe_097);
+  tcase_add_test(classes, raspberry_pi4);
+  tcase_add_test(classes, raspberry_pi_other_marks);
+  tcase_add_test(classes, etherboot_54_wire);
+  tcase_add_test(classes, gpxe_2007_says_etherboot);
+  tcase_add_test(classes, gpxe_097_wire);
+  tcase_add_test(classes, gpxe_093_wire);
+  tcase_add_test(classes, virtualbox_ipxe);
+  tcase_add_test(classes, flexboot_without_user_class);
+  tcase_add_test(classes, uboot_armv8_wire);
+  tcase_add_test(classes, uboot_old_arch);
+  tcase_add_test(classes, uboot_efi_hex_arch);
   tcase_add_test(classes, gpxe_without_version);
   tcase_add_test(classes, etherboot_54);
   tcase_add_test(classes, uboot_vendor_class);

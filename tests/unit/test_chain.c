@@ -1,0 +1,550 @@
+/*
+ * Unit tests of the chain tracker (lib/chain.c) with a simulated clock:
+ * the real loop capture trips the guard at the configured hop, QEMU's ROM
+ * and the undionly.kpxe it chainloads are told apart by `chained`, reboots
+ * and expired windows restart a chain, retransmissions are no hop, and a
+ * full table or a flood of random MACs never breaks a client's chain.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder.h"
+#include "pxeclass.h"
+#include "suites.h"
+
+#define MAX_PACKETS 64
+
+static const uint8_t arch0[2] = {0, 0}, arch7[2] = {0, 7};
+
+/* A config from LINES ("name=value"), finished. */
+static struct pxc_config *
+config_of(const char *const *lines)
+{
+  struct pxc_config *cfg = pxc_config_new();
+  char err[512];
+
+  for (; *lines; lines++) {
+    char name[64];
+    const char *eq = strchr(*lines, '=');
+    memcpy(name, *lines, (size_t)(eq - *lines));
+    name[eq - *lines] = '\0';
+    ck_assert_msg(pxc_config_add(cfg, name, eq + 1, err, sizeof(err)) == 0,
+                  "%s: %s", *lines, err);
+  }
+  ck_assert_msg(pxc_config_finish(cfg, err, sizeof(err)) == 0, "%s", err);
+  return cfg;
+}
+
+/* The verdicts of each request of capture NAME, replayed with its replies
+   through CFG in time order.  Returns the number of requests. */
+static size_t
+replay_capture(struct pxc_config *cfg, const char *name,
+               struct pxc_verdict *out, size_t max)
+{
+  static struct loaded pkts[MAX_PACKETS];
+  static struct pxc_request reqs[MAX_PACKETS];
+  size_t n = load_capture(name, pkts, MAX_PACKETS), k = 0;
+
+  for (size_t i = 0; i < n; i++) {
+    if (!pkts[i].request) {
+      pxc_record_reply(cfg, pkts[i].data, pkts[i].len, pkts[i].time.tv_sec);
+      continue;
+    }
+    ck_assert_uint_lt(k, max);
+    pxc_classify(cfg, pkts[i].data, pkts[i].len, &reqs[k]);
+    pxc_evaluate(cfg, &reqs[k], pkts[i].time.tv_sec, &out[k]);
+    k++;
+  }
+  free_loaded(pkts, n);
+  return k;
+}
+
+/* True if rule TAG is set for V. */
+static bool
+tagged(const struct pxc_config *cfg, const struct pxc_verdict *v,
+       const char *tag)
+{
+  for (size_t i = 0; i < pxc_rule_count(cfg); i++)
+    if (strcmp(pxc_rule_tag(cfg, i), tag) == 0 && pxc_rule_matches(cfg, i, v))
+      return true;
+  return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Crafted clients                                                     */
+
+struct client {
+  uint8_t mac[6];
+  uint32_t xid;
+  struct builder b;
+  struct pxc_request req;
+};
+
+/* A request of the kind KIND from client C: "rom" (QEMU's iPXE ROM),
+   "pxe" (EDK2 PXE), "vbox" (VirtualBox's iPXE), "own" (a CSTM build),
+   "os" (an ordinary client). */
+static struct pxc_request *
+request(struct pxc_config *cfg, struct client *c, const char *kind,
+        uint8_t msg)
+{
+  static const uint8_t rom175[] = {0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00,
+                                   0xeb, 3, 1, 0, 0, 0x13, 1, 1, 0x15, 1, 1};
+  static const uint8_t vbox175[] = {0xb1, 5, 1, 0x80, 0x86, 0x10, 0x0e,
+                                    0xeb, 3, 1, 21, 1, 0x15, 1, 1};
+
+  builder_request(&c->b, c->mac, c->xid, msg);
+  if (strcmp(kind, "os") == 0) {
+    builder_string(&c->b, 60, "MSFT 5.0");
+  } else if (strcmp(kind, "pxe") == 0) {
+    builder_string(&c->b, 60, "PXEClient:Arch:00007:UNDI:003000");
+    builder_option(&c->b, 93, arch7, 2);
+  } else {
+    builder_string(&c->b, 60, "PXEClient:Arch:00000:UNDI:002001");
+    builder_option(&c->b, 93, arch0, 2);
+    builder_string(&c->b, 77, strcmp(kind, "own") == 0 ? "CSTM" : "iPXE");
+    if (strcmp(kind, "vbox") == 0)
+      builder_option(&c->b, 175, vbox175, sizeof(vbox175));
+    else
+      builder_option(&c->b, 175, rom175, sizeof(rom175));
+  }
+  builder_end(&c->b);
+  pxc_classify(cfg, c->b.buf, c->b.len, &c->req);
+  return &c->req;
+}
+
+/* The server's reply to C's current transaction, handing out FILE. */
+static void
+hand_out(struct pxc_config *cfg, struct client *c, const char *file,
+         time_t now)
+{
+  struct builder r;
+  static const uint8_t ack = 5;
+
+  builder_request(&r, c->mac, c->xid, 0);
+  r.buf[0] = 2; /* BOOTREPLY */
+  builder_option(&r, 53, &ack, 1);
+  builder_string(&r, 67, file);
+  builder_end(&r);
+  pxc_record_reply(cfg, r.buf, r.len, now);
+}
+
+/* One whole stage: DISCOVER, hand-out, REQUEST, hand-out, with a new
+   xid.  Returns the verdict on the DISCOVER, which began the stage. */
+static struct pxc_verdict
+stage(struct pxc_config *cfg, struct client *c, const char *kind,
+      const char *file, time_t now)
+{
+  struct pxc_verdict v, again;
+
+  c->xid++;
+  pxc_evaluate(cfg, request(cfg, c, kind, 1), now, &v);
+  if (file)
+    hand_out(cfg, c, file, now);
+  pxc_evaluate(cfg, request(cfg, c, kind, 3), now + 1, &again);
+  ck_assert_int_eq(again.own, v.own); /* one stage, one verdict */
+  ck_assert(!again.chain.new_stage);
+  if (file)
+    hand_out(cfg, c, file, now + 1);
+  return v;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* e3: the ROM is handed undionly.kpxe, which is handed undionly.kpxe … */
+START_TEST(loop_capture_trips_guard)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  size_t n = replay_capture(cfg, "e3-loop-fast-seabios-virtio", v, MAX_PACKETS);
+  struct pxc_chain_stats st;
+
+  ck_assert_uint_eq(n, 18); /* six stages of DISCOVER, DISCOVER, REQUEST */
+  for (size_t i = 0; i < n; i++) {
+    unsigned stage_no = (unsigned)i / 3;
+    ck_assert_uint_eq(v[i].chain.hops, stage_no);
+    ck_assert(v[i].chain.new_stage == (i % 3 == 0));
+    ck_assert_msg(v[i].chain.looping == (stage_no > 3), "request %zu", i);
+    ck_assert(tagged(cfg, &v[i], "chain-loop") == (stage_no > 3));
+    ck_assert(v[i].chain.guard_tripped == (i == 12 || i == 15));
+  }
+  ck_assert(pxc_chain_stats(cfg, &st));
+  ck_assert_uint_eq(st.trips, 2);
+  ck_assert_uint_eq(st.used, 1);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* The same requests under `chained`: the ROM is vendor, the undionly.kpxe
+   it was handed is own, and the undionly.kpxe that one was handed is not
+   (it follows a hand-out to our own build, not a chainload). */
+START_TEST(loop_capture_chained_ownership)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained",
+                         "dhcp-pxe-class=set:own,ipxe-own", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  size_t n = replay_capture(cfg, "e3-loop-fast-seabios-virtio", v, MAX_PACKETS);
+
+  for (size_t i = 0; i < n; i++) {
+    enum pxc_own want = (i / 3) % 2 ? PXC_OWN_OWN : PXC_OWN_VENDOR;
+    ck_assert_msg(v[i].own == want, "request %zu: %s", i, pxc_own_name(v[i].own));
+    ck_assert(v[i].chain.follows_chainload == (want == PXC_OWN_OWN));
+    ck_assert(!v[i].chain.looping); /* no guard configured */
+  }
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* EDK2 PXE hands over to ipxe.efi: that iPXE follows a chainload. */
+START_TEST(ovmf_capture_chained)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  size_t n = replay_capture(cfg, "c2-ovmf-virtio-norom", v, MAX_PACKETS);
+  char text[256];
+
+  ck_assert_uint_eq(n, 5);
+  ck_assert_int_eq(v[0].own, PXC_OWN_UNKNOWN); /* EDK2 is not iPXE */
+  for (size_t i = 2; i < n; i++) {
+    ck_assert_int_eq(v[i].own, PXC_OWN_OWN);
+    ck_assert_uint_eq(v[i].chain.hops, 1);
+  }
+  ck_assert_str_eq(pxc_format_chain(cfg, &v[4], text, sizeof(text)),
+                   "pxe@0s>ipxe.efi ipxe/own@10s>boot.ipxe");
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* proxyDHCP: the boot-server request to port 4011 (xid 0, short vendor
+   class) belongs to the stage of the DISCOVER before it. */
+START_TEST(proxy_capture_one_stage)
+{
+  const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  size_t n = replay_capture(cfg, "f2a-proxy-seabios-virtio", v, MAX_PACKETS);
+
+  ck_assert_uint_eq(n, 4);
+  for (size_t i = 0; i < n; i++) {
+    ck_assert_uint_eq(v[i].chain.stages, 1);
+    ck_assert_uint_eq(v[i].chain.hops, 0);
+  }
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* QEMU: ROM (vendor) → undionly.kpxe (own) → script; the machine reboots:
+   the ROM is vendor again, though its requests are byte-identical. */
+START_TEST(qemu_rom_then_undionly_then_reboot)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {0x52, 0x54, 0, 0x77, 0, 1}};
+  struct pxc_verdict v;
+
+  v = stage(cfg, &c, "rom", "undionly.kpxe", 100);
+  ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
+  v = stage(cfg, &c, "rom", "boot.ipxe", 106);
+  ck_assert_int_eq(v.own, PXC_OWN_OWN);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  v = stage(cfg, &c, "rom", "undionly.kpxe", 130); /* reboot, within window */
+  ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
+  v = stage(cfg, &c, "rom", "boot.ipxe", 136);
+  ck_assert_int_eq(v.own, PXC_OWN_OWN);
+  /* after the window, a new chain starts whatever came before */
+  v = stage(cfg, &c, "rom", NULL, 500);
+  ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
+  ck_assert(v.chain.restarted);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* A firmware request, or the chain's first program coming back, is a
+   reboot: the hop count starts again. */
+START_TEST(reboot_resets_hops)
+{
+  const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 9}};
+  struct pxc_verdict v;
+
+  stage(cfg, &c, "pxe", "ipxe.efi", 0);
+  v = stage(cfg, &c, "own", "boot.ipxe", 10);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  v = stage(cfg, &c, "pxe", "ipxe.efi", 20);
+  ck_assert(v.chain.rebooted);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  ck_assert_uint_eq(v.chain.stages, 1);
+
+  /* VirtualBox: its ROM, then our build, then its ROM again */
+  stage(cfg, &c, "vbox", "undionly.kpxe", 100);
+  v = stage(cfg, &c, "own", "boot.ipxe", 105);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  v = stage(cfg, &c, "vbox", "undionly.kpxe", 110);
+  ck_assert(v.chain.rebooted);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* Retransmissions and retries before any hand-out stay in one stage; a
+   new transaction after a hand-out is a hop. */
+START_TEST(retransmissions_are_no_hop)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 10}, .xid = 7};
+  struct pxc_verdict v;
+
+  for (int i = 0; i < 5; i++) {
+    pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 10 + i, &v);
+    ck_assert_uint_eq(v.chain.stages, 1);
+  }
+  c.xid++; /* a retry with a new xid, nothing handed out yet */
+  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 16, &v);
+  ck_assert_uint_eq(v.chain.stages, 1);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  hand_out(cfg, &c, "undionly.kpxe", 16);
+  pxc_evaluate(cfg, request(cfg, &c, "rom", 3), 17, &v);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  c.xid++;
+  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 20, &v);
+  ck_assert(v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(!v.chain.looping);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* A reply to another transaction, or naming no file, is no hand-out. */
+START_TEST(replies_must_match)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 11}, .xid = 7};
+  struct pxc_verdict v;
+
+  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 10, &v);
+  c.xid = 99;
+  hand_out(cfg, &c, "undionly.kpxe", 10); /* someone else's xid */
+  c.xid = 7;
+  hand_out(cfg, &c, "", 10);
+  c.xid = 8;
+  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 12, &v);
+  ck_assert_uint_eq(v.chain.stages, 1);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* The installed OS asking for a lease ends the chain: the client leaves
+   the table, so ordinary DHCP clients never take room. */
+START_TEST(os_request_ends_chain)
+{
+  const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 12}};
+  struct pxc_chain_stats st;
+  struct pxc_verdict v;
+
+  stage(cfg, &c, "pxe", "ipxe.efi", 0);
+  pxc_chain_stats(cfg, &st);
+  ck_assert_uint_eq(st.used, 1);
+  v = stage(cfg, &c, "os", NULL, 30);
+  ck_assert(!v.chain.tracked);
+  pxc_chain_stats(cfg, &st);
+  ck_assert_uint_eq(st.used, 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* A full table: idle clients make room, clients mid-chain do not, and a
+   newcomer that finds only fresh chains is simply not tracked. */
+START_TEST(table_full)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60,16", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c[40];
+  struct pxc_chain_stats st;
+  struct pxc_verdict v;
+
+  memset(c, 0, sizeof(c));
+  for (int i = 0; i < 40; i++)
+    c[i].mac[5] = (uint8_t)i, c[i].mac[0] = 2;
+  for (int i = 0; i < 16; i++) { /* 16 clients make a hop */
+    stage(cfg, &c[i], "pxe", "ipxe.efi", 0);
+    stage(cfg, &c[i], "rom", "boot.ipxe", 5);
+  }
+  pxc_chain_stats(cfg, &st);
+  ck_assert_uint_eq(st.used, 16);
+  ck_assert_uint_eq(st.mid_chain, 16);
+  v = stage(cfg, &c[20], "pxe", "ipxe.efi", 10);
+  ck_assert(!v.chain.tracked);
+  pxc_chain_stats(cfg, &st);
+  ck_assert_uint_eq(st.untracked, 2);
+  ck_assert_uint_eq(st.evicted, 0);
+
+  /* once their window has passed, the oldest chain makes room */
+  v = stage(cfg, &c[21], "pxe", "ipxe.efi", 100);
+  ck_assert(v.chain.tracked);
+  pxc_chain_stats(cfg, &st);
+  ck_assert_uint_eq(st.evicted, 1);
+  ck_assert_uint_eq(st.used, 16);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* A million random MACs: the table never grows, and a client in the middle
+   of its chain keeps its state through the flood. */
+START_TEST(flood_of_random_macs)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,600,1024", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client victim = {.mac = {0x52, 0x54, 0, 0x77, 0, 1}};
+  struct client flood = {.mac = {2}};
+  struct pxc_chain_stats before, after;
+  struct pxc_verdict v;
+  uint64_t x = 88172645463325252ULL;
+
+  pxc_chain_stats(cfg, &before);
+  stage(cfg, &victim, "pxe", "ipxe.efi", 0);
+  stage(cfg, &victim, "rom", "boot.ipxe", 5);
+  request(cfg, &flood, "pxe", 1);
+  for (long i = 0; i < 1000000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+    memcpy(flood.req.chaddr + 1, &x, 5);
+    flood.req.xid = (uint32_t)x;
+    pxc_evaluate(cfg, &flood.req, 10 + i / 10000, &v);
+    ck_assert(v.chain.tracked);
+  }
+  pxc_chain_stats(cfg, &after);
+  ck_assert_uint_eq(after.bytes, before.bytes);
+  ck_assert_uint_eq(after.capacity, 1024);
+  ck_assert_uint_eq(after.used, 1024);
+  ck_assert_uint_ge(after.evicted, 1000000 - 1023);
+  ck_assert_uint_eq(after.mid_chain, 1);
+
+  /* the victim's next stage still knows its chain */
+  victim.xid++;
+  pxc_evaluate(cfg, request(cfg, &victim, "rom", 1), 110, &v);
+  ck_assert_uint_eq(v.chain.stages, 3);
+  ck_assert_uint_eq(v.chain.hops, 2);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* Memory is fixed by the configuration and reported. */
+START_TEST(stats_and_defaults)
+{
+  const char *guard[] = {"dhcp-chain-guard=4,90,64,set:loop", NULL};
+  const char *chained[] = {"dhcp-ipxe-own=chained", NULL};
+  const char *neither[] = {"dhcp-pxe-class=set:x,pxe", NULL};
+  struct pxc_config *cfg = config_of(guard);
+  struct pxc_chain_stats st;
+
+  ck_assert(pxc_chain_stats(cfg, &st));
+  ck_assert_uint_eq(st.capacity, 64);
+  ck_assert_uint_eq(st.window, 90);
+  ck_assert_uint_eq(st.max_hops, 4);
+  ck_assert_uint_le(st.entry_bytes, 400);
+  ck_assert_uint_ge(st.bytes, 64 * st.entry_bytes);
+  ck_assert_str_eq(pxc_rule_tag(cfg, 0), "loop");
+  pxc_config_free(cfg);
+
+  cfg = config_of(chained);
+  ck_assert(pxc_chain_stats(cfg, &st));
+  ck_assert_uint_eq(st.capacity, 2048);
+  ck_assert_uint_eq(st.window, 60);
+  ck_assert_uint_eq(st.max_hops, 0);
+  pxc_config_free(cfg);
+
+  cfg = config_of(neither);
+  ck_assert(!pxc_chain_stats(cfg, &st));
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* Assert that dhcp-chain-guard=VALUE is refused with WANT in the message. */
+static void
+guard_refused(const char *value, const char *want)
+{
+  struct pxc_config *cfg = pxc_config_new();
+  char err[512];
+
+  ck_assert_msg(pxc_config_add(cfg, "dhcp-chain-guard", value, err,
+                               sizeof(err)) < 0,
+                "%s accepted", value);
+  ck_assert_msg(strstr(err, want), "'%s' lacks '%s'", err, want);
+  pxc_config_free(cfg);
+}
+
+START_TEST(guard_parse_errors)
+{
+  struct pxc_config *cfg = pxc_config_new();
+  char err[512];
+
+  guard_refused("0,60", "bad hop count '0' (expected 1 to 7)");
+  guard_refused("8,60", "bad hop count '8'");
+  guard_refused("x,60", "bad hop count 'x'");
+  guard_refused("3", "bad window ''");
+  guard_refused("3,0", "bad window '0'");
+  guard_refused("3,86401", "bad window '86401'");
+  guard_refused("3,60,8", "bad table size '8' (expected 16 to");
+  guard_refused("3,60,99999999", "bad table size");
+  guard_refused("3,60,set:", "bad tag name ''");
+  guard_refused("3,60,set:a,64", "expected set:<tag> last, not 'set:a'");
+  guard_refused("3,60,64,65", "expected set:<tag> last, not '65'");
+  ck_assert_int_eq(pxc_config_add(cfg, "dhcp-chain-guard", "3,60", err,
+                                  sizeof(err)), 0);
+  ck_assert_int_lt(pxc_config_add(cfg, "dhcp-chain-guard", "3,60", err,
+                                  sizeof(err)), 0);
+  ck_assert(strstr(err, "given twice"));
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* Without a tracker, evaluation keeps no state and `chained` is unused. */
+START_TEST(no_tracker_no_state)
+{
+  const char *lines[] = {"dhcp-ipxe-own=user-class:CSTM", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 13}};
+  struct pxc_verdict v;
+  char text[64];
+
+  v = stage(cfg, &c, "rom", "undionly.kpxe", 0);
+  ck_assert(!v.chain.tracked);
+  ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
+  ck_assert_str_eq(pxc_format_chain(cfg, &v, text, sizeof(text)), "");
+  pxc_record_reply(NULL, c.b.buf, c.b.len, 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+Suite *
+chain_suite(void)
+{
+  Suite *s = suite_create("chain");
+  TCase *tc = tcase_create("tracker");
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, loop_capture_trips_guard);
+  tcase_add_test(tc, loop_capture_chained_ownership);
+  tcase_add_test(tc, ovmf_capture_chained);
+  tcase_add_test(tc, proxy_capture_one_stage);
+  tcase_add_test(tc, qemu_rom_then_undionly_then_reboot);
+  tcase_add_test(tc, reboot_resets_hops);
+  tcase_add_test(tc, retransmissions_are_no_hop);
+  tcase_add_test(tc, replies_must_match);
+  tcase_add_test(tc, os_request_ends_chain);
+  tcase_add_test(tc, table_full);
+  tcase_add_test(tc, flood_of_random_macs);
+  tcase_add_test(tc, stats_and_defaults);
+  tcase_add_test(tc, guard_parse_errors);
+  tcase_add_test(tc, no_tracker_no_state);
+  suite_add_tcase(s, tc);
+  return s;
+}
