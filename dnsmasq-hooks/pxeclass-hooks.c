@@ -40,6 +40,10 @@ static struct dhcp_netid *pxeclass_nodes;
 static unsigned char *pxeclass_matched;
 static size_t pxeclass_node_count;
 
+/* The rule of dhcp-chain-guard, whose tag the loop warning names. */
+#define PXECLASS_GUARD_DIRECTIVE "dhcp-chain-guard="
+static size_t pxeclass_guard_rule = (size_t)-1;
+
 /* Directive name of long option OPTION, or NULL if it is not ours. */
 static const char *directive_name(int option)
 {
@@ -120,6 +124,9 @@ void pxeclass_check(void)
       pxeclass_nodes[i].net = safe_malloc(strlen(tag) + 1);
       strcpy(pxeclass_nodes[i].net, tag);
       pxeclass_nodes[i].next = NULL;
+      if (strncmp(pxc_rule_text(pxeclass_config, i), PXECLASS_GUARD_DIRECTIVE,
+		  strlen(PXECLASS_GUARD_DIRECTIVE)) == 0)
+	pxeclass_guard_rule = i;
     }
 }
 
@@ -141,16 +148,22 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
     *used += ((size_t)n < size - *used) ? (size_t)n : size - *used - 1;
 }
 
-/* --log-dhcp: one line with the classification, one naming the directive
-   behind each tag set. */
+/* --log-dhcp: one line with the classification (and the client's chain
+   when the tracker follows it), one naming the directive behind each tag
+   set. */
 static void log_request(u32 xid, const struct pxc_verdict *verdict)
 {
-  static char line[PXECLASS_LOGLEN];
-  size_t i, used = 0;
+  static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
+  size_t i, used;
 
   pxc_format_summary(verdict, line, sizeof(line));
+  used = strlen(line);
+  if (verdict->chain.tracked)
+    append(line, sizeof(line), &used, " hops=%u chain=%s", verdict->chain.hops,
+	   pxc_format_chain(pxeclass_config, verdict, chain, sizeof(chain)));
   my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), ntohl(xid), line);
 
+  used = 0;
   line[0] = 0;
   for (i = 0; i < pxeclass_node_count; i++)
     if (pxeclass_matched[i])
@@ -159,6 +172,36 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
 
   my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass tags: %s"), ntohl(xid),
 	    used ? line : _("none"));
+}
+
+/* The loop guard tripped for this request: a warning, whatever the log
+   options, naming the client, its hops and its recent stages. */
+static void log_loop(const struct pxc_request *req,
+		     const struct pxc_verdict *verdict)
+{
+  static char chain[PXECLASS_LOGLEN];
+  struct pxc_chain_stats stats;
+  char mac[64];
+
+  if (!pxc_chain_stats(pxeclass_config, &stats))
+    return;
+
+  my_syslog(MS_DHCP | LOG_WARNING,
+	    _("pxeclass: chainload loop: %s made %u hops within %us, tag %s set; chain: %s"),
+	    pxc_format_mac(req, mac, sizeof(mac)), verdict->chain.hops,
+	    stats.window,
+	    pxeclass_guard_rule < pxeclass_node_count ?
+	    pxeclass_nodes[pxeclass_guard_rule].net : "?",
+	    pxc_format_chain(pxeclass_config, verdict, chain, sizeof(chain)));
+}
+
+/* Tell the chain tracker about the reply of SZ bytes dhcp_reply() left in
+   daemon->dhcp_packet and dnsmasq is about to send: a boot file in it is
+   a hand-out, which makes the client's next request a hop. */
+void pxeclass_record_reply(size_t sz, time_t now)
+{
+  if (pxeclass_config)
+    pxc_record_reply(pxeclass_config, daemon->dhcp_packet.iov_base, sz, now);
 }
 
 /* Classify the request in MESS (SZ bytes), judge it against the rules and
@@ -197,6 +240,9 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 	pxeclass_nodes[i].next = netid;
 	netid = &pxeclass_nodes[i];
       }
+
+  if (verdict.chain.guard_tripped)
+    log_loop(&req, &verdict);
 
   if (option_bool(OPT_LOG_OPTS))
     log_request(mess->xid, &verdict);

@@ -19,8 +19,7 @@
    long-option number, name, argument synopsis and --help text.
    The numbers sit far above dnsmasq's own LOPT_* (below 400 up to 2.93)
    so that upstream can grow without a clash.  libpxeclass parses the
-   values; dhcp-chain-guard is accepted here and refused by a library
-   that does not implement it yet. */
+   values. */
 #define PXECLASS_DIRECTIVES(D)						\
   D(600, "dhcp-pxe-class", "set:<tag>,<class>[,...]",			\
     "Set tag if the boot firmware class matches.")			\
@@ -64,6 +63,10 @@ void pxeclass_check(void);
 struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 					unsigned int mess_type, int pxe,
 					struct dhcp_netid *netid, time_t now);
+
+/* Called with the size of each reply dhcp_reply() built, before it is
+   sent: the chain tracker learns which boot files were handed out. */
+void pxeclass_record_reply(size_t sz, time_t now);
 #else
 /* Without DHCP, one_opt() refuses the directives as unsupported. */
 #  define pxeclass_check() do { } while (0)

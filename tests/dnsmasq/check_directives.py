@@ -36,13 +36,18 @@ BAD_LINES = [
     ("bus vendor not hex", "dhcp-ipxe-busid=set:t,pci:zzzz", ["zzzz"]),
     ("unknown own criterion", "dhcp-ipxe-own=colour:blue", ["colour"]),
     ("arch9 neither x64 nor ebc", "dhcp-pxe-arch9=arm", ["arm"]),
-    ("chain guard (later issue)", "dhcp-chain-guard=3,60", ["chain-guard"]),
+    ("guard hop count out of range", "dhcp-chain-guard=0,60", ["'0'"]),
+    ("guard without a window", "dhcp-chain-guard=3", ["chain-guard"]),
+    ("guard window not a number", "dhcp-chain-guard=3,abc", ["abc"]),
+    ("guard table too small", "dhcp-chain-guard=3,60,10", ["'10'"]),
 ]
 
 GOOD_CONFIGS = [
     ("every directive", [
         "dhcp-ipxe-own=user-class:site-ipxe",
         "dhcp-ipxe-own=feature:https,version:>=1.21.1",
+        "dhcp-ipxe-own=chained",
+        "dhcp-chain-guard=3,60,4096,set:loop",
         "dhcp-pxe-arch9=ebc",
         "dhcp-pxe-class=set:pxe,pxe",
         "dhcp-pxe-class=set:boot,pxe,http-boot,ipxe",
@@ -61,6 +66,7 @@ GOOD_CONFIGS = [
         "dhcp-boot=tag:weak,undionly.kpxe",
         "dhcp-boot=tag:own,http://10.9.0.1/boot.ipxe",
         "pxe-service=tag:bios,x86PC,BIOS,undionly",
+        "dhcp-ignore=tag:loop",
     ]),
     # quoted values have their metacharacters hidden by dnsmasq's reader
     ("quoted value", ['dhcp-pxe-class="set:q,ipxe"']),
@@ -183,6 +189,14 @@ def check_help(tap, binary):
     tap.check(not missing, "--help lists the directives", "missing: %s" % missing)
 
 
+def check_second_guard(tap, binary, directory):
+    """Only one loop guard: the second line is the one refused."""
+    rc, out, path = run_test(binary, ["dhcp-chain-guard=3,60",
+                                      "dhcp-chain-guard=2,30"], directory)
+    tap.check(rc == 1 and out.endswith("at line %d of %s" % (LINE + 1, path))
+              and "dhcp-chain-guard" in out, "a second dhcp-chain-guard", out)
+
+
 def check_stock_refuses(tap, stock, directory):
     """Stock dnsmasq does not know the directives at all."""
     rc, out, path = run_test(stock, ["dhcp-pxe-class=set:t,ipxe"], directory)
@@ -203,6 +217,7 @@ def main(argv):
         check_command_line(tap, patched, directory)
         check_long_value(tap, patched, directory)
         check_cross_line(tap, patched, directory)
+        check_second_guard(tap, patched, directory)
         check_good(tap, patched, directory)
         check_help(tap, patched)
         check_stock_refuses(tap, stock, directory)

@@ -12,7 +12,10 @@ namespaces (tools/pxelab) against two dnsmasq binaries of one version:
     directive meaning the same: identical replies (so the tags reach
     dhcp-boot, pxe-service and dhcp-option-force, on ports 67 and 4011),
     and the patched log has a classification line for every request and
-    names the directive behind each tag it set.
+    names the directive behind each tag it set;
+  - the chain tracker fed by both hooks: on the loop capture, a
+    dhcp-chain-guard breaks the loop (and warns without log-dhcp), and
+    dhcp-ipxe-own=chained tells the chainloaded iPXE from the identical ROM.
 
 Needs root and iproute2.  Environment:
   PXC_DNSMASQ_PATCHED  the patched binary
@@ -236,6 +239,46 @@ class DirectivesTest(unittest.TestCase):
         if name == "c2-ovmf-virtio-norom":
             self.assertTrue(any("efi64 (dhcp-pxe-arch=set:efi64,efi-x64)" in l
                                 for l in tag_lines), "\n".join(log))
+
+    def test_loop_guard_breaks_the_chainload_loop(self):
+        """The loop capture (undionly.kpxe for ever) with a guard of 2 hops:
+        from the third hop on the client gets the guard's file instead,
+        and each looping stage logs a warning, even without log-dhcp."""
+        def edit(config):
+            config = "\n".join(l for l in config.splitlines() if l != "log-dhcp")
+            return config + "\ndhcp-chain-guard=2,120\n" \
+                "dhcp-boot=tag:chain-loop,http://10.77.0.1/stop.ipxe\n"
+        replayed, log = replay_capture(PATCHED, "e3-loop-fast-seabios-virtio", edit)
+        files = [[r.boot_file for r in item.replies] for item in replayed]
+        self.assertEqual(files, [["undionly.kpxe"]] * 6 +
+                         [["http://10.77.0.1/stop.ipxe"]] * 6, "\n".join(log))
+        warnings = [l for l in log if "chainload loop" in l]
+        self.assertEqual(len(warnings), 3, "\n".join(log))
+        self.assertTrue(warnings[0].startswith(
+            "pxeclass: chainload loop: 52:54:00:77:00:01 made 3 hops within "
+            "120s, tag chain-loop set; chain: ipxe@0s>undionly.kpxe"), warnings[0])
+        self.assertFalse([l for l in log if re.match(r"xid\d+ ", l)],
+                         "log-dhcp lines without log-dhcp")
+
+    def test_chained_ipxe_is_own(self):
+        """QEMU's iPXE ROM and Debian's undionly.kpxe send identical
+        requests: with dhcp-ipxe-own=chained the ROM is chainloaded and
+        the iPXE that follows the hand-out gets the script."""
+        def edit(config):
+            config = "\n".join(l for l in config.splitlines()
+                               if not l.startswith("dhcp-boot="))
+            return config + "\ndhcp-ipxe-own=chained\n" \
+                "dhcp-pxe-class=set:own,ipxe-own\n" \
+                "dhcp-boot=tag:!own,undionly.kpxe\n" \
+                "dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe\n"
+        replayed, log = replay_capture(PATCHED, "e3-loop-fast-seabios-virtio", edit)
+        files = [[r.boot_file for r in item.replies] for item in replayed[:4]]
+        self.assertEqual(files, [["undionly.kpxe"]] * 2 +
+                         [["http://10.77.0.1/boot.ipxe"]] * 2, "\n".join(log))
+        own = [l for l in log if re.match(r"xid2 pxeclass: .* own=own", l)]
+        self.assertEqual(len(own), 2, "\n".join(log))
+        self.assertTrue([l for l in log if re.match(
+            r"xid1 pxeclass: .* own=vendor", l)], "\n".join(log))
 
 
 def main():
