@@ -1,0 +1,253 @@
+/* pxeclass hooks for dnsmasq: the glue between dnsmasq and libpxeclass.
+
+   Parses the pxeclass directives through the library, keeps one tag node
+   per rule and pushes the nodes of the matching rules for each request.
+   No classification happens here: that is libpxeclass's job.
+
+   This program is free software; you can redistribute it and/or modify
+   it under the terms of the GNU General Public License as published by
+   the Free Software Foundation; version 2 dated June, 1991, or
+   (at your option) version 3 dated 29 June, 2007.  */
+
+#include "dnsmasq.h"
+
+#if defined(HAVE_PXECLASS) && defined(HAVE_DHCP)
+
+#include <pxeclass.h>
+
+/* Longest error the hooks write into dnsmasq's errstr (daemon->namebuff,
+   2 * MAXDNAME): leaves room for read_file()'s " at line N of FILE". */
+#define PXECLASS_ERRLEN 512
+
+/* dnsmasq cuts syslog lines at 1024 bytes anyway. */
+#define PXECLASS_LOGLEN 1024
+
+/* Directive name of each long-option number, from the one table. */
+#define PXECLASS_NAME_ENTRY(lopt, name, synopsis, help) { lopt, name },
+static const struct {
+  int option;
+  const char *name;
+} pxeclass_names[] = { PXECLASS_DIRECTIVES(PXECLASS_NAME_ENTRY) };
+
+/* The parsed directives; NULL while the config has none, and then the
+   hooks do nothing at all, so dnsmasq behaves like a stock build. */
+static struct pxc_config *pxeclass_config;
+
+/* One tag node per rule, made once by pxeclass_check(): a node is pushed
+   at most once per packet, so dnsmasq's tag list can never loop.  And
+   which rules matched the current packet, for the log. */
+static struct dhcp_netid *pxeclass_nodes;
+static unsigned char *pxeclass_matched;
+static size_t pxeclass_node_count;
+
+/* The rule of dhcp-chain-guard, whose tag the loop warning names. */
+#define PXECLASS_GUARD_DIRECTIVE "dhcp-chain-guard="
+static size_t pxeclass_guard_rule = (size_t)-1;
+
+/* Directive name of long option OPTION, or NULL if it is not ours. */
+static const char *directive_name(int option)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof(pxeclass_names) / sizeof(pxeclass_names[0]); i++)
+    if (pxeclass_names[i].option == option)
+      return pxeclass_names[i].name;
+
+  return NULL;
+}
+
+/* The library's config, made on the first directive. */
+static struct pxc_config *config_get(void)
+{
+  if (!pxeclass_config && !(pxeclass_config = pxc_config_new()))
+    die(_("could not get memory"), NULL, EC_NOMEM);
+
+  return pxeclass_config;
+}
+
+/* Parse one pxeclass directive.  ERRSTR is dnsmasq's namebuff, which ARG
+   points into while a file is read: ARG is copied before any error is
+   written.  Returns 1, or 0 with the library's message in ERRSTR, so
+   read_file() adds " at line N of FILE" and start-up (or --test) fails. */
+int pxeclass_option(int option, char *arg, char *errstr)
+{
+  const char *name = directive_name(option);
+  char *value = NULL;
+  int ok;
+
+  if (!name || !pxc_is_directive(name))
+    {
+      snprintf(errstr, PXECLASS_ERRLEN,
+	       _("%s is not supported by libpxeclass %s"),
+	       name ? name : "?", PXC_VERSION);
+      return 0;
+    }
+
+  if (arg)
+    {
+      value = safe_malloc(strlen(arg) + 1);
+      strcpy(value, arg);
+    }
+
+  ok = pxc_config_add(config_get(), name, value, errstr, PXECLASS_ERRLEN) == 0;
+  free(value);
+
+  return ok;
+}
+
+/* After the whole config is read: the library's cross-line checks (dying
+   like any other bad config, also under --test; the message quotes the
+   line, whose number dnsmasq no longer knows), then one tag node per
+   rule.  The tag strings are copied so the nodes own them for good; all
+   memory is taken here, at start-up, so a packet never needs any. */
+void pxeclass_check(void)
+{
+  char err[PXECLASS_ERRLEN];
+  size_t i;
+
+  if (!pxeclass_config)
+    return;
+
+  if (pxc_config_finish(pxeclass_config, err, sizeof(err)) != 0)
+    die("%s", err, EC_BADCONF);
+
+  pxeclass_node_count = pxc_rule_count(pxeclass_config);
+  if (pxeclass_node_count == 0)
+    return;
+
+  pxeclass_nodes = safe_malloc(pxeclass_node_count * sizeof(struct dhcp_netid));
+  pxeclass_matched = safe_malloc(pxeclass_node_count);
+  for (i = 0; i < pxeclass_node_count; i++)
+    {
+      const char *tag = pxc_rule_tag(pxeclass_config, i);
+
+      pxeclass_nodes[i].net = safe_malloc(strlen(tag) + 1);
+      strcpy(pxeclass_nodes[i].net, tag);
+      pxeclass_nodes[i].next = NULL;
+      if (strncmp(pxc_rule_text(pxeclass_config, i), PXECLASS_GUARD_DIRECTIVE,
+		  strlen(PXECLASS_GUARD_DIRECTIVE)) == 0)
+	pxeclass_guard_rule = i;
+    }
+}
+
+/* Append printf-style text to BUF (SIZE bytes, *USED so far), clamping
+   at the end: a long log line is cut, never overrun. */
+static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  if (*used + 1 >= size)
+    return;
+
+  va_start(ap, fmt);
+  n = vsnprintf(buf + *used, size - *used, fmt, ap);
+  va_end(ap);
+
+  if (n > 0)
+    *used += ((size_t)n < size - *used) ? (size_t)n : size - *used - 1;
+}
+
+/* --log-dhcp: one line with the classification (and the client's chain
+   when the tracker follows it), one naming the directive behind each tag
+   set. */
+static void log_request(u32 xid, const struct pxc_verdict *verdict)
+{
+  static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
+  size_t i, used;
+
+  pxc_format_summary(verdict, line, sizeof(line));
+  used = strlen(line);
+  if (verdict->chain.tracked)
+    append(line, sizeof(line), &used, " hops=%u chain=%s", verdict->chain.hops,
+	   pxc_format_chain(pxeclass_config, verdict, chain, sizeof(chain)));
+  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), ntohl(xid), line);
+
+  used = 0;
+  line[0] = 0;
+  for (i = 0; i < pxeclass_node_count; i++)
+    if (pxeclass_matched[i])
+      append(line, sizeof(line), &used, "%s%s (%s)", used ? ", " : "",
+	     pxeclass_nodes[i].net, pxc_rule_text(pxeclass_config, i));
+
+  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass tags: %s"), ntohl(xid),
+	    used ? line : _("none"));
+}
+
+/* The loop guard tripped for this request: a warning, whatever the log
+   options, naming the client, its hops and its recent stages. */
+static void log_loop(const struct pxc_request *req,
+		     const struct pxc_verdict *verdict)
+{
+  static char chain[PXECLASS_LOGLEN];
+  struct pxc_chain_stats stats;
+  char mac[64];
+
+  if (!pxc_chain_stats(pxeclass_config, &stats))
+    return;
+
+  my_syslog(MS_DHCP | LOG_WARNING,
+	    _("pxeclass: chainload loop: %s made %u hops within %us, tag %s set; chain: %s"),
+	    pxc_format_mac(req, mac, sizeof(mac)), verdict->chain.hops,
+	    stats.window,
+	    pxeclass_guard_rule < pxeclass_node_count ?
+	    pxeclass_nodes[pxeclass_guard_rule].net : "?",
+	    pxc_format_chain(pxeclass_config, verdict, chain, sizeof(chain)));
+}
+
+/* Tell the chain tracker about the reply of SZ bytes dhcp_reply() left in
+   daemon->dhcp_packet and dnsmasq is about to send: a boot file in it is
+   a hand-out, which makes the client's next request a hop. */
+void pxeclass_record_reply(size_t sz, time_t now)
+{
+  if (pxeclass_config)
+    pxc_record_reply(pxeclass_config, daemon->dhcp_packet.iov_base, sz, now);
+}
+
+/* Classify the request in MESS (SZ bytes), judge it against the rules and
+   push the node of every matching rule onto NETID; returns the new head.
+   Called once per packet right after the dhcp-match loop, so the tags
+   reach tag-if, dhcp-ignore, dhcp-host, dhcp-boot, pxe-service and
+   dhcp-option on ports 67 and 4011 alike.  PXE (the port-4011 socket, or
+   0) is not needed by the library yet. */
+struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
+					unsigned int mess_type, int pxe,
+					struct dhcp_netid *netid, time_t now)
+{
+  struct pxc_request req;
+  struct pxc_verdict verdict;
+  size_t i;
+
+  (void)pxe;
+
+  if (!pxeclass_config)
+    return netid;
+
+#ifdef DHCPLEASEQUERY
+  /* A leasequery asks about some other client: nothing to classify. */
+  if (mess_type == DHCPLEASEQUERY)
+    return netid;
+#else
+  (void)mess_type;
+#endif
+
+  pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &req);
+  pxc_evaluate(pxeclass_config, &req, now, &verdict);
+
+  for (i = 0; i < pxeclass_node_count; i++)
+    if ((pxeclass_matched[i] = pxc_rule_matches(pxeclass_config, i, &verdict)))
+      {
+	pxeclass_nodes[i].next = netid;
+	netid = &pxeclass_nodes[i];
+      }
+
+  if (verdict.chain.guard_tripped)
+    log_loop(&req, &verdict);
+
+  if (option_bool(OPT_LOG_OPTS))
+    log_request(mess->xid, &verdict);
+
+  return netid;
+}
+
+#endif

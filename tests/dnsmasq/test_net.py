@@ -1,0 +1,293 @@
+"""Network tests of the patched dnsmasq against stock, on the real captures.
+
+Each capture's client side (tests/captures) is replayed through network
+namespaces (tools/pxelab) against two dnsmasq binaries of one version:
+
+  - stock and patched, both with the capture's own config (no pxeclass
+    directive): the replies must be identical, field by field and option
+    by option, and so must the logs (apart from xids, temp paths and the
+    periodic router advertisements);
+  - stock with the capture's config, patched with the same config where
+    every dhcp-match/dhcp-vendorclass line is replaced by the pxeclass
+    directive meaning the same: identical replies (so the tags reach
+    dhcp-boot, pxe-service and dhcp-option-force, on ports 67 and 4011),
+    and the patched log has a classification line for every request and
+    names the directive behind each tag it set;
+  - the chain tracker fed by both hooks: on the loop capture, a
+    dhcp-chain-guard breaks the loop (and warns without log-dhcp), and
+    dhcp-ipxe-own=chained tells the chainloaded iPXE from the identical ROM.
+
+Needs root and iproute2.  Environment:
+  PXC_DNSMASQ_PATCHED  the patched binary
+  PXC_DNSMASQ_STOCK    stock dnsmasq of the same version
+
+Run: PXC_DNSMASQ_PATCHED=… PXC_DNSMASQ_STOCK=… python3 tests/dnsmasq/test_net.py
+"""
+
+import concurrent.futures
+import glob
+import os
+import re
+import shutil
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from pxelab import dhcp, replay                        # noqa: E402
+from pxelab.netns import Topology                      # noqa: E402
+from pxelab.servers import Dnsmasq, set_config_option  # noqa: E402
+
+CAPTURES = os.path.join(ROOT, "tests", "captures")
+CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
+                       for d in glob.glob(os.path.join(CAPTURES, "*", "")))
+PROXY_CAPTURE = "f2a-proxy-seabios-virtio"
+PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
+STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
+IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
+HAVE_BINARIES = all(os.access(b, os.X_OK) for b in (PATCHED, STOCK) if b) \
+    and bool(PATCHED and STOCK)
+
+# The plain DHCP server next to the proxy in the proxy capture (10.77.0.2).
+PLAIN_DHCP_CONFIG = """port=0
+interface=eth0
+bind-interfaces
+user=root
+group=root
+dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
+"""
+
+# dnsmasq's own matching lines in the captures' configs, and the pxeclass
+# directives that mean the same.  Option 175 marks iPXE (and gPXE); arch 9
+# is read as x64 by default, as the configs' second client-arch line does.
+TRANSLATIONS = {
+    "dhcp-match=set:ipxe,175": ["dhcp-pxe-class=set:ipxe,ipxe,gpxe"],
+    "dhcp-match=set:efi64,option:client-arch,7":
+        ["dhcp-pxe-arch=set:efi64,efi-x64"],
+    "dhcp-match=set:efi64,option:client-arch,9": [],
+    "dhcp-vendorclass=set:httpclient,HTTPClient":
+        ["dhcp-pxe-class=set:httpclient,http-boot"],
+}
+
+# Log lines that depend on timing, not on the requests.
+UNTIMED = re.compile(r"RTR-ADVERT|RTR-SOLICIT|SLAAC")
+
+
+def capture_config(name, tftp_root, bridge):
+    """A capture's dnsmasq.conf adapted to a topology."""
+    with open(os.path.join(CAPTURES, name, "dnsmasq.conf")) as conf:
+        config = conf.read()
+    config = set_config_option(config, "interface", bridge)
+    return set_config_option(config, "tftp-root", tftp_root)
+
+
+def translate(config):
+    """CONFIG with dnsmasq's matching lines replaced by pxeclass ones;
+    (new config, the pxeclass lines used)."""
+    out, used = [], []
+    for line in config.splitlines():
+        if line.strip() in TRANSLATIONS:
+            out += TRANSLATIONS[line.strip()]
+            used += TRANSLATIONS[line.strip()]
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n", used
+
+
+def replay_capture(binary, name, edit_config=None):
+    """Replay capture NAME against BINARY in a topology of its own;
+    returns (replayed exchanges, log lines).  The proxy capture gets its
+    plain DHCP server next to the proxy, always the stock binary."""
+    exchanges = replay.load_exchanges(os.path.join(CAPTURES, name, "dhcp.pcap"))
+    mac = exchanges[0].request.chaddr
+    proxy = name == PROXY_CAPTURE
+    with tempfile.TemporaryDirectory() as tftp_root, \
+            Topology(clients=1, client_macs=(mac,), server_extra=("fd77::1/64",),
+                     peers=("10.77.0.2/24",) if proxy else ()) as topo:
+        config = capture_config(name, tftp_root, topo.bridge)
+        if edit_config:
+            config = edit_config(config)
+        with Dnsmasq(binary, topo.server.ns, config) as server:
+            plain = Dnsmasq(STOCK, topo.peer.ns, PLAIN_DHCP_CONFIG).start() \
+                if proxy else None
+            try:
+                with dhcp.DhcpClient(topo.client) as client:
+                    replayed = replay.Replayer(client).run(exchanges)
+            finally:
+                if plain:
+                    plain.stop()
+                    plain.cleanup()
+            return replayed, normalised_log(server.log_lines(), tftp_root)
+
+
+def normalised_log(lines, tftp_root):
+    """Log lines with what differs between two identical runs replaced:
+    xids (fresh per replay) by their order of appearance, the temp TFTP
+    root by a name; timing-driven router advertisements dropped."""
+    xids = {}
+
+    def xid_token(match):
+        return "xid%d " % xids.setdefault(match.group(1), len(xids) + 1)
+
+    out = []
+    for line in lines:
+        if UNTIMED.search(line):
+            continue
+        line = line.replace(tftp_root, "<tftp-root>")
+        out.append(re.sub(r"^(\d+) ", xid_token, line))
+    return out
+
+
+def reply_differences(stock_run, patched_run):
+    """Every difference between two replays of the same exchanges."""
+    diffs = []
+    if len(stock_run) != len(patched_run):
+        diffs.append("replayed %d exchanges with stock, %d with patched"
+                     % (len(stock_run), len(patched_run)))
+    for number, (want, have) in enumerate(zip(stock_run, patched_run)):
+        request = want.exchange.request
+        label = "exchange %d (%s to port %d)" % (number, request.msg_name,
+                                                 want.exchange.dst_port)
+        stock_replies = {r.server_id: r for r in want.replies}
+        patched_replies = {r.server_id: r for r in have.replies}
+        if set(stock_replies) != set(patched_replies):
+            diffs.append("%s: replies from %s with stock, %s with patched"
+                         % (label, sorted(stock_replies), sorted(patched_replies)))
+        for server in set(stock_replies) & set(patched_replies):
+            diffs += ["%s from %s: %s" % (label, server, d) for d in
+                      replay.compare_replies(stock_replies[server],
+                                             patched_replies[server])]
+    return diffs
+
+
+def run_pairs(jobs):
+    """Run {key: (binary, name, edit)} replays in parallel; {key: result}."""
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = {key: pool.submit(replay_capture, *job)
+                   for key, job in jobs.items()}
+    return {key: future.result() for key, future in futures.items()}
+
+
+@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
+class StockVersusPatchedTest(unittest.TestCase):
+    """Without pxeclass directives the patched dnsmasq is stock dnsmasq."""
+
+    def test_same_replies_and_logs_on_every_capture(self):
+        self.assertGreaterEqual(len(CAPTURE_NAMES), 5)
+        jobs = {}
+        for name in CAPTURE_NAMES:
+            jobs[name, "stock"] = (STOCK, name, None)
+            jobs[name, "patched"] = (PATCHED, name, None)
+        results = run_pairs(jobs)
+        for name in CAPTURE_NAMES:
+            with self.subTest(capture=name):
+                stock_run, stock_log = results[name, "stock"]
+                patched_run, patched_log = results[name, "patched"]
+                self.assertTrue(any(item.replies for item in stock_run),
+                                "stock answered nothing: the comparison "
+                                "would prove nothing")
+                self.assertEqual(reply_differences(stock_run, patched_run), [])
+                self.assertEqual(stock_log, patched_log)
+                self.assertFalse([l for l in patched_log if "pxeclass" in l])
+
+
+@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
+class DirectivesTest(unittest.TestCase):
+    """pxeclass directives set tags that dnsmasq's machinery uses."""
+
+    def test_directives_replace_dhcp_match(self):
+        names = []
+        for name in CAPTURE_NAMES:
+            config = capture_config(name, "/unused", "br0")
+            if translate(config)[1]:
+                names.append(name)
+        self.assertIn(PROXY_CAPTURE, names)
+        jobs = {}
+        for name in names:
+            jobs[name, "stock"] = (STOCK, name, None)
+            jobs[name, "patched"] = (PATCHED, name, lambda c: translate(c)[0])
+        results = run_pairs(jobs)
+        for name in names:
+            with self.subTest(capture=name):
+                stock_run, _ = results[name, "stock"]
+                patched_run, log = results[name, "patched"]
+                self.assertTrue(any(item.replies for item in stock_run))
+                self.assertEqual(reply_differences(stock_run, patched_run), [],
+                                 "\n".join(log))
+                self.check_log(name, patched_run, log)
+
+    def check_log(self, name, replayed, log):
+        """A classification line per request; tag lines name directives."""
+        requests = len(replayed)
+        classified = [l for l in log if re.match(r"xid\d+ pxeclass: ", l)]
+        self.assertEqual(len(classified), requests, "\n".join(log))
+        tag_lines = [l for l in log if re.match(r"xid\d+ pxeclass tags: ", l)]
+        self.assertEqual(len(tag_lines), requests, "\n".join(log))
+        if name in ("a-seabios-virtio", PROXY_CAPTURE):
+            # QEMU's iPXE ROM: every request is iPXE
+            for line in tag_lines:
+                self.assertIn("ipxe (dhcp-pxe-class=set:ipxe,ipxe,gpxe)", line)
+            dnsmasq_tags = [l for l in log if re.match(r"xid\d+ tags: ", l)]
+            self.assertTrue(dnsmasq_tags)
+            for line in dnsmasq_tags:
+                self.assertRegex(line, r"\bipxe\b")
+        if name == "c2-ovmf-virtio-norom":
+            self.assertTrue(any("efi64 (dhcp-pxe-arch=set:efi64,efi-x64)" in l
+                                for l in tag_lines), "\n".join(log))
+
+    def test_loop_guard_breaks_the_chainload_loop(self):
+        """The loop capture (undionly.kpxe for ever) with a guard of 2 hops:
+        from the third hop on the client gets the guard's file instead,
+        and each looping stage logs a warning, even without log-dhcp."""
+        def edit(config):
+            config = "\n".join(l for l in config.splitlines() if l != "log-dhcp")
+            return config + "\ndhcp-chain-guard=2,120\n" \
+                "dhcp-boot=tag:chain-loop,http://10.77.0.1/stop.ipxe\n"
+        replayed, log = replay_capture(PATCHED, "e3-loop-fast-seabios-virtio", edit)
+        files = [[r.boot_file for r in item.replies] for item in replayed]
+        self.assertEqual(files, [["undionly.kpxe"]] * 6 +
+                         [["http://10.77.0.1/stop.ipxe"]] * 6, "\n".join(log))
+        warnings = [l for l in log if "chainload loop" in l]
+        self.assertEqual(len(warnings), 3, "\n".join(log))
+        self.assertTrue(warnings[0].startswith(
+            "pxeclass: chainload loop: 52:54:00:77:00:01 made 3 hops within "
+            "120s, tag chain-loop set; chain: ipxe@0s>undionly.kpxe"), warnings[0])
+        self.assertFalse([l for l in log if re.match(r"xid\d+ ", l)],
+                         "log-dhcp lines without log-dhcp")
+
+    def test_chained_ipxe_is_own(self):
+        """QEMU's iPXE ROM and Debian's undionly.kpxe send identical
+        requests: with dhcp-ipxe-own=chained the ROM is chainloaded and
+        the iPXE that follows the hand-out gets the script."""
+        def edit(config):
+            config = "\n".join(l for l in config.splitlines()
+                               if not l.startswith("dhcp-boot="))
+            return config + "\ndhcp-ipxe-own=chained\n" \
+                "dhcp-pxe-class=set:own,ipxe-own\n" \
+                "dhcp-boot=tag:!own,undionly.kpxe\n" \
+                "dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe\n"
+        replayed, log = replay_capture(PATCHED, "e3-loop-fast-seabios-virtio", edit)
+        files = [[r.boot_file for r in item.replies] for item in replayed[:4]]
+        self.assertEqual(files, [["undionly.kpxe"]] * 2 +
+                         [["http://10.77.0.1/boot.ipxe"]] * 2, "\n".join(log))
+        own = [l for l in log if re.match(r"xid2 pxeclass: .* own=own", l)]
+        self.assertEqual(len(own), 2, "\n".join(log))
+        self.assertTrue([l for l in log if re.match(
+            r"xid1 pxeclass: .* own=vendor", l)], "\n".join(log))
+
+
+def main():
+    """Run the tests; exit 77 (meson's "skipped") when all were skipped."""
+    result = unittest.main(exit=False, verbosity=2).result
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(77)
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
