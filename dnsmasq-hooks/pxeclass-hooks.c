@@ -40,10 +40,6 @@ static struct dhcp_netid *pxeclass_nodes;
 static unsigned char *pxeclass_matched;
 static size_t pxeclass_node_count;
 
-/* The rule of dhcp-chain-guard, whose tag the loop warning names. */
-#define PXECLASS_GUARD_DIRECTIVE "dhcp-chain-guard="
-static size_t pxeclass_guard_rule = (size_t)-1;
-
 /* Directive name of long option OPTION, or NULL if it is not ours. */
 static const char *directive_name(int option)
 {
@@ -124,9 +120,6 @@ void pxeclass_check(void)
       pxeclass_nodes[i].net = safe_malloc(strlen(tag) + 1);
       strcpy(pxeclass_nodes[i].net, tag);
       pxeclass_nodes[i].next = NULL;
-      if (strncmp(pxc_rule_text(pxeclass_config, i), PXECLASS_GUARD_DIRECTIVE,
-		  strlen(PXECLASS_GUARD_DIRECTIVE)) == 0)
-	pxeclass_guard_rule = i;
     }
 }
 
@@ -176,23 +169,13 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
 
 /* The loop guard tripped for this request: a warning, whatever the log
    options, naming the client, its hops and its recent stages. */
-static void log_loop(const struct pxc_request *req,
-		     const struct pxc_verdict *verdict)
+static void log_loop(const struct pxc_verdict *verdict)
 {
-  static char chain[PXECLASS_LOGLEN];
-  struct pxc_chain_stats stats;
-  char mac[64];
+  static char line[PXECLASS_LOGLEN];
 
-  if (!pxc_chain_stats(pxeclass_config, &stats))
-    return;
-
-  my_syslog(MS_DHCP | LOG_WARNING,
-	    _("pxeclass: chainload loop: %s made %u hops within %us, tag %s set; chain: %s"),
-	    pxc_format_mac(req, mac, sizeof(mac)), verdict->chain.hops,
-	    stats.window,
-	    pxeclass_guard_rule < pxeclass_node_count ?
-	    pxeclass_nodes[pxeclass_guard_rule].net : "?",
-	    pxc_format_chain(pxeclass_config, verdict, chain, sizeof(chain)));
+  my_syslog(MS_DHCP | LOG_WARNING, _("pxeclass: chainload loop: %s"),
+	    pxc_format_loop_warning(pxeclass_config, verdict, line,
+				    sizeof(line)));
 }
 
 /* Tell the chain tracker about the reply of SZ bytes dhcp_reply() left in
@@ -208,17 +191,15 @@ void pxeclass_record_reply(size_t sz, time_t now)
    push the node of every matching rule onto NETID; returns the new head.
    Called once per packet right after the dhcp-match loop, so the tags
    reach tag-if, dhcp-ignore, dhcp-host, dhcp-boot, pxe-service and
-   dhcp-option on ports 67 and 4011 alike.  PXE (the port-4011 socket, or
-   0) is not needed by the library yet. */
+   dhcp-option on ports 67 and 4011 alike (the library tells a port-4011
+   boot-server request from the packet itself). */
 struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
-					unsigned int mess_type, int pxe,
+					unsigned int mess_type,
 					struct dhcp_netid *netid, time_t now)
 {
   struct pxc_request req;
   struct pxc_verdict verdict;
   size_t i;
-
-  (void)pxe;
 
   if (!pxeclass_config)
     return netid;
@@ -242,7 +223,7 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
       }
 
   if (verdict.chain.guard_tripped)
-    log_loop(&req, &verdict);
+    log_loop(&verdict);
 
   if (option_bool(OPT_LOG_OPTS))
     log_request(mess->xid, &verdict);

@@ -61,7 +61,7 @@ void pxeclass_check(void);
 /* Called once per packet after the dhcp-match loop: pushes the tags of
    the matching rules onto NETID and returns the new head. */
 struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
-					unsigned int mess_type, int pxe,
+					unsigned int mess_type,
 					struct dhcp_netid *netid, time_t now);
 
 /* Called with the size of each reply dhcp_reply() built, before it is

@@ -331,6 +331,12 @@ char *pxc_format_mac(const struct pxc_request *req, char *buf, size_t len);
 char *pxc_format_features(const struct pxc_request *req, char *buf, size_t len);
 /* One line summing up the classification, for logs. */
 char *pxc_format_summary(const struct pxc_verdict *v, char *buf, size_t len);
+/* The loop guard's warning for a judged request whose guard tripped:
+   "52:54:00:77:00:01 made 4 hops within 60s (more than 3), tag chain-loop
+   set; chain: …" (empty if the guard did not trip). */
+char *pxc_format_loop_warning(const struct pxc_config *cfg,
+                              const struct pxc_verdict *v, char *buf,
+                              size_t len);
 /* The recent stages of the judged request's client, oldest first:
    "ipxe/vendor@0s>undionly.kpxe ipxe/own@6s>…" (empty without tracker). */
 char *pxc_format_chain(const struct pxc_config *cfg,

@@ -756,6 +756,16 @@ pxc_rule_text(const struct pxc_config *cfg, size_t i)
 /* ------------------------------------------------------------------ */
 /* Evaluation                                                          */
 
+/* The tag of the loop guard's rule, or NULL without a guard. */
+static const char *
+guard_tag(const struct pxc_config *cfg)
+{
+  for (size_t i = 0; i < cfg->rule_count; i++)
+    if (cfg->rules[i].kind == RULE_GUARD)
+      return cfg->rules[i].tag;
+  return NULL;
+}
+
 /* True if every bit set in WANT is set in HAVE (32-byte bitmaps). */
 static bool
 bits_subset(const uint8_t *want, const uint8_t *have)
@@ -829,6 +839,25 @@ pxc_chain_stats(const struct pxc_config *cfg, struct pxc_chain_stats *st)
     return false;
   chain_stats(cfg->tracker, st);
   return true;
+}
+
+char *
+pxc_format_loop_warning(const struct pxc_config *cfg,
+                        const struct pxc_verdict *v, char *buf, size_t len)
+{
+  struct strbuf sb = STRBUF_INIT(buf, len);
+  char mac[64];
+
+  if (len)
+    buf[0] = '\0';
+  if (!cfg || !cfg->tracker || !v->chain.guard_tripped)
+    return buf;
+  strbuf_printf(&sb, "%s made %u hops within %us (more than %u), tag %s set; "
+                "chain: ",
+                pxc_format_mac(v->req, mac, sizeof(mac)), v->chain.hops,
+                cfg->window, cfg->guard_hops, guard_tag(cfg));
+  chain_format(cfg->tracker, v->req, &sb);
+  return buf;
 }
 
 char *
