@@ -27,6 +27,15 @@ struct lab_place {
   char examples[PATH_MAX];    /* directory holding lab.conf */
 };
 
+/* OUT = DIR + "/" + NAME; false if it does not fit in LEN bytes. */
+static bool
+join_path(char *out, size_t len, const char *dir, const char *name)
+{
+  int n = snprintf(out, len, "%s/%s", dir, name);
+
+  return n >= 0 && (size_t)n < len;
+}
+
 /* True if PATH names an existing file. */
 static bool
 file_exists(const char *path)
@@ -53,20 +62,17 @@ static bool
 lab_place_at(struct lab_place *place, bool source)
 {
   char module[PATH_MAX];
+  const char *root = source ? PXC_LAB_SOURCE_ROOT : PXC_LAB_DATA_DIR;
 
   if (source) {
-    snprintf(place->python_path, sizeof(place->python_path), "%s/tools",
-             PXC_LAB_SOURCE_ROOT);
-    snprintf(place->examples, sizeof(place->examples), "%s/examples",
-             PXC_LAB_SOURCE_ROOT);
-  } else {
-    snprintf(place->python_path, sizeof(place->python_path), "%s",
-             PXC_LAB_DATA_DIR);
-    snprintf(place->examples, sizeof(place->examples), "%s/examples",
-             PXC_LAB_DATA_DIR);
+    if (!join_path(place->python_path, sizeof(place->python_path), root, "tools"))
+      return false;
+  } else if (!join_path(place->python_path, sizeof(place->python_path), root, "")) {
+    return false;
   }
-  snprintf(module, sizeof(module), "%s/pxelab/lab.py", place->python_path);
-  return file_exists(module);
+  return join_path(place->examples, sizeof(place->examples), root, "examples") &&
+         join_path(module, sizeof(module), place->python_path, "pxelab/lab.py") &&
+         file_exists(module);
 }
 
 /* The build tree's lab for the build tree's binary, the installed one
@@ -148,22 +154,25 @@ cmd_lab(int argc, char **argv)
                     "%s/tools and %s\n", PXC_LAB_SOURCE_ROOT, PXC_LAB_DATA_DIR);
     return LAB_EXIT_ENVIRONMENT;
   }
-  snprintf(config, sizeof(config), "%s/lab.conf", place.examples);
+  if (!join_path(config, sizeof(config), place.examples, "lab.conf"))
+    config[0] = '\0';
   prepend_python_path(place.python_path);
   default_env("PXC_LAB_DEFAULT_CONFIG", config);
   default_env("PXC_LAB_DNSMASQ", default_dnsmasq());
   export_features();
 
-  /* -P: no current directory on sys.path, only PYTHONPATH's lab */
-  args = calloc((size_t)argc + 4, sizeof(*args));
+  /* -P: no current directory on sys.path, only PYTHONPATH's lab;
+     -B: no __pycache__ written next to an installed lab */
+  args = calloc((size_t)argc + 5, sizeof(*args));
   if (!args)
     return LAB_EXIT_ENVIRONMENT;
   args[0] = "python3";
   args[1] = "-P";
-  args[2] = "-m";
-  args[3] = LAB_MODULE;
+  args[2] = "-B";
+  args[3] = "-m";
+  args[4] = LAB_MODULE;
   for (int i = 1; i < argc; i++)
-    args[i + 3] = argv[i];
+    args[i + 4] = argv[i];
   execvp(args[0], args);
   fprintf(stderr, "pxeclass lab: cannot run python3: %s\n", strerror(errno));
   free(args);
