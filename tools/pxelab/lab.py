@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -198,7 +199,7 @@ class Lab:
                          if l.path == path and l.number == number), None)
             details.update(file=path, line=number)
         else:
-            line = next((l for l in self.config.lines if l.text and l.text in message), None)
+            line = quoted_line(self.config.lines, message)
         if line:
             details.update(file=line.path, line=line.number, text=line.text)
         return LabError(message, EXIT_CONFIG, details)
@@ -223,6 +224,7 @@ class Lab:
                 with self._address_server(topo), self._http_servers(topo):
                     result.chains = self._play_all(topo)
                 self._annotate(result.chains, server)
+                result.notes += server_complaints(server.log_lines(), self.workdir)
             finally:
                 server.stop()
         result.seconds = time.monotonic() - started
@@ -346,6 +348,16 @@ class Lab:
             chain.reason += f" (after the guard tripped: {tag})"
 
 
+def quoted_line(lines, message):
+    """The config line a message without a line number is about: the line
+    it quotes whole, else the line whose value it names (the longest)."""
+    whole = [l for l in lines if l.text and l.text in message]
+    if whole:
+        return whole[0]
+    named = [l for l in lines if len(l.value) >= 4 and l.value in message]
+    return max(named, key=lambda l: len(l.value), default=None)
+
+
 class _Nothing:
     """A context manager that does nothing (no address server needed)."""
 
@@ -371,6 +383,22 @@ class _Servers:
         for server in self.servers:
             server.stop()
         return False
+
+
+SERVER_COMPLAINT_RE = re.compile(r"cannot|failed|bad |warning|error|illegal|unknown|"
+                                 r"not supported|too large|no address range")
+
+
+def server_complaints(lines, workdir):
+    """dnsmasq's own complaints in its log (start-up and later), except the
+    per-request lines and the loop warnings the chains already show."""
+    complaints = []
+    for line in lines:
+        if _xid_of(line) is not None or "chainload loop" in line:
+            continue
+        if SERVER_COMPLAINT_RE.search(line) and "compile time options" not in line:
+            complaints.append("dnsmasq: " + line.replace(workdir, "<lab>"))
+    return complaints
 
 
 def _url_port(name):
@@ -536,7 +564,10 @@ def chain_json(chain):
 
 
 def json_report(result, out=sys.stdout):
-    """One JSON object per client type, one per line."""
+    """One JSON object per client type, one per line; the run's notes go
+    to stderr."""
+    for note in result.notes:
+        print(f"pxeclass lab: note: {note}", file=sys.stderr)
     for chain in result.chains:
         print(json.dumps(chain_json(chain), ensure_ascii=False), file=out)
 
@@ -601,6 +632,7 @@ def report_error(error, as_json, out=sys.stdout):
 
 def main(argv=None):
     """Run the lab; returns the exit status."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `| head` ends the report quietly
     args = parse_args(argv)
     try:
         overrides = dict(standins.parse_override(o) for o in args.standin)

@@ -170,7 +170,9 @@ def load(path, workdir):
 
 def _copy_file(config, path, workdir):
     """Copy one config file into workdir with lab-owned lines commented out
-    (includes copied recursively); returns the copy's path."""
+    (includes copied recursively); returns the copy's path.  Included paths
+    are opened as dnsmasq opens them, relative to the working directory; a
+    missing one keeps its line, so dnsmasq --test reports it."""
     with open(path, errors="replace") as f:
         source = f.read().splitlines()
     copy_path = os.path.join(workdir, f"conf{len(config.copies)}-{os.path.basename(path)}")
@@ -186,10 +188,10 @@ def _copy_file(config, path, workdir):
         if key in LAB_OWNED:
             config.lines.append(line)
             out.append(f"# pxeclass lab: {LAB_OWNED[key]}: {raw}")
-        elif key == "conf-file" and value:
-            out.append(f"conf-file={_copy_file(config, _resolve(path, value), workdir)}")
-        elif key == "conf-dir" and value:
-            out.append(f"conf-file={_copy_dir(config, path, value, workdir)}")
+        elif key == "conf-file" and value and os.path.isfile(value):
+            out.append(f"conf-file={_copy_file(config, value, workdir)}")
+        elif key == "conf-dir" and value and os.path.isdir(split_values(value)[0]):
+            out.append(f"conf-file={_copy_dir(config, value, workdir)}")
         else:
             config.lines.append(line)
             out.append(raw)
@@ -198,13 +200,7 @@ def _copy_file(config, path, workdir):
     return copy_path
 
 
-def _resolve(including, name):
-    """A path named in a config: dnsmasq opens it relative to its working
-    directory, as the lab's dnsmasq (started from the caller's) does too."""
-    return name
-
-
-def _copy_dir(config, including, value, workdir):
+def _copy_dir(config, value, workdir):
     """conf-dir=<dir>[,<ext>...]: the matching files (dnsmasq's rules: names
     ending in a listed extension are skipped, *-patterns select; dot files and
     ~ files skipped), in name order, copied and joined by one include file."""
