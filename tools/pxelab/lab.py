@@ -630,9 +630,15 @@ def report_error(error, as_json, out=sys.stdout):
               f"{error.details['text']}", file=sys.stderr)
 
 
+def _terminated(signum, frame):
+    """SIGTERM unwinds like Ctrl-C: servers stop, namespaces go."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
     """Run the lab; returns the exit status."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `| head` ends the report quietly
+    signal.signal(signal.SIGTERM, _terminated)
     args = parse_args(argv)
     try:
         overrides = dict(standins.parse_override(o) for o in args.standin)
