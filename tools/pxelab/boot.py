@@ -84,21 +84,19 @@ class DeadEnd(Exception):
 
 
 def file_label(name):
-    """How a boot file appears in a chain: the file name of a path or URL."""
-    base = standins.file_name(name) if name else ""
-    if URL_RE.match(name or ""):
-        path = urllib.parse.urlsplit(name).path
-        base = path.rstrip("/").rsplit("/", 1)[-1] or name
-    else:
-        base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return base
+    """How a boot file appears in a chain: the last element of its path
+    (a URL's without the query), case kept."""
+    if URL_RE.match(name):
+        path = urllib.parse.urlsplit(name).path.rstrip("/")
+        return path.rsplit("/", 1)[-1] or name
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 class Player:
     """Plays one Machine against the lab's servers.
 
     client        a dhcp.DhcpClient in the machine's namespace
-    own_build     fn(arch, machine) -> Program: the iPXE an iPXE binary runs
+    own_build     fn(arch, machine) -> Program: what a fetched iPXE binary runs
     expect_proxy  wait a moment for proxyDHCP offers (the config has a proxy)
     resolve_host  fn(host) -> IPv4 the lab serves a URL host at
     """

@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 
 from . import boot, clients, labconf, standins
@@ -301,7 +302,7 @@ class Lab:
     def resolve_host(self, host):
         """The address a URL host is served at: an IPv4 literal as it is
         (the lab put it on its bridge), any name at the lab's server."""
-        if host and labconf._ipv4(host):
+        if host and labconf.ipv4(host):
             return host
         return self.server_ip
 
@@ -317,6 +318,7 @@ class Lab:
                 stage.log = [l for l in lines if _xid_of(l) in stage.xids and "pxeclass" in l]
                 stage.tags = _tags(lines, stage.xids)
                 stage.label = _label(stage.log) or stage.label
+            chain.reason = chain.reason.replace(self.tftp_root, "<tftp-root>")
             mac = chain.machine.mac
             chain.warnings = [l for l in lines if "chainload loop" in l and mac in l]
             chain.warnings += [f"{_xid_of(l)} {l.split(' ', 1)[1]}" for s in chain.stages
@@ -403,7 +405,6 @@ def server_complaints(lines, workdir):
 
 def _url_port(name):
     """The explicit port of a URL boot name (None for the default)."""
-    import urllib.parse
     try:
         return urllib.parse.urlsplit(name).port
     except ValueError:

@@ -234,7 +234,7 @@ def _learn(config):
     _learn_server_addresses(config)
 
 
-def _ipv4(text):
+def ipv4(text):
     """`text` as an IPv4Address, or None."""
     try:
         return ipaddress.IPv4Address(text)
@@ -248,13 +248,13 @@ def _learn_range(config):
         fields = [f for f in untagged(split_values(line.value)) if f]
         if fields and fields[0].startswith("constructor:"):
             continue                     # IPv6 only
-        start = _ipv4(fields[0]) if fields else None
+        start = ipv4(fields[0]) if fields else None
         if start is None:
             continue
         rest = fields[1:]
-        end = _ipv4(rest[0]) if rest else None
+        end = ipv4(rest[0]) if rest else None
         mode = rest[0].lower() if rest and end is None else ""
-        masks = [_ipv4(f) for f in (rest[1:] if end else rest) if _ipv4(f)]
+        masks = [ipv4(f) for f in (rest[1:] if end else rest) if ipv4(f)]
         prefix = ipaddress.IPv4Network(f"0.0.0.0/{masks[0]}").prefixlen if masks else 24
         config.has_range = True
         config.subnet = ipaddress.IPv4Network(f"{start}/{prefix}", strict=False)
@@ -326,7 +326,7 @@ def _learn_server_addresses(config):
     found = []
     for boot in config.boot_names:
         for text in (url_host(boot.name), boot.server):
-            address = _ipv4(text) if text else None
+            address = ipv4(text) if text else None
             if address and address not in found:
                 found.append(address)
     config.server_addresses = found

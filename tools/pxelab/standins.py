@@ -136,7 +136,7 @@ def parse_override(text):
 def decide(name, overrides):
     """The StandIn for `name`: an override naming it (whole or file name), else the guess."""
     for key, standin in overrides.items():
-        if key == name or file_name(key) == file_name(name) and "/" not in key:
+        if key == name or ("/" not in key and file_name(key) == file_name(name)):
             return standin
     return guess(name)
 
