@@ -44,6 +44,9 @@ from .servers import Dnsmasq, HttpFileServer, ServerError
 
 EXIT_OK, EXIT_LOOP, EXIT_CONFIG, EXIT_ENVIRONMENT = 0, 1, 2, 3
 BRIDGE = "br0"
+# How pxeclass directives begin: stock dnsmasq calling one a "bad option"
+# means the binary is not the patched one.
+PXECLASS_PREFIXES = ("dhcp-pxe-", "dhcp-ipxe-", "dhcp-chain-")
 DNSMASQ_START_TIMEOUT = 10.0
 LOG_SETTLE_TIMEOUT = 1.0
 TABLES_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib",
@@ -203,6 +206,9 @@ class Lab:
             line = quoted_line(self.config.lines, message)
         if line:
             details.update(file=line.path, line=line.number, text=line.text)
+            if "bad option" in message and line.key.startswith(PXECLASS_PREFIXES):
+                details["hint"] = (f"{self.dnsmasq_binary} does not know {line.key}: "
+                                   "is it the pxeclass-patched dnsmasq? (--dnsmasq)")
         return LabError(message, EXIT_CONFIG, details)
 
     # -- running --------------------------------------------------------------
@@ -629,6 +635,8 @@ def report_error(error, as_json, out=sys.stdout):
     if "text" in error.details:
         print(f"  line {error.details['line']} of {error.details['file']}: "
               f"{error.details['text']}", file=sys.stderr)
+    if "hint" in error.details:
+        print(f"  hint: {error.details['hint']}", file=sys.stderr)
 
 
 def _terminated(signum, frame):
