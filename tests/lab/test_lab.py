@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -24,6 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 from pxelab import boot, clients, dhcp, lab, replay, standins  # noqa: E402
 
 CLI = os.environ.get("PXC_CLI", os.path.join(ROOT, "build", "tools", "pxeclass"))
+STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
 CONFIGS = os.path.join(HERE, "configs")
 EXAMPLES = os.path.join(ROOT, "examples")
 CAPTURES = os.path.join(ROOT, "tests", "captures")
@@ -304,6 +306,49 @@ class LabRunTest(unittest.TestCase):
         vbox = chains["vbox-ipxe"]
         self.assertEqual(vbox["verdict"], "dead-end")
         self.assertIn("no HTTP", vbox["reason"])
+
+    def test_a_site_config_runs_as_it_is(self):
+        """A site's config: another subnet, its own interface/TFTP root/user
+        and log lines (the lab's to decide), an include, a TFTP server
+        address, a host name and port in the script URL, dhcp-ignore."""
+        with tempfile.TemporaryDirectory() as tmp:
+            include = os.path.join(tmp, "pxe.conf")
+            with open(include, "w") as f:
+                f.write("dhcp-match=set:ipxe,175\n"
+                        "dhcp-match=set:efi-x64,option:client-arch,7\n"
+                        "dhcp-boot=tag:!ipxe,tag:!efi-x64,pxelinux/undionly.kpxe,boot,"
+                        "192.168.50.5\n"
+                        "dhcp-boot=tag:!ipxe,tag:efi-x64,efi/snponly.efi,boot,192.168.50.5\n"
+                        "dhcp-boot=tag:ipxe,http://boot.example.com:8080/menu/boot.ipxe\n"
+                        "dhcp-vendorclass=set:http,HTTPClient\n"
+                        "dhcp-ignore=tag:http\n")
+            site = os.path.join(tmp, "site.conf")
+            with open(site, "w") as f:
+                f.write("interface=eth1\nlisten-address=192.168.50.2\nuser=dnsmasq\n"
+                        "log-facility=/var/log/pxe.log\ntftp-root=/srv/tftp\n"
+                        "enable-tftp=eth1\n"
+                        "dhcp-range=192.168.50.100,192.168.50.200,255.255.255.0,12h\n"
+                        f"conf-file={include}\n")
+            status, chains, err, _ = run_json("--config", site, "--client", "bios-pxe",
+                                              "--client", "uefi-x64-pxe", "--client",
+                                              "uefi-x64-http")
+        self.assertEqual(status, 0, err)
+        bios = chains["bios-pxe"]
+        self.assertEqual(bios["chain"], ["pxe", "undionly.kpxe", "ipxe", "boot.ipxe"])
+        self.assertEqual(bios["stages"][0]["fetch"], "tftp://192.168.50.5/pxelinux/undionly.kpxe")
+        self.assertTrue(bios["stages"][0]["address"].startswith("192.168.50."))
+        self.assertEqual(bios["stages"][1]["fetch"], "http://boot.example.com:8080/menu/boot.ipxe")
+        self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "script")
+        http = chains["uefi-x64-http"]
+        self.assertEqual((http["verdict"], http["reason"]), ("dead-end", "no reply: no DHCP offer"))
+
+    @unittest.skipUnless(os.access(STOCK, os.X_OK), "set PXC_DNSMASQ_STOCK")
+    def test_stock_dnsmasq_is_called_out(self):
+        """Stock dnsmasq rejects the first pxeclass line: the lab says why."""
+        status, _, err, _ = run_lab("--dnsmasq", STOCK)
+        self.assertEqual(status, 2)
+        self.assertIn("bad option at line", err)
+        self.assertIn("is it the pxeclass-patched dnsmasq?", err)
 
     def test_needs_root(self):
         """Run as an unprivileged user: a clear message and status 3."""
