@@ -436,13 +436,13 @@ def _wait_for_log(server, xids):
 
 
 def _tags(lines, xids):
-    """Every tag dnsmasq's 'tags:' lines list for these xids."""
-    tags = []
+    """Every tag dnsmasq's 'tags:' lines list for these xids, once each."""
+    tags = {}
     for line in lines:
         match = re.match(r"^(\d+) tags: (.*)$", line)
         if match and int(match.group(1)) in xids:
-            tags += [t.strip() for t in match.group(2).split(",") if t.strip()]
-    return tags
+            tags.update((t.strip(), None) for t in match.group(2).split(",") if t.strip())
+    return list(tags)
 
 
 def _label(log):
