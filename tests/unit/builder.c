@@ -6,6 +6,7 @@
 #include <check.h>
 
 #include "builder.h"
+#include "pxeclass.h"
 
 void
 builder_request(struct builder *b, const uint8_t mac[6], uint32_t xid,
@@ -58,4 +59,24 @@ builder_end(struct builder *b)
   static const uint8_t end = 255;
 
   builder_raw(b, &end, 1);
+}
+
+struct pxc_config *
+config_of(const char *const *lines)
+{
+  struct pxc_config *cfg = pxc_config_new();
+  char err[512];
+
+  for (; *lines; lines++) {
+    char name[64];
+    const char *eq = strchr(*lines, '=');
+    ck_assert_ptr_nonnull(eq);
+    ck_assert_uint_lt((size_t)(eq - *lines), sizeof(name));
+    memcpy(name, *lines, (size_t)(eq - *lines));
+    name[eq - *lines] = '\0';
+    ck_assert_msg(pxc_config_add(cfg, name, eq + 1, err, sizeof(err)) == 0,
+                  "%s: %s", *lines, err);
+  }
+  ck_assert_msg(pxc_config_finish(cfg, err, sizeof(err)) == 0, "%s", err);
+  return cfg;
 }

@@ -29,4 +29,10 @@ void builder_raw(struct builder *b, const void *data, size_t len);
 /* Append the END option. */
 void builder_end(struct builder *b);
 
+struct pxc_config;
+
+/* A finished config from LINES ("name=value" each, NULL-terminated); the
+   test fails if any line is refused. */
+struct pxc_config *config_of(const char *const *lines);
+
 #endif

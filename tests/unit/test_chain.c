@@ -17,25 +17,6 @@
 
 static const uint8_t arch0[2] = {0, 0}, arch7[2] = {0, 7};
 
-/* A config from LINES ("name=value"), finished. */
-static struct pxc_config *
-config_of(const char *const *lines)
-{
-  struct pxc_config *cfg = pxc_config_new();
-  char err[512];
-
-  for (; *lines; lines++) {
-    char name[64];
-    const char *eq = strchr(*lines, '=');
-    memcpy(name, *lines, (size_t)(eq - *lines));
-    name[eq - *lines] = '\0';
-    ck_assert_msg(pxc_config_add(cfg, name, eq + 1, err, sizeof(err)) == 0,
-                  "%s: %s", *lines, err);
-  }
-  ck_assert_msg(pxc_config_finish(cfg, err, sizeof(err)) == 0, "%s", err);
-  return cfg;
-}
-
 /* The verdicts of each request of capture NAME, replayed with its replies
    through CFG in time order.  Returns the number of requests. */
 static size_t

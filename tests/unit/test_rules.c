@@ -24,26 +24,6 @@ static const uint8_t custom_175[] = {
     0xb1, 0x05, 0x01, 0x80, 0x86, 0x10, 0x0e, 0xeb, 0x03, 0x01, 0x15, 0x01,
     0x13, 0x01, 0x01, 0x14, 0x01, 0x01, 0x24, 0x01, 0x01, 0x15, 0x01, 0x01};
 
-/* Parse LINES ("name=value" each) into a new config; all must succeed. */
-static struct pxc_config *
-config_of(const char *const *lines)
-{
-  struct pxc_config *cfg = pxc_config_new();
-  char err[512];
-
-  for (; *lines; lines++) {
-    char name[64];
-    const char *eq = strchr(*lines, '=');
-    ck_assert_ptr_nonnull(eq);
-    memcpy(name, *lines, (size_t)(eq - *lines));
-    name[eq - *lines] = '\0';
-    ck_assert_msg(pxc_config_add(cfg, name, eq + 1, err, sizeof(err)) == 0,
-                  "%s: %s", *lines, err);
-  }
-  ck_assert_msg(pxc_config_finish(cfg, err, sizeof(err)) == 0, "%s", err);
-  return cfg;
-}
-
 /* Tags REQ would get under CFG, as "a b c". */
 static const char *
 tags_of(struct pxc_config *cfg, const struct pxc_request *req)
