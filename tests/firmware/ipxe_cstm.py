@@ -132,6 +132,11 @@ def _decodes(image, offset, length):
     return True
 
 
+def decoded_block(image, offset, length):
+    """The image a block holds: decompressed, branch filter undone."""
+    return bcj_decode(decompress(block_stream(image, offset, length)))
+
+
 def compress(data):
     """Raw LZMA1 stream of `data` with zbin's settings."""
     return lzma.compress(data, format=lzma.FORMAT_RAW, filters=LZMA_FILTERS)
@@ -271,8 +276,8 @@ def verify_kpxe(original, result, user_class):
     last_offset, last_length = after[-1]
     if result[:last_offset] != original[:last_offset]:
         raise DeriveError("undionly.kpxe: bytes before the patched block changed")
-    old_image = bcj_decode(decompress(block_stream(original, *before[-1])))
-    new_image = bcj_decode(decompress(block_stream(result, last_offset, last_length)))
+    old_image = decoded_block(original, *before[-1])
+    new_image = decoded_block(result, last_offset, last_length)
     at = new_image.find(new)
     if new_image.count(new) != 1 or old in new_image or len(new_image) != len(old_image):
         raise DeriveError("undionly.kpxe: patched block does not hold the new template once")

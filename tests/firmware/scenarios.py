@@ -184,8 +184,10 @@ TAG_X64 = r"x64 \(dhcp-pxe-arch=set:x64,x64\)"
 TAG_EFI64 = r"efi64 \(dhcp-pxe-arch=set:efi64,x64\)"
 EDK2_PXE_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003000"
 IPXE_EFI_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003010"
-IPXE_BIOS_SUMMARY = r"class=ipxe{own} arch=0\(x86-bios\) version=1\.0\.0 busid={busid} user-class={uc} "
-IPXE_EFI_SUMMARY = r"class=ipxe{own} arch=7\(efi-x64\) version=1\.0\.0 busid=pci:1af4:1000 user-class={uc} "
+IPXE_BIOS_SUMMARY = (r"class=ipxe{own} arch=0\(x86-bios\) version=1\.0\.0 busid={busid} "
+                     r"user-class={uc} ")
+IPXE_EFI_SUMMARY = (r"class=ipxe{own} arch=7\(efi-x64\) version=1\.0\.0 busid=pci:1af4:1000 "
+                    r"user-class={uc} ")
 NIC_BUSIDS = {name: f"pci:{vendor:04x}:{device:04x}"
               for name, (vendor, device) in qemu.NIC_PCI_IDS.items()}
 LOOP_SCRIPT = "#!ipxe\necho PXC-LOOP-GUARD-TRIPPED\necho {marker}\n"
@@ -712,8 +714,9 @@ def play(scenario, dnsmasq_binary, workdir):
         try:
             peer_server = None
             if scenario.peer_config:
-                peer_server = _start_dnsmasq(peer_binary(dnsmasq_binary), topo.peer.ns, REPO / scenario.peer_config,
-                                             root, os.path.join(workdir, "peer"), speed=False)
+                peer_server = _start_dnsmasq(peer_binary(dnsmasq_binary), topo.peer.ns,
+                                             REPO / scenario.peer_config, root,
+                                             os.path.join(workdir, "peer"), speed=False)
                 servers.append(peer_server)
             main_server = _start_dnsmasq(dnsmasq_binary, topo.server.ns, config_path(scenario),
                                          root, os.path.join(workdir, "dnsmasq"), speed=True)

@@ -100,7 +100,8 @@ class ChainMatcherTest(unittest.TestCase):
             if scenario.stop_at:
                 continue
             texts = scenario.script_files().values()
-            self.assertTrue(any(f"echo {scenario.marker}\n" in text for text in texts), scenario.name)
+            echoes = [text for text in texts if f"echo {scenario.marker}\n" in text]
+            self.assertTrue(echoes, scenario.name)
             self.assertTrue(all(text.startswith("#!ipxe\n") for text in texts), scenario.name)
 
     def test_example_configs_are_used_unchanged(self):
@@ -110,7 +111,8 @@ class ChainMatcherTest(unittest.TestCase):
                 continue
             original = (scenarios.REPO / scenario.config).read_text().splitlines()
             prepared = scenarios.prepare_config("\n".join(original), "/root-dir").splitlines()
-            kept = [line for line in original if scenarios.option_key(line) not in ("", "tftp-root")]
+            kept = [line for line in original
+                    if scenarios.option_key(line) not in ("", "tftp-root")]
             for line in kept:
                 self.assertIn(line, prepared, scenario.name)
             added = [line for line in prepared if line not in original]
@@ -141,7 +143,8 @@ class ConfigPreparationTest(unittest.TestCase):
         self.assertNotIn("no-ping", lines)
 
     def test_no_tftp_root_added_to_a_config_without_one(self):
-        prepared = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/x", speed=False)
+        prepared = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/x",
+                                            speed=False)
         self.assertNotIn("tftp-root", prepared)
 
 

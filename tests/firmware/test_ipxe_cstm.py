@@ -37,7 +37,8 @@ def read_or_skip(test, path):
 def packed_block(payload, pad_to=16):
     """A zbin-style block (length, LZMA1 stream, CRC) of `payload`, after `pad_to` 0xff bytes."""
     stream = ipxe_cstm.compress(ipxe_cstm.bcj_encode(payload))
-    block = struct.pack("<I", len(stream) + 4) + stream + struct.pack("<I", ipxe_cstm.crc32_le(stream))
+    crc = struct.pack("<I", ipxe_cstm.crc32_le(stream))
+    block = struct.pack("<I", len(stream) + 4) + stream + crc
     return b"\xff" * pad_to + block
 
 
@@ -85,8 +86,8 @@ class PiecesTest(unittest.TestCase):
         image = packed_block(b"prefix" * 20) + packed_block(payload)
         result = ipxe_cstm.derive_kpxe(image, b"CSTM")
         offset, length = ipxe_cstm.packed_blocks(result)[-1]
-        decoded = ipxe_cstm.bcj_decode(ipxe_cstm.decompress(ipxe_cstm.block_stream(result, offset, length)))
-        self.assertEqual(decoded, payload.replace(OLD, NEW))
+        self.assertEqual(ipxe_cstm.decoded_block(result, offset, length),
+                         payload.replace(OLD, NEW))
 
     def test_template_twice_is_refused(self):
         image = packed_block(OLD + b"x" * 100 + OLD)
@@ -119,8 +120,8 @@ class DebianBinariesTest(unittest.TestCase):
         self.assertEqual(len(result), len(image))
         offset, length = ipxe_cstm.packed_blocks(result)[-1]
         self.assertEqual(result[:offset + 4], image[:offset + 4], "prefix and length unchanged")
-        old = ipxe_cstm.bcj_decode(ipxe_cstm.decompress(ipxe_cstm.block_stream(image, offset, length)))
-        new = ipxe_cstm.bcj_decode(ipxe_cstm.decompress(ipxe_cstm.block_stream(result, offset, length)))
+        old = ipxe_cstm.decoded_block(image, offset, length)
+        new = ipxe_cstm.decoded_block(result, offset, length)
         self.assertEqual(new, old.replace(OLD, NEW))
         self.assertEqual(new.count(NEW), 1)
         self.assertEqual(ipxe_cstm.crc32_le(result[offset + 4:offset + 4 + length]), 0)
