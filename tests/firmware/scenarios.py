@@ -14,12 +14,19 @@ of the previous match; count=N needs N successive matches, count=0 means the
 pattern must not appear anywhere in the stream.  Scenarios are plain data so
 the same chains can be pointed at the patched dnsmasq and other configs:
 PXC_DNSMASQ picks the binary, PXC_FW_CONFIG_DIR/<name>.conf (if present)
-replaces a scenario's stock config.
+replaces a scenario's stock config, PXC_DNSMASQ_PEER the binary of the
+plain DHCP server next to a proxy (default: PXC_DNSMASQ).
+
+Configs are either captured stock configs (tests/captures/*/dnsmasq.conf) or
+the project's examples/*.conf as a reader would paste them: the harness adds
+what only the lab needs (LAB_LINES: interface, no DNS, log-dhcp, its TFTP
+root) and the speed lines, nothing that changes a boot decision.
 
 Run by tests/firmware/test_firmware.py; `python3 scenarios.py NAME…` plays
 scenarios directly and prints their boot times.
 """
 
+import functools
 import json
 import os
 import re
@@ -50,6 +57,11 @@ BUILD_CSTM = Path(__file__).resolve().parent / "build-ipxe-cstm"
 # Lines that cut a boot by ~13 s (iPXE waits for IPv6 configuration unless a
 # router advertisement arrives) and skip dnsmasq's ping before an offer.
 SPEED_LINES = ("no-ping", "enable-ra", "dhcp-range=fd77::,ra-only,64,10m")
+# What a config needs to run in the lab at all, added when its key is absent
+# (the examples leave these to the reader's dnsmasq.conf): serve only the
+# bridge, no DNS, log every DHCP decision (incl. the pxeclass lines), read
+# the TFTP root in a temp directory as root.
+LAB_LINES = ("interface=br0", "bind-interfaces", "port=0", "log-dhcp", "user=root", "group=root")
 BIOS_TIMEOUT = 60.0
 UEFI_TIMEOUT = 120.0
 
@@ -101,6 +113,8 @@ class Scenario:
     peer_config  config of a second, plain DHCP server at PEER_ADDR (or None)
     stop_at      (serial regex, occurrences) that ends the boot; default: the
                  marker line the script echoes
+    scripts      {name in the root: iPXE script}; "{marker}" in a script is
+                 replaced by the scenario's marker
     """
     name: str
     about: str
@@ -114,6 +128,7 @@ class Scenario:
     timeout: float = BIOS_TIMEOUT
     romfile: str = None
     device_options: tuple = ()
+    scripts: dict = field(default_factory=lambda: {"boot.ipxe": "#!ipxe\necho {marker}\n"})
 
     @property
     def marker(self):
@@ -124,9 +139,9 @@ class Scenario:
         """(regex, occurrences) on the serial console that ends the boot."""
         return self.stop_at or (rf"^{re.escape(self.marker)}$", 1)
 
-    def script(self):
-        """The iPXE script served as /boot.ipxe."""
-        return f"#!ipxe\necho {self.marker}\n"
+    def script_files(self):
+        """{name: text} of the iPXE scripts the root holds."""
+        return {name: text.replace("{marker}", self.marker) for name, text in self.scripts.items()}
 
 
 MAC = re.escape(qemu.DEFAULT_MAC)
@@ -155,6 +170,293 @@ def _vendor_rom_gets_script(name, ipxe_driver):
             serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
             serial(rf"net0: {MAC} using {ipxe_driver}"), *IPXE_GOT_SCRIPT, _marker(name),
             never("serial", r"undionly"))
+
+
+# -- the project's examples on real firmware, patched dnsmasq ------------------
+# What the pxeclass hooks log (log-dhcp) for each request: the classification
+# with the chain when a tracker runs, and the tag each directive set.
+EXAMPLES = "examples"
+PEER_CONFIG = "tests/firmware/configs/proxy-peer-dhcp.conf"
+TAG_BIOS = r"bios \(dhcp-pxe-arch=set:bios,bios\)"
+TAG_OWN = r"own \(dhcp-pxe-class=set:own,ipxe-own\)"
+TAG_IPXE = r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)"
+TAG_X64 = r"x64 \(dhcp-pxe-arch=set:x64,x64\)"
+TAG_EFI64 = r"efi64 \(dhcp-pxe-arch=set:efi64,x64\)"
+EDK2_PXE_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003000"
+IPXE_EFI_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003010"
+IPXE_BIOS_SUMMARY = (r"class=ipxe{own} arch=0\(x86-bios\) version=1\.0\.0 busid={busid} "
+                     r"user-class={uc} ")
+IPXE_EFI_SUMMARY = (r"class=ipxe{own} arch=7\(efi-x64\) version=1\.0\.0 busid=pci:1af4:1000 "
+                    r"user-class={uc} ")
+NIC_BUSIDS = {name: f"pci:{vendor:04x}:{device:04x}"
+              for name, (vendor, device) in qemu.NIC_PCI_IDS.items()}
+LOOP_SCRIPT = "#!ipxe\necho PXC-LOOP-GUARD-TRIPPED\necho {marker}\n"
+
+
+def pxeclass(summary, hops=None):
+    """A `pxeclass:` line starting with `summary`; with `hops`, ending in " hops=<hops>".
+
+    The hops field and the chain after it appear only when the config runs
+    the chain tracker (dhcp-ipxe-own=chained or dhcp-chain-guard).
+    """
+    if hops is None:
+        return dnsmasq(rf"pxeclass: {summary}")
+    return dnsmasq(rf"pxeclass: {summary}.* hops={hops}$")
+
+
+def pxeclass_tags(*tags):
+    """The `pxeclass tags:` line naming exactly these tags, in this order."""
+    return dnsmasq(rf"pxeclass tags: {', '.join(tags) if tags else 'none'}$")
+
+
+def bootfile(name):
+    """dnsmasq's log of option 67 in a reply (a DHCP server's, not a proxy's)."""
+    return dnsmasq(rf"option: 67 bootfile-name\s+{name}$")
+
+
+def sent_once(file_regex):
+    """The TFTP download of a file, and never a second one."""
+    return (dnsmasq(TFTP_SENT.format(file_regex)),
+            never("dnsmasq", rf"sent \S*/{file_regex} (?s:.*)sent \S*/{file_regex} "))
+
+
+def only_http(*paths):
+    """HTTP: these GETs in order, and nothing else fetched with GET."""
+    alternatives = "|".join(paths)
+    return (*(http(rf"^GET {path} 200$") for path in paths),
+            never("http", rf"^GET (?!(?:{alternatives}) 200$)"))
+
+
+def _chained_02b(name, profile, ipxe_driver):
+    """02b on a vendor iPXE ROM: chainloaded once into undionly.kpxe, which gets the script.
+
+    The two iPXEs send the same bytes; only the chain tells them apart:
+    own=vendor with no own tag first, own=own one hop later.
+    """
+    busid = NIC_BUSIDS[qemu.PROFILES[profile].nic]
+    summary = IPXE_BIOS_SUMMARY.format(busid=busid, uc="iPXE", own="{own}")
+    return Scenario(
+        name, f"02b-qemu-ipxe-chained: {qemu.PROFILES[profile].about} -> chainloaded once into "
+        "Debian's undionly.kpxe (own by the chain) -> script",
+        profile, f"{EXAMPLES}/02b-qemu-ipxe-chained.conf",
+        (pxeclass(summary.format(own=" own=vendor"), r"0 chain=ipxe/vendor@0s"),
+         pxeclass_tags(TAG_BIOS), dnsmasq(ROM_VENDOR_CLASS), dnsmasq(r"user class: iPXE"),
+         dnsmasq(ACK), bootfile(r"undionly\.kpxe"),
+         *sent_once(r"undionly\.kpxe"),
+         pxeclass(summary.format(own=" own=own"),
+                  r"1 chain=ipxe/vendor@0s>undionly\.kpxe ipxe/own@\d+s"),
+         pxeclass_tags(TAG_OWN, TAG_BIOS), dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"own=own(?s:.*)^sent "),
+         never("dnsmasq", r"^sent (?s:.*)own=vendor"),
+         never("dnsmasq", r"chainload loop"),
+         *only_http(r"/boot\.ipxe"),
+         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         serial(rf"net0: {MAC} using {ipxe_driver}"), serial(r"Filename: undionly\.kpxe"),
+         serial(r"undionly\.kpxe : \d+ bytes \[PXE-NBP\]"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using undionly"), *IPXE_GOT_SCRIPT, _marker(name),
+         never("serial", r"Filename: undionly\.kpxe(?s:.*)Filename: undionly\.kpxe")))
+
+
+def _cstm01_seabios(name):
+    """01 on QEMU's vendor ROM: chainloaded into undionly-cstm.kpxe, whose CSTM gets the script."""
+    summary = IPXE_BIOS_SUMMARY.format(busid=NIC_BUSIDS["virtio-net-pci"], uc="{uc}", own="{own}")
+    return Scenario(
+        name, "01-vendor-ipxe-custom-user-class: vendor ROM (iPXE) -> undionly-cstm.kpxe "
+        "(user class CSTM, own) -> script",
+        "seabios-virtio", f"{EXAMPLES}/01-vendor-ipxe-custom-user-class.conf",
+        (pxeclass(summary.format(own=" own=vendor", uc="iPXE")), pxeclass_tags(TAG_BIOS),
+         dnsmasq(ROM_VENDOR_CLASS), dnsmasq(r"user class: iPXE$"), dnsmasq(ACK),
+         bootfile(r"undionly-cstm\.kpxe"), *sent_once(r"undionly-cstm\.kpxe"),
+         pxeclass(summary.format(own=" own=own", uc="CSTM")), pxeclass_tags(TAG_OWN, TAG_BIOS),
+         dnsmasq(r"user class: CSTM$"), dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"user-class=CSTM(?s:.*)user-class=iPXE"),
+         *only_http(r"/boot\.ipxe"),
+         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         serial(r"Filename: undionly-cstm\.kpxe"),
+         serial(r"undionly-cstm\.kpxe : \d+ bytes \[PXE-NBP\]"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using undionly"), *IPXE_GOT_SCRIPT, _marker(name)),
+        files={"undionly-cstm.kpxe": "cstm-undionly"})
+
+
+def _uefi_pxe_to_ipxe(efi_file):
+    """Serial console of OVMF's UEFI PXE loading `efi_file`, then iPXE over SNP."""
+    return (serial(r"Start PXE over IPv4"), serial(rf"NBP filename is {efi_file}"),
+            serial(r"NBP file downloaded successfully"), serial(IPXE_BANNER),
+            serial(rf"net0: {MAC} using SNP"))
+
+
+def _cstm01_ovmf(name):
+    """01 on OVMF UEFI PXE: ipxe-cstm.efi, whose CSTM gets the script."""
+    return Scenario(
+        name, "01-vendor-ipxe-custom-user-class: OVMF UEFI PXE -> ipxe-cstm.efi "
+        "(user class CSTM, own) -> script",
+        "ovmf-pxe-virtio", f"{EXAMPLES}/01-vendor-ipxe-custom-user-class.conf",
+        (pxeclass(r"class=pxe arch=7\(efi-x64\)$"), pxeclass_tags(TAG_EFI64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(ACK), bootfile(r"ipxe-cstm\.efi"),
+         *sent_once(r"ipxe-cstm\.efi"),
+         pxeclass(IPXE_EFI_SUMMARY.format(own=" own=own", uc="CSTM")),
+         pxeclass_tags(TAG_OWN, TAG_EFI64), dnsmasq(IPXE_EFI_VENDOR_CLASS),
+         dnsmasq(r"user class: CSTM$"), dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"own=vendor|user class: iPXE"),
+         *only_http(r"/boot\.ipxe"),
+         *_uefi_pxe_to_ipxe(r"ipxe-cstm\.efi"), *IPXE_GOT_SCRIPT, _marker(name)),
+        files={"ipxe-cstm.efi": "cstm-ipxe-efi"}, timeout=UEFI_TIMEOUT)
+
+
+def _lab_ovmf_pxe(name):
+    """lab.conf on OVMF UEFI PXE: ipxe.efi, own by the chain (one hop), gets the script."""
+    return Scenario(
+        name, "lab.conf: OVMF UEFI PXE -> Debian's ipxe.efi (own: chained, one hop) -> script",
+        "ovmf-pxe-virtio", f"{EXAMPLES}/lab.conf",
+        (pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(ACK), bootfile(r"ipxe\.efi"),
+         *sent_once(r"ipxe\.efi"),
+         pxeclass(IPXE_EFI_SUMMARY.format(own=" own=own", uc="iPXE"),
+                  r"1 chain=pxe@0s>ipxe\.efi ipxe/own@\d+s"),
+         pxeclass_tags(TAG_OWN, TAG_X64), dnsmasq(IPXE_EFI_VENDOR_CLASS), dnsmasq(ACK),
+         bootfile(SCRIPT_URL),
+         never("dnsmasq", r"own=vendor|undionly|chainload loop"),
+         *only_http(r"/boot\.ipxe"),
+         *_uefi_pxe_to_ipxe(r"ipxe\.efi"), *IPXE_GOT_SCRIPT, _marker(name)),
+        files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT)
+
+
+def _httpboot06(name):
+    """06 on OVMF HTTP Boot: 60 HTTPClient echoed, ipxe.efi by URL, then the script."""
+    efi_url = re.escape(f"http://{SERVER_IP}/ipxe.efi")
+    return Scenario(
+        name, "06-http-boot-and-arm64: OVMF UEFI HTTP Boot -> ipxe.efi over HTTP "
+        "(60 HTTPClient echoed) -> script",
+        "ovmf-httpboot", f"{EXAMPLES}/06-http-boot-and-arm64.conf",
+        (pxeclass(r"class=http-boot arch=16\(efi-x64-http\)$"),
+         pxeclass_tags(r"httpboot \(dhcp-pxe-class=set:httpboot,http-boot\)", TAG_X64),
+         dnsmasq(r"vendor class: HTTPClient:Arch:00016:UNDI:003000"), dnsmasq(ACK),
+         bootfile(efi_url), dnsmasq(rf"option: 60 vendor-class\s+(HTTPClient|{HTTPCLIENT_HEX})$"),
+         pxeclass(IPXE_EFI_SUMMARY.format(own="", uc="iPXE")), pxeclass_tags(TAG_IPXE, TAG_X64),
+         dnsmasq(IPXE_EFI_VENDOR_CLASS), dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"^sent /"),
+         *only_http(r"/ipxe\.efi", r"/boot\.ipxe"),
+         serial(r"Start HTTP Boot over IPv4"), serial(rf"URI: {efi_url}"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using SNP"), *IPXE_GOT_SCRIPT, _marker(name)),
+        files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT)
+
+
+def _plain_peer(*chain):
+    """The stock DHCP server next to the proxy: addresses only, no boot file, no pxeclass."""
+    return (*chain, never("peer", r"option: 67 bootfile-name|bootfile name:|pxeclass"))
+
+
+PEER_ACK = ACK.replace("br0", "eth0")
+
+
+def _proxy03_seabios(name):
+    """03 on QEMU's vendor ROM: proxy offer, then the ROM's boot-server request to port 4011."""
+    summary = IPXE_BIOS_SUMMARY.format(busid=NIC_BUSIDS["virtio-net-pci"], uc="iPXE", own="")
+    return Scenario(
+        name, "03-proxy-by-arch: SeaBIOS vendor ROM, address from a stock dnsmasq at 10.77.0.2, "
+        "proxy offer, boot-server request on port 4011 -> script",
+        "seabios-virtio", f"{EXAMPLES}/03-proxy-by-arch.conf",
+        (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(PEER_ACK)),
+         pxeclass(summary), pxeclass_tags(TAG_IPXE, TAG_BIOS), dnsmasq(ROM_VENDOR_CLASS),
+         dnsmasq(rf"PXE\(br0\) {MAC} proxy$"), dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
+         # the port-4011 exchange: iPXE's PXEBS with the short vendor class,
+         # answered by dnsmasq's boot-server path (logged with the address)
+         pxeclass(summary), pxeclass_tags(TAG_IPXE, TAG_BIOS), dnsmasq(r"vendor class: PXEClient$"),
+         dnsmasq(rf"PXE\(br0\) 10\.77\.0\.\d+ {MAC} {SCRIPT_URL}$"),
+         dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
+         never("dnsmasq", r"DHCPACK|DHCPOFFER|^sent /"),
+         *only_http(r"/boot\.ipxe"),
+         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.2"),
+         serial(r"PXEBS \(net0 type \d+\)\.\.\. ok"), serial(rf"Next server: {SERVER_IP}"),
+         *IPXE_GOT_SCRIPT, _marker(name)),
+        peer_config=PEER_CONFIG)
+
+
+def _proxy03_ovmf(name):
+    """03 on OVMF UEFI PXE: both EDK2 and iPXE get their file from the port-4011 exchange."""
+    server_name = rf"server name: {re.escape(SERVER_IP)}$"
+    return Scenario(
+        name, "03-proxy-by-arch: OVMF UEFI PXE, address from a stock dnsmasq at 10.77.0.2, "
+        "boot file on port 4011 -> ipxe.efi -> iPXE, script on port 4011",
+        "ovmf-pxe-virtio", f"{EXAMPLES}/03-proxy-by-arch.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK), peer(IPXE_EFI_VENDOR_CLASS),
+                      peer(PEER_ACK)),
+         pxeclass(r"class=pxe arch=7\(efi-x64\)$"), pxeclass_tags(TAG_EFI64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         # UEFI clients are sent to port 4011 (no file in the port-67 offer);
+         # only the port-4011 reply carries the server name
+         dnsmasq(rf"PXE\(br0\) {MAC} proxy$"), dnsmasq(r"bootfile name: ipxe\.efi$"),
+         dnsmasq(server_name),
+         *sent_once(r"ipxe\.efi"),
+         pxeclass(IPXE_EFI_SUMMARY.format(own="", uc="iPXE")), pxeclass_tags(TAG_IPXE, TAG_EFI64),
+         dnsmasq(rf"PXE\(br0\) {MAC} proxy$"), dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
+         dnsmasq(server_name),
+         never("dnsmasq", r"DHCPACK|DHCPOFFER|undionly"),
+         *only_http(r"/boot\.ipxe"),
+         *_uefi_pxe_to_ipxe(r"ipxe\.efi"),
+         serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.2"),
+         serial(rf"Next server: {SERVER_IP}"), *IPXE_GOT_SCRIPT, _marker(name)),
+        peer_config=PEER_CONFIG, files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT)
+
+
+def _proxy05b_seabios(name):
+    """05b on QEMU's vendor ROM: the per-machine URL, expanded by iPXE itself."""
+    url = re.escape(f"http://{SERVER_IP}/ipxe.php?mac=${{mac}}&uuid=${{uuid}}")
+    mac_escaped = qemu.DEFAULT_MAC.replace(":", "%3A")
+    return Scenario(
+        name, "05b-proxy-per-mac-script: SeaBIOS vendor ROM via proxyDHCP and port 4011 -> "
+        "per-machine script URL, ${mac} and ${uuid} expanded by iPXE",
+        "seabios-virtio", f"{EXAMPLES}/05b-proxy-per-mac-script.conf",
+        (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(PEER_ACK)),
+         pxeclass_tags(TAG_IPXE), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         dnsmasq(rf"bootfile name: {url}$"),
+         dnsmasq(r"vendor class: PXEClient$"), dnsmasq(rf"PXE\(br0\) 10\.77\.0\.\d+ {MAC} {url}$"),
+         never("dnsmasq", r"DHCPACK|DHCPOFFER|^sent /|chainload loop"),
+         *only_http(rf"/ipxe\.php\?mac={mac_escaped}&uuid={qemu.DEFAULT_UUID}"),
+         serial(r"PXEBS \(net0 type \d+\)\.\.\. ok"),
+         serial(r"ipxe\.php : \d+ bytes \[script\]"), _marker(name)),
+        peer_config=PEER_CONFIG, files={"undionly.kpxe": "debian-undionly"},
+        scripts={"ipxe.php": "#!ipxe\necho {marker}\n"})
+
+
+def _guard_loop(name):
+    """A looping config broken by dhcp-chain-guard=2,120: the fallback script runs."""
+    summary = IPXE_BIOS_SUMMARY.format(busid=NIC_BUSIDS["virtio-net-pci"], uc="iPXE", own="")
+    stages = r"ipxe@0s>undionly\.kpxe ipxe@\d+s>undionly\.kpxe ipxe@\d+s>undionly\.kpxe ipxe@\d+s"
+    return Scenario(
+        name, "dhcp-chain-guard=2,120 on a config that loops: ROM -> undionly.kpxe x3, "
+        "then the guard's tag hands out the fallback script",
+        "seabios-virtio", "tests/firmware/configs/guard-loop.conf",
+        (pxeclass(summary, r"0 chain=ipxe@0s"), pxeclass_tags(), dnsmasq(ROM_VENDOR_CLASS),
+         dnsmasq(ACK), bootfile(r"undionly\.kpxe"),
+         dnsmasq(TFTP_SENT.format(r"undionly\.kpxe"), count=3),
+         dnsmasq(rf"pxeclass: chainload loop: {MAC} made 3 hops within 120s \(more than 2\), "
+                 rf"tag chain-loop set; chain: {stages}$"),
+         pxeclass(summary, rf"3 chain={stages}"),
+         pxeclass_tags(r"chain-loop \(dhcp-chain-guard=2,120\)"), dnsmasq(ACK),
+         bootfile(re.escape(f"http://{SERVER_IP}/loop.ipxe")),
+         never("dnsmasq", r"chainload loop(?s:.*)^sent "),
+         *only_http(r"/loop\.ipxe"),
+         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         serial(r"undionly\.kpxe : \d+ bytes \[PXE-NBP\]", count=3),
+         serial(re.escape(f"http://{SERVER_IP}/loop.ipxe... ok")),
+         serial(r"^PXC-LOOP-GUARD-TRIPPED$"), _marker(name)),
+        scripts={"boot.ipxe": "#!ipxe\necho {marker}\n", "loop.ipxe": LOOP_SCRIPT})
+
+
+EXAMPLE_SCENARIOS = (
+    _chained_02b("g-chained02b-seabios-virtio", "seabios-virtio", "virtio-net"),
+    _chained_02b("g2-chained02b-seabios-e1000", "seabios-e1000", "82540em"),
+    _cstm01_seabios("h-cstm01-seabios"),
+    _cstm01_ovmf("h2-cstm01-ovmf-pxe"),
+    _lab_ovmf_pxe("i-lab-ovmf-pxe"),
+    _httpboot06("j-httpboot06-ovmf"),
+    _proxy03_seabios("k-proxy03-seabios"),
+    _proxy03_ovmf("k2-proxy03-ovmf-pxe"),
+    _proxy05b_seabios("k3-proxy05b-seabios"),
+    _guard_loop("l-guard-seabios"),
+)
 
 
 SCENARIOS = {s.name: s for s in (
@@ -238,6 +540,7 @@ SCENARIOS = {s.name: s for s in (
          serial(r"Filename: undionly\.kpxe"), serial(r"undionly\.kpxe\.\.\. ok"),
          serial(IPXE_BANNER), *IPXE_GOT_SCRIPT, _marker("f-cstm-seabios")),
         files={"undionly.kpxe": "cstm-undionly", "ipxe.efi": "debian-ipxe-efi"}),
+    *EXAMPLE_SCENARIOS,
 )}
 
 
@@ -252,24 +555,37 @@ def debian_file(name):
     return resolve
 
 
-def cstm_undionly():
-    """undionly.kpxe with user class CSTM: $PXC_IPXE_CSTM or build-ipxe-cstm (cached)."""
-    given = os.environ.get("PXC_IPXE_CSTM")
-    if given:
-        return given
-    proc = subprocess.run([str(BUILD_CSTM)], capture_output=True, text=True, timeout=1800)
-    if proc.returncode == 3:
-        raise SourceUnavailable("build-ipxe-cstm cannot get the ipxe source: "
-                                + proc.stderr.strip().splitlines()[-1])
-    if proc.returncode != 0:
-        raise RuntimeError(f"build-ipxe-cstm failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.stdout.strip().splitlines()[-1]
+def cstm_build(target, variable):
+    """A CSTM iPXE `target`: $`variable`, else build-ipxe-cstm's (cached) result.
+
+    build-ipxe-cstm builds from Debian's ipxe source, or derives the binary
+    from Debian's own when the source cannot be fetched; what it did is
+    printed to stderr (the test log) once per process.
+    """
+    @functools.cache
+    def resolve():
+        given = os.environ.get(variable)
+        if given:
+            return given
+        proc = subprocess.run([str(BUILD_CSTM), "--target", target], capture_output=True,
+                              text=True, timeout=1800)
+        if proc.returncode == 3:
+            raise SourceUnavailable("build-ipxe-cstm can get neither the ipxe source nor "
+                                    "Debian's binary: " + proc.stderr.strip().splitlines()[-1])
+        if proc.returncode != 0:
+            raise RuntimeError(f"build-ipxe-cstm failed ({proc.returncode}):\n{proc.stderr}")
+        how = [line for line in proc.stderr.splitlines() if "NOT BUILT FROM SOURCE" in line
+               or "cached:" in line or "built in" in line]
+        print("\n".join(how), file=sys.stderr)
+        return proc.stdout.strip().splitlines()[-1]
+    return resolve
 
 
 FILE_SOURCES = {
     "debian-undionly": debian_file("undionly.kpxe"),
     "debian-ipxe-efi": debian_file("ipxe.efi"),
-    "cstm-undionly": cstm_undionly,
+    "cstm-undionly": cstm_build("undionly.kpxe", "PXC_IPXE_CSTM"),
+    "cstm-ipxe-efi": cstm_build("ipxe.efi", "PXC_IPXE_CSTM_EFI"),
 }
 
 
@@ -284,12 +600,25 @@ def config_path(scenario):
     return REPO / scenario.config
 
 
+def option_key(line):
+    """The option name of a config line ("dhcp-boot" of "dhcp-boot=x"), "" for comments."""
+    line = line.strip()
+    return "" if line.startswith("#") else line.split("=", 1)[0]
+
+
 def prepare_config(text, file_root, speed=True):
-    """Config text with its TFTP root moved to `file_root` and SPEED_LINES added."""
-    if any(line.strip().startswith("tftp-root=") for line in text.splitlines()):
+    """Config text ready for the lab: TFTP root `file_root`, LAB_LINES, SPEED_LINES.
+
+    A config that serves TFTP gets `file_root` as its root (replacing any
+    tftp-root); LAB_LINES are added when their option is absent, SPEED_LINES
+    (with `speed`) when the exact line is absent.
+    """
+    keys = {option_key(line) for line in text.splitlines()}
+    if keys & {"tftp-root", "enable-tftp"}:
         text = set_config_option(text, "tftp-root", file_root)
     present = {line.strip() for line in text.splitlines()}
-    extra = [line for line in SPEED_LINES if speed and line not in present]
+    extra = [line for line in LAB_LINES if option_key(line) not in keys]
+    extra += [line for line in SPEED_LINES if speed and line not in present]
     return text.rstrip("\n") + "\n" + "".join(f"{line}\n" for line in extra)
 
 
@@ -347,12 +676,13 @@ class BootResult:
 
 
 def populate_root(scenario, root):
-    """Fill the TFTP/HTTP root: the scenario's files plus boot.ipxe."""
+    """Fill the TFTP/HTTP root: the scenario's boot files and scripts."""
     os.makedirs(root, exist_ok=True)
     for name, source in scenario.files.items():
         shutil.copyfile(FILE_SOURCES[source](), os.path.join(root, name))
-    with open(os.path.join(root, "boot.ipxe"), "w") as f:
-        f.write(scenario.script())
+    for name, text in scenario.script_files().items():
+        with open(os.path.join(root, name), "w") as f:
+            f.write(text)
 
 
 def _start_dnsmasq(binary, ns, config_file, root, workdir, speed):
@@ -360,6 +690,18 @@ def _start_dnsmasq(binary, ns, config_file, root, workdir, speed):
     os.makedirs(workdir, exist_ok=True)
     text = prepare_config(Path(config_file).read_text(), root, speed)
     return Dnsmasq(binary, ns, text, workdir=workdir).start()
+
+
+def save_streams(streams, workdir):
+    """Write each stream to <workdir>/<name>.stream, the artifacts of a kept boot."""
+    for name, text in streams.items():
+        with open(os.path.join(workdir, f"{name}.stream"), "w") as f:
+            f.write(text + "\n")
+
+
+def peer_binary(dnsmasq_binary):
+    """The plain DHCP server's binary: $PXC_DNSMASQ_PEER (a stock build), else the same."""
+    return os.environ.get("PXC_DNSMASQ_PEER") or dnsmasq_binary
 
 
 def play(scenario, dnsmasq_binary, workdir):
@@ -372,8 +714,9 @@ def play(scenario, dnsmasq_binary, workdir):
         try:
             peer_server = None
             if scenario.peer_config:
-                peer_server = _start_dnsmasq(dnsmasq_binary, topo.peer.ns, REPO / scenario.peer_config,
-                                             root, os.path.join(workdir, "peer"), speed=False)
+                peer_server = _start_dnsmasq(peer_binary(dnsmasq_binary), topo.peer.ns,
+                                             REPO / scenario.peer_config, root,
+                                             os.path.join(workdir, "peer"), speed=False)
                 servers.append(peer_server)
             main_server = _start_dnsmasq(dnsmasq_binary, topo.server.ns, config_path(scenario),
                                          root, os.path.join(workdir, "dnsmasq"), speed=True)
@@ -394,6 +737,7 @@ def play(scenario, dnsmasq_binary, workdir):
         finally:
             for server in reversed(servers):
                 server.stop()
+    save_streams(streams, workdir)
     result = BootResult(scenario.name, scenario.profile, reached, seconds, streams, workdir)
     if not reached:
         result.problems.append(f"serial: stop condition /{pattern}/ x{occurrences} not reached "
@@ -440,6 +784,8 @@ def main(argv):
         if result.problems:
             failed += 1
             print(result.report(), file=sys.stderr)
+        elif os.environ.get("PXC_FW_KEEP"):
+            print(f"kept {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failed else 0

@@ -8,11 +8,13 @@ without PXC_DNSMASQ, they are skipped with the reason.  The checks of the
 chain matcher itself run everywhere.
 
   PXC_DNSMASQ=/path/to/dnsmasq python3 -m unittest tests/firmware/test_firmware.py -v
+  PXC_DNSMASQ_PEER=FILE      the plain DHCP server next to a proxy (a stock build)
   PXC_FW_SCENARIOS=a-seabios-virtio,e-loop-seabios   only these scenarios
   PXC_FW_CONFIG_DIR=DIR      DIR/<scenario>.conf replaces the stock config
   PXC_FW_RESULTS=FILE        append boot times as JSON lines
   PXC_FW_KEEP=1              keep every work directory (failed ones are always kept)
   PXC_IPXE_CSTM=FILE         a prebuilt CSTM undionly.kpxe (else build-ipxe-cstm)
+  PXC_IPXE_CSTM_EFI=FILE     a prebuilt CSTM ipxe.efi (else build-ipxe-cstm)
 """
 
 import os
@@ -85,8 +87,38 @@ class ChainMatcherTest(unittest.TestCase):
         for scenario in scenarios.SCENARIOS.values():
             streams = {expect.stream for expect in scenario.expect}
             self.assertLessEqual({"dnsmasq", "serial"}, streams, scenario.name)
+            if scenario.peer_config:
+                self.assertIn("peer", streams, scenario.name)
+                self.assertTrue((scenarios.REPO / scenario.peer_config).is_file())
             self.assertIn(scenario.profile, scenarios.qemu.PROFILES, scenario.name)
             self.assertTrue((scenarios.REPO / scenario.config).is_file(), scenario.config)
+            for source in scenario.files.values():
+                self.assertIn(source, scenarios.FILE_SOURCES, scenario.name)
+
+    def test_every_scenario_script_echoes_its_marker(self):
+        for scenario in scenarios.SCENARIOS.values():
+            if scenario.stop_at:
+                continue
+            texts = scenario.script_files().values()
+            echoes = [text for text in texts if f"echo {scenario.marker}\n" in text]
+            self.assertTrue(echoes, scenario.name)
+            self.assertTrue(all(text.startswith("#!ipxe\n") for text in texts), scenario.name)
+
+    def test_example_configs_are_used_unchanged(self):
+        """The harness adds lab lines only; no example directive is replaced."""
+        for scenario in scenarios.SCENARIOS.values():
+            if not scenario.config.startswith("examples/"):
+                continue
+            original = (scenarios.REPO / scenario.config).read_text().splitlines()
+            prepared = scenarios.prepare_config("\n".join(original), "/root-dir").splitlines()
+            kept = [line for line in original
+                    if scenarios.option_key(line) not in ("", "tftp-root")]
+            for line in kept:
+                self.assertIn(line, prepared, scenario.name)
+            added = [line for line in prepared if line not in original]
+            self.assertLessEqual({scenarios.option_key(line) for line in added},
+                                 {"tftp-root", "no-ping", "enable-ra", "dhcp-range",
+                                  *map(scenarios.option_key, scenarios.LAB_LINES)}, scenario.name)
 
 
 class ConfigPreparationTest(unittest.TestCase):
@@ -101,8 +133,18 @@ class ConfigPreparationTest(unittest.TestCase):
         for line in scenarios.SPEED_LINES:
             self.assertEqual(lines.count(line), 1, line)
 
+    def test_lab_lines_added_only_where_missing(self):
+        prepared = scenarios.prepare_config("interface=eth0\nenable-tftp\n", "/r", speed=False)
+        lines = prepared.splitlines()
+        self.assertIn("interface=eth0", lines)
+        self.assertNotIn("interface=br0", lines)
+        self.assertIn("log-dhcp", lines)
+        self.assertIn("tftp-root=/r", lines)
+        self.assertNotIn("no-ping", lines)
+
     def test_no_tftp_root_added_to_a_config_without_one(self):
-        prepared = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/x", speed=False)
+        prepared = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/x",
+                                            speed=False)
         self.assertNotIn("tftp-root", prepared)
 
 
