@@ -180,6 +180,7 @@ PEER_CONFIG = "tests/firmware/configs/proxy-peer-dhcp.conf"
 TAG_BIOS = r"bios \(dhcp-pxe-arch=set:bios,bios\)"
 TAG_OWN = r"own \(dhcp-pxe-class=set:own,ipxe-own\)"
 TAG_IPXE = r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)"
+TAG_HTTP = r"http \(dhcp-ipxe-feature=set:http,http\)"
 TAG_X64 = r"x64 \(dhcp-pxe-arch=set:x64,x64\)"
 TAG_EFI64 = r"efi64 \(dhcp-pxe-arch=set:efi64,x64\)"
 EDK2_PXE_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003000"
@@ -357,11 +358,11 @@ def _proxy03_seabios(name):
         "proxy offer, boot-server request on port 4011 -> script",
         "seabios-virtio", f"{EXAMPLES}/03-proxy-by-arch.conf",
         (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(PEER_ACK)),
-         pxeclass(summary), pxeclass_tags(TAG_IPXE, TAG_BIOS), dnsmasq(ROM_VENDOR_CLASS),
+         pxeclass(summary), pxeclass_tags(TAG_IPXE, TAG_HTTP, TAG_BIOS), dnsmasq(ROM_VENDOR_CLASS),
          dnsmasq(rf"PXE\(br0\) {MAC} proxy$"), dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
          # the port-4011 exchange: iPXE's PXEBS with the short vendor class,
          # answered by dnsmasq's boot-server path (logged with the address)
-         pxeclass(summary), pxeclass_tags(TAG_IPXE, TAG_BIOS), dnsmasq(r"vendor class: PXEClient$"),
+         pxeclass(summary), pxeclass_tags(TAG_IPXE, TAG_HTTP, TAG_BIOS), dnsmasq(r"vendor class: PXEClient$"),
          dnsmasq(rf"PXE\(br0\) 10\.77\.0\.\d+ {MAC} {SCRIPT_URL}$"),
          dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
          never("dnsmasq", r"DHCPACK|DHCPOFFER|^sent /"),
@@ -389,7 +390,7 @@ def _proxy03_ovmf(name):
          dnsmasq(rf"PXE\(br0\) {MAC} proxy$"), dnsmasq(r"bootfile name: ipxe\.efi$"),
          dnsmasq(server_name),
          *sent_once(r"ipxe\.efi"),
-         pxeclass(IPXE_EFI_SUMMARY.format(own="", uc="iPXE")), pxeclass_tags(TAG_IPXE, TAG_EFI64),
+         pxeclass(IPXE_EFI_SUMMARY.format(own="", uc="iPXE")), pxeclass_tags(TAG_IPXE, TAG_HTTP, TAG_EFI64),
          dnsmasq(rf"PXE\(br0\) {MAC} proxy$"), dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
          dnsmasq(server_name),
          never("dnsmasq", r"DHCPACK|DHCPOFFER|undionly"),
@@ -409,10 +410,12 @@ def _proxy05b_seabios(name):
         "per-machine script URL, ${mac} and ${uuid} expanded by iPXE",
         "seabios-virtio", f"{EXAMPLES}/05b-proxy-per-mac-script.conf",
         (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(PEER_ACK)),
-         pxeclass_tags(TAG_IPXE), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         pxeclass_tags(TAG_IPXE, TAG_HTTP), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
          dnsmasq(rf"bootfile name: {url}$"),
          dnsmasq(r"vendor class: PXEClient$"), dnsmasq(rf"PXE\(br0\) 10\.77\.0\.\d+ {MAC} {url}$"),
          never("dnsmasq", r"DHCPACK|DHCPOFFER|^sent /|chainload loop"),
+         # the port-4011 request is part of the stage, not a hop
+         never("dnsmasq", r"pxeclass: .* hops=[1-9]"),
          *only_http(rf"/ipxe\.php\?mac={mac_escaped}&uuid={qemu.DEFAULT_UUID}"),
          serial(r"PXEBS \(net0 type \d+\)\.\.\. ok"),
          serial(r"ipxe\.php : \d+ bytes \[script\]"), _marker(name)),
