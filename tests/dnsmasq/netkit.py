@@ -146,6 +146,10 @@ class Profile:
         """This client minus some options (e.g. a BOOTP client without 53)."""
         return replace(self, options=tuple((c, v) for c, v in self.options if c not in codes))
 
+    def replacing(self, changes):
+        """This client with some option values replaced ({code: bytes})."""
+        return replace(self, options=tuple((c, changes.get(c, v)) for c, v in self.options))
+
     def with_mac(self, mac):
         """The same client on another machine."""
         return replace(self, mac=mac)
@@ -253,6 +257,10 @@ def _profiles():
          ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(2, 0, 0),
                              *features(0x11, 0x12, 0x13, 0x14, 0x15, 0x17, 0x24, 0x26, 0x27)),
               arch=7, undi=bytes([1, 3, 10]), undi_text="003010"), {}),
+        # an iPXE 1.21.1 BIOS build with HTTPS (example 02a's "full build")
+        ("ipxe-https-bios", "52:54:00:7a:00:17",
+         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(1, 21, 1),
+                             *features(*IPXE_BIOS_FEATURES, 0x14, pxe_ext=2))), {}),
         # the site's own build: user class CSTM (example 01)
         ("ipxe-cstm", "52:54:00:7a:00:15",
          ipxe(b"CSTM", encap(busid(1, 0x1af4, 0x1000), version(1, 21, 1),
