@@ -285,12 +285,14 @@ class Lab:
     config   its config text (BASE_CONFIG is not added: pass it yourself)
     peer_config  a second (plain, stock) dnsmasq at 10.77.0.2, e.g. the
              address server next to a proxy
+    server_addr  the server's address/prefix on the bridge
     """
     binary: str
     config: str
     peer_binary: str = None
     peer_config: str = None
     extra_args: tuple = ()
+    server_addr: str = SERVER + "/24"
     topo: Topology = None
     server: Dnsmasq = None
     peer: Dnsmasq = None
@@ -301,7 +303,8 @@ class Lab:
     def __enter__(self):
         try:
             self.tftp_root = tempfile.mkdtemp(prefix="pxc-net2-tftp-")
-            self.topo = Topology(clients=1, peers=(PEER + "/24",) if self.peer_config else ())
+            self.topo = Topology(clients=1, server_addr=self.server_addr,
+                                 peers=(PEER + "/24",) if self.peer_config else ())
             self.topo.__enter__()
             config = self.config.replace("@TFTP@", self.tftp_root)
             self.server = Dnsmasq(self.binary, self.topo.server.ns, config,
@@ -388,6 +391,20 @@ class Lab:
             r.src_port == dhcp.PXE_PORT for r in rs))
         replies = [r for r in replies if r.src_port == dhcp.PXE_PORT]
         return replies[0] if replies else None
+
+    def flush(self):
+        """Drop every frame waiting on the client's socket (after a flood:
+        a full socket buffer would drop the next reply); how many."""
+        dropped = 0
+        self.client.sock.setblocking(False)
+        try:
+            while True:
+                self.client.sock.recv(65535)
+                dropped += 1
+        except BlockingIOError:
+            return dropped
+        finally:
+            self.client.sock.setblocking(True)
 
     # -- the server's side ----------------------------------------------------
     def log_for(self, xid):
