@@ -286,6 +286,7 @@ class Lab:
     peer_config  a second (plain, stock) dnsmasq at 10.77.0.2, e.g. the
              address server next to a proxy
     server_addr  the server's address/prefix on the bridge
+    dnsmasq_class  runs the binary (a subclass of Dnsmasq may wrap it)
     """
     binary: str
     config: str
@@ -293,6 +294,8 @@ class Lab:
     peer_config: str = None
     extra_args: tuple = ()
     server_addr: str = SERVER + "/24"
+    dnsmasq_class: type = Dnsmasq
+    start_timeout: float = 10.0
     topo: Topology = None
     server: Dnsmasq = None
     peer: Dnsmasq = None
@@ -307,8 +310,9 @@ class Lab:
                                  peers=(PEER + "/24",) if self.peer_config else ())
             self.topo.__enter__()
             config = self.config.replace("@TFTP@", self.tftp_root)
-            self.server = Dnsmasq(self.binary, self.topo.server.ns, config,
-                                  extra_args=self.extra_args).start()
+            self.server = self.dnsmasq_class(self.binary, self.topo.server.ns, config,
+                                             extra_args=self.extra_args)
+            self.server.start(timeout=self.start_timeout)
             if self.peer_config:
                 self.peer = Dnsmasq(self.peer_binary or self.binary, self.topo.peer.ns,
                                     self.peer_config).start()
