@@ -1,11 +1,11 @@
 """Scripted boot clients and a one-server lab for the dnsmasq network tests.
 
-Each Profile is one kind of network-boot client, its DHCP options in the
-order and with the bytes that client sends (the sources are named in
-/work/notes/crafted-packets.md terms: gPXE/iPXE/Etherboot/U-Boot/EDK2
-source, public captures; the QEMU iPXE ROM comes from our own capture).
-The same clients are the unit tests' crafted packets (tests/unit), here
-sent over a veth to a real dnsmasq.
+Each Profile is one kind of network-boot client: its DHCP options in the
+order and with the bytes that client sends, read from its source (gPXE,
+iPXE, Etherboot, U-Boot, EDK2) or seen in public captures, as the comments
+of the library's crafted-packet tests (tests/unit/test_classify.c) name
+them; the QEMU iPXE ROM comes from our own capture.  Here the same
+clients are sent over a veth to a real dnsmasq.
 
 Lab puts one dnsmasq (any binary, any config) in a server namespace and
 plays profiles from a client namespace: DISCOVER/OFFER, the REQUEST/ACK
@@ -411,10 +411,6 @@ class Lab:
             self.client.sock.setblocking(True)
 
     # -- the server's side ----------------------------------------------------
-    def log_for(self, xid):
-        """dnsmasq's log lines of transaction XID."""
-        return self.server.log_lines(r"^%d " % xid)
-
     def log(self):
         """The whole log, one string (for failure messages)."""
         return self.server.log_text()

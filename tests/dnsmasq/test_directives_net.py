@@ -378,7 +378,8 @@ class TagPlacesTest(unittest.TestCase):
         lines = self.lab.server.log_lines(r"DHCPDISCOVER.*ignored")
         self.assertTrue(lines, self.lab.log())
         # the same machine's PXE ROM is answered
-        self.assertTrue(self.lab.discover(PROFILES["pxe-bios"].with_mac(PROFILES["gpxe-0.9.7"].mac)))
+        machine = PROFILES["gpxe-0.9.7"].mac
+        self.assertTrue(self.lab.discover(PROFILES["pxe-bios"].with_mac(machine)))
 
     def test_dhcp_host_tag_and_set(self):
         """dhcp-host=<mac>,tag:eb,set:eb-host,10.77.0.150: the machine's PXE

@@ -173,7 +173,8 @@ class ExamplesTest(unittest.TestCase):
         with self.lab("05b-proxy-per-mac-script", proxy=True) as lab:
             pc = machine("pxe-bios", "52:54:00:05:01:01")
             proxy, address = self.proxy_stage(lab, pc)
-            self.assertEqual(self.boot_server(lab, pc, address, proxy, "splashtop"), "undionly.kpxe")
+            self.assertEqual(self.boot_server(lab, pc, address, proxy, "splashtop"),
+                             "undionly.kpxe")
             ipxe = machine("qemu-ipxe", "52:54:00:05:01:01")
             proxy, address = self.proxy_stage(lab, ipxe)
             self.assertEqual(proxy.boot_file, url)

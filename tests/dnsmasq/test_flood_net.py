@@ -28,7 +28,6 @@ malformed packets.
 import os
 import random
 import re
-import struct
 import time
 import unittest
 
