@@ -265,12 +265,15 @@ oldest_stage(struct client *c)
 }
 
 /* True if REQ continues stage S: a retransmission, the REQUEST after the
-   DISCOVER, a PXE boot-server request, or a retry before any hand-out. */
+   DISCOVER, a retry before any hand-out, or a PXE boot-server request
+   (port 4011: PXE picks its boot file there even when the proxy offer
+   already named one). */
 static bool
 same_stage(const struct stage *s, const struct pxc_request *req)
 {
   return s->fw_class == req->fw_class && s->fingerprint == req->fingerprint &&
-         (s->xid == req->xid || !(s->flags & STAGE_HANDOUT));
+         (s->xid == req->xid || !(s->flags & STAGE_HANDOUT) ||
+          req->has_boot_item);
 }
 
 /*

@@ -326,6 +326,31 @@ read_etherboot(struct pxc_request *req, struct dhcp_index *ix)
     req->errors |= PXC_ERR_ENCAP;
 }
 
+/* One PXE sub-option of 43: the boot item (type, layer; 4 bytes). */
+static void
+read_pxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
+{
+  struct pxc_request *req = ctx;
+
+  if (code != PXE_BOOT_ITEM || len != 4 || req->has_boot_item)
+    return;
+  req->boot_item_type = (uint16_t)(data[0] << 8 | data[1]);
+  req->boot_item_layer = (uint16_t)(data[2] << 8 | data[3]);
+  req->has_boot_item = true;
+}
+
+/* Option 43 of a PXE client: PXE's own sub-options (PXE 2.1 spec; only
+   a client whose vendor class says PXEClient speaks them). */
+static void
+read_pxe_options(struct pxc_request *req, struct dhcp_index *ix,
+                 enum pxc_class vendor)
+{
+  struct pxc_bytes opt;
+
+  if (vendor == PXC_CLASS_PXE && dhcp_index_get(ix, DHCP_VENDOR_ENCAP, &opt))
+    dhcp_walk_encap(opt.data, opt.len, read_pxe_subopt, req);
+}
+
 /* True if one of the user classes is exactly NAME (either 77 encoding). */
 bool
 request_has_user_class(const struct pxc_request *req, const char *name)
@@ -517,6 +542,7 @@ pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   read_client_uuid(req, &ix);
   read_ipxe(req, &ix);
   read_etherboot(req, &ix);
+  read_pxe_options(req, &ix, vendor);
   req->errors |= ix.errors;
 
   resolve_arch(req, cfg);

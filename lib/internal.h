@@ -40,6 +40,7 @@ void strbuf_bytes(struct strbuf *sb, const uint8_t *data, size_t len);
 #define DHCP_PAD          0
 #define DHCP_END          255
 #define DHCP_OVERLOAD     52
+#define DHCP_VENDOR_ENCAP 43
 #define DHCP_MSG_TYPE     53
 #define DHCP_PARAM_LIST   55
 #define DHCP_VENDOR_CLASS 60
@@ -54,6 +55,9 @@ void strbuf_bytes(struct strbuf *sb, const uint8_t *data, size_t len);
 
 #define DHCP_OVERLOAD_FILE  1
 #define DHCP_OVERLOAD_SNAME 2
+
+/* PXE sub-option of 43: the boot item of a boot-server request. */
+#define PXE_BOOT_ITEM 71
 
 /* iPXE option 175 sub-options that are not feature flags. */
 #define DHCP_EB_BUS_ID  177

@@ -190,6 +190,11 @@ struct pxc_request {
   bool has_undi60;
   uint16_t undi60_major, undi60_minor;
 
+  /* PXE boot-server request (to port 4011, PXE 2.1 §2.2.6): option 43
+     sub-option 71, the boot item the client picked from the menu */
+  bool has_boot_item;
+  uint16_t boot_item_type, boot_item_layer;
+
   /* Option 97: machine UUID in canonical (RFC 4122) byte order */
   bool has_uuid;
   uint8_t uuid[16];

@@ -35,5 +35,6 @@ int conf_load(struct pxc_config *cfg, const char *path, char *err,
               size_t errlen);
 
 int cmd_explain(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 
 #endif /* PXC_CLI_H */

@@ -14,6 +14,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"explain", cmd_explain, "classify every DHCP request of a capture"},
+    {"lab", cmd_lab, "play every boot client against a dnsmasq config (root)"},
 };
 
 static void

@@ -301,6 +301,33 @@ START_TEST(retransmissions_are_no_hop)
 }
 END_TEST
 
+/* proxyDHCP that names the boot file in its offer: iPXE still asks the
+   boot server on port 4011 (xid 0, option 43 boot item): the same stage. */
+START_TEST(boot_server_request_after_proxy_offer_with_file)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 14}, .xid = 5};
+  static const uint8_t item[] = {71, 4, 0x80, 0x02, 0, 0, 255};
+  struct pxc_verdict v;
+
+  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 10, &v);
+  hand_out(cfg, &c, "boot.ipxe", 10); /* the proxy offer */
+  c.xid = 0;
+  request(cfg, &c, "rom", 3);
+  c.b.len--; /* drop the END and append option 43 */
+  builder_option(&c.b, 43, item, sizeof(item));
+  builder_end(&c.b);
+  pxc_classify(cfg, c.b.buf, c.b.len, &c.req);
+  ck_assert(c.req.has_boot_item);
+  ck_assert_uint_eq(c.req.boot_item_type, 0x8002);
+  pxc_evaluate(cfg, &c.req, 12, &v);
+  ck_assert(!v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
 /* A reply to another transaction, or naming no file, is no hand-out. */
 START_TEST(replies_must_match)
 {
@@ -519,6 +546,7 @@ chain_suite(void)
   tcase_add_test(tc, qemu_rom_then_undionly_then_reboot);
   tcase_add_test(tc, reboot_resets_hops);
   tcase_add_test(tc, retransmissions_are_no_hop);
+  tcase_add_test(tc, boot_server_request_after_proxy_offer_with_file);
   tcase_add_test(tc, replies_must_match);
   tcase_add_test(tc, os_request_ends_chain);
   tcase_add_test(tc, table_full);

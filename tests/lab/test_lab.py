@@ -1,0 +1,371 @@
+"""Tests of `pxeclass lab`: the command as a user runs it, and its parts.
+
+Without root only the offline checks run (client bytes against the real
+captures, stand-in guesses, chain compression); with root every scenario
+runs the real command (PXC_CLI, the built `pxeclass`) against the patched
+dnsmasq in network namespaces and checks what it reports: the chains,
+hops and verdicts, the exit status, dnsmasq's own lines (classification,
+loop warning) next to the stages, and config errors with their line.
+
+Run: PXC_CLI=build/tools/pxeclass python3 tests/lab/test_lab.py
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from pxelab import boot, clients, dhcp, lab, replay, standins  # noqa: E402
+
+CLI = os.environ.get("PXC_CLI", os.path.join(ROOT, "build", "tools", "pxeclass"))
+STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
+CONFIGS = os.path.join(HERE, "configs")
+EXAMPLES = os.path.join(ROOT, "examples")
+CAPTURES = os.path.join(ROOT, "tests", "captures")
+IS_ROOT = os.geteuid() == 0
+DEFAULT_RUN_BUDGET = 15.0      # seconds the default run may take
+
+# The default config (examples/lab.conf): every client type's chain.
+OWN_CHAIN_BIOS = ["undionly.kpxe", "ipxe(own)", "boot.ipxe"]
+DEFAULT_CHAINS = {
+    "bios-pxe": ["pxe"] + OWN_CHAIN_BIOS,
+    "uefi-x64-pxe": ["pxe", "ipxe.efi", "ipxe(own)", "boot.ipxe"],
+    "uefi-x64-http": ["http-boot", "ipxe.efi", "ipxe(own)", "boot.ipxe"],
+    "arm64-pxe": ["pxe", "ipxe-arm64.efi", "ipxe(own)", "boot.ipxe"],
+    "arm64-http": ["http-boot", "ipxe-arm64.efi", "ipxe(own)", "boot.ipxe"],
+    "qemu-ipxe": ["ipxe(vendor)"] + OWN_CHAIN_BIOS,
+    "vbox-ipxe": ["ipxe(vendor)"] + OWN_CHAIN_BIOS,
+    "own-ipxe": ["ipxe(vendor)"] + OWN_CHAIN_BIOS,
+    "gpxe": ["gpxe"] + OWN_CHAIN_BIOS,
+}
+
+
+def run_lab(*args, user=None):
+    """Run `pxeclass lab ARGS`; (exit status, stdout, stderr, seconds)."""
+    command = [CLI, "lab", *args]
+    if user is not None:
+        command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
+    started = time.monotonic()
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started
+
+
+def run_json(*args):
+    """Run the lab with --json; (exit status, {client: object}, stderr)."""
+    status, out, err, _ = run_lab("--json", *args)
+    objects = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return status, {o["client"]: o for o in objects if "client" in o}, err, objects
+
+
+class OfflineTest(unittest.TestCase):
+    """The lab's parts that need no network."""
+
+    def test_capture_profiles_are_byte_exact(self):
+        """Programs sourced from captures rebuild the captured requests
+        (every byte but secs), port-4011 boot-server request included."""
+        machine = clients.Machine("x", "x", "bios", "52:54:00:77:00:01",
+                                  "00112233-4455-6677-8899-aabbccddeeff",
+                                  clients.BUSID_VIRTIO, None)
+        cases = {
+            "a-seabios-virtio": [clients.ipxe_build("bios")] * 2,
+            "c2-ovmf-virtio-norom": [clients.edk2_pxe("efi-x64")] * 2
+            + [clients.ipxe_build("efi-x64")] * 2,
+            "f1-ovmf-httpboot": [clients.edk2_http("efi-x64")] * 2
+            + [clients.ipxe_build("efi-x64")] * 2,
+            "f2a-proxy-seabios-virtio": [clients.ipxe_build("bios")] * 3,
+        }
+        checked = 0
+        for name, programs in cases.items():
+            exchanges = replay.load_exchanges(os.path.join(CAPTURES, name, "dhcp.pcap"))
+            self.assertEqual(len(exchanges), len(programs), name)
+            for exchange, program in zip(exchanges, programs):
+                with self.subTest(capture=name, request=exchange.request.msg_name,
+                                  port=exchange.dst_port):
+                    self.assertEqual(self.rebuild(machine, program, exchange),
+                                     exchange.request.raw)
+                    checked += 1
+        self.assertEqual(checked, 13)
+
+    @staticmethod
+    def rebuild(machine, program, exchange):
+        """The lab's packet for a captured request (captured xid and secs)."""
+        request = exchange.request
+        program = machine.with_identity(program)
+        extra, flags, ciaddr = {}, None, "0.0.0.0"
+        if exchange.dst_port == dhcp.PXE_PORT:
+            extra = {dhcp.OPT_VENDOR: request.options[dhcp.OPT_VENDOR],
+                     dhcp.OPT_VENDOR_CLASS: b"PXEClient"}
+            flags, ciaddr = dhcp.BROADCAST_FLAG, request.ciaddr
+        elif request.msg_type == dhcp.REQUEST:
+            extra = {c: request.options[c] for c in (dhcp.OPT_SERVER_ID, dhcp.OPT_REQUESTED_IP)}
+        packet = program.packet(request.msg_type, request.xid, machine.mac, extra=extra,
+                                ciaddr=ciaddr, flags=flags)
+        return packet[:8] + request.raw[8:10] + packet[10:]
+
+    def test_fact_sheet_profiles(self):
+        """Spot checks of the profiles built from the fact sheet."""
+        vbox = clients.vbox_ipxe().values[clients.IPXE]
+        self.assertEqual(clients.ipxe_version(vbox), (1, 21, 1))
+        self.assertFalse(clients.vbox_ipxe().can_fetch("http"))
+        self.assertTrue(clients.ipxe_build("bios").can_fetch("http"))
+        gpxe = clients.gpxe_097()
+        self.assertEqual(gpxe.options(dhcp.DISCOVER)[0][0], 97, "gPXE 0.9.7 prepends")
+        self.assertEqual(gpxe.values[clients.USER_CLASS], b"gPXE")
+        arm = clients.edk2_pxe("efi-arm64")
+        self.assertEqual(arm.values[clients.VENDOR_CLASS], b"PXEClient:Arch:00011:UNDI:003000")
+        self.assertEqual(clients.edk2_http("efi-arm64").values[clients.ARCH], b"\x00\x13")
+
+    def test_own_build_from_identities(self):
+        """The site's iPXE meets the first identity that can be met."""
+        base = clients.ipxe_build("bios")
+        own, said = clients.own_build(base, [["user-class:CSTM", "feature:https",
+                                              "version:>=1.21.1"]], {"https": 0x14})
+        self.assertEqual(own.values[clients.USER_CLASS], b"CSTM")
+        self.assertIn(0x14, own.features())
+        self.assertEqual(clients.ipxe_version(own.values[clients.IPXE]), (1, 21, 1))
+        self.assertIn("CSTM", said)
+        plain, _ = clients.own_build(base, [["chained"]], {})
+        self.assertEqual(plain.values, base.values)
+        self.assertEqual(clients.version_meeting("<2"), (1, 255, 255))
+        self.assertEqual(clients.version_meeting(">1.0.255"), (1, 1, 0))
+
+    def test_standin_guesses(self):
+        """Names decide what a stand-in is (the rules in standins.py)."""
+        expected = {
+            "undionly.kpxe": ("ipxe", "bios"),
+            "ipxe.efi": ("ipxe", "efi-x64"),
+            "snponly.efi": ("ipxe", "efi-x64"),
+            "ipxe-arm64.efi": ("ipxe", "efi-arm64"),
+            "ipxe32.efi": ("ipxe", "efi-ia32"),
+            "ipxe-x86_64.efi": ("ipxe", "efi-x64"),
+            "http://10.77.0.1/ipxe-arm64.efi": ("ipxe", "efi-arm64"),
+            "pxelinux.0": ("nbp", "bios"),
+            "grubaa64.efi": ("nbp", "efi-arm64"),
+            "bootmgfw.efi": ("nbp", "efi-x64"),
+            "boot.ipxe": ("script", "any"),
+            "http://10.77.0.1/ipxe.php?mac=${mac}": ("script", "any"),
+            "http://boot.example/api/boot": ("script", "any"),
+            "vmlinuz": ("nbp", "any"),
+        }
+        for name, (kind, arch) in expected.items():
+            with self.subTest(name=name):
+                guess = standins.guess(name)
+                self.assertEqual((guess.kind, guess.arch), (kind, arch))
+                data = standins.content(name, guess)
+                self.assertEqual(standins.read(data), (kind, arch), "content must say it")
+
+    def test_chain_compression(self):
+        """A loop's repeats are written once with a count."""
+        tokens = ["pxe"] + ["undionly.kpxe", "ipxe"] * 8 + ["undionly.kpxe"]
+        self.assertEqual(lab.compress(tokens),
+                         ["pxe", "(undionly.kpxe → ipxe) ×8", "undionly.kpxe"])
+        self.assertEqual(lab.compress(["pxe", "a", "ipxe"]), ["pxe", "a", "ipxe"])
+
+    def test_ipxe_settings_expansion(self):
+        """iPXE's ${mac} and friends in boot file names."""
+        machine = clients.machines()[0]
+        self.assertEqual(boot.expand_settings("x?m=${mac:hexhyp}&u=${uuid}&z=${nope}", machine),
+                         f"x?m={machine.mac.replace(':', '-')}&u={machine.uuid}&z=")
+
+
+@unittest.skipUnless(IS_ROOT, "needs root (network namespaces)")
+@unittest.skipUnless(os.access(CLI, os.X_OK), f"no pxeclass CLI at {CLI} (set PXC_CLI)")
+class LabRunTest(unittest.TestCase):
+    """`pxeclass lab` run as a user runs it."""
+
+    def test_default_config_reaches_the_script_everywhere(self):
+        """Without --config: examples/lab.conf, every client type reaches
+        boot.ipxe by the expected chain, within the time budget."""
+        status, out, err, seconds = run_lab("--json")
+        self.assertEqual(status, 0, err)
+        self.assertLess(seconds, DEFAULT_RUN_BUDGET)
+        chains = {o["client"]: o for o in map(json.loads, out.splitlines())}
+        self.assertEqual(sorted(chains), sorted(DEFAULT_CHAINS))
+        for name, expected in DEFAULT_CHAINS.items():
+            with self.subTest(client=name):
+                chain = chains[name]
+                self.assertEqual(chain["chain"], expected)
+                self.assertEqual((chain["verdict"], chain["hops"]), ("script", 1))
+                self.assertFalse(chain["guard_tripped"])
+                own = chain["stages"][1]
+                self.assertTrue(any(" pxeclass: class=ipxe own=own" in l for l in own["log"]),
+                                "the label must come from dnsmasq's own log")
+                self.assertEqual(own["fetched"], {"kind": "script", "arch": "any"})
+        self.assertEqual(chains["bios-pxe"]["stages"][0]["fetch"],
+                         "tftp://10.77.0.1/undionly.kpxe")
+        self.assertEqual(chains["arm64-http"]["stages"][0]["fetch"],
+                         "http://10.77.0.1/ipxe-arm64.efi")
+
+    def test_default_text_output(self):
+        """The text report: one line per client type and a summary."""
+        status, out, err, _ = run_lab("--client", "bios-pxe", "--client", "uefi-x64-http")
+        self.assertEqual(status, 0, err)
+        self.assertRegex(out, r"(?m)^bios-pxe: +pxe → undionly\.kpxe → ipxe\(own\) → "
+                              r"boot\.ipxe +\[1 hop\] script reached$")
+        self.assertRegex(out, r"(?m)^2 client types: 2 reached a script or NBP")
+
+    def test_loop_is_reported_and_fails(self):
+        """A config that hands iPXE undionly.kpxe again loops: LOOP after
+        the hop limit, a non-zero exit status."""
+        config = os.path.join(CONFIGS, "loop.conf")
+        status, chains, err, _ = run_json("--config", config, "--client", "bios-pxe",
+                                          "--client", "uefi-x64-pxe")
+        self.assertEqual(status, 1, err)
+        bios = chains["bios-pxe"]
+        self.assertEqual((bios["verdict"], bios["hops"]), ("loop", boot.HOP_LIMIT))
+        self.assertEqual(bios["chain"][:3], ["pxe", "undionly.kpxe", "ipxe"])
+        self.assertEqual(len(bios["stages"]), boot.HOP_LIMIT + 1)
+        self.assertTrue(all(s["file"] == "undionly.kpxe" for s in bios["stages"]))
+        self.assertTrue(bios["hints"])
+        self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "dead-end")
+        status, out, _, _ = run_lab("--config", config, "--client", "bios-pxe")
+        self.assertEqual(status, 1)
+        self.assertIn("(undionly.kpxe → ipxe) ×8", out)
+        self.assertIn("LOOP", out)
+
+    def test_guard_trips_and_the_fallback_is_reached(self):
+        """The loop guard's tag leads to the fallback script; dnsmasq's loop
+        warning is shown with the chain."""
+        status, chains, err, _ = run_json("--config", os.path.join(CONFIGS, "guard.conf"),
+                                          "--client", "bios-pxe", "--client", "qemu-ipxe")
+        self.assertEqual(status, 0, err)
+        for name in ("bios-pxe", "qemu-ipxe"):
+            with self.subTest(client=name):
+                chain = chains[name]
+                self.assertTrue(chain["guard_tripped"])
+                self.assertEqual(chain["verdict"], "script")
+                self.assertEqual(chain["chain"][-1], "loop.ipxe")
+                self.assertEqual(chain["hops"], 3)
+                self.assertIn("fallback loop.ipxe reached", chain["reason"])
+                self.assertTrue(any("chainload loop: " + chain["mac"] in w
+                                    for w in chain["warnings"]), chain["warnings"])
+                self.assertIn("chain-loop", chain["stages"][-1]["tags"])
+
+    def test_broken_line_names_the_line(self):
+        """dnsmasq's complaint about a bad line, pointed at the user's file."""
+        config = os.path.join(CONFIGS, "broken-line.conf")
+        status, out, err, _ = run_lab("--config", config)
+        self.assertEqual(status, 2)
+        self.assertIn(f"at line 6 of {config}", err)
+        self.assertIn("unknown architecture 'efi-x65'", err)
+        self.assertIn("dhcp-pxe-arch=set:efi,efi-x65", err)
+        status, _, _, objects = run_json("--config", config)
+        self.assertEqual(status, 2)
+        self.assertEqual((objects[0]["line"], objects[0]["file"]), (6, config))
+
+    def test_whole_config_error_finds_its_line(self):
+        """An error without a line number (ipxe-own without an identity) is
+        placed by the line it quotes; the lab's own lines (interface=) are
+        not the problem."""
+        config = os.path.join(CONFIGS, "no-identity.conf")
+        status, _, _, objects = run_json("--config", config)
+        self.assertEqual(status, 2)
+        self.assertIn("ipxe-own needs at least one dhcp-ipxe-own", objects[0]["error"])
+        self.assertEqual(objects[0]["line"], 6)
+
+    def test_arm64_given_the_x64_binary_is_a_wrong_arch_dead_end(self):
+        """The stand-in's architecture (from its name) against the client's."""
+        status, chains, err, _ = run_json(
+            "--config", os.path.join(CONFIGS, "arm64-gets-x64.conf"),
+            "--client", "arm64-pxe", "--client", "uefi-x64-pxe")
+        self.assertEqual(status, 0, err)
+        arm = chains["arm64-pxe"]
+        self.assertEqual((arm["verdict"], arm["chain"]), ("dead-end", ["pxe", "ipxe.efi"]))
+        self.assertIn("wrong architecture", arm["reason"])
+        self.assertIn("x64 UEFI iPXE binary", arm["reason"])
+        self.assertEqual(arm["stages"][0]["fetched"], {"kind": "ipxe", "arch": "efi-x64"})
+        self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "script")
+
+    def test_proxy_config_chains_through_port_4011(self):
+        """examples/03: addresses from a plain DHCP server, boot files from
+        the proxy's boot server on port 4011."""
+        status, chains, err, _ = run_json(
+            "--config", os.path.join(EXAMPLES, "03-proxy-by-arch.conf"),
+            "--client", "bios-pxe", "--client", "uefi-x64-pxe", "--client", "vbox-ipxe")
+        self.assertEqual(status, 0, err)
+        self.assertEqual(chains["bios-pxe"]["chain"],
+                         ["pxe[proxy+4011]", "undionly.kpxe", "ipxe[proxy+4011]", "boot.ipxe"])
+        self.assertEqual(chains["uefi-x64-pxe"]["chain"],
+                         ["pxe[proxy+4011]", "ipxe.efi", "ipxe[proxy+4011]", "boot.ipxe"])
+        for name in ("bios-pxe", "uefi-x64-pxe"):
+            with self.subTest(client=name):
+                chain = chains[name]
+                self.assertEqual(chain["verdict"], "script")
+                first = chain["stages"][0]
+                self.assertTrue(any(e.startswith("4011 ") and "file=" in e
+                                    for e in first["exchanges"]), first["exchanges"])
+                address = [e for e in first["exchanges"] if e.startswith("REQUEST→ACK")]
+                self.assertIn("10.77.0.2", address[0], "the address comes from the other server")
+        # VirtualBox's iPXE has no HTTP: the example chainloads it too.
+        vbox = chains["vbox-ipxe"]
+        self.assertEqual(vbox["chain"], ["ipxe[proxy+4011]", "undionly.kpxe",
+                                         "ipxe[proxy+4011]", "boot.ipxe"])
+        self.assertEqual(vbox["verdict"], "script")
+
+    def test_a_site_config_runs_as_it_is(self):
+        """A site's config: another subnet, its own interface/TFTP root/user
+        and log lines (the lab's to decide), an include, a TFTP server
+        address, a host name and port in the script URL, dhcp-ignore."""
+        with tempfile.TemporaryDirectory() as tmp:
+            include = os.path.join(tmp, "pxe.conf")
+            with open(include, "w") as f:
+                f.write("dhcp-match=set:ipxe,175\n"
+                        "dhcp-match=set:efi-x64,option:client-arch,7\n"
+                        "dhcp-boot=tag:!ipxe,tag:!efi-x64,pxelinux/undionly.kpxe,boot,"
+                        "192.168.50.5\n"
+                        "dhcp-boot=tag:!ipxe,tag:efi-x64,efi/snponly.efi,boot,192.168.50.5\n"
+                        "dhcp-boot=tag:ipxe,http://boot.example.com:8080/menu/boot.ipxe\n"
+                        "dhcp-vendorclass=set:http,HTTPClient\n"
+                        "dhcp-ignore=tag:http\n")
+            site = os.path.join(tmp, "site.conf")
+            with open(site, "w") as f:
+                f.write("interface=eth1\nlisten-address=192.168.50.2\nuser=dnsmasq\n"
+                        "log-facility=/var/log/pxe.log\ntftp-root=/srv/tftp\n"
+                        "enable-tftp=eth1\n"
+                        "dhcp-range=192.168.50.100,192.168.50.200,255.255.255.0,12h\n"
+                        f"conf-file={include}\n")
+            status, chains, err, _ = run_json("--config", site, "--client", "bios-pxe",
+                                              "--client", "uefi-x64-pxe", "--client",
+                                              "uefi-x64-http")
+        self.assertEqual(status, 0, err)
+        bios = chains["bios-pxe"]
+        self.assertEqual(bios["chain"], ["pxe", "undionly.kpxe", "ipxe", "boot.ipxe"])
+        self.assertEqual(bios["stages"][0]["fetch"], "tftp://192.168.50.5/pxelinux/undionly.kpxe")
+        self.assertTrue(bios["stages"][0]["address"].startswith("192.168.50."))
+        self.assertEqual(bios["stages"][1]["fetch"], "http://boot.example.com:8080/menu/boot.ipxe")
+        self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "script")
+        http = chains["uefi-x64-http"]
+        self.assertEqual((http["verdict"], http["reason"]), ("dead-end", "no reply: no DHCP offer"))
+
+    @unittest.skipUnless(os.access(STOCK, os.X_OK), "set PXC_DNSMASQ_STOCK")
+    def test_stock_dnsmasq_is_called_out(self):
+        """Stock dnsmasq rejects the first pxeclass line: the lab says why."""
+        status, _, err, _ = run_lab("--dnsmasq", STOCK)
+        self.assertEqual(status, 2)
+        self.assertIn("bad option at line", err)
+        self.assertIn("is it the pxeclass-patched dnsmasq?", err)
+
+    def test_needs_root(self):
+        """Run as an unprivileged user: a clear message and status 3."""
+        status, _, err, _ = run_lab(user=65534)
+        self.assertEqual(status, 3)
+        self.assertIn("needs root", err)
+
+
+def main():
+    """Run the tests; exit 77 (meson's "skipped") when all were skipped."""
+    result = unittest.main(exit=False, verbosity=2).result
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(77)
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
