@@ -130,6 +130,15 @@ class ExamplesTest(unittest.TestCase):
             proxy, address = self.proxy_stage(lab, ipxe)
             self.assertEqual(proxy.boot_file, SCRIPT)
             self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "iPXE script"), SCRIPT)
+            # VirtualBox's iPXE has no HTTP: chainloaded like a PXE ROM
+            vbox = machine("virtualbox-ipxe", "08:00:27:03:00:01")
+            proxy, address = self.proxy_stage(lab, vbox)
+            self.assertEqual((proxy.boot_file, [t for _, t in proxy.pxe.menu]),
+                             (None, ["iPXE (BIOS)"]))
+            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "iPXE (BIOS)"),
+                             "undionly.kpxe")
+            proxy, address = self.proxy_stage(lab, machine("qemu-ipxe", vbox.mac))
+            self.assertEqual(proxy.boot_file, SCRIPT)
             # UEFI machines are sent to 4011 and get their arch's build there
             for name, mac, boot_file in (("uefi-x64", "52:54:00:03:00:02", "ipxe.efi"),
                                          ("uefi-x64-sends-9", "52:54:00:03:00:03", "ipxe.efi"),
@@ -148,6 +157,11 @@ class ExamplesTest(unittest.TestCase):
             self.boot(lab, machine("gpxe-0.9.3", "52:54:00:04:00:02"), script)
             self.boot(lab, machine("etherboot-5.4", "52:54:00:04:00:03"), "undionly.kpxe")
             self.boot(lab, machine("gpxe-2007", "52:54:00:04:00:04"), "undionly.kpxe")
+            # an iPXE without HTTP (VirtualBox) is chainloaded; UEFI gets ipxe.efi
+            self.chain(lab, (machine("virtualbox-ipxe", "08:00:27:04:00:06"), "undionly.kpxe"),
+                       (machine("qemu-ipxe", "08:00:27:04:00:06"), script))
+            self.chain(lab, (machine("uefi-x64", "52:54:00:04:00:07"), "ipxe.efi"),
+                       (machine("ipxe-2.0-efi", "52:54:00:04:00:07"), script))
             # a script that chains gPXE again: hops 1..3 pass, the 4th is a loop
             mac = "52:54:00:04:00:05"
             gpxe = machine("gpxe-0.9.7", mac)
@@ -179,6 +193,10 @@ class ExamplesTest(unittest.TestCase):
             proxy, address = self.proxy_stage(lab, ipxe)
             self.assertEqual(proxy.boot_file, url)
             self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "script"), url)
+            vbox = machine("virtualbox-ipxe", "08:00:27:05:01:03")
+            proxy, address = self.proxy_stage(lab, vbox)
+            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "splashtop"),
+                             "undionly.kpxe")
             efi = machine("uefi-x64", "52:54:00:05:01:02")
             proxy, address = self.proxy_stage(lab, efi)
             self.assertEqual(self.boot_server(lab, efi, address), "ipxe.efi")
