@@ -20,7 +20,7 @@ namespaces (tools/pxelab) against two dnsmasq binaries of one version:
     has nothing to show: a firmware request resets the chain and the
     guard's count, an iPXE ROM's reboot goes back to vendor, and in proxy
     mode the 4011 hand-out makes the next stage chained and the 4011
-    request stays in its stage (a known bug, marked expectedFailure).
+    request stays in its stage.
 
 Needs root and iproute2.  Environment:
   PXC_DNSMASQ_PATCHED  the patched binary
@@ -413,15 +413,13 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
                          [(["chain"], None, "undionly.kpxe"), (["script"], SCRIPT, SCRIPT)])
         self.assertEqual([stage[3][0] for stage in stages], [0, 1])
 
-    @unittest.expectedFailure
     def test_proxy_4011_request_stays_in_its_stage(self):
         """README: "the DISCOVER/REQUEST pair and a PXE boot-server request
-        to port 4011 are one stage".  Known bug (lib/chain.c same_stage()):
-        when the proxy offer already carried a boot file (dhcp-boot for
-        iPXE, as in examples 03 and 05b), the 4011 request (another xid;
-        iPXE sends xid 0 there, capture f2a) counts as a new stage: a hop
-        (the guard trips one hop early) and not chained (own=vendor).
-        Remove expectedFailure once fixed: an unexpected success fails."""
+        to port 4011 are one stage", also when the proxy offer already
+        carried a boot file (dhcp-boot for iPXE, as in examples 03 and
+        05b) and the 4011 request has another xid (iPXE sends 0 there and
+        shortens 60 to PXEClient, capture f2a): no extra hop, and the
+        request stays chained (own) under a guard of 1."""
         stages, loops = self.proxy_chain(boot_vendor_class=b"PXEClient", boot_xid=0)
         self.assertEqual([stage[3:] for stage in stages],
                          [([0, 0, 0], "vendor"), ([1, 1, 1], "own")])
