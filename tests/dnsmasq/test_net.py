@@ -15,7 +15,12 @@ namespaces (tools/pxelab) against two dnsmasq binaries of one version:
     names the directive behind each tag it set;
   - the chain tracker fed by both hooks: on the loop capture, a
     dhcp-chain-guard breaks the loop (and warns without log-dhcp), and
-    dhcp-ipxe-own=chained tells the chainloaded iPXE from the identical ROM.
+    dhcp-ipxe-own=chained tells the chainloaded iPXE from the identical ROM;
+  - the chain tracker with scripted clients (netkit.py), where the capture
+    has nothing to show: a firmware request resets the chain and the
+    guard's count, an iPXE ROM's reboot goes back to vendor, and in proxy
+    mode the 4011 hand-out makes the next stage chained and the 4011
+    request stays in its stage.
 
 Needs root and iproute2.  Environment:
   PXC_DNSMASQ_PATCHED  the patched binary
@@ -37,6 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
+import netkit                                          # noqa: E402
 from pxelab import dhcp, replay                        # noqa: E402
 from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq, set_config_option  # noqa: E402
@@ -280,6 +286,144 @@ class DirectivesTest(unittest.TestCase):
         self.assertEqual(len(own), 2, "\n".join(log))
         self.assertTrue([l for l in log if re.match(
             r"xid1 pxeclass: .* own=vendor", l)], "\n".join(log))
+
+
+# A naive chain config: every iPXE that is not ours gets undionly.kpxe again.
+CHAIN_CONFIG = """dhcp-ipxe-own=chained
+dhcp-pxe-class=set:own,ipxe-own
+dhcp-boot=tag:!own,undionly.kpxe
+dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
+dhcp-boot=tag:chain-loop,http://10.77.0.1/loop.ipxe
+"""
+SCRIPT = "http://10.77.0.1/boot.ipxe"
+
+
+def logged_hops(lab, xid):
+    """The hops= values of the pxeclass lines of XID, in order."""
+    return [int(re.search(r" hops=(\d+)", line).group(1))
+            for line in lab.server.log_lines(r"^%d pxeclass: " % xid)]
+
+
+@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
+class ChainTrackerTest(unittest.TestCase):
+    """The chain tracker with scripted clients, beyond the loop capture
+    above: reboots reset a chain, and a proxy's port-4011 request belongs
+    to the stage whose DISCOVER came before it."""
+
+    def stage(self, lab, profile, boot_file):
+        """One transaction; asserts both replies name BOOT_FILE; its xid."""
+        offer, ack = lab.dora(profile)
+        self.assertEqual((offer.boot_file, ack.boot_file), (boot_file, boot_file), lab.log())
+        return offer.xid
+
+    def test_reboot_resets_the_chain(self):
+        """PXE ROM -> undionly.kpxe -> chained iPXE -> script, three boots
+        in a row under a guard of 2 hops: each firmware request starts the
+        chain again (hops 0, 1 each boot), so the guard never trips and the
+        iPXE of every boot is chained."""
+        pc = netkit.PROFILES["pxe-bios"]
+        ipxe = netkit.PROFILES["qemu-ipxe"].with_mac(pc.mac)
+        config = netkit.BASE_CONFIG + netkit.RANGE + CHAIN_CONFIG + \
+            "dhcp-chain-guard=2,60\n"
+        with netkit.Lab(PATCHED, config) as lab:
+            hops = []
+            for _ in range(3):
+                for profile, boot_file in ((pc, "undionly.kpxe"), (ipxe, SCRIPT)):
+                    hops += logged_hops(lab, self.stage(lab, profile, boot_file))
+            self.assertEqual(hops, [0, 0, 1, 1] * 3, lab.log())
+            self.assertEqual(len(lab.server.log_lines(r"pxeclass: class=ipxe own=own")), 6)
+            self.assertFalse(lab.server.log_lines("chainload loop"), lab.log())
+
+    def test_reboot_of_an_ipxe_rom_goes_back_to_vendor(self):
+        """QEMU: the firmware is an iPXE ROM sending what our iPXE sends.
+        After our iPXE was handed the script, the same bytes again are the
+        ROM after a reboot (vendor, chainloaded again), then ours again."""
+        rom = netkit.PROFILES["qemu-ipxe"]
+        config = netkit.BASE_CONFIG + netkit.RANGE + CHAIN_CONFIG
+        with netkit.Lab(PATCHED, config) as lab:
+            xids = [self.stage(lab, rom, boot_file)
+                    for boot_file in ("undionly.kpxe", SCRIPT) * 2]
+            owners = [re.search(r" own=(\w+)", lab.server.log_lines(
+                r"^%d pxeclass: " % xid)[0]).group(1) for xid in xids]
+            self.assertEqual(owners, ["vendor", "own"] * 2, lab.log())
+
+    def test_looping_rom_resets_only_on_firmware(self):
+        """The same iPXE bytes again and again (a ROM handed itself): the
+        guard (2 hops) trips at hop 3, one warning per looping stage; a PXE
+        firmware request then starts the count again."""
+        pc = netkit.PROFILES["pxe-bios"]
+        ipxe = netkit.PROFILES["virtualbox-ipxe"].with_mac(pc.mac)
+        loop = "http://10.77.0.1/loop.ipxe"
+        config = netkit.BASE_CONFIG + netkit.RANGE + \
+            "dhcp-boot=undionly.kpxe\ndhcp-chain-guard=2,60\n" \
+            "dhcp-boot=tag:chain-loop,%s\n" % loop
+        with netkit.Lab(PATCHED, config) as lab:
+            for profile, boot_file in ((pc, "undionly.kpxe"), (ipxe, "undionly.kpxe"),
+                                       (ipxe, "undionly.kpxe"), (ipxe, loop), (ipxe, loop)):
+                self.stage(lab, profile, boot_file)
+            warnings = lab.server.log_lines("chainload loop: %s made" % pc.mac)
+            self.assertEqual([w.split(" made ")[1][:6] for w in warnings],
+                             ["3 hops", "4 hops"], lab.log())
+            for profile, boot_file in ((pc, "undionly.kpxe"), (ipxe, "undionly.kpxe"),
+                                       (ipxe, "undionly.kpxe")):
+                self.stage(lab, profile, boot_file)
+            self.assertEqual(len(lab.server.log_lines("chainload loop")), 2, lab.log())
+
+    def proxy_chain(self, boot_vendor_class=None, boot_xid=None):
+        """A QEMU machine through a proxy with `chained` and a guard of 1:
+        per stage, (menu, file in the proxy offer, file on 4011, hops of
+        DISCOVER + REQUEST + 4011, own= of the 4011 request)."""
+        config = netkit.BASE_CONFIG + netkit.PROXY_RANGE + """dhcp-ipxe-own=chained
+dhcp-pxe-class=set:own,ipxe-own
+dhcp-chain-guard=1,60
+pxe-service=tag:!own,x86PC,"chain",undionly.kpxe
+pxe-service=tag:own,x86PC,"script",http://10.77.0.1/boot.ipxe
+dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
+"""
+        rom = netkit.PROFILES["qemu-ipxe"]
+        stages = []
+        with netkit.Lab(PATCHED, config, peer_binary=STOCK,
+                        peer_config=netkit.PLAIN_DHCP_CONFIG) as lab:
+            for _ in range(2):
+                xid = dhcp.new_xid()
+                offers = lab.discover(rom, xid, wait_for=2)
+                proxy = next(o for o in offers if o.server_id == netkit.SERVER)
+                address = next(o for o in offers if o.server_id == netkit.PEER)
+                ack = lab.request(rom, address, xid)
+                boot_rom = rom if boot_vendor_class is None else \
+                    rom.replacing({60: boot_vendor_class})
+                boot = lab.boot_server_request(boot_rom, netkit.SERVER, ack.yiaddr,
+                                               boot_item=(proxy.pxe.menu[0][0], 0),
+                                               xid=boot_xid)
+                self.assertIsNotNone(boot, lab.log())
+                boot_log = lab.server.log_lines(r"^%d pxeclass: " % boot.xid)[-1]
+                stages.append(([text for _, text in proxy.pxe.menu], proxy.boot_file,
+                               boot.boot_file,
+                               logged_hops(lab, xid)[:2] + logged_hops(lab, boot.xid)[-1:],
+                               re.search(r" own=(\w+)", boot_log).group(1)))
+            loops = lab.server.log_lines("chainload loop")
+        return stages, loops
+
+    def test_proxy_4011_hand_out_makes_the_next_stage_chained(self):
+        """The ROM's file comes from the boot server (4011): that hand-out
+        makes the next DISCOVER chained (script in the proxy offer)."""
+        stages, _ = self.proxy_chain()
+        self.assertEqual([stage[:3] for stage in stages],
+                         [(["chain"], None, "undionly.kpxe"), (["script"], SCRIPT, SCRIPT)])
+        self.assertEqual([stage[3][0] for stage in stages], [0, 1])
+
+    def test_proxy_4011_request_stays_in_its_stage(self):
+        """README: "the DISCOVER/REQUEST pair and a PXE boot-server request
+        to port 4011 are one stage", also when the proxy offer already
+        carried a boot file (dhcp-boot for iPXE, as in examples 03 and
+        05b) and the 4011 request has another xid (iPXE sends 0 there and
+        shortens 60 to PXEClient, capture f2a): no extra hop, and the
+        request stays chained (own) under a guard of 1."""
+        stages, loops = self.proxy_chain(boot_vendor_class=b"PXEClient", boot_xid=0)
+        self.assertEqual([stage[3:] for stage in stages],
+                         [([0, 0, 0], "vendor"), ([1, 1, 1], "own")])
+        self.assertEqual(loops, [])
 
 
 def main():

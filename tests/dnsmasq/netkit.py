@@ -1,0 +1,440 @@
+"""Scripted boot clients and a one-server lab for the dnsmasq network tests.
+
+Each Profile is one kind of network-boot client: its DHCP options in the
+order and with the bytes that client sends, read from its source (gPXE,
+iPXE, Etherboot, U-Boot, EDK2) or seen in public captures, as the comments
+of the library's crafted-packet tests (tests/unit/test_classify.c) name
+them; the QEMU iPXE ROM comes from our own capture.  Here the same
+clients are sent over a veth to a real dnsmasq.
+
+Lab puts one dnsmasq (any binary, any config) in a server namespace and
+plays profiles from a client namespace: DISCOVER/OFFER, the REQUEST/ACK
+that follows, a proxyDHCP boot-server request to port 4011, BOOTP and
+DHCPINFORM.  Nothing here asserts: the tests do.
+"""
+
+import os
+import shutil
+import struct
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+from pxelab import dhcp, replay                        # noqa: E402
+from pxelab.netns import Topology                      # noqa: E402
+from pxelab.servers import Dnsmasq                     # noqa: E402
+
+SERVER = "10.77.0.1"
+PEER = "10.77.0.2"
+IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
+
+# What every test config starts with: the bridge, no DNS, root (temp
+# files), a range on the lab subnet, and no ping before an offer (dnsmasq
+# waits for an echo reply of each new address otherwise).
+BASE_CONFIG = """port=0
+interface=br0
+bind-interfaces
+user=root
+group=root
+log-dhcp
+no-ping
+dhcp-authoritative
+"""
+RANGE = "dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m\n"
+PROXY_RANGE = "dhcp-range=10.77.0.0,proxy\n"
+
+# The plain DHCP server next to a proxy (a second, unpatched role).
+PLAIN_DHCP_CONFIG = """port=0
+interface=eth0
+bind-interfaces
+user=root
+group=root
+no-ping
+dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
+"""
+
+
+def u16(value):
+    """Big-endian 16-bit option bytes."""
+    return struct.pack("!H", value)
+
+
+def pxe_vendor_class(arch, undi="002001", prefix="PXEClient"):
+    """Option 60 of a PXE/HTTP client: 'PXEClient:Arch:00007:UNDI:003000'."""
+    return b"%s:Arch:%05d:UNDI:%s" % (prefix.encode(), arch, undi.encode())
+
+
+def encap(*items):
+    """Option 175 from (sub-code, bytes) items, in the order given."""
+    return b"".join(bytes([code, len(value)]) + value for code, value in items)
+
+
+def features(*codes, pxe_ext=None):
+    """175 feature sub-options (each `code 01 01`; PXEXT carries its version)."""
+    items = []
+    for code in codes:
+        items.append((code, bytes([pxe_ext if code == 0x10 and pxe_ext else 1])))
+    return items
+
+
+def busid(bus, vendor, device):
+    """175.177 bus id sub-option."""
+    return (0xb1, struct.pack("!BHH", bus, vendor, device))
+
+
+def version(major, minor, patch):
+    """175.235 version sub-option."""
+    return (0xeb, bytes([major, minor, patch]))
+
+
+UUID = bytes(range(0x10, 0x20))
+PARAMS_EDK2_PXE = bytes([1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42,
+                         43, 50, 51, 54, 58, 59, 60, 66, 67, 97, 128, 129, 130, 131,
+                         132, 133, 134, 135])
+PARAMS_EDK2_HTTP = bytes([1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42,
+                          43, 50, 51, 54, 58, 59, 60, 0xeb, 67, 97])
+PARAMS_IPXE_121 = bytes([1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129,
+                         130, 131, 132, 133, 134, 135, 175, 203])
+PARAMS_GPXE = bytes([1, 3, 6, 7, 12, 15, 17, 43, 60, 66, 67, 175, 203])
+IPXE_BIOS_FEATURES = (0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x18, 0x19, 0x21, 0x22, 0x27)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One scripted boot client.
+
+    options   [(code, bytes)] in wire order; a (53, DISCOVER) entry marks
+              where the message type goes (gPXE <= 0.9.9 puts it after 175)
+    pad_to    zero-pad the BOOTP payload (Etherboot 548, U-Boot 300, Pi 322)
+    flags     BOOTP flags (EDK2 sets broadcast)
+    request_drops  option codes its REQUEST leaves out (the Pi drops 60)
+    """
+    name: str
+    mac: str
+    options: tuple
+    pad_to: int = 0
+    flags: int = 0
+    request_drops: tuple = ()
+
+    def identity(self, msg_type):
+        """Options of a message of MSG_TYPE, 53 in its place."""
+        out = []
+        for code, value in self.options:
+            if code == dhcp.OPT_MSG_TYPE:
+                value = bytes([msg_type])
+            elif msg_type != dhcp.DISCOVER and code in self.request_drops:
+                continue
+            out.append((code, value))
+        if not any(code == dhcp.OPT_MSG_TYPE for code, _ in out):
+            out.insert(0, (dhcp.OPT_MSG_TYPE, bytes([msg_type])))
+        return out
+
+    def packet(self, msg_type, xid, extra=(), mac=None, **fields):
+        """A DISCOVER/REQUEST/INFORM of this client; EXTRA goes after 53."""
+        options = self.identity(msg_type)
+        at = next(i for i, (code, _) in enumerate(options) if code == dhcp.OPT_MSG_TYPE)
+        options[at + 1:at + 1] = list(extra)
+        fields.setdefault("flags", self.flags)
+        return dhcp.build_packet(None, xid=xid, chaddr=mac or self.mac, options=options,
+                                 pad_to=self.pad_to or dhcp.BOOTP_MIN_LEN, **fields)
+
+    def without(self, *codes):
+        """This client minus some options (e.g. a BOOTP client without 53)."""
+        return replace(self, options=tuple((c, v) for c, v in self.options if c not in codes))
+
+    def replacing(self, changes):
+        """This client with some option values replaced ({code: bytes})."""
+        return replace(self, options=tuple((c, changes.get(c, v)) for c, v in self.options))
+
+    def with_mac(self, mac):
+        """The same client on another machine."""
+        return replace(self, mac=mac)
+
+
+def _qemu_ipxe_options():
+    """QEMU's iPXE ROM (Debian ipxe-qemu, iPXE 1.0.0+git): the capture's DISCOVER."""
+    path = os.path.join(ROOT, "tests", "captures", "a-seabios-virtio", "dhcp.pcap")
+    request = replay.load_exchanges(path)[0].request
+    return tuple((code, request.options[code]) for code in request.option_order
+                 if code != dhcp.OPT_CLIENT_ID)
+
+
+def _profiles():
+    """Every scripted client, by name."""
+    arch0, undi21 = u16(0), bytes([1, 2, 1])
+    bios_pxe = lambda arch=0: (
+        (53, b"\1"), (57, u16(1472)), (55, PARAMS_EDK2_PXE[:23]), (93, u16(arch)),
+        (94, undi21), (97, b"\0" + UUID), (60, pxe_vendor_class(arch)))
+    edk2 = lambda arch, undi="003000", prefix="PXEClient", params=PARAMS_EDK2_PXE, a93=None: (
+        (53, b"\1"), (57, u16(1472)), (55, params), (97, b"\0" + UUID),
+        (94, bytes([1, 3, 0])), (93, a93 if a93 is not None else u16(arch)),
+        (60, pxe_vendor_class(arch, undi, prefix)))
+    ipxe = lambda user_class, eb, arch=0, undi=undi21, undi_text="002001": (
+        (53, b"\1"), (57, u16(1472)), (93, u16(arch)), (94, undi),
+        (60, pxe_vendor_class(arch, undi_text)), (77, user_class), (55, PARAMS_IPXE_121),
+        (175, eb), (97, b"\0" + UUID))
+    table = [
+        # PXE ROMs and UEFI PXE
+        ("pxe-bios", "52:54:00:7a:00:01", bios_pxe(), {}),
+        ("uefi-x64", "52:54:00:7a:00:02", edk2(7), {"flags": dhcp.BROADCAST_FLAG}),
+        ("uefi-ia32", "52:54:00:7a:00:03", edk2(6), {"flags": dhcp.BROADCAST_FLAG}),
+        # x64 firmware that sends 9 (BC_EFI), as in the field
+        ("uefi-x64-sends-9", "52:54:00:7a:00:04", edk2(9, "003016"),
+         {"flags": dhcp.BROADCAST_FLAG}),
+        # two values in 93: the first is the arch, both are matched
+        ("uefi-two-arch", "52:54:00:7a:00:05",
+         edk2(7, "003016", a93=u16(7) + u16(16)), {"flags": dhcp.BROADCAST_FLAG}),
+        # no 93: the decimal digits of 60 (00011 = ARM64 UEFI)
+        ("arch-only-in-60", "52:54:00:7a:00:06",
+         tuple(o for o in edk2(11) if o[0] != 93), {"flags": dhcp.BROADCAST_FLAG}),
+        ("uefi-arm64", "52:54:00:7a:00:07", edk2(11), {"flags": dhcp.BROADCAST_FLAG}),
+        # UEFI HTTP Boot (EDK2 HttpBootDxe)
+        ("httpboot-arm64", "52:54:00:7a:00:08",
+         edk2(19, prefix="HTTPClient", params=PARAMS_EDK2_HTTP), {"flags": dhcp.BROADCAST_FLAG}),
+        ("httpboot-x64", "52:54:00:7a:00:09",
+         edk2(16, prefix="HTTPClient", params=PARAMS_EDK2_HTTP), {"flags": dhcp.BROADCAST_FLAG}),
+        # U-Boot aarch64 `dhcp` (net/bootp.c): 57 = 576, 93 = 0x16, padded to 300
+        ("uboot-armv8", "52:54:00:7a:00:0a",
+         ((53, b"\1"), (57, u16(576)), (93, u16(0x16)), (94, bytes([1, 0, 0])),
+          (60, b"U-Boot.armv8"), (55, bytes([1, 3, 6, 12, 17, 209]))), {"pad_to": 300}),
+        # Raspberry Pi 4 EEPROM: 93 = 0 (x86 BIOS!), 97 "RPi4"; REQUEST without 60
+        ("rpi4", "dc:a6:32:7a:00:0b",
+         ((53, b"\1"), (55, bytes([1, 3, 43, 60, 66, 67, 128, 129, 130, 131, 132, 133, 134,
+                                   135])),
+          (93, arch0), (94, undi21),
+          (97, b"\0RPi4" + bytes([0x11, 0x31, 0xc0, 0x00, 0x32, 0x7a, 0x00, 0x0b, 0xef, 0xbe,
+                                  0xad, 0xde])),
+          (60, pxe_vendor_class(0))), {"pad_to": 322, "request_drops": (60,)}),
+        # Etherboot 5.4 (src/core/nic.c): 548-byte payload, NIC id in 150
+        ("etherboot-5.4", "52:54:00:7a:00:0c",
+         ((53, b"\1"), (57, u16(1500)), (60, b"Etherboot-5.4"), (55, bytes([1, 3, 12, 43])),
+          (150, bytes([0xaf, 5, 1, 0x80, 0x86, 0x10, 0x0e, 0xb1, 2, 3, 0]))),
+         {"pad_to": 548}),
+        # gPXE 0.9.7: options prepended (97, 61, 175, 53, ...), user class gPXE
+        ("gpxe-0.9.7", "52:54:00:7a:00:0d",
+         ((97, b"\0" + UUID), (61, b"\1" + bytes.fromhex("5254007a000d")),
+          (175, encap(busid(1, 0x8086, 0x100e), version(0, 9, 7),
+                      *features(0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x18, 0x19, 0x21, 0x22,
+                                0x23, pxe_ext=2))),
+          (53, b"\1"), (57, u16(1472)), (93, arch0), (94, undi21), (60, pxe_vendor_class(0)),
+          (77, b"gPXE"), (55, PARAMS_GPXE)), {}),
+        # gPXE 0.9.3: no user class, 175 without a version, client id type 0
+        ("gpxe-0.9.3", "52:54:00:7a:00:0e",
+         ((97, b"\0" + UUID), (61, b"\0" + bytes.fromhex("5254007a000e")),
+          (175, encap(busid(1, 0x8086, 0x100e),
+                      *features(0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x18, 0x19, 0x21,
+                                pxe_ext=1))),
+          (94, undi21), (93, arch0), (60, pxe_vendor_class(0)), (57, u16(1500)),
+          (55, PARAMS_GPXE), (53, b"\1")), {}),
+        # gPXE 2006-2007 snapshots said "Etherboot", with 175
+        ("gpxe-2007", "52:54:00:7a:00:0f",
+         ((97, b"\0" + UUID), (175, encap(busid(1, 0x10ec, 0x8139),
+                                          *features(0x10, 0x13))),
+          (53, b"\1"), (57, u16(1500)), (60, b"Etherboot"), (55, PARAMS_GPXE)), {}),
+        # VirtualBox's built-in iPXE 1.21.1: PXEXT, TFTP, DNS, PXE only
+        ("virtualbox-ipxe", "08:00:27:7a:00:10",
+         ipxe(b"iPXE", encap(busid(1, 0x8086, 0x100e), version(1, 21, 1),
+                             *features(0x10, 0x15, 0x17, 0x21, pxe_ext=2))), {}),
+        # Mellanox FlexBoot: iPXE 1.0.0 without a user class
+        ("flexboot", "52:54:00:7a:00:11",
+         tuple(o for o in ipxe(b"", encap(busid(1, 0x15b3, 0x1003), version(1, 0, 0),
+                                          *features(0x10, 0x11, 0x13, 0x15, 0x17, 0x18, 0x19,
+                                                    0x21, 0x22, 0x23, 0x26, 0x27,
+                                                    pxe_ext=2)))
+               if o[0] != 77), {}),
+        # QEMU's iPXE ROM, bytes from tests/captures/a-seabios-virtio
+        ("qemu-ipxe", "52:54:00:7a:00:12", _qemu_ipxe_options(), {}),
+        # iPXE 1.20.1 undionly.kpxe: its version bytes hold 0x14 (HTTPS's code)
+        ("ipxe-1.20.1", "52:54:00:7a:00:13",
+         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(1, 20, 1),
+                             *features(*IPXE_BIOS_FEATURES, pxe_ext=2))), {}),
+        # iPXE 2.0.0 snponly.efi x64: HTTPS and VLAN
+        ("ipxe-2.0-efi", "52:54:00:7a:00:14",
+         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(2, 0, 0),
+                             *features(0x11, 0x12, 0x13, 0x14, 0x15, 0x17, 0x24, 0x26, 0x27)),
+              arch=7, undi=bytes([1, 3, 10]), undi_text="003010"), {}),
+        # an iPXE 1.21.1 BIOS build with HTTPS (example 02a's "full build")
+        ("ipxe-https-bios", "52:54:00:7a:00:17",
+         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(1, 21, 1),
+                             *features(*IPXE_BIOS_FEATURES, 0x14, pxe_ext=2))), {}),
+        # the site's own build: user class CSTM (example 01)
+        ("ipxe-cstm", "52:54:00:7a:00:15",
+         ipxe(b"CSTM", encap(busid(1, 0x1af4, 0x1000), version(1, 21, 1),
+                             *features(*IPXE_BIOS_FEATURES, pxe_ext=2))), {}),
+        # an ordinary DHCP client (an installed OS)
+        ("ordinary", "52:54:00:7a:00:16",
+         ((53, b"\1"), (61, b"\1" + bytes.fromhex("5254007a0016")), (12, b"laptop"),
+          (60, b"MSFT 5.0"), (55, bytes([1, 3, 6, 15]))), {}),
+    ]
+    return {name: Profile(name, mac, tuple(opts), **extra) for name, mac, opts, extra in table}
+
+
+PROFILES = _profiles()
+
+
+# ------------------------------------------------------------------ lab
+@dataclass
+class Lab:
+    """A topology, one dnsmasq under test, and a raw client on it.
+
+    binary   dnsmasq to run in the server namespace
+    config   its config text (BASE_CONFIG is not added: pass it yourself)
+    peer_config  a second (plain, stock) dnsmasq at 10.77.0.2, e.g. the
+             address server next to a proxy
+    server_addr  the server's address/prefix on the bridge
+    dnsmasq_class  runs the binary (a subclass of Dnsmasq may wrap it)
+    """
+    binary: str
+    config: str
+    peer_binary: str = None
+    peer_config: str = None
+    extra_args: tuple = ()
+    server_addr: str = SERVER + "/24"
+    dnsmasq_class: type = Dnsmasq
+    start_timeout: float = 10.0
+    topo: Topology = None
+    server: Dnsmasq = None
+    peer: Dnsmasq = None
+    client: dhcp.DhcpClient = None
+    tftp_root: str = None
+    _exits: list = field(default_factory=list)
+
+    def __enter__(self):
+        try:
+            self.tftp_root = tempfile.mkdtemp(prefix="pxc-net2-tftp-")
+            self.topo = Topology(clients=1, server_addr=self.server_addr,
+                                 peers=(PEER + "/24",) if self.peer_config else ())
+            self.topo.__enter__()
+            config = self.config.replace("@TFTP@", self.tftp_root)
+            self.server = self.dnsmasq_class(self.binary, self.topo.server.ns, config,
+                                             extra_args=self.extra_args)
+            self.server.start(timeout=self.start_timeout)
+            if self.peer_config:
+                self.peer = Dnsmasq(self.peer_binary or self.binary, self.topo.peer.ns,
+                                    self.peer_config).start()
+            self.client = dhcp.DhcpClient(self.topo.client)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.client:
+            self.client.close()
+        for server in (self.peer, self.server):
+            if server:
+                server.stop()
+                server.cleanup()
+        if self.topo:
+            self.topo.close()
+        if self.tftp_root:
+            shutil.rmtree(self.tftp_root, ignore_errors=True)
+
+    # -- conversations ------------------------------------------------------
+    def discover(self, profile, xid=None, timeout=2.0, wait_for=1, mac=None):
+        """DISCOVER of PROFILE; the OFFERs (at most WAIT_FOR awaited)."""
+        xid = dhcp.new_xid() if xid is None else xid
+        replies = self.client.exchange(profile.packet(dhcp.DISCOVER, xid, mac=mac),
+                                       until=lambda rs: len(rs) >= wait_for,
+                                       timeout=timeout)
+        return [r for r in replies if r.msg_type == dhcp.OFFER]
+
+    def request(self, profile, offer, xid, timeout=2.0, mac=None):
+        """REQUEST of PROFILE taking OFFER; the ACK/NAK or None."""
+        extra = [(dhcp.OPT_SERVER_ID, dhcp.ip_bytes(offer.server_id)),
+                 (dhcp.OPT_REQUESTED_IP, dhcp.ip_bytes(offer.yiaddr))]
+        replies = self.client.exchange(profile.packet(dhcp.REQUEST, xid, extra, mac=mac),
+                                       timeout=timeout)
+        return replies[0] if replies else None
+
+    def dora(self, profile, timeout=2.0, mac=None):
+        """DISCOVER, OFFER, REQUEST, ACK with one xid: (offer, ack).
+
+        Raises DhcpTimeout when either reply is missing."""
+        xid = dhcp.new_xid()
+        offers = self.discover(profile, xid, timeout, mac=mac)
+        if not offers:
+            raise dhcp.DhcpTimeout(f"{profile.name}: no OFFER")
+        ack = self.request(profile, offers[0], xid, timeout, mac=mac)
+        if ack is None:
+            raise dhcp.DhcpTimeout(f"{profile.name}: no ACK")
+        return offers[0], ack
+
+    def bootp(self, profile, timeout=2.0):
+        """A BOOTP request (no option 53) of PROFILE; the reply or None."""
+        xid = dhcp.new_xid()
+        packet = dhcp.build_packet(None, xid=xid, chaddr=profile.mac,
+                                   options=profile.without(53).options, flags=profile.flags)
+        replies = self.client.exchange(packet, timeout=timeout)
+        return replies[0] if replies else None
+
+    def inform(self, profile, address, timeout=2.0):
+        """DHCPINFORM from ADDRESS (put on the client's interface); the ACK."""
+        self.topo.client.set_ip(address, 24)
+        xid = dhcp.new_xid()
+        packet = profile.packet(dhcp.INFORM, xid, ciaddr=address, flags=0)
+        self.client.send(packet, src_ip=address)
+        replies = self.client.receive(xid, timeout=timeout)
+        return replies[0] if replies else None
+
+    def boot_server_request(self, profile, server, ciaddr, boot_item=None, xid=None,
+                            timeout=2.0):
+        """A REQUEST to SERVER:4011 from CIADDR, with option 43 sub-option 71
+        for BOOT_ITEM (type, layer) or without option 43; the ACK or None."""
+        self.topo.client.set_ip(ciaddr, 24)
+        extra = [(dhcp.OPT_VENDOR, dhcp.pxe_boot_item(*boot_item))] if boot_item else []
+        xid = dhcp.new_xid() if xid is None else xid
+        packet = profile.packet(dhcp.REQUEST, xid, extra, ciaddr=ciaddr,
+                                flags=dhcp.BROADCAST_FLAG)
+        self.client.send(packet, dst_ip=server, dst_port=dhcp.PXE_PORT, src_ip=ciaddr)
+        replies = self.client.receive(xid, timeout=timeout, until=lambda rs: any(
+            r.src_port == dhcp.PXE_PORT for r in rs))
+        replies = [r for r in replies if r.src_port == dhcp.PXE_PORT]
+        return replies[0] if replies else None
+
+    def flush(self):
+        """Drop every frame waiting on the client's socket (after a flood:
+        a full socket buffer would drop the next reply); how many."""
+        dropped = 0
+        self.client.sock.setblocking(False)
+        try:
+            while True:
+                self.client.sock.recv(65535)
+                dropped += 1
+        except BlockingIOError:
+            return dropped
+        finally:
+            self.client.sock.setblocking(True)
+
+    # -- the server's side ----------------------------------------------------
+    def log(self):
+        """The whole log, one string (for failure messages)."""
+        return self.server.log_text()
+
+
+def forced_tags(reply, codes):
+    """Tags whose dhcp-option-force code (CODES: tag -> code) is in REPLY."""
+    return {tag for tag, code in codes.items()
+            if reply is not None and reply.opt_str(code) == tag}
+
+
+def tag_options(tags, first_code=200):
+    """({tag: option code}, config lines forcing each tag's own option
+    with the tag's name as value): the reply then lists the tags set."""
+    codes = {tag: first_code + i for i, tag in enumerate(tags)}
+    lines = "".join("dhcp-option-force=tag:%s,%d,%s\n" % (tag, code, tag)
+                    for tag, code in codes.items())
+    return codes, lines
+
+
+def main_unittest():
+    """Run the calling module's tests; exit 77 (meson: skipped) if all skipped."""
+    import unittest
+    result = unittest.main(exit=False, verbosity=2).result
+    if result.testsRun and len(result.skipped) == result.testsRun:
+        sys.exit(77)
+    sys.exit(0 if result.wasSuccessful() else 1)

@@ -1,0 +1,246 @@
+"""Every example config (examples/*.conf) through its boot chain.
+
+Each example runs unchanged in the patched dnsmasq (only the lab lines
+are added: bridge, no DNS, root, log-dhcp, tftp-root) and scripted clients
+play one machine's whole chain on one MAC: the firmware asks, gets the
+iPXE binary, then the client sends what that iPXE build sends and gets the
+script.  Every step's reply is asserted, not only the last.  The proxy
+examples (03, 05b) run next to a plain stock dnsmasq handing out the
+addresses (10.77.0.2), with the port-4011 boot-server exchange.
+
+Needs root.  PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK (the address server).
+"""
+
+import os
+import unittest
+
+from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
+                    Lab, main_unittest, pxe_vendor_class, u16)
+from pxelab import dhcp
+
+PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
+STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
+HAVE_BINARIES = all(b and os.access(b, os.X_OK) for b in (PATCHED, STOCK))
+EXAMPLES = os.path.join(ROOT, "examples")
+SCRIPT = "http://10.77.0.1/boot.ipxe"
+
+
+def example_config(name):
+    """examples/NAME.conf with the lab's lines in front."""
+    with open(os.path.join(EXAMPLES, name + ".conf")) as conf:
+        return BASE_CONFIG + "tftp-root=@TFTP@\n" + conf.read()
+
+
+def machine(name, mac):
+    """Profile NAME on the machine with MAC (one chain = one MAC)."""
+    return PROFILES[name].with_mac(mac)
+
+
+@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
+class ExamplesTest(unittest.TestCase):
+    """One test per example, one chain per machine."""
+
+    def lab(self, name, proxy=False):
+        """A Lab running example NAME (proxy: with the address server)."""
+        if proxy:
+            return Lab(PATCHED, example_config(name), peer_binary=STOCK,
+                       peer_config=PLAIN_DHCP_CONFIG)
+        return Lab(PATCHED, example_config(name))
+
+    def boot(self, lab, profile, boot_file):
+        """One normal-mode stage: DISCOVER..ACK, both replies naming BOOT_FILE."""
+        offer, ack = lab.dora(profile)
+        self.assertEqual((offer.boot_file, ack.boot_file), (boot_file, boot_file),
+                         "%s: %s" % (profile.name, lab.log()))
+        return ack
+
+    def chain(self, lab, *stages):
+        """Stages [(profile, boot file)] of one machine, in order."""
+        return [self.boot(lab, profile, boot_file) for profile, boot_file in stages]
+
+    def proxy_stage(self, lab, profile):
+        """DISCOVER (address + proxy offer) and REQUEST to the address
+        server; (proxy offer, leased address)."""
+        xid = dhcp.new_xid()
+        offers = lab.discover(profile, xid, wait_for=2)
+        proxy = [o for o in offers if o.server_id == SERVER]
+        address = [o for o in offers if o.server_id == PEER]
+        self.assertEqual((len(proxy), len(address)), (1, 1), lab.log())
+        ack = lab.request(profile, address[0], xid)
+        self.assertEqual(ack.msg_type, dhcp.ACK)
+        return proxy[0], ack.yiaddr
+
+    def boot_server(self, lab, profile, address, proxy=None, menu_text=None):
+        """The port-4011 request: for the item of PROXY's menu entry
+        MENU_TEXT (BIOS), or without option 43 (UEFI, redirected there);
+        the ACK's boot file."""
+        item = None
+        if menu_text:
+            item = (next(kind for kind, text in proxy.pxe.menu if text == menu_text), 0)
+        ack = lab.boot_server_request(profile, SERVER, address, boot_item=item)
+        self.assertIsNotNone(ack, lab.log())
+        return ack.boot_file
+
+    # -- the examples ---------------------------------------------------------
+    def test_01_vendor_ipxe_custom_user_class(self):
+        with self.lab("01-vendor-ipxe-custom-user-class") as lab:
+            # VirtualBox: its iPXE ROM, then our CSTM build
+            self.chain(lab, (machine("virtualbox-ipxe", "08:00:27:01:00:01"),
+                             "undionly-cstm.kpxe"),
+                       (machine("ipxe-cstm", "08:00:27:01:00:01"), SCRIPT))
+            # a PC's PXE ROM, and a UEFI x64 machine: the build of each arch
+            self.chain(lab, (machine("pxe-bios", "52:54:00:01:00:02"), "undionly-cstm.kpxe"),
+                       (machine("ipxe-cstm", "52:54:00:01:00:02"), SCRIPT))
+            self.boot(lab, machine("uefi-x64", "52:54:00:01:00:03"), "ipxe-cstm.efi")
+            self.boot(lab, machine("uefi-x64-sends-9", "52:54:00:01:00:04"), "ipxe-cstm.efi")
+
+    def test_02a_qemu_ipxe_by_features(self):
+        with self.lab("02a-qemu-ipxe-by-features") as lab:
+            self.chain(lab, (machine("qemu-ipxe", "52:54:00:02:00:01"), "undionly-https.kpxe"),
+                       (machine("ipxe-https-bios", "52:54:00:02:00:01"), SCRIPT))
+            self.chain(lab, (machine("uefi-x64", "52:54:00:02:00:02"), "ipxe-https.efi"),
+                       (machine("ipxe-2.0-efi", "52:54:00:02:00:02"), SCRIPT))
+            # 1.20.1 has 0x14 in its version, not the HTTPS flag: chainloaded
+            self.boot(lab, machine("ipxe-1.20.1", "52:54:00:02:00:03"), "undionly-https.kpxe")
+
+    def test_02b_qemu_ipxe_chained(self):
+        mac = "52:54:00:02:01:01"
+        with self.lab("02b-qemu-ipxe-chained") as lab:
+            rom = machine("qemu-ipxe", mac)
+            acks = self.chain(lab, (rom, "undionly.kpxe"), (rom, SCRIPT),
+                              (rom, "undionly.kpxe"), (rom, SCRIPT))
+            owners = [lab.server.log_lines(r"^%d pxeclass: .* own=(\w+)" % a.xid)[0]
+                      for a in acks]
+            self.assertEqual([line.split(" own=")[1].split()[0] for line in owners],
+                             ["vendor", "own", "vendor", "own"], lab.log())
+            self.assertFalse(lab.server.log_lines("chainload loop"))
+            self.chain(lab, (machine("uefi-x64", "52:54:00:02:01:02"), "ipxe.efi"),
+                       (machine("ipxe-2.0-efi", "52:54:00:02:01:02"), SCRIPT))
+
+    def test_03_proxy_by_arch(self):
+        with self.lab("03-proxy-by-arch", proxy=True) as lab:
+            pc = machine("pxe-bios", "52:54:00:03:00:01")
+            proxy, address = self.proxy_stage(lab, pc)
+            self.assertEqual([text for _, text in proxy.pxe.menu], ["iPXE (BIOS)"])
+            self.assertEqual(self.boot_server(lab, pc, address, proxy, "iPXE (BIOS)"),
+                             "undionly.kpxe")
+            # the chainloaded iPXE: the script in the proxy offer and on 4011
+            ipxe = machine("qemu-ipxe", "52:54:00:03:00:01")
+            proxy, address = self.proxy_stage(lab, ipxe)
+            self.assertEqual(proxy.boot_file, SCRIPT)
+            self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "iPXE script"), SCRIPT)
+            # VirtualBox's iPXE has no HTTP: chainloaded like a PXE ROM
+            vbox = machine("virtualbox-ipxe", "08:00:27:03:00:01")
+            proxy, address = self.proxy_stage(lab, vbox)
+            self.assertEqual((proxy.boot_file, [t for _, t in proxy.pxe.menu]),
+                             (None, ["iPXE (BIOS)"]))
+            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "iPXE (BIOS)"),
+                             "undionly.kpxe")
+            proxy, address = self.proxy_stage(lab, machine("qemu-ipxe", vbox.mac))
+            self.assertEqual(proxy.boot_file, SCRIPT)
+            # UEFI machines are sent to 4011 and get their arch's build there
+            for name, mac, boot_file in (("uefi-x64", "52:54:00:03:00:02", "ipxe.efi"),
+                                         ("uefi-x64-sends-9", "52:54:00:03:00:03", "ipxe.efi"),
+                                         ("uefi-ia32", "52:54:00:03:00:04", "ipxe32.efi")):
+                profile = machine(name, mac)
+                proxy, address = self.proxy_stage(lab, profile)
+                self.assertEqual((proxy.siaddr, proxy.boot_file), (SERVER, None))
+                self.assertEqual(self.boot_server(lab, profile, address), boot_file, name)
+
+    def test_04_gpxe_loop_breaking(self):
+        with self.lab("04-gpxe-loop-breaking") as lab:
+            mac = "52:54:00:04:00:01"
+            script = "http://10.77.0.1/real_boot_script.php"
+            self.chain(lab, (machine("pxe-bios", mac), "undionly.kpxe"),
+                       (machine("gpxe-0.9.7", mac), script))
+            self.boot(lab, machine("gpxe-0.9.3", "52:54:00:04:00:02"), script)
+            self.boot(lab, machine("etherboot-5.4", "52:54:00:04:00:03"), "undionly.kpxe")
+            self.boot(lab, machine("gpxe-2007", "52:54:00:04:00:04"), "undionly.kpxe")
+            # an iPXE without HTTP (VirtualBox) is chainloaded; UEFI gets ipxe.efi
+            self.chain(lab, (machine("virtualbox-ipxe", "08:00:27:04:00:06"), "undionly.kpxe"),
+                       (machine("qemu-ipxe", "08:00:27:04:00:06"), script))
+            self.chain(lab, (machine("uefi-x64", "52:54:00:04:00:07"), "ipxe.efi"),
+                       (machine("ipxe-2.0-efi", "52:54:00:04:00:07"), script))
+            # a script that chains gPXE again: hops 1..3 pass, the 4th is a loop
+            mac = "52:54:00:04:00:05"
+            gpxe = machine("gpxe-0.9.7", mac)
+            self.chain(lab, (machine("pxe-bios", mac), "undionly.kpxe"),
+                       (gpxe, script), (gpxe, script), (gpxe, script),
+                       (gpxe, "http://10.77.0.1/loop.ipxe"))
+            warnings = lab.server.log_lines("chainload loop: %s made 4 hops" % mac)
+            self.assertTrue(warnings, lab.log())
+
+    def test_05a_pxelinux_real_dhcp(self):
+        with self.lab("05a-pxelinux-real-dhcp") as lab:
+            mac = "52:54:00:05:00:01"
+            rom, ipxe = self.chain(lab, (machine("pxe-bios", mac), "undionly.kpxe"),
+                                   (machine("qemu-ipxe", mac), "pxelinux.0"))
+            self.assertEqual((rom.opt(209), rom.opt(210)), (None, None))
+            # forced: iPXE's parameter list asks for neither
+            self.assertFalse({209, 210} & set(dict(PROFILES["qemu-ipxe"].options)[55]))
+            self.assertEqual(ipxe.opt_str(209), "pxelinux.cfg/default")
+            self.assertEqual(ipxe.opt_str(210), "http://10.77.0.1/")
+
+    def test_05b_proxy_per_mac_script(self):
+        url = "http://10.77.0.1/ipxe.php?mac=${mac}&uuid=${uuid}"
+        with self.lab("05b-proxy-per-mac-script", proxy=True) as lab:
+            pc = machine("pxe-bios", "52:54:00:05:01:01")
+            proxy, address = self.proxy_stage(lab, pc)
+            self.assertEqual(self.boot_server(lab, pc, address, proxy, "splashtop"),
+                             "undionly.kpxe")
+            ipxe = machine("qemu-ipxe", "52:54:00:05:01:01")
+            proxy, address = self.proxy_stage(lab, ipxe)
+            self.assertEqual(proxy.boot_file, url)
+            self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "script"), url)
+            vbox = machine("virtualbox-ipxe", "08:00:27:05:01:03")
+            proxy, address = self.proxy_stage(lab, vbox)
+            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "splashtop"),
+                             "undionly.kpxe")
+            efi = machine("uefi-x64", "52:54:00:05:01:02")
+            proxy, address = self.proxy_stage(lab, efi)
+            self.assertEqual(self.boot_server(lab, efi, address), "ipxe.efi")
+            self.assertFalse(lab.server.log_lines("chainload loop"))
+
+    def test_06_http_boot_and_arm64(self):
+        with self.lab("06-http-boot-and-arm64") as lab:
+            ipxe_arm64 = PROFILES["ipxe-2.0-efi"].replacing(
+                {93: u16(11), 60: pxe_vendor_class(11, "003010")})
+            for name, ipxe, mac, url in (
+                    ("httpboot-x64", PROFILES["ipxe-2.0-efi"], "52:54:00:06:00:01",
+                     "http://10.77.0.1/ipxe.efi"),
+                    ("httpboot-arm64", ipxe_arm64, "52:54:00:06:00:02",
+                     "http://10.77.0.1/ipxe-arm64.efi")):
+                # HTTP Boot takes only an offer that echoes HTTPClient
+                ack = self.boot(lab, machine(name, mac), url)
+                self.assertEqual(ack.vendor_class, "HTTPClient", name)
+                self.chain(lab, (ipxe.with_mac(mac), SCRIPT))
+            for name, mac, boot_file in (("uefi-x64", "52:54:00:06:00:03", "ipxe.efi"),
+                                         ("uefi-arm64", "52:54:00:06:00:04", "ipxe-arm64.efi"),
+                                         ("arch-only-in-60", "52:54:00:06:00:05",
+                                          "ipxe-arm64.efi")):
+                ack = self.boot(lab, machine(name, mac), boot_file)
+                self.assertIsNone(ack.vendor_class, name)
+
+    def test_lab(self):
+        with self.lab("lab") as lab:
+            mac = "52:54:00:07:00:01"
+            self.chain(lab, (machine("pxe-bios", mac), "undionly.kpxe"),
+                       (machine("qemu-ipxe", mac), SCRIPT))
+            self.chain(lab, (machine("qemu-ipxe", "52:54:00:07:00:02"), "undionly.kpxe"),
+                       (machine("qemu-ipxe", "52:54:00:07:00:02"), SCRIPT))
+            self.boot(lab, machine("uefi-ia32", "52:54:00:07:00:03"), "ipxe-ia32.efi")
+            self.boot(lab, machine("uefi-arm64", "52:54:00:07:00:04"), "ipxe-arm64.efi")
+            ack = self.boot(lab, machine("httpboot-arm64", "52:54:00:07:00:05"),
+                            "http://10.77.0.1/ipxe-arm64.efi")
+            self.assertEqual(ack.vendor_class, "HTTPClient")
+
+    def test_every_example_is_tested(self):
+        names = sorted(f[:-5] for f in os.listdir(EXAMPLES) if f.endswith(".conf"))
+        tested = sorted(n[5:].replace("_", "-") for n in dir(self) if n.startswith("test_")
+                        and n != "test_every_example_is_tested")
+        self.assertEqual(names, tested)
+
+
+if __name__ == "__main__":
+    main_unittest()
