@@ -304,6 +304,27 @@ hops_in_window(const struct chain_tracker *t, struct client *c, uint32_t now)
   return hops;
 }
 
+/*
+ * True if stage S, one of ours, was handed a file no earlier stage of the
+ * chain was handed: our iPXE got its answer (its script), so whatever asks
+ * next begins a new chain — typically the machine rebooted, which QEMU's
+ * iPXE ROM, byte-identical to Debian's undionly.kpxe, cannot otherwise
+ * show.  A file handed out again is a loop going round, and counts on.
+ */
+static bool
+chain_completed(struct client *c, const struct stage *s)
+{
+  if (!(s->flags & STAGE_HANDOUT) || s->own != PXC_OWN_OWN)
+    return false;
+  for (unsigned n = 1; n < c->count; n++) {
+    const struct stage *older = stage_back(c, n);
+    if ((older->flags & STAGE_HANDOUT) &&
+        strncmp(older->file, s->file, sizeof(s->file)) == 0)
+      return false;
+  }
+  return true;
+}
+
 /* True if stage S, not one of ours, was handed a boot file: the next
    program to ask is the one it was chainloaded into. */
 static bool
@@ -359,6 +380,8 @@ chain_begin(struct chain_tracker *t, const struct pxc_request *req, time_t now,
   } else if (is_reboot(c, req)) {
     step->restart = true;
     out->rebooted = true;
+  } else if (chain_completed(c, last)) {
+    step->restart = true;
   } else {
     step->hop = (last->flags & STAGE_HANDOUT) != 0;
     before = last;

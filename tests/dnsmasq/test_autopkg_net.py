@@ -68,14 +68,17 @@ request subnet-mask, broadcast-address, routers, domain-name, domain-name-server
 """ % HOSTNAME
 # dhclient's -sf script: record what dhclient was told, configure the
 # address the way dhclient-script does, never touch the host's files.
+# The environment is written last (renamed into place), so a test that
+# sees env.BOUND also finds the address configured.
 DHCLIENT_SCRIPT = """#!/bin/sh
-env | grep -E '^(reason|interface|new_)' | sort > "%(dir)s/env.$reason"
 case "$reason" in
 BOUND|RENEW|REBIND|REBOOT)
     ip -4 addr add "$new_ip_address/$new_subnet_mask" dev "$interface" \\
         valid_lft "$new_dhcp_lease_time" preferred_lft "$new_dhcp_lease_time"
     ;;
 esac
+env | grep -E '^(reason|interface|new_)' | sort > "%(dir)s/env.$reason.tmp"
+mv "%(dir)s/env.$reason.tmp" "%(dir)s/env.$reason"
 exit 0
 """
 

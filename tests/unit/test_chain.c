@@ -233,13 +233,45 @@ START_TEST(qemu_rom_then_undionly_then_reboot)
   ck_assert_uint_eq(v.chain.hops, 1);
   v = stage(cfg, &c, "rom", "undionly.kpxe", 130); /* reboot, within window */
   ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
+  ck_assert(v.chain.restarted); /* our iPXE had got its script */
+  ck_assert_uint_eq(v.chain.hops, 0);
   v = stage(cfg, &c, "rom", "boot.ipxe", 136);
   ck_assert_int_eq(v.own, PXC_OWN_OWN);
+  ck_assert_uint_eq(v.chain.hops, 1);
   /* after the window, a new chain starts whatever came before */
   v = stage(cfg, &c, "rom", NULL, 500);
   ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
   ck_assert(v.chain.restarted);
   ck_assert_uint_eq(v.chain.hops, 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* QEMU rebooting again and again within the window: each boot is vendor
+   ROM → undionly.kpxe → script, a complete chain, so the guard never
+   trips; the same ROM handed undionly.kpxe by its own stage too (the
+   loop) is counted on. */
+START_TEST(quick_reboots_are_no_loop)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", "dhcp-chain-guard=3,60",
+                         NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct client c = {.mac = {0x52, 0x54, 0, 0x77, 0, 2}};
+  struct pxc_verdict v;
+
+  for (int boot = 0; boot < 5; boot++) {
+    v = stage(cfg, &c, "rom", "undionly.kpxe", 10 * boot);
+    ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
+    ck_assert_uint_eq(v.chain.hops, 0);
+    v = stage(cfg, &c, "rom", "boot.ipxe", 10 * boot + 4);
+    ck_assert_int_eq(v.own, PXC_OWN_OWN);
+    ck_assert_uint_eq(v.chain.hops, 1);
+    ck_assert(!v.chain.looping);
+  }
+  for (int hop = 0; hop < 5; hop++) /* now undionly.kpxe for ever */
+    v = stage(cfg, &c, "rom", "undionly.kpxe", 100 + 5 * hop);
+  ck_assert_uint_eq(v.chain.hops, 4);
+  ck_assert(v.chain.looping);
   pxc_config_free(cfg);
 }
 END_TEST
@@ -545,6 +577,7 @@ chain_suite(void)
   tcase_add_test(tc, proxy_capture_one_stage);
   tcase_add_test(tc, qemu_rom_then_undionly_then_reboot);
   tcase_add_test(tc, reboot_resets_hops);
+  tcase_add_test(tc, quick_reboots_are_no_loop);
   tcase_add_test(tc, retransmissions_are_no_hop);
   tcase_add_test(tc, boot_server_request_after_proxy_offer_with_file);
   tcase_add_test(tc, replies_must_match);
