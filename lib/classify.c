@@ -478,16 +478,21 @@ check_class(struct pxc_request *req)
     req->warnings |= PXC_WARN_NO_ARCH;
 }
 
-/* 64-bit FNV-1a over LEN bytes, continuing from H. */
+/* Mix LEN bytes into H: FNV-1a's xor-multiply step, eight bytes at a
+   time (memcpy keeps the loads legal at any alignment). */
 static uint64_t
-fnv1a(uint64_t h, const void *data, size_t len)
+hash_bytes(uint64_t h, const void *data, size_t len)
 {
   const uint8_t *p = data;
 
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ULL;
+  for (; len >= 8; len -= 8, p += 8) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    h = (h ^ w) * 0x100000001b3ULL;
+    h ^= h >> 29;
   }
+  for (; len > 0; len--, p++)
+    h = (h ^ *p) * 0x100000001b3ULL;
   return h;
 }
 
@@ -496,30 +501,30 @@ fnv1a(uint64_t h, const void *data, size_t len)
  * user classes, architectures, UNDI version and the whole of 175 (as
  * parsed, so the order of sub-options does not matter).  Option 60 is left
  * out: iPXE shortens it to "PXEClient" in some requests of one stage.
+ * Stable within one build on one machine.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
+  const struct pxc_ipxe *ipxe = &req->ipxe;
+  uint8_t scalars[] = {
+      (uint8_t)req->fw_class, req->has_undi, req->undi_major, req->undi_minor,
+      ipxe->present,          ipxe->version[0], ipxe->version[1],
+      ipxe->version[2],       ipxe->bus_type,   (uint8_t)(ipxe->bus_vendor >> 8),
+      (uint8_t)ipxe->bus_vendor, (uint8_t)(ipxe->bus_device >> 8),
+      (uint8_t)ipxe->bus_device,
+  };
   uint64_t h = 0xcbf29ce484222325ULL;
-  uint8_t cls = (uint8_t)req->fw_class;
 
-  h = fnv1a(h, &cls, 1);
+  h = hash_bytes(h, scalars, sizeof(scalars));
   for (unsigned i = 0; i < req->user_class_count; i++) {
     uint8_t n = (uint8_t)req->user_class[i].len;
-    h = fnv1a(h, &n, 1);
-    h = fnv1a(h, req->user_class[i].data, req->user_class[i].len);
+    h = hash_bytes(h, &n, 1);
+    h = hash_bytes(h, req->user_class[i].data, req->user_class[i].len);
   }
-  h = fnv1a(h, req->arch_list, req->arch_count * sizeof(req->arch_list[0]));
-  h = fnv1a(h, &req->has_undi, 1);
-  h = fnv1a(h, &req->undi_major, 1);
-  h = fnv1a(h, &req->undi_minor, 1);
-  h = fnv1a(h, &req->ipxe.present, 1);
-  h = fnv1a(h, req->ipxe.subopts, sizeof(req->ipxe.subopts));
-  h = fnv1a(h, req->ipxe.features, sizeof(req->ipxe.features));
-  h = fnv1a(h, req->ipxe.version, sizeof(req->ipxe.version));
-  h = fnv1a(h, &req->ipxe.bus_type, 1);
-  h = fnv1a(h, &req->ipxe.bus_vendor, sizeof(req->ipxe.bus_vendor));
-  h = fnv1a(h, &req->ipxe.bus_device, sizeof(req->ipxe.bus_device));
+  h = hash_bytes(h, req->arch_list, req->arch_count * sizeof(req->arch_list[0]));
+  h = hash_bytes(h, ipxe->subopts, sizeof(ipxe->subopts));
+  h = hash_bytes(h, ipxe->features, sizeof(ipxe->features));
   return h;
 }
 
