@@ -16,50 +16,56 @@
 
 static const uint8_t dhcp_cookie[4] = {99, 130, 83, 99};
 
-typedef void option_fn(struct dhcp_index *ix, uint8_t code,
-                       const uint8_t *data, uint8_t len, void *ctx);
+enum tlv_result { TLV_END, TLV_NO_END, TLV_OVERRUN };
 
 /*
- * Walk the options of one area, calling FN for each; PAD is skipped and
- * END stops the walk.  Returns false if the area ended without END.  An
- * option whose length byte or value would cross the end of the area raises
- * the area's error flag and ends the walk.
+ * Walk code/length/value items (DHCP options, or the sub-options of an
+ * encapsulating option), calling FN for each: PAD is skipped, END stops.
+ * A length that would cross the end of DATA stops the walk too: what came
+ * before it has been seen, nothing after it is read.
  */
-static bool
-walk_area(struct dhcp_index *ix, const struct dhcp_area *area, option_fn *fn,
-          void *ctx)
+static enum tlv_result
+tlv_walk(const uint8_t *data, size_t len, dhcp_subopt_fn *fn, void *ctx)
 {
-  const uint8_t *p = area->start;
-  size_t left = area->len;
-
-  while (left > 0) {
-    uint8_t code = p[0];
+  while (len > 0) {
+    uint8_t code = data[0];
     if (code == DHCP_PAD) {
-      p++;
-      left--;
+      data++;
+      len--;
       continue;
     }
     if (code == DHCP_END)
-      return true;
-    if (left < 2 || p[1] > left - 2) {
-      ix->errors |= area->error;
-      return true; /* the overrun, not a missing END, is the problem */
-    }
-    fn(ix, code, p + 2, p[1], ctx);
-    left -= 2 + (size_t)p[1];
-    p += 2 + (size_t)p[1];
+      return TLV_END;
+    if (len < 2 || data[1] > len - 2)
+      return TLV_OVERRUN;
+    fn(ctx, code, data + 2, data[1]);
+    len -= 2 + (size_t)data[1];
+    data += 2 + (size_t)data[1];
   }
-  return false;
+  return TLV_NO_END;
 }
 
-/* Index one option fragment: the first one found is the one kept. */
-static void
-record_option(struct dhcp_index *ix, uint8_t code, const uint8_t *data,
-              uint8_t len, void *ctx)
+/* Walk the options of one area; an overrun raises the area's error flag.
+   Returns false if the area ended without END. */
+static bool
+walk_area(struct dhcp_index *ix, const struct dhcp_area *area,
+          dhcp_subopt_fn *fn, void *ctx)
 {
+  enum tlv_result r = tlv_walk(area->start, area->len, fn, ctx);
+
+  if (r == TLV_OVERRUN)
+    ix->errors |= area->error;
+  return r != TLV_NO_END;
+}
+
+/* Index one option fragment (CTX: the index); the first one found is the
+   one kept. */
+static void
+record_option(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
+{
+  struct dhcp_index *ix = ctx;
   struct dhcp_slot *slot = &ix->slot[code];
 
-  (void)ctx;
   if (!bit_test(ix->seen, code)) {
     bit_set(ix->seen, code);
     slot->data = data;
@@ -134,12 +140,12 @@ dhcp_index_build(struct dhcp_index *ix, const uint8_t *pkt, size_t len,
 
   add_area(ix, pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF,
            PXC_ERR_OPT_OVERRUN);
-  if (!walk_area(ix, &ix->areas[0], record_option, NULL))
+  if (!walk_area(ix, &ix->areas[0], record_option, ix))
     ix->errors |= PXC_ERR_NO_END;
 
   add_overload_areas(ix, pkt, len);
   for (unsigned i = 1; i < ix->area_count; i++)
-    walk_area(ix, &ix->areas[i], record_option, NULL);
+    walk_area(ix, &ix->areas[i], record_option, ix);
 }
 
 struct join {
@@ -150,14 +156,12 @@ struct join {
   bool overflow;
 };
 
-/* Append one fragment of the option being joined. */
+/* Append one fragment of the option being joined (CTX: the join). */
 static void
-join_fragment(struct dhcp_index *ix, uint8_t code, const uint8_t *data,
-              uint8_t len, void *ctx)
+join_fragment(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
 {
   struct join *j = ctx;
 
-  (void)ix;
   if (code != j->code || j->overflow)
     return;
   if (len > j->room - j->used) {
@@ -217,20 +221,5 @@ dhcp_index_get(struct dhcp_index *ix, uint8_t code, struct pxc_bytes *out)
 bool
 dhcp_walk_encap(const uint8_t *data, size_t len, dhcp_subopt_fn *fn, void *ctx)
 {
-  while (len > 0) {
-    uint8_t code = data[0];
-    if (code == DHCP_PAD) {
-      data++;
-      len--;
-      continue;
-    }
-    if (code == DHCP_END)
-      return true;
-    if (len < 2 || data[1] > len - 2)
-      return false;
-    fn(ctx, code, data + 2, data[1]);
-    len -= 2 + (size_t)data[1];
-    data += 2 + (size_t)data[1];
-  }
-  return true;
+  return tlv_walk(data, len, fn, ctx) != TLV_OVERRUN;
 }

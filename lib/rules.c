@@ -224,33 +224,59 @@ parse_feature(const char *s, struct err *e)
 /* ------------------------------------------------------------------ */
 /* Rules                                                               */
 
-/* Append a zeroed rule for TAG to the config. NULL if out of memory. */
+/*
+ * Room for one more element of SIZE bytes in *ARRAY, which holds COUNT of
+ * *ALLOC; the new element is zeroed.  NULL if out of memory.
+ */
+static void *
+grow(void *array_ptr, size_t *alloc, size_t count, size_t size)
+{
+  void **array = array_ptr;
+  uint8_t *slot;
+
+  if (count == *alloc) {
+    size_t n = *alloc ? 2 * *alloc : 8;
+    void *grown = realloc(*array, n * size);
+    if (!grown)
+      return NULL;
+    *array = grown;
+    *alloc = n;
+  }
+  slot = (uint8_t *)*array + count * size;
+  memset(slot, 0, size);
+  return slot;
+}
+
+/* "name=value", the directive as written, for logs. NULL if out of memory. */
+static char *
+directive_text(const char *name, const char *value)
+{
+  size_t len = strlen(name) + 1 + strlen(value) + 1;
+  char *text = malloc(len);
+
+  if (text)
+    snprintf(text, len, "%s=%s", name, value);
+  return text;
+}
+
+/* Append a rule for TAG to the config. NULL if out of memory. */
 static struct rule *
 add_rule(struct pxc_config *cfg, enum rule_kind kind, const char *tag,
          const char *name, const char *value)
 {
-  struct rule *r;
-  size_t textlen = strlen(name) + 1 + strlen(value) + 1;
+  struct rule *r =
+      grow(&cfg->rules, &cfg->rule_alloc, cfg->rule_count, sizeof(*r));
 
-  if (cfg->rule_count == cfg->rule_alloc) {
-    size_t n = cfg->rule_alloc ? 2 * cfg->rule_alloc : 8;
-    struct rule *grown = realloc(cfg->rules, n * sizeof(*grown));
-    if (!grown)
-      return NULL;
-    cfg->rules = grown;
-    cfg->rule_alloc = n;
-  }
-  r = &cfg->rules[cfg->rule_count];
-  memset(r, 0, sizeof(*r));
+  if (!r)
+    return NULL;
   r->kind = kind;
   r->tag = strdup(tag);
-  r->text = malloc(textlen);
+  r->text = directive_text(name, value);
   if (!r->tag || !r->text) {
     free(r->tag);
     free(r->text);
     return NULL;
   }
-  snprintf(r->text, textlen, "%s=%s", name, value);
   cfg->rule_count++;
   return r;
 }
@@ -408,25 +434,6 @@ parse_busid_rule(struct rule *r, char *rest, struct err *e)
 /* ------------------------------------------------------------------ */
 /* Identities of the site's own iPXE (dhcp-ipxe-own)                   */
 
-/* Append a zeroed identity. NULL if out of memory. */
-static struct identity *
-add_identity(struct pxc_config *cfg)
-{
-  struct identity *id;
-
-  if (cfg->identity_count == cfg->identity_alloc) {
-    size_t n = cfg->identity_alloc ? 2 * cfg->identity_alloc : 4;
-    struct identity *grown = realloc(cfg->identities, n * sizeof(*grown));
-    if (!grown)
-      return NULL;
-    cfg->identities = grown;
-    cfg->identity_alloc = n;
-  }
-  id = &cfg->identities[cfg->identity_count];
-  memset(id, 0, sizeof(*id));
-  return id;
-}
-
 /* One criterion of an identity: user-class:<s>, feature:<f>, version:<test>. */
 static int
 parse_criterion(struct identity *id, char *word, struct err *e)
@@ -468,26 +475,21 @@ static int
 parse_identity(struct pxc_config *cfg, const char *name, char *value,
                struct err *e)
 {
-  struct identity *id = add_identity(cfg);
+  struct identity *id = grow(&cfg->identities, &cfg->identity_alloc,
+                             cfg->identity_count, sizeof(*id));
   char *rest = value, *word;
-  size_t textlen = strlen(name) + strlen(value) + 2;
-  char *text = malloc(textlen);
 
-  if (!id || !text) {
-    free(text);
+  if (!id || !(id->text = directive_text(name, value)))
     return fail(e, "out of memory");
-  }
-  snprintf(text, textlen, "%s=%s", name, value);
   while ((word = next_word(&rest))) {
     if (!*word || parse_criterion(id, word, e) < 0) {
       if (!*word)
         fail(e, "empty criterion");
       free(id->user_class);
-      free(text);
+      free(id->text);
       return -1;
     }
   }
-  id->text = text;
   cfg->identity_count++;
   return 0;
 }

@@ -320,12 +320,21 @@ pxc_warning_text(uint32_t bit)
 }
 
 /* Name lists for error messages: "pxe, http-boot, …" into BUF. */
+
+/* Append NAME (if any) to SB, after a comma unless it is the first. */
+static void
+list_name(struct strbuf *sb, const char *name)
+{
+  if (name)
+    strbuf_printf(sb, "%s%s", sb->used ? ", " : "", name);
+}
+
 void
 pxc_list_features(char *buf, size_t len)
 {
   struct strbuf sb = STRBUF_INIT(buf, len);
   for (size_t i = 0; i < COUNT(feature_table); i++)
-    strbuf_printf(&sb, "%s%s", i ? ", " : "", feature_table[i].name);
+    list_name(&sb, feature_table[i].name);
 }
 
 void
@@ -333,18 +342,13 @@ pxc_list_families(char *buf, size_t len)
 {
   struct strbuf sb = STRBUF_INIT(buf, len);
   for (size_t i = 0; i < COUNT(family_table); i++)
-    strbuf_printf(&sb, "%s%s", i ? ", " : "", family_table[i].name);
+    list_name(&sb, family_table[i].name);
 }
 
 void
 pxc_list_buses(char *buf, size_t len)
 {
   struct strbuf sb = STRBUF_INIT(buf, len);
-  const char *sep = "";
   for (size_t i = 0; i < COUNT(bus_table); i++)
-    if (bus_table[i])
-      {
-        strbuf_printf(&sb, "%s%s", sep, bus_table[i]);
-        sep = ", ";
-      }
+    list_name(&sb, bus_table[i]);
 }
