@@ -33,7 +33,8 @@ import subprocess
 import tempfile
 import unittest
 
-from netkit import IS_ROOT, main_unittest
+from netkit import IS_ROOT
+from pxelab import testing
 from pxelab.netns import Topology
 from pxelab.servers import Dnsmasq, wait_until
 
@@ -220,4 +221,4 @@ class AutopkgtestTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

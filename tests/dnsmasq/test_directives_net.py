@@ -26,8 +26,8 @@ import re
 import unittest
 
 from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, PROXY_RANGE,
-                    RANGE, SERVER, Lab, forced_tags, main_unittest, tag_options)
-from pxelab import dhcp
+                    RANGE, SERVER, Lab, forced_tags, tag_options)
+from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
@@ -431,4 +431,4 @@ class TagPlacesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

@@ -15,8 +15,8 @@ import os
 import unittest
 
 from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
-                    Lab, main_unittest, pxe_vendor_class, u16)
-from pxelab import dhcp
+                    Lab, pxe_vendor_class, u16)
+from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
@@ -244,4 +244,4 @@ class ExamplesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

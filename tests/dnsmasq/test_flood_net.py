@@ -31,8 +31,8 @@ import re
 import time
 import unittest
 
-from netkit import BASE_CONFIG, IS_ROOT, PROFILES, SERVER, Lab, main_unittest
-from pxelab import dhcp
+from netkit import BASE_CONFIG, IS_ROOT, PROFILES, SERVER, Lab
+from pxelab import dhcp, testing
 from pxelab.servers import wait_until
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
@@ -354,4 +354,4 @@ class FloodTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

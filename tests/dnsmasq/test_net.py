@@ -43,7 +43,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import netkit                                          # noqa: E402
-from pxelab import dhcp, replay                        # noqa: E402
+from pxelab import dhcp, replay, testing               # noqa: E402
 from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq, set_config_option  # noqa: E402
 
@@ -426,13 +426,5 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
         self.assertEqual(loops, [])
 
 
-def main():
-    """Run the tests; exit 77 (meson's "skipped") when all were skipped."""
-    result = unittest.main(exit=False, verbosity=2).result
-    if result.testsRun and len(result.skipped) == result.testsRun:
-        sys.exit(77)
-    sys.exit(0 if result.wasSuccessful() else 1)
-
-
 if __name__ == "__main__":
-    main()
+    testing.main()
