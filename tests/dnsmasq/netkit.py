@@ -29,7 +29,7 @@ from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq                     # noqa: E402
 
 SERVER = "10.77.0.1"
-PEER = "10.77.0.2"
+PEER = replay.PEER_ADDRESS
 IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
 
 # What every test config starts with: the bridge, no DNS, root (temp
@@ -47,15 +47,9 @@ dhcp-authoritative
 RANGE = "dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m\n"
 PROXY_RANGE = "dhcp-range=10.77.0.0,proxy\n"
 
-# The plain DHCP server next to a proxy (a second, unpatched role).
-PLAIN_DHCP_CONFIG = """port=0
-interface=eth0
-bind-interfaces
-user=root
-group=root
-no-ping
-dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
-"""
+# The plain DHCP server next to a proxy (a second, unpatched role): the
+# one of the proxy capture, without the ping before an offer.
+PLAIN_DHCP_CONFIG = replay.PLAIN_DHCP_CONFIG + "no-ping\n"
 
 
 def u16(value):

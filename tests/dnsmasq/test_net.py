@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,8 +43,6 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import netkit                                          # noqa: E402
 from pxelab import dhcp, replay, testing               # noqa: E402
-from pxelab.netns import Topology                      # noqa: E402
-from pxelab.servers import Dnsmasq, set_config_option  # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "tests", "captures")
 CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
@@ -56,15 +53,6 @@ STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
 IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
 HAVE_BINARIES = all(os.access(b, os.X_OK) for b in (PATCHED, STOCK) if b) \
     and bool(PATCHED and STOCK)
-
-# The plain DHCP server next to the proxy in the proxy capture (10.77.0.2).
-PLAIN_DHCP_CONFIG = """port=0
-interface=eth0
-bind-interfaces
-user=root
-group=root
-dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
-"""
 
 # dnsmasq's own matching lines in the captures' configs, and the pxeclass
 # directives that mean the same.  Option 175 marks iPXE (and gPXE); arch 9
@@ -82,14 +70,6 @@ TRANSLATIONS = {
 UNTIMED = re.compile(r"RTR-ADVERT|RTR-SOLICIT|SLAAC")
 
 
-def capture_config(name, tftp_root, bridge):
-    """A capture's dnsmasq.conf adapted to a topology."""
-    with open(os.path.join(CAPTURES, name, "dnsmasq.conf")) as conf:
-        config = conf.read()
-    config = set_config_option(config, "interface", bridge)
-    return set_config_option(config, "tftp-root", tftp_root)
-
-
 def translate(config):
     """CONFIG with dnsmasq's matching lines replaced by pxeclass ones;
     (new config, the pxeclass lines used)."""
@@ -105,28 +85,10 @@ def translate(config):
 
 def replay_capture(binary, name, edit_config=None):
     """Replay capture NAME against BINARY in a topology of its own;
-    returns (replayed exchanges, log lines).  The proxy capture gets its
-    plain DHCP server next to the proxy, always the stock binary."""
-    exchanges = replay.load_exchanges(os.path.join(CAPTURES, name, "dhcp.pcap"))
-    mac = exchanges[0].request.chaddr
-    proxy = name == PROXY_CAPTURE
-    with tempfile.TemporaryDirectory() as tftp_root, \
-            Topology(clients=1, client_macs=(mac,), server_extra=("fd77::1/64",),
-                     peers=("10.77.0.2/24",) if proxy else ()) as topo:
-        config = capture_config(name, tftp_root, topo.bridge)
-        if edit_config:
-            config = edit_config(config)
-        with Dnsmasq(binary, topo.server.ns, config) as server:
-            plain = Dnsmasq(STOCK, topo.peer.ns, PLAIN_DHCP_CONFIG).start() \
-                if proxy else None
-            try:
-                with dhcp.DhcpClient(topo.client) as client:
-                    replayed = replay.Replayer(client).run(exchanges)
-            finally:
-                if plain:
-                    plain.stop()
-                    plain.cleanup()
-            return replayed, normalised_log(server.log_lines(), tftp_root)
+    returns (replayed exchanges, normalised log lines).  The proxy capture
+    gets its plain DHCP server next to the proxy, always the stock binary."""
+    run = replay.replay_capture(os.path.join(CAPTURES, name), binary, STOCK, edit_config)
+    return run.replayed, normalised_log(run.log_lines, run.tftp_root)
 
 
 def normalised_log(lines, tftp_root):
@@ -209,7 +171,7 @@ class DirectivesTest(unittest.TestCase):
     def test_directives_replace_dhcp_match(self):
         names = []
         for name in CAPTURE_NAMES:
-            config = capture_config(name, "/unused", "br0")
+            config = replay.capture_config(os.path.join(CAPTURES, name), "/unused", "br0")
             if translate(config)[1]:
                 names.append(name)
         self.assertIn(PROXY_CAPTURE, names)
