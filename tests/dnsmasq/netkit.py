@@ -30,7 +30,6 @@ from pxelab.servers import Dnsmasq                     # noqa: E402
 
 SERVER = "10.77.0.1"
 PEER = replay.PEER_ADDRESS
-IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
 
 # What every test config starts with: the bridge, no DNS, root (temp
 # files), a range on the lab subnet, and no ping before an offer (dnsmasq

@@ -25,14 +25,14 @@ import os
 import re
 import unittest
 
-from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, PROXY_RANGE,
+from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, PROXY_RANGE,
                     RANGE, SERVER, Lab, forced_tags, tag_options)
 from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
-HAVE_PATCHED = bool(PATCHED) and os.access(PATCHED, os.X_OK)
-HAVE_STOCK = bool(STOCK) and os.access(STOCK, os.X_OK)
+HAVE_PATCHED = testing.executable(PATCHED)
+HAVE_STOCK = testing.executable(STOCK)
 
 # One line per tag: the directive that sets it.
 MATRIX_RULES = """dhcp-ipxe-own=user-class:CSTM
@@ -123,7 +123,7 @@ def logged_tags(lines):
     return dict(re.findall(r"([\w-]+) \((dhcp-[\w-]+=[^)]*)\)", lines[0])) if lines else {}
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class NormalModeMatrixTest(unittest.TestCase):
     """Every client against one dnsmasq holding every directive."""
@@ -170,7 +170,7 @@ class NormalModeMatrixTest(unittest.TestCase):
         self.assertLessEqual({"m-https", "f-https"}, forced_tags(offer, self.codes))
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED and HAVE_STOCK, "set PXC_DNSMASQ_PATCHED and _STOCK")
 class StockByteScanTest(unittest.TestCase):
     """The false positive is stock dnsmasq's own, on the same bytes."""
@@ -183,7 +183,7 @@ class StockByteScanTest(unittest.TestCase):
             self.assertEqual(forced_tags(offer, codes), {"m-https"})
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class Arch9Test(unittest.TestCase):
     """dhcp-pxe-arch9=ebc: 93 = 9 is EFI byte code again, not x64."""
@@ -234,7 +234,7 @@ def proxy_config():
         "dhcp-ignore=tag:c-gpxe\n"
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED and HAVE_STOCK, "set PXC_DNSMASQ_PATCHED and _STOCK")
 class ProxyModeTest(unittest.TestCase):
     """proxyDHCP next to a plain DHCP server: the tags choose the menu on
@@ -339,7 +339,7 @@ dhcp-option-force=tag:eb-host,226,host-line
 """
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class TagPlacesTest(unittest.TestCase):
     """The pxeclass tags wherever dnsmasq takes tags."""

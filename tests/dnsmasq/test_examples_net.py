@@ -14,13 +14,13 @@ Needs root.  PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK (the address server).
 import os
 import unittest
 
-from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
+from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
                     Lab, pxe_vendor_class, u16)
 from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
-HAVE_BINARIES = all(b and os.access(b, os.X_OK) for b in (PATCHED, STOCK))
+HAVE_BINARIES = testing.executable(PATCHED) and testing.executable(STOCK)
 EXAMPLES = os.path.join(ROOT, "examples")
 SCRIPT = "http://10.77.0.1/boot.ipxe"
 
@@ -36,7 +36,7 @@ def machine(name, mac):
     return PROFILES[name].with_mac(mac)
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class ExamplesTest(unittest.TestCase):
     """One test per example, one chain per machine."""

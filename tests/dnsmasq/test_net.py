@@ -33,7 +33,6 @@ import concurrent.futures
 import glob
 import os
 import re
-import shutil
 import sys
 import unittest
 
@@ -50,9 +49,7 @@ CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
 PROXY_CAPTURE = "f2a-proxy-seabios-virtio"
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
-IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
-HAVE_BINARIES = all(os.access(b, os.X_OK) for b in (PATCHED, STOCK) if b) \
-    and bool(PATCHED and STOCK)
+HAVE_BINARIES = testing.executable(PATCHED) and testing.executable(STOCK)
 
 # dnsmasq's own matching lines in the captures' configs, and the pxeclass
 # directives that mean the same.  Option 175 marks iPXE (and gPXE); arch 9
@@ -139,7 +136,7 @@ def run_pairs(jobs):
     return {key: future.result() for key, future in futures.items()}
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class StockVersusPatchedTest(unittest.TestCase):
     """Without pxeclass directives the patched dnsmasq is stock dnsmasq."""
@@ -163,7 +160,7 @@ class StockVersusPatchedTest(unittest.TestCase):
                 self.assertFalse([l for l in patched_log if "pxeclass" in l])
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class DirectivesTest(unittest.TestCase):
     """pxeclass directives set tags that dnsmasq's machinery uses."""
@@ -266,7 +263,7 @@ def logged_hops(lab, xid):
             for line in lab.server.log_lines(r"^%d pxeclass: " % xid)]
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class ChainTrackerTest(unittest.TestCase):
     """The chain tracker with scripted clients, beyond the loop capture

@@ -14,7 +14,6 @@ import concurrent.futures
 import glob
 import re
 import os
-import shutil
 import struct
 import sys
 import tempfile
@@ -24,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import dhcp, pcap, replay, tftp            # noqa: E402
+from pxelab import dhcp, pcap, replay, testing, tftp   # noqa: E402
 from pxelab.http_client import http_get                # noqa: E402
 from pxelab.netns import NETNS_RUN_DIR, Topology, owned_by  # noqa: E402
 from pxelab.record import PacketRecorder                # noqa: E402
@@ -33,9 +32,7 @@ from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E
 CAPTURES = os.path.join(ROOT, "tests", "captures")
 CAPTURE_DIRS = sorted(glob.glob(os.path.join(CAPTURES, "*", "")))
 DNSMASQ = os.environ.get("PXC_DNSMASQ")
-IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
-HAVE_DNSMASQ = bool(DNSMASQ) and os.access(DNSMASQ, os.X_OK)
-NEED_ROOT = "needs root and iproute2 (network namespaces)"
+HAVE_DNSMASQ = testing.executable(DNSMASQ)
 NEED_DNSMASQ = ("set PXC_DNSMASQ to the path of a dnsmasq binary (e.g. a stock 2.90 build) "
                 "to run the dnsmasq network tests")
 PROXY_CAPTURE = "f2a-proxy-seabios-virtio"
@@ -241,7 +238,7 @@ class DhcpCodecTest(unittest.TestCase):
 
 
 # ------------------------------------------------------------ namespaces
-@unittest.skipUnless(IS_ROOT, NEED_ROOT)
+@testing.needs_namespaces
 class TopologyTest(unittest.TestCase):
     """Topologies are isolated from each other and leave nothing behind."""
 
@@ -298,7 +295,7 @@ class TopologyTest(unittest.TestCase):
 
 
 # --------------------------------------------------------------- dnsmasq
-@unittest.skipUnless(IS_ROOT, NEED_ROOT)
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_DNSMASQ, NEED_DNSMASQ)
 class CaptureReplayTest(unittest.TestCase):
     """Each capture's requests replayed against dnsmasq with its own config."""
@@ -346,7 +343,7 @@ class CaptureReplayTest(unittest.TestCase):
         self.assertTrue(any("option 67" in d for d in diffs), diffs)
 
 
-@unittest.skipUnless(IS_ROOT, NEED_ROOT)
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_DNSMASQ, NEED_DNSMASQ)
 class BootClientTest(unittest.TestCase):
     """Scripted boot clients: transactions, proxyDHCP with 4011, TFTP and HTTP."""

@@ -1,11 +1,24 @@
-"""What the Python test files share.
+"""What the Python test files share: whether namespaces can be built, the
+skip that says so, and how a test file ends.
 
 meson reads exit status 77 as "skipped": a test file whose every test was
 skipped (no root, no binary) must say so instead of passing.
 """
 
+import os
+import shutil
 import sys
 import unittest
+
+# Network namespaces need root and iproute2's `ip`.
+CAN_USE_NAMESPACES = os.geteuid() == 0 and shutil.which("ip") is not None
+needs_namespaces = unittest.skipUnless(CAN_USE_NAMESPACES,
+                                       "needs root and iproute2 (network namespaces)")
+
+
+def executable(path):
+    """True if PATH (maybe empty or None) names a program we may run."""
+    return bool(path) and os.access(path, os.X_OK)
 
 
 def main():
