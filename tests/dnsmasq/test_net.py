@@ -128,8 +128,14 @@ def reply_differences(stock_run, patched_run):
     return diffs
 
 
-def run_pairs(jobs):
-    """Run {key: (binary, name, edit)} replays in parallel; {key: result}."""
+def replay_stock_and_patched(names, patched_edit=None):
+    """Replay every capture of NAMES against stock (its own config) and
+    patched (its config through PATCHED_EDIT), in parallel;
+    {(name, "stock" or "patched"): replay_capture's result}."""
+    jobs = {}
+    for name in names:
+        jobs[name, "stock"] = (STOCK, name, None)
+        jobs[name, "patched"] = (PATCHED, name, patched_edit)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futures = {key: pool.submit(replay_capture, *job)
                    for key, job in jobs.items()}
@@ -143,11 +149,7 @@ class StockVersusPatchedTest(unittest.TestCase):
 
     def test_same_replies_and_logs_on_every_capture(self):
         self.assertGreaterEqual(len(CAPTURE_NAMES), 5)
-        jobs = {}
-        for name in CAPTURE_NAMES:
-            jobs[name, "stock"] = (STOCK, name, None)
-            jobs[name, "patched"] = (PATCHED, name, None)
-        results = run_pairs(jobs)
+        results = replay_stock_and_patched(CAPTURE_NAMES)
         for name in CAPTURE_NAMES:
             with self.subTest(capture=name):
                 stock_run, stock_log = results[name, "stock"]
@@ -172,11 +174,7 @@ class DirectivesTest(unittest.TestCase):
             if translate(config)[1]:
                 names.append(name)
         self.assertIn(PROXY_CAPTURE, names)
-        jobs = {}
-        for name in names:
-            jobs[name, "stock"] = (STOCK, name, None)
-            jobs[name, "patched"] = (PATCHED, name, lambda c: translate(c)[0])
-        results = run_pairs(jobs)
+        results = replay_stock_and_patched(names, lambda c: translate(c)[0])
         for name in names:
             with self.subTest(capture=name):
                 stock_run, _ = results[name, "stock"]
