@@ -82,6 +82,13 @@ class ExamplesTest(unittest.TestCase):
         self.assertIsNotNone(ack, lab.log())
         return ack.boot_file
 
+    def proxy_boot(self, lab, profile, menu_text=None):
+        """A whole proxy-mode stage: proxy_stage, then boot_server for the
+        item of MENU_TEXT (or without option 43); (proxy offer, the port-4011
+        ACK's boot file)."""
+        proxy, address = self.proxy_stage(lab, profile)
+        return proxy, self.boot_server(lab, profile, address, proxy, menu_text)
+
     # -- the examples ---------------------------------------------------------
     def test_01_vendor_ipxe_custom_user_class(self):
         with self.lab("01-vendor-ipxe-custom-user-class") as lab:
@@ -121,33 +128,29 @@ class ExamplesTest(unittest.TestCase):
 
     def test_03_proxy_by_arch(self):
         with self.lab("03-proxy-by-arch", proxy=True) as lab:
-            pc = machine("pxe-bios", "52:54:00:03:00:01")
-            proxy, address = self.proxy_stage(lab, pc)
+            proxy, boot_file = self.proxy_boot(lab, machine("pxe-bios", "52:54:00:03:00:01"),
+                                               "iPXE (BIOS)")
             self.assertEqual([text for _, text in proxy.pxe.menu], ["iPXE (BIOS)"])
-            self.assertEqual(self.boot_server(lab, pc, address, proxy, "iPXE (BIOS)"),
-                             "undionly.kpxe")
+            self.assertEqual(boot_file, "undionly.kpxe")
             # the chainloaded iPXE: the script in the proxy offer and on 4011
-            ipxe = machine("qemu-ipxe", "52:54:00:03:00:01")
-            proxy, address = self.proxy_stage(lab, ipxe)
-            self.assertEqual(proxy.boot_file, SCRIPT)
-            self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "iPXE script"), SCRIPT)
+            proxy, boot_file = self.proxy_boot(lab, machine("qemu-ipxe", "52:54:00:03:00:01"),
+                                               "iPXE script")
+            self.assertEqual((proxy.boot_file, boot_file), (SCRIPT, SCRIPT))
             # VirtualBox's iPXE has no HTTP: chainloaded like a PXE ROM
             vbox = machine("virtualbox-ipxe", "08:00:27:03:00:01")
-            proxy, address = self.proxy_stage(lab, vbox)
+            proxy, boot_file = self.proxy_boot(lab, vbox, "iPXE (BIOS)")
             self.assertEqual((proxy.boot_file, [t for _, t in proxy.pxe.menu]),
                              (None, ["iPXE (BIOS)"]))
-            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "iPXE (BIOS)"),
-                             "undionly.kpxe")
-            proxy, address = self.proxy_stage(lab, machine("qemu-ipxe", vbox.mac))
+            self.assertEqual(boot_file, "undionly.kpxe")
+            proxy, _ = self.proxy_stage(lab, machine("qemu-ipxe", vbox.mac))
             self.assertEqual(proxy.boot_file, SCRIPT)
             # UEFI machines are sent to 4011 and get their arch's build there
-            for name, mac, boot_file in (("uefi-x64", "52:54:00:03:00:02", "ipxe.efi"),
-                                         ("uefi-x64-sends-9", "52:54:00:03:00:03", "ipxe.efi"),
-                                         ("uefi-ia32", "52:54:00:03:00:04", "ipxe32.efi")):
-                profile = machine(name, mac)
-                proxy, address = self.proxy_stage(lab, profile)
+            for name, mac, build in (("uefi-x64", "52:54:00:03:00:02", "ipxe.efi"),
+                                     ("uefi-x64-sends-9", "52:54:00:03:00:03", "ipxe.efi"),
+                                     ("uefi-ia32", "52:54:00:03:00:04", "ipxe32.efi")):
+                proxy, boot_file = self.proxy_boot(lab, machine(name, mac))
                 self.assertEqual((proxy.siaddr, proxy.boot_file), (SERVER, None))
-                self.assertEqual(self.boot_server(lab, profile, address), boot_file, name)
+                self.assertEqual(boot_file, build, name)
 
     def test_04_gpxe_loop_breaking(self):
         with self.lab("04-gpxe-loop-breaking") as lab:
@@ -186,21 +189,17 @@ class ExamplesTest(unittest.TestCase):
     def test_05b_proxy_per_mac_script(self):
         url = "http://10.77.0.1/ipxe.php?mac=${mac}&uuid=${uuid}"
         with self.lab("05b-proxy-per-mac-script", proxy=True) as lab:
-            pc = machine("pxe-bios", "52:54:00:05:01:01")
-            proxy, address = self.proxy_stage(lab, pc)
-            self.assertEqual(self.boot_server(lab, pc, address, proxy, "splashtop"),
-                             "undionly.kpxe")
-            ipxe = machine("qemu-ipxe", "52:54:00:05:01:01")
-            proxy, address = self.proxy_stage(lab, ipxe)
-            self.assertEqual(proxy.boot_file, url)
-            self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "script"), url)
-            vbox = machine("virtualbox-ipxe", "08:00:27:05:01:03")
-            proxy, address = self.proxy_stage(lab, vbox)
-            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "splashtop"),
-                             "undionly.kpxe")
-            efi = machine("uefi-x64", "52:54:00:05:01:02")
-            proxy, address = self.proxy_stage(lab, efi)
-            self.assertEqual(self.boot_server(lab, efi, address), "ipxe.efi")
+            _, boot_file = self.proxy_boot(lab, machine("pxe-bios", "52:54:00:05:01:01"),
+                                           "splashtop")
+            self.assertEqual(boot_file, "undionly.kpxe")
+            proxy, boot_file = self.proxy_boot(lab, machine("qemu-ipxe", "52:54:00:05:01:01"),
+                                               "script")
+            self.assertEqual((proxy.boot_file, boot_file), (url, url))
+            _, boot_file = self.proxy_boot(lab, machine("virtualbox-ipxe", "08:00:27:05:01:03"),
+                                           "splashtop")
+            self.assertEqual(boot_file, "undionly.kpxe")
+            _, boot_file = self.proxy_boot(lab, machine("uefi-x64", "52:54:00:05:01:02"))
+            self.assertEqual(boot_file, "ipxe.efi")
             self.assertFalse(lab.server.log_lines("chainload loop"))
 
     def test_06_http_boot_and_arm64(self):
