@@ -131,11 +131,8 @@ class NormalModeMatrixTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.codes, force = tag_options(MATRIX_TAGS)
-        cls.lab = Lab(PATCHED, BASE_CONFIG + RANGE + MATRIX_RULES + force).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.__exit__(None, None, None)
+        config = BASE_CONFIG + RANGE + MATRIX_RULES + force
+        cls.lab = cls.enterClassContext(Lab(PATCHED, config))
 
     def test_every_client_gets_exactly_its_tags(self):
         self.assertEqual(set(EXPECTED), set(PROFILES))
@@ -242,12 +239,8 @@ class ProxyModeTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.lab = Lab(PATCHED, proxy_config(), peer_binary=STOCK,
-                      peer_config=PLAIN_DHCP_CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.__exit__(None, None, None)
+        cls.lab = cls.enterClassContext(Lab(PATCHED, proxy_config(), peer_binary=STOCK,
+                                            peer_config=PLAIN_DHCP_CONFIG))
 
     def proxy_exchange(self, profile):
         """DISCOVER (address + proxy offer), REQUEST to the address server:
@@ -346,11 +339,7 @@ class TagPlacesTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.lab = Lab(PATCHED, PLACES_CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.__exit__(None, None, None)
+        cls.lab = cls.enterClassContext(Lab(PATCHED, PLACES_CONFIG))
 
     def test_dhcp_boot(self):
         offer, ack = self.lab.dora(PROFILES["qemu-ipxe"])
