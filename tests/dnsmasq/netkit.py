@@ -9,8 +9,8 @@ clients are sent over a veth to a real dnsmasq.
 
 Lab puts one dnsmasq (any binary, any config) in a server namespace and
 plays profiles from a client namespace: DISCOVER/OFFER, the REQUEST/ACK
-that follows, a proxyDHCP boot-server request to port 4011, BOOTP and
-DHCPINFORM.  Nothing here asserts: the tests do.
+that follows (also next to a proxy), a proxyDHCP boot-server request to
+port 4011, BOOTP and DHCPINFORM.  Nothing here asserts: the tests do.
 """
 
 import os
@@ -356,6 +356,17 @@ class Lab:
         if ack is None:
             raise dhcp.DhcpTimeout(f"{profile.name}: no ACK")
         return offers[0], ack
+
+    def proxy_dora(self, profile, timeout=2.0):
+        """DISCOVER next to a proxy (both servers' offers awaited), then
+        REQUEST of the address server's offer with the same xid: (proxy
+        offers, address server offers, its reply or None)."""
+        xid = dhcp.new_xid()
+        offers = self.discover(profile, xid, timeout, wait_for=2)
+        proxies = [o for o in offers if o.server_id == SERVER]
+        addresses = [o for o in offers if o.server_id == PEER]
+        ack = self.request(profile, addresses[0], xid, timeout) if addresses else None
+        return proxies, addresses, ack
 
     def bootp(self, profile, timeout=2.0):
         """A BOOTP request (no option 53) of PROFILE; the reply or None."""

@@ -245,13 +245,9 @@ class ProxyModeTest(unittest.TestCase):
     def proxy_exchange(self, profile):
         """DISCOVER (address + proxy offer), REQUEST to the address server:
         (proxy offer, leased address)."""
-        xid = dhcp.new_xid()
-        offers = self.lab.discover(profile, xid, wait_for=2)
-        proxy = [o for o in offers if o.server_id == SERVER]
-        address = [o for o in offers if o.server_id == PEER]
+        proxy, address, ack = self.lab.proxy_dora(profile)
         self.assertEqual((len(proxy), len(address)), (1, 1), self.lab.log())
         self.assertEqual(proxy[0].yiaddr, "0.0.0.0")
-        ack = self.lab.request(profile, address[0], xid)
         self.assertEqual(ack.msg_type, dhcp.ACK)
         return proxy[0], ack.yiaddr
 

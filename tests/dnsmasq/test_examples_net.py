@@ -14,7 +14,7 @@ Needs root.  PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK (the address server).
 import os
 import unittest
 
-from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
+from netkit import (BASE_CONFIG, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
                     Lab, pxe_vendor_class, u16)
 from pxelab import dhcp, testing
 
@@ -62,12 +62,8 @@ class ExamplesTest(unittest.TestCase):
     def proxy_stage(self, lab, profile):
         """DISCOVER (address + proxy offer) and REQUEST to the address
         server; (proxy offer, leased address)."""
-        xid = dhcp.new_xid()
-        offers = lab.discover(profile, xid, wait_for=2)
-        proxy = [o for o in offers if o.server_id == SERVER]
-        address = [o for o in offers if o.server_id == PEER]
+        proxy, address, ack = lab.proxy_dora(profile)
         self.assertEqual((len(proxy), len(address)), (1, 1), lab.log())
-        ack = lab.request(profile, address[0], xid)
         self.assertEqual(ack.msg_type, dhcp.ACK)
         return proxy[0], ack.yiaddr
 

@@ -41,7 +41,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import netkit                                          # noqa: E402
-from pxelab import dhcp, replay, testing               # noqa: E402
+from pxelab import replay, testing                     # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "tests", "captures")
 CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
@@ -343,11 +343,8 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
         with netkit.Lab(PATCHED, config, peer_binary=STOCK,
                         peer_config=netkit.PLAIN_DHCP_CONFIG) as lab:
             for _ in range(2):
-                xid = dhcp.new_xid()
-                offers = lab.discover(rom, xid, wait_for=2)
-                proxy = next(o for o in offers if o.server_id == netkit.SERVER)
-                address = next(o for o in offers if o.server_id == netkit.PEER)
-                ack = lab.request(rom, address, xid)
+                proxies, _addresses, ack = lab.proxy_dora(rom)
+                proxy = proxies[0]
                 boot_rom = rom if boot_vendor_class is None else \
                     rom.replacing({60: boot_vendor_class})
                 boot = lab.boot_server_request(boot_rom, netkit.SERVER, ack.yiaddr,
@@ -357,7 +354,7 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
                 boot_log = lab.server.log_lines(r"^%d pxeclass: " % boot.xid)[-1]
                 stages.append(([text for _, text in proxy.pxe.menu], proxy.boot_file,
                                boot.boot_file,
-                               logged_hops(lab, xid)[:2] + logged_hops(lab, boot.xid)[-1:],
+                               logged_hops(lab, proxy.xid)[:2] + logged_hops(lab, boot.xid)[-1:],
                                re.search(r" own=(\w+)", boot_log).group(1)))
             loops = lab.server.log_lines("chainload loop")
         return stages, loops
