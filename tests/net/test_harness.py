@@ -11,6 +11,7 @@ Run:  PXC_DNSMASQ=/path/to/dnsmasq python3 -m unittest tests/net/test_harness.py
 """
 
 import concurrent.futures
+import contextlib
 import glob
 import re
 import os
@@ -361,13 +362,20 @@ class BootClientTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def test_uefi_pxe_gets_ipxe_efi_then_fetches_it_by_tftp(self):
-        identity = first_request("c2-ovmf-virtio-norom").identity_options()
+    @contextlib.contextmanager
+    def capture_a_scene(self):
+        """One client, dnsmasq with capture a's config serving the test's
+        files (no ping), a DhcpClient: yields (topology, dnsmasq, client)."""
         with Topology(clients=1) as topo, \
                 Dnsmasq(DNSMASQ, topo.server.ns,
                         capture_config("a-seabios-virtio", self.root, topo.bridge,
                                        ["no-ping"])) as server, \
                 dhcp.DhcpClient(topo.client) as client:
+            yield topo, server, client
+
+    def test_uefi_pxe_gets_ipxe_efi_then_fetches_it_by_tftp(self):
+        identity = first_request("c2-ovmf-virtio-norom").identity_options()
+        with self.capture_a_scene() as (topo, server, client):
             result = client.transaction(identity, set_address=True)
             self.assertEqual(result.boot_file, "ipxe.efi")
             self.assertEqual(result.ack.yiaddr, result.offer.yiaddr)
@@ -386,12 +394,8 @@ class BootClientTest(unittest.TestCase):
 
     def test_ipxe_gets_the_script_url_and_fetches_it_by_http(self):
         identity = first_request("a-seabios-virtio").identity_options()
-        with Topology(clients=1) as topo, \
-                Dnsmasq(DNSMASQ, topo.server.ns,
-                        capture_config("a-seabios-virtio", self.root, topo.bridge,
-                                       ["no-ping"])), \
-                HttpFileServer(topo.server.ns, self.root) as web, \
-                dhcp.DhcpClient(topo.client) as client:
+        with self.capture_a_scene() as (topo, _, client), \
+                HttpFileServer(topo.server.ns, self.root) as web:
             result = client.transaction(identity, set_address=True)
             self.assertEqual(result.boot_file, "http://10.77.0.1/boot.ipxe")
             response = http_get(topo.client.ns, result.boot_file)
