@@ -32,8 +32,8 @@ import shutil
 import subprocess
 import sys
 
-from netkit import BASE_CONFIG, IS_ROOT, PROFILES, RANGE, Lab
-from pxelab import dhcp
+from netkit import BASE_CONFIG, PROFILES, RANGE, Lab
+from pxelab import dhcp, testing
 from pxelab.servers import Dnsmasq, wait_until
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
@@ -191,7 +191,8 @@ def report(title, rows, unit, fmt):
 
 def main():
     """Run every measurement and print the figures."""
-    if not IS_ROOT or not all(b and os.access(b, os.X_OK) for b in (PATCHED, STOCK)):
+    if not (testing.CAN_USE_NAMESPACES and testing.executable(PATCHED)
+            and testing.executable(STOCK)):
         print("skipped: needs root, PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
         sys.exit(77)
     print("%s  vs  %s" % (version_of(PATCHED), os.path.basename(STOCK)))

@@ -9,8 +9,8 @@ clients are sent over a veth to a real dnsmasq.
 
 Lab puts one dnsmasq (any binary, any config) in a server namespace and
 plays profiles from a client namespace: DISCOVER/OFFER, the REQUEST/ACK
-that follows, a proxyDHCP boot-server request to port 4011, BOOTP and
-DHCPINFORM.  Nothing here asserts: the tests do.
+that follows (also next to a proxy), a proxyDHCP boot-server request to
+port 4011, BOOTP and DHCPINFORM.  Nothing here asserts: the tests do.
 """
 
 import os
@@ -29,8 +29,7 @@ from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq                     # noqa: E402
 
 SERVER = "10.77.0.1"
-PEER = "10.77.0.2"
-IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
+PEER = replay.PEER_ADDRESS
 
 # What every test config starts with: the bridge, no DNS, root (temp
 # files), a range on the lab subnet, and no ping before an offer (dnsmasq
@@ -47,15 +46,9 @@ dhcp-authoritative
 RANGE = "dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m\n"
 PROXY_RANGE = "dhcp-range=10.77.0.0,proxy\n"
 
-# The plain DHCP server next to a proxy (a second, unpatched role).
-PLAIN_DHCP_CONFIG = """port=0
-interface=eth0
-bind-interfaces
-user=root
-group=root
-no-ping
-dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
-"""
+# The plain DHCP server next to a proxy (a second, unpatched role): the
+# one of the proxy capture, without the ping before an offer.
+PLAIN_DHCP_CONFIG = replay.PLAIN_DHCP_CONFIG + "no-ping\n"
 
 
 def u16(value):
@@ -364,6 +357,17 @@ class Lab:
             raise dhcp.DhcpTimeout(f"{profile.name}: no ACK")
         return offers[0], ack
 
+    def proxy_dora(self, profile, timeout=2.0):
+        """DISCOVER next to a proxy (both servers' offers awaited), then
+        REQUEST of the address server's offer with the same xid: (proxy
+        offers, address server offers, its reply or None)."""
+        xid = dhcp.new_xid()
+        offers = self.discover(profile, xid, timeout, wait_for=2)
+        proxies = [o for o in offers if o.server_id == SERVER]
+        addresses = [o for o in offers if o.server_id == PEER]
+        ack = self.request(profile, addresses[0], xid, timeout) if addresses else None
+        return proxies, addresses, ack
+
     def bootp(self, profile, timeout=2.0):
         """A BOOTP request (no option 53) of PROFILE; the reply or None."""
         xid = dhcp.new_xid()
@@ -429,12 +433,3 @@ def tag_options(tags, first_code=200):
     lines = "".join("dhcp-option-force=tag:%s,%d,%s\n" % (tag, code, tag)
                     for tag, code in codes.items())
     return codes, lines
-
-
-def main_unittest():
-    """Run the calling module's tests; exit 77 (meson: skipped) if all skipped."""
-    import unittest
-    result = unittest.main(exit=False, verbosity=2).result
-    if result.testsRun and len(result.skipped) == result.testsRun:
-        sys.exit(77)
-    sys.exit(0 if result.wasSuccessful() else 1)

@@ -33,18 +33,18 @@ import subprocess
 import tempfile
 import unittest
 
-from netkit import IS_ROOT, main_unittest
+from netkit import SERVER
+from pxelab import testing
 from pxelab.netns import Topology
 from pxelab.servers import Dnsmasq, wait_until
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 RELEASE = os.environ.get("PXC_DHCP_RELEASE", "")
 LEASE_TIME = os.environ.get("PXC_DHCP_LEASE_TIME", "")
-HAVE_TOOLS = all(p and os.access(p, os.X_OK) for p in (PATCHED, RELEASE, LEASE_TIME))
+HAVE_TOOLS = all(testing.executable(p) for p in (PATCHED, RELEASE, LEASE_TIME))
 DHCLIENT = shutil.which("dhclient")
 DIG = shutil.which("dig")
 
-SERVER = "10.77.0.1"
 HOSTNAME = "autopkgclient"
 # Debian's dnsmasq-autopkgtest.conf, with local records for its bind9 zone.
 CONFIG = """no-resolv
@@ -118,7 +118,7 @@ def read_env(path):
         return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_TOOLS, "set PXC_DNSMASQ_PATCHED, PXC_DHCP_RELEASE, "
                      "PXC_DHCP_LEASE_TIME")
 @unittest.skipUnless(DHCLIENT, "needs dhclient (apt-get install isc-dhcp-client)")
@@ -220,4 +220,4 @@ class AutopkgtestTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

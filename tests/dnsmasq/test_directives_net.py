@@ -25,14 +25,14 @@ import os
 import re
 import unittest
 
-from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, PROXY_RANGE,
-                    RANGE, SERVER, Lab, forced_tags, main_unittest, tag_options)
-from pxelab import dhcp
+from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, PROXY_RANGE,
+                    RANGE, SERVER, Lab, forced_tags, tag_options)
+from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
-HAVE_PATCHED = bool(PATCHED) and os.access(PATCHED, os.X_OK)
-HAVE_STOCK = bool(STOCK) and os.access(STOCK, os.X_OK)
+HAVE_PATCHED = testing.executable(PATCHED)
+HAVE_STOCK = testing.executable(STOCK)
 
 # One line per tag: the directive that sets it.
 MATRIX_RULES = """dhcp-ipxe-own=user-class:CSTM
@@ -123,7 +123,7 @@ def logged_tags(lines):
     return dict(re.findall(r"([\w-]+) \((dhcp-[\w-]+=[^)]*)\)", lines[0])) if lines else {}
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class NormalModeMatrixTest(unittest.TestCase):
     """Every client against one dnsmasq holding every directive."""
@@ -131,11 +131,8 @@ class NormalModeMatrixTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.codes, force = tag_options(MATRIX_TAGS)
-        cls.lab = Lab(PATCHED, BASE_CONFIG + RANGE + MATRIX_RULES + force).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.__exit__(None, None, None)
+        config = BASE_CONFIG + RANGE + MATRIX_RULES + force
+        cls.lab = cls.enterClassContext(Lab(PATCHED, config))
 
     def test_every_client_gets_exactly_its_tags(self):
         self.assertEqual(set(EXPECTED), set(PROFILES))
@@ -170,7 +167,7 @@ class NormalModeMatrixTest(unittest.TestCase):
         self.assertLessEqual({"m-https", "f-https"}, forced_tags(offer, self.codes))
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED and HAVE_STOCK, "set PXC_DNSMASQ_PATCHED and _STOCK")
 class StockByteScanTest(unittest.TestCase):
     """The false positive is stock dnsmasq's own, on the same bytes."""
@@ -183,7 +180,7 @@ class StockByteScanTest(unittest.TestCase):
             self.assertEqual(forced_tags(offer, codes), {"m-https"})
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class Arch9Test(unittest.TestCase):
     """dhcp-pxe-arch9=ebc: 93 = 9 is EFI byte code again, not x64."""
@@ -234,7 +231,7 @@ def proxy_config():
         "dhcp-ignore=tag:c-gpxe\n"
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED and HAVE_STOCK, "set PXC_DNSMASQ_PATCHED and _STOCK")
 class ProxyModeTest(unittest.TestCase):
     """proxyDHCP next to a plain DHCP server: the tags choose the menu on
@@ -242,23 +239,15 @@ class ProxyModeTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.lab = Lab(PATCHED, proxy_config(), peer_binary=STOCK,
-                      peer_config=PLAIN_DHCP_CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.__exit__(None, None, None)
+        cls.lab = cls.enterClassContext(Lab(PATCHED, proxy_config(), peer_binary=STOCK,
+                                            peer_config=PLAIN_DHCP_CONFIG))
 
     def proxy_exchange(self, profile):
         """DISCOVER (address + proxy offer), REQUEST to the address server:
         (proxy offer, leased address)."""
-        xid = dhcp.new_xid()
-        offers = self.lab.discover(profile, xid, wait_for=2)
-        proxy = [o for o in offers if o.server_id == SERVER]
-        address = [o for o in offers if o.server_id == PEER]
+        proxy, address, ack = self.lab.proxy_dora(profile)
         self.assertEqual((len(proxy), len(address)), (1, 1), self.lab.log())
         self.assertEqual(proxy[0].yiaddr, "0.0.0.0")
-        ack = self.lab.request(profile, address[0], xid)
         self.assertEqual(ack.msg_type, dhcp.ACK)
         return proxy[0], ack.yiaddr
 
@@ -339,18 +328,14 @@ dhcp-option-force=tag:eb-host,226,host-line
 """
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class TagPlacesTest(unittest.TestCase):
     """The pxeclass tags wherever dnsmasq takes tags."""
 
     @classmethod
     def setUpClass(cls):
-        cls.lab = Lab(PATCHED, PLACES_CONFIG).__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.lab.__exit__(None, None, None)
+        cls.lab = cls.enterClassContext(Lab(PATCHED, PLACES_CONFIG))
 
     def test_dhcp_boot(self):
         offer, ack = self.lab.dora(PROFILES["qemu-ipxe"])
@@ -431,4 +416,4 @@ class TagPlacesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

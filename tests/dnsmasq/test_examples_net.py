@@ -14,13 +14,13 @@ Needs root.  PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK (the address server).
 import os
 import unittest
 
-from netkit import (BASE_CONFIG, IS_ROOT, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
-                    Lab, main_unittest, pxe_vendor_class, u16)
-from pxelab import dhcp
+from netkit import (BASE_CONFIG, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
+                    Lab, pxe_vendor_class, u16)
+from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
-HAVE_BINARIES = all(b and os.access(b, os.X_OK) for b in (PATCHED, STOCK))
+HAVE_BINARIES = testing.executable(PATCHED) and testing.executable(STOCK)
 EXAMPLES = os.path.join(ROOT, "examples")
 SCRIPT = "http://10.77.0.1/boot.ipxe"
 
@@ -36,7 +36,7 @@ def machine(name, mac):
     return PROFILES[name].with_mac(mac)
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class ExamplesTest(unittest.TestCase):
     """One test per example, one chain per machine."""
@@ -62,12 +62,8 @@ class ExamplesTest(unittest.TestCase):
     def proxy_stage(self, lab, profile):
         """DISCOVER (address + proxy offer) and REQUEST to the address
         server; (proxy offer, leased address)."""
-        xid = dhcp.new_xid()
-        offers = lab.discover(profile, xid, wait_for=2)
-        proxy = [o for o in offers if o.server_id == SERVER]
-        address = [o for o in offers if o.server_id == PEER]
+        proxy, address, ack = lab.proxy_dora(profile)
         self.assertEqual((len(proxy), len(address)), (1, 1), lab.log())
-        ack = lab.request(profile, address[0], xid)
         self.assertEqual(ack.msg_type, dhcp.ACK)
         return proxy[0], ack.yiaddr
 
@@ -81,6 +77,13 @@ class ExamplesTest(unittest.TestCase):
         ack = lab.boot_server_request(profile, SERVER, address, boot_item=item)
         self.assertIsNotNone(ack, lab.log())
         return ack.boot_file
+
+    def proxy_boot(self, lab, profile, menu_text=None):
+        """A whole proxy-mode stage: proxy_stage, then boot_server for the
+        item of MENU_TEXT (or without option 43); (proxy offer, the port-4011
+        ACK's boot file)."""
+        proxy, address = self.proxy_stage(lab, profile)
+        return proxy, self.boot_server(lab, profile, address, proxy, menu_text)
 
     # -- the examples ---------------------------------------------------------
     def test_01_vendor_ipxe_custom_user_class(self):
@@ -121,33 +124,29 @@ class ExamplesTest(unittest.TestCase):
 
     def test_03_proxy_by_arch(self):
         with self.lab("03-proxy-by-arch", proxy=True) as lab:
-            pc = machine("pxe-bios", "52:54:00:03:00:01")
-            proxy, address = self.proxy_stage(lab, pc)
+            proxy, boot_file = self.proxy_boot(lab, machine("pxe-bios", "52:54:00:03:00:01"),
+                                               "iPXE (BIOS)")
             self.assertEqual([text for _, text in proxy.pxe.menu], ["iPXE (BIOS)"])
-            self.assertEqual(self.boot_server(lab, pc, address, proxy, "iPXE (BIOS)"),
-                             "undionly.kpxe")
+            self.assertEqual(boot_file, "undionly.kpxe")
             # the chainloaded iPXE: the script in the proxy offer and on 4011
-            ipxe = machine("qemu-ipxe", "52:54:00:03:00:01")
-            proxy, address = self.proxy_stage(lab, ipxe)
-            self.assertEqual(proxy.boot_file, SCRIPT)
-            self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "iPXE script"), SCRIPT)
+            proxy, boot_file = self.proxy_boot(lab, machine("qemu-ipxe", "52:54:00:03:00:01"),
+                                               "iPXE script")
+            self.assertEqual((proxy.boot_file, boot_file), (SCRIPT, SCRIPT))
             # VirtualBox's iPXE has no HTTP: chainloaded like a PXE ROM
             vbox = machine("virtualbox-ipxe", "08:00:27:03:00:01")
-            proxy, address = self.proxy_stage(lab, vbox)
+            proxy, boot_file = self.proxy_boot(lab, vbox, "iPXE (BIOS)")
             self.assertEqual((proxy.boot_file, [t for _, t in proxy.pxe.menu]),
                              (None, ["iPXE (BIOS)"]))
-            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "iPXE (BIOS)"),
-                             "undionly.kpxe")
-            proxy, address = self.proxy_stage(lab, machine("qemu-ipxe", vbox.mac))
+            self.assertEqual(boot_file, "undionly.kpxe")
+            proxy, _ = self.proxy_stage(lab, machine("qemu-ipxe", vbox.mac))
             self.assertEqual(proxy.boot_file, SCRIPT)
             # UEFI machines are sent to 4011 and get their arch's build there
-            for name, mac, boot_file in (("uefi-x64", "52:54:00:03:00:02", "ipxe.efi"),
-                                         ("uefi-x64-sends-9", "52:54:00:03:00:03", "ipxe.efi"),
-                                         ("uefi-ia32", "52:54:00:03:00:04", "ipxe32.efi")):
-                profile = machine(name, mac)
-                proxy, address = self.proxy_stage(lab, profile)
+            for name, mac, build in (("uefi-x64", "52:54:00:03:00:02", "ipxe.efi"),
+                                     ("uefi-x64-sends-9", "52:54:00:03:00:03", "ipxe.efi"),
+                                     ("uefi-ia32", "52:54:00:03:00:04", "ipxe32.efi")):
+                proxy, boot_file = self.proxy_boot(lab, machine(name, mac))
                 self.assertEqual((proxy.siaddr, proxy.boot_file), (SERVER, None))
-                self.assertEqual(self.boot_server(lab, profile, address), boot_file, name)
+                self.assertEqual(boot_file, build, name)
 
     def test_04_gpxe_loop_breaking(self):
         with self.lab("04-gpxe-loop-breaking") as lab:
@@ -186,21 +185,17 @@ class ExamplesTest(unittest.TestCase):
     def test_05b_proxy_per_mac_script(self):
         url = "http://10.77.0.1/ipxe.php?mac=${mac}&uuid=${uuid}"
         with self.lab("05b-proxy-per-mac-script", proxy=True) as lab:
-            pc = machine("pxe-bios", "52:54:00:05:01:01")
-            proxy, address = self.proxy_stage(lab, pc)
-            self.assertEqual(self.boot_server(lab, pc, address, proxy, "splashtop"),
-                             "undionly.kpxe")
-            ipxe = machine("qemu-ipxe", "52:54:00:05:01:01")
-            proxy, address = self.proxy_stage(lab, ipxe)
-            self.assertEqual(proxy.boot_file, url)
-            self.assertEqual(self.boot_server(lab, ipxe, address, proxy, "script"), url)
-            vbox = machine("virtualbox-ipxe", "08:00:27:05:01:03")
-            proxy, address = self.proxy_stage(lab, vbox)
-            self.assertEqual(self.boot_server(lab, vbox, address, proxy, "splashtop"),
-                             "undionly.kpxe")
-            efi = machine("uefi-x64", "52:54:00:05:01:02")
-            proxy, address = self.proxy_stage(lab, efi)
-            self.assertEqual(self.boot_server(lab, efi, address), "ipxe.efi")
+            _, boot_file = self.proxy_boot(lab, machine("pxe-bios", "52:54:00:05:01:01"),
+                                           "splashtop")
+            self.assertEqual(boot_file, "undionly.kpxe")
+            proxy, boot_file = self.proxy_boot(lab, machine("qemu-ipxe", "52:54:00:05:01:01"),
+                                               "script")
+            self.assertEqual((proxy.boot_file, boot_file), (url, url))
+            _, boot_file = self.proxy_boot(lab, machine("virtualbox-ipxe", "08:00:27:05:01:03"),
+                                           "splashtop")
+            self.assertEqual(boot_file, "undionly.kpxe")
+            _, boot_file = self.proxy_boot(lab, machine("uefi-x64", "52:54:00:05:01:02"))
+            self.assertEqual(boot_file, "ipxe.efi")
             self.assertFalse(lab.server.log_lines("chainload loop"))
 
     def test_06_http_boot_and_arm64(self):
@@ -244,4 +239,4 @@ class ExamplesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

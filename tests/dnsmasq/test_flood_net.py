@@ -31,12 +31,12 @@ import re
 import time
 import unittest
 
-from netkit import BASE_CONFIG, IS_ROOT, PROFILES, SERVER, Lab, main_unittest
-from pxelab import dhcp
+from netkit import BASE_CONFIG, PROFILES, SERVER, Lab
+from pxelab import dhcp, testing
 from pxelab.servers import wait_until
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
-HAVE_PATCHED = bool(PATCHED) and os.access(PATCHED, os.X_OK)
+HAVE_PATCHED = testing.executable(PATCHED)
 MALFORMED_COUNT = int(os.environ.get("PXC_FLOOD_COUNT", "30000"))
 RANDOM_MAC_COUNT = 5000
 BATCH = 100                     # packets sent before waiting for dnsmasq to drain
@@ -247,7 +247,7 @@ def socket_queue(pid, port):
     return 0, 0
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
 class FloodTest(unittest.TestCase):
     """Still running, still serving, chain state kept."""
@@ -354,4 +354,4 @@ class FloodTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    main_unittest()
+    testing.main()

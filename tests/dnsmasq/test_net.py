@@ -33,9 +33,7 @@ import concurrent.futures
 import glob
 import os
 import re
-import shutil
 import sys
-import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -43,9 +41,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import netkit                                          # noqa: E402
-from pxelab import dhcp, replay                        # noqa: E402
-from pxelab.netns import Topology                      # noqa: E402
-from pxelab.servers import Dnsmasq, set_config_option  # noqa: E402
+from pxelab import replay, testing                     # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "tests", "captures")
 CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
@@ -53,18 +49,7 @@ CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
 PROXY_CAPTURE = "f2a-proxy-seabios-virtio"
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
-IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
-HAVE_BINARIES = all(os.access(b, os.X_OK) for b in (PATCHED, STOCK) if b) \
-    and bool(PATCHED and STOCK)
-
-# The plain DHCP server next to the proxy in the proxy capture (10.77.0.2).
-PLAIN_DHCP_CONFIG = """port=0
-interface=eth0
-bind-interfaces
-user=root
-group=root
-dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
-"""
+HAVE_BINARIES = testing.executable(PATCHED) and testing.executable(STOCK)
 
 # dnsmasq's own matching lines in the captures' configs, and the pxeclass
 # directives that mean the same.  Option 175 marks iPXE (and gPXE); arch 9
@@ -82,14 +67,6 @@ TRANSLATIONS = {
 UNTIMED = re.compile(r"RTR-ADVERT|RTR-SOLICIT|SLAAC")
 
 
-def capture_config(name, tftp_root, bridge):
-    """A capture's dnsmasq.conf adapted to a topology."""
-    with open(os.path.join(CAPTURES, name, "dnsmasq.conf")) as conf:
-        config = conf.read()
-    config = set_config_option(config, "interface", bridge)
-    return set_config_option(config, "tftp-root", tftp_root)
-
-
 def translate(config):
     """CONFIG with dnsmasq's matching lines replaced by pxeclass ones;
     (new config, the pxeclass lines used)."""
@@ -105,28 +82,10 @@ def translate(config):
 
 def replay_capture(binary, name, edit_config=None):
     """Replay capture NAME against BINARY in a topology of its own;
-    returns (replayed exchanges, log lines).  The proxy capture gets its
-    plain DHCP server next to the proxy, always the stock binary."""
-    exchanges = replay.load_exchanges(os.path.join(CAPTURES, name, "dhcp.pcap"))
-    mac = exchanges[0].request.chaddr
-    proxy = name == PROXY_CAPTURE
-    with tempfile.TemporaryDirectory() as tftp_root, \
-            Topology(clients=1, client_macs=(mac,), server_extra=("fd77::1/64",),
-                     peers=("10.77.0.2/24",) if proxy else ()) as topo:
-        config = capture_config(name, tftp_root, topo.bridge)
-        if edit_config:
-            config = edit_config(config)
-        with Dnsmasq(binary, topo.server.ns, config) as server:
-            plain = Dnsmasq(STOCK, topo.peer.ns, PLAIN_DHCP_CONFIG).start() \
-                if proxy else None
-            try:
-                with dhcp.DhcpClient(topo.client) as client:
-                    replayed = replay.Replayer(client).run(exchanges)
-            finally:
-                if plain:
-                    plain.stop()
-                    plain.cleanup()
-            return replayed, normalised_log(server.log_lines(), tftp_root)
+    returns (replayed exchanges, normalised log lines).  The proxy capture
+    gets its plain DHCP server next to the proxy, always the stock binary."""
+    run = replay.replay_capture(os.path.join(CAPTURES, name), binary, STOCK, edit_config)
+    return run.replayed, normalised_log(run.log_lines, run.tftp_root)
 
 
 def normalised_log(lines, tftp_root):
@@ -169,26 +128,28 @@ def reply_differences(stock_run, patched_run):
     return diffs
 
 
-def run_pairs(jobs):
-    """Run {key: (binary, name, edit)} replays in parallel; {key: result}."""
+def replay_stock_and_patched(names, patched_edit=None):
+    """Replay every capture of NAMES against stock (its own config) and
+    patched (its config through PATCHED_EDIT), in parallel;
+    {(name, "stock" or "patched"): replay_capture's result}."""
+    jobs = {}
+    for name in names:
+        jobs[name, "stock"] = (STOCK, name, None)
+        jobs[name, "patched"] = (PATCHED, name, patched_edit)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         futures = {key: pool.submit(replay_capture, *job)
                    for key, job in jobs.items()}
     return {key: future.result() for key, future in futures.items()}
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class StockVersusPatchedTest(unittest.TestCase):
     """Without pxeclass directives the patched dnsmasq is stock dnsmasq."""
 
     def test_same_replies_and_logs_on_every_capture(self):
         self.assertGreaterEqual(len(CAPTURE_NAMES), 5)
-        jobs = {}
-        for name in CAPTURE_NAMES:
-            jobs[name, "stock"] = (STOCK, name, None)
-            jobs[name, "patched"] = (PATCHED, name, None)
-        results = run_pairs(jobs)
+        results = replay_stock_and_patched(CAPTURE_NAMES)
         for name in CAPTURE_NAMES:
             with self.subTest(capture=name):
                 stock_run, stock_log = results[name, "stock"]
@@ -201,7 +162,7 @@ class StockVersusPatchedTest(unittest.TestCase):
                 self.assertFalse([l for l in patched_log if "pxeclass" in l])
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class DirectivesTest(unittest.TestCase):
     """pxeclass directives set tags that dnsmasq's machinery uses."""
@@ -209,15 +170,11 @@ class DirectivesTest(unittest.TestCase):
     def test_directives_replace_dhcp_match(self):
         names = []
         for name in CAPTURE_NAMES:
-            config = capture_config(name, "/unused", "br0")
+            config = replay.capture_config(os.path.join(CAPTURES, name), "/unused", "br0")
             if translate(config)[1]:
                 names.append(name)
         self.assertIn(PROXY_CAPTURE, names)
-        jobs = {}
-        for name in names:
-            jobs[name, "stock"] = (STOCK, name, None)
-            jobs[name, "patched"] = (PATCHED, name, lambda c: translate(c)[0])
-        results = run_pairs(jobs)
+        results = replay_stock_and_patched(names, lambda c: translate(c)[0])
         for name in names:
             with self.subTest(capture=name):
                 stock_run, _ = results[name, "stock"]
@@ -304,7 +261,7 @@ def logged_hops(lab, xid):
             for line in lab.server.log_lines(r"^%d pxeclass: " % xid)]
 
 
-@unittest.skipUnless(IS_ROOT, "needs root and iproute2 (network namespaces)")
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_BINARIES, "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
 class ChainTrackerTest(unittest.TestCase):
     """The chain tracker with scripted clients, beyond the loop capture
@@ -386,11 +343,8 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
         with netkit.Lab(PATCHED, config, peer_binary=STOCK,
                         peer_config=netkit.PLAIN_DHCP_CONFIG) as lab:
             for _ in range(2):
-                xid = dhcp.new_xid()
-                offers = lab.discover(rom, xid, wait_for=2)
-                proxy = next(o for o in offers if o.server_id == netkit.SERVER)
-                address = next(o for o in offers if o.server_id == netkit.PEER)
-                ack = lab.request(rom, address, xid)
+                proxies, _addresses, ack = lab.proxy_dora(rom)
+                proxy = proxies[0]
                 boot_rom = rom if boot_vendor_class is None else \
                     rom.replacing({60: boot_vendor_class})
                 boot = lab.boot_server_request(boot_rom, netkit.SERVER, ack.yiaddr,
@@ -400,7 +354,7 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
                 boot_log = lab.server.log_lines(r"^%d pxeclass: " % boot.xid)[-1]
                 stages.append(([text for _, text in proxy.pxe.menu], proxy.boot_file,
                                boot.boot_file,
-                               logged_hops(lab, xid)[:2] + logged_hops(lab, boot.xid)[-1:],
+                               logged_hops(lab, proxy.xid)[:2] + logged_hops(lab, boot.xid)[-1:],
                                re.search(r" own=(\w+)", boot_log).group(1)))
             loops = lab.server.log_lines("chainload loop")
         return stages, loops
@@ -426,13 +380,5 @@ dhcp-boot=tag:own,http://10.77.0.1/boot.ipxe
         self.assertEqual(loops, [])
 
 
-def main():
-    """Run the tests; exit 77 (meson's "skipped") when all were skipped."""
-    result = unittest.main(exit=False, verbosity=2).result
-    if result.testsRun and len(result.skipped) == result.testsRun:
-        sys.exit(77)
-    sys.exit(0 if result.wasSuccessful() else 1)
-
-
 if __name__ == "__main__":
-    main()
+    testing.main()

@@ -154,6 +154,10 @@ HTTPCLIENT_HEX = ":".join(f"{byte:02x}" for byte in b"HTTPClient")
 IPXE_BANNER = r"iPXE 1\.\d+\.\d+\S*(?: \(\w+\))? -- Open Source Network Boot Firmware"
 IPXE_GOT_SCRIPT = (serial(rf"Filename: {SCRIPT_URL}"), serial(rf"{SCRIPT_URL}\.\.\. ok"),
                    serial(r"boot\.ipxe : \d+ bytes \[script\]"))
+# QEMU's iPXE ROM taking over from SeaBIOS.
+ROM_STARTS = serial(r"iPXE \(PCI 00:02\.0\) starting execution")
+# iPXE's lease from the plain DHCP server next to a proxy (its router).
+PEER_LEASE = serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.2")
 
 
 def _marker(name):
@@ -167,7 +171,7 @@ def _vendor_rom_gets_script(name, ipxe_driver):
             dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
             never("dnsmasq", r"^sent /"),
             http(r"^GET /boot\.ipxe 200$"),
-            serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+            ROM_STARTS,
             serial(rf"net0: {MAC} using {ipxe_driver}"), *IPXE_GOT_SCRIPT, _marker(name),
             never("serial", r"undionly"))
 
@@ -251,7 +255,7 @@ def _chained_02b(name, profile, ipxe_driver):
          never("dnsmasq", r"^sent (?s:.*)own=vendor"),
          never("dnsmasq", r"chainload loop"),
          *only_http(r"/boot\.ipxe"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         ROM_STARTS,
          serial(rf"net0: {MAC} using {ipxe_driver}"), serial(r"Filename: undionly\.kpxe"),
          serial(r"undionly\.kpxe : \d+ bytes \[PXE-NBP\]"), serial(IPXE_BANNER),
          serial(rf"net0: {MAC} using undionly"), *IPXE_GOT_SCRIPT, _marker(name),
@@ -272,7 +276,7 @@ def _cstm01_seabios(name):
          dnsmasq(r"user class: CSTM$"), dnsmasq(ACK), bootfile(SCRIPT_URL),
          never("dnsmasq", r"user-class=CSTM(?s:.*)user-class=iPXE"),
          *only_http(r"/boot\.ipxe"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         ROM_STARTS,
          serial(r"Filename: undionly-cstm\.kpxe"),
          serial(r"undionly-cstm\.kpxe : \d+ bytes \[PXE-NBP\]"), serial(IPXE_BANNER),
          serial(rf"net0: {MAC} using undionly"), *IPXE_GOT_SCRIPT, _marker(name)),
@@ -367,8 +371,8 @@ def _proxy03_seabios(name):
          dnsmasq(rf"bootfile name: {SCRIPT_URL}$"),
          never("dnsmasq", r"DHCPACK|DHCPOFFER|^sent /"),
          *only_http(r"/boot\.ipxe"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
-         serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.2"),
+         ROM_STARTS,
+         PEER_LEASE,
          serial(r"PXEBS \(net0 type \d+\)\.\.\. ok"), serial(rf"Next server: {SERVER_IP}"),
          *IPXE_GOT_SCRIPT, _marker(name)),
         peer_config=PEER_CONFIG)
@@ -396,7 +400,7 @@ def _proxy03_ovmf(name):
          never("dnsmasq", r"DHCPACK|DHCPOFFER|undionly"),
          *only_http(r"/boot\.ipxe"),
          *_uefi_pxe_to_ipxe(r"ipxe\.efi"),
-         serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.2"),
+         PEER_LEASE,
          serial(rf"Next server: {SERVER_IP}"), *IPXE_GOT_SCRIPT, _marker(name)),
         peer_config=PEER_CONFIG, files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT)
 
@@ -441,7 +445,7 @@ def _guard_loop(name):
          bootfile(re.escape(f"http://{SERVER_IP}/loop.ipxe")),
          never("dnsmasq", r"chainload loop(?s:.*)^sent "),
          *only_http(r"/loop\.ipxe"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         ROM_STARTS,
          serial(r"undionly\.kpxe : \d+ bytes \[PXE-NBP\]", count=3),
          serial(re.escape(f"http://{SERVER_IP}/loop.ipxe... ok")),
          serial(r"^PXC-LOOP-GUARD-TRIPPED$"), _marker(name)),
@@ -477,15 +481,13 @@ SCENARIOS = {s.name: s for s in (
         "b-ovmf-pxe",
         "OVMF UEFI PXE (arch 7) -> ipxe.efi over TFTP -> Debian iPXE -> script over HTTP",
         "ovmf-pxe-virtio", "tests/captures/c2-ovmf-virtio-norom/dnsmasq.conf",
-        (dnsmasq(r"vendor class: PXEClient:Arch:00007:UNDI:003000"), dnsmasq(ACK),
+        (dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(ACK),
          dnsmasq(TFTP_SENT.format(r"ipxe\.efi")),
-         dnsmasq(r"vendor class: PXEClient:Arch:00007:UNDI:003010"), dnsmasq(r"user class: iPXE"),
+         dnsmasq(IPXE_EFI_VENDOR_CLASS), dnsmasq(r"user class: iPXE"),
          dnsmasq(ACK), dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
          never("dnsmasq", r"undionly"),
          http(r"^GET /boot\.ipxe 200$"),
-         serial(r"Start PXE over IPv4"), serial(r"NBP filename is ipxe\.efi"),
-         serial(r"NBP file downloaded successfully"), serial(IPXE_BANNER),
-         serial(rf"net0: {MAC} using SNP"), *IPXE_GOT_SCRIPT, _marker("b-ovmf-pxe")),
+         *_uefi_pxe_to_ipxe(r"ipxe\.efi"), *IPXE_GOT_SCRIPT, _marker("b-ovmf-pxe")),
         timeout=UEFI_TIMEOUT),
     Scenario(
         "c-ovmf-httpboot",
@@ -494,7 +496,7 @@ SCENARIOS = {s.name: s for s in (
         (dnsmasq(r"vendor class: HTTPClient:Arch:00016:UNDI:003000"), dnsmasq(ACK),
          dnsmasq(rf"option: 67 bootfile-name\s+{re.escape(f'http://{SERVER_IP}/ipxe.efi')}"),
          dnsmasq(rf"option: 60 vendor-class\s+(HTTPClient|{HTTPCLIENT_HEX})$"),
-         dnsmasq(r"vendor class: PXEClient:Arch:00007:UNDI:003010"), dnsmasq(r"user class: iPXE"),
+         dnsmasq(IPXE_EFI_VENDOR_CLASS), dnsmasq(r"user class: iPXE"),
          dnsmasq(ACK), dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
          never("dnsmasq", r"^sent /"),
          http(r"^GET /ipxe\.efi 200$"), http(r"^GET /boot\.ipxe 200$"),
@@ -506,7 +508,7 @@ SCENARIOS = {s.name: s for s in (
         "d-proxy-seabios",
         "proxyDHCP next to a plain DHCP server: address from 10.77.0.2, boot via port 4011",
         "seabios-virtio", "tests/captures/f2a-proxy-seabios-virtio/dnsmasq.conf",
-        (peer(ROM_VENDOR_CLASS), peer(ACK.replace("br0", "eth0")),
+        (peer(ROM_VENDOR_CLASS), peer(PEER_ACK),
          never("peer", r"option: 67 bootfile-name|bootfile name:"),
          dnsmasq(ROM_VENDOR_CLASS), dnsmasq(rf"PXE\(br0\) {MAC} proxy"),
          dnsmasq(r"vendor class: PXEClient$"),
@@ -514,11 +516,11 @@ SCENARIOS = {s.name: s for s in (
          dnsmasq(rf"bootfile name: {SCRIPT_URL}"),
          never("dnsmasq", r"DHCPACK|^sent /"),
          http(r"^GET /boot\.ipxe 200$"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
-         serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.2"),
+         ROM_STARTS,
+         PEER_LEASE,
          serial(r"PXEBS \(net0 type \d+\)\.\.\. ok"), serial(rf"Next server: {SERVER_IP}"),
          *IPXE_GOT_SCRIPT, _marker("d-proxy-seabios")),
-        peer_config="tests/firmware/configs/proxy-peer-dhcp.conf"),
+        peer_config=PEER_CONFIG),
     Scenario(
         "e-loop-seabios",
         "a config that always hands out undionly.kpxe loops: ROM -> undionly -> undionly -> ...",
@@ -526,7 +528,7 @@ SCENARIOS = {s.name: s for s in (
         (dnsmasq(ROM_VENDOR_CLASS), dnsmasq(ACK),
          dnsmasq(TFTP_SENT.format(r"undionly\.kpxe"), count=3),
          never("http", r"."),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         ROM_STARTS,
          serial(r"Filename: undionly\.kpxe", count=3), never("serial", r"PXC-MARKER")),
         stop_at=(r"tftp://10\.77\.0\.1/undionly\.kpxe\.\.\. ok(?s:.*?)" + IPXE_BANNER, 3)),
     Scenario(
@@ -539,7 +541,7 @@ SCENARIOS = {s.name: s for s in (
          dnsmasq(rf"option: 67 bootfile-name\s+{SCRIPT_URL}"),
          never("dnsmasq", r"sent \S*/undionly\.kpxe(?s:.*)sent \S*/undionly\.kpxe"),
          http(r"^GET /boot\.ipxe 200$"),
-         serial(r"iPXE \(PCI 00:02\.0\) starting execution"),
+         ROM_STARTS,
          serial(r"Filename: undionly\.kpxe"), serial(r"undionly\.kpxe\.\.\. ok"),
          serial(IPXE_BANNER), *IPXE_GOT_SCRIPT, _marker("f-cstm-seabios")),
         files={"undionly.kpxe": "cstm-undionly", "ipxe.efi": "debian-ipxe-efi"}),

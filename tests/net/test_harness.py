@@ -11,10 +11,10 @@ Run:  PXC_DNSMASQ=/path/to/dnsmasq python3 -m unittest tests/net/test_harness.py
 """
 
 import concurrent.futures
+import contextlib
 import glob
 import re
 import os
-import shutil
 import struct
 import sys
 import tempfile
@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import dhcp, pcap, replay, tftp            # noqa: E402
+from pxelab import dhcp, pcap, replay, testing, tftp   # noqa: E402
 from pxelab.http_client import http_get                # noqa: E402
 from pxelab.netns import NETNS_RUN_DIR, Topology, owned_by  # noqa: E402
 from pxelab.record import PacketRecorder                # noqa: E402
@@ -33,20 +33,9 @@ from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E
 CAPTURES = os.path.join(ROOT, "tests", "captures")
 CAPTURE_DIRS = sorted(glob.glob(os.path.join(CAPTURES, "*", "")))
 DNSMASQ = os.environ.get("PXC_DNSMASQ")
-IS_ROOT = os.geteuid() == 0 and shutil.which("ip") is not None
-HAVE_DNSMASQ = bool(DNSMASQ) and os.access(DNSMASQ, os.X_OK)
-NEED_ROOT = "needs root and iproute2 (network namespaces)"
+HAVE_DNSMASQ = testing.executable(DNSMASQ)
 NEED_DNSMASQ = ("set PXC_DNSMASQ to the path of a dnsmasq binary (e.g. a stock 2.90 build) "
                 "to run the dnsmasq network tests")
-# the plain DHCP server next to the proxy in capture f2a (10.77.0.2): its
-# replies in the capture show a 10.77.0.100-199 range, 10m leases, no boot info
-PLAIN_DHCP_CONFIG = """port=0
-interface=eth0
-bind-interfaces
-user=root
-group=root
-dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
-"""
 PROXY_CAPTURE = "f2a-proxy-seabios-virtio"
 
 
@@ -64,11 +53,8 @@ def first_request(name, port=dhcp.SERVER_PORT):
 
 
 def capture_config(name, tftp_root, bridge, extra=()):
-    """A capture's dnsmasq.conf adapted to a topology: bridge and tftp-root."""
-    with open(os.path.join(capture(name), "dnsmasq.conf")) as f:
-        config = f.read()
-    config = set_config_option(config, "interface", bridge)
-    config = set_config_option(config, "tftp-root", tftp_root)
+    """A capture's dnsmasq.conf adapted to a topology, EXTRA lines added."""
+    config = replay.capture_config(capture(name), tftp_root, bridge)
     return config + "".join(line + "\n" for line in extra)
 
 
@@ -253,7 +239,7 @@ class DhcpCodecTest(unittest.TestCase):
 
 
 # ------------------------------------------------------------ namespaces
-@unittest.skipUnless(IS_ROOT, NEED_ROOT)
+@testing.needs_namespaces
 class TopologyTest(unittest.TestCase):
     """Topologies are isolated from each other and leave nothing behind."""
 
@@ -310,50 +296,26 @@ class TopologyTest(unittest.TestCase):
 
 
 # --------------------------------------------------------------- dnsmasq
-@unittest.skipUnless(IS_ROOT, NEED_ROOT)
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_DNSMASQ, NEED_DNSMASQ)
 class CaptureReplayTest(unittest.TestCase):
     """Each capture's requests replayed against dnsmasq with its own config."""
-
-    def replay_capture(self, name, edit_config=None):
-        """Replay one capture in its own topology; return (exchanges, replayed, log).
-
-        edit_config(text) -> text may change the capture's config first.
-        """
-        exchanges = replay.load_exchanges(os.path.join(capture(name), "dhcp.pcap"))
-        mac = exchanges[0].request.chaddr
-        proxy = name == PROXY_CAPTURE
-        with tempfile.TemporaryDirectory() as tftp_root, \
-                Topology(clients=1, client_macs=(mac,), server_extra=("fd77::1/64",),
-                         peers=("10.77.0.2/24",) if proxy else ()) as topo:
-            config = capture_config(name, tftp_root, topo.bridge)
-            config = edit_config(config) if edit_config else config
-            with Dnsmasq(DNSMASQ, topo.server.ns, config) as server:
-                plain = Dnsmasq(DNSMASQ, topo.peer.ns, PLAIN_DHCP_CONFIG).start() \
-                    if proxy else None
-                try:
-                    with dhcp.DhcpClient(topo.client) as client:
-                        replayed = replay.Replayer(client).run(exchanges)
-                finally:
-                    if plain:
-                        plain.stop()
-                        plain.cleanup()
-                return exchanges, replayed, server.log_text()
 
     def test_every_capture_replays_identically(self):
         names = [os.path.basename(d.rstrip("/")) for d in CAPTURE_DIRS]
         self.assertGreaterEqual(len(names), 5)
         with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-            futures = {name: pool.submit(self.replay_capture, name) for name in names}
+            futures = {name: pool.submit(replay.replay_capture, capture(name), DNSMASQ)
+                       for name in names}
         for name, future in futures.items():
             with self.subTest(capture=name):
-                exchanges, replayed, log = future.result()
-                self.assertTrue(exchanges)
-                self.assertEqual(len(replayed), len(exchanges), "replay stopped early")
-                for item in replayed:
-                    self.check_exchange(item, log)
+                run = future.result()
+                self.assertTrue(run.exchanges)
+                self.assertEqual(len(run.replayed), len(run.exchanges), "replay stopped early")
+                for item in run.replayed:
+                    self.check_exchange(item, "\n".join(run.log_lines))
                 if name == PROXY_CAPTURE:
-                    boot = [r for r in replayed if r.exchange.dst_port == 4011]
+                    boot = [r for r in run.replayed if r.exchange.dst_port == 4011]
                     self.assertEqual(len(boot), 1, "the 4011 boot-server request is replayed")
                     self.assertEqual(boot[0].replies[0].boot_file, "http://10.77.0.1/boot.ipxe")
                     self.assertEqual(boot[0].replies[0].pxe.boot_item, (0x8002, 0))
@@ -374,15 +336,15 @@ class CaptureReplayTest(unittest.TestCase):
 
     def test_replay_notices_a_different_answer(self):
         # the loop capture's config hands out undionly.kpxe; hand out ipxe.efi
-        _, replayed, _ = self.replay_capture(
-            "e3-loop-fast-seabios-virtio",
+        run = replay.replay_capture(
+            capture("e3-loop-fast-seabios-virtio"), DNSMASQ,
             edit_config=lambda config: set_config_option(config, "dhcp-boot", "ipxe.efi"))
-        diffs = [d for item in replayed for d in replay.compare_exchange(item)]
+        diffs = [d for item in run.replayed for d in replay.compare_exchange(item)]
         self.assertTrue(diffs)
         self.assertTrue(any("option 67" in d for d in diffs), diffs)
 
 
-@unittest.skipUnless(IS_ROOT, NEED_ROOT)
+@testing.needs_namespaces
 @unittest.skipUnless(HAVE_DNSMASQ, NEED_DNSMASQ)
 class BootClientTest(unittest.TestCase):
     """Scripted boot clients: transactions, proxyDHCP with 4011, TFTP and HTTP."""
@@ -400,13 +362,20 @@ class BootClientTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def test_uefi_pxe_gets_ipxe_efi_then_fetches_it_by_tftp(self):
-        identity = first_request("c2-ovmf-virtio-norom").identity_options()
+    @contextlib.contextmanager
+    def capture_a_scene(self):
+        """One client, dnsmasq with capture a's config serving the test's
+        files (no ping), a DhcpClient: yields (topology, dnsmasq, client)."""
         with Topology(clients=1) as topo, \
                 Dnsmasq(DNSMASQ, topo.server.ns,
                         capture_config("a-seabios-virtio", self.root, topo.bridge,
                                        ["no-ping"])) as server, \
                 dhcp.DhcpClient(topo.client) as client:
+            yield topo, server, client
+
+    def test_uefi_pxe_gets_ipxe_efi_then_fetches_it_by_tftp(self):
+        identity = first_request("c2-ovmf-virtio-norom").identity_options()
+        with self.capture_a_scene() as (topo, server, client):
             result = client.transaction(identity, set_address=True)
             self.assertEqual(result.boot_file, "ipxe.efi")
             self.assertEqual(result.ack.yiaddr, result.offer.yiaddr)
@@ -425,12 +394,8 @@ class BootClientTest(unittest.TestCase):
 
     def test_ipxe_gets_the_script_url_and_fetches_it_by_http(self):
         identity = first_request("a-seabios-virtio").identity_options()
-        with Topology(clients=1) as topo, \
-                Dnsmasq(DNSMASQ, topo.server.ns,
-                        capture_config("a-seabios-virtio", self.root, topo.bridge,
-                                       ["no-ping"])), \
-                HttpFileServer(topo.server.ns, self.root) as web, \
-                dhcp.DhcpClient(topo.client) as client:
+        with self.capture_a_scene() as (topo, _, client), \
+                HttpFileServer(topo.server.ns, self.root) as web:
             result = client.transaction(identity, set_address=True)
             self.assertEqual(result.boot_file, "http://10.77.0.1/boot.ipxe")
             response = http_get(topo.client.ns, result.boot_file)
@@ -445,7 +410,7 @@ class BootClientTest(unittest.TestCase):
         with Topology(clients=2, peers=("10.77.0.2/24",)) as topo, \
                 Dnsmasq(DNSMASQ, topo.server.ns,
                         capture_config(PROXY_CAPTURE, self.root, topo.bridge)) as proxy, \
-                Dnsmasq(DNSMASQ, topo.peer.ns, PLAIN_DHCP_CONFIG + "no-ping\n"), \
+                Dnsmasq(DNSMASQ, topo.peer.ns, replay.PLAIN_DHCP_CONFIG + "no-ping\n"), \
                 PacketRecorder(topo.server.ns, topo.bridge, recording):
             cases = [(topo.client_nodes[0], ipxe, "PXEClient", "http://10.77.0.1/boot.ipxe"),
                      (topo.client_nodes[1], pxe_rom, None, "undionly.kpxe")]

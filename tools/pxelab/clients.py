@@ -253,42 +253,62 @@ def vendor_class(prefix, arch_code, undi):
 PLACEHOLDER_BUSID = (0, 0)
 
 
+def pxe_identity(arch_code, ndi, undi, prefix="PXEClient"):
+    """Options 93, 94 and 60 of a PXE or HTTP Boot stack: its architecture,
+    its network interface (UNDI) version, and the vendor class repeating both."""
+    return {ARCH: arch_code.to_bytes(2, "big"), NDI: ndi,
+            VENDOR_CLASS: vendor_class(prefix, arch_code, undi)}
+
+
+# A legacy BIOS PXE stack (x86, UNDI 2.1): PXE ROMs and BIOS iPXE/gPXE builds.
+BIOS_PXE_IDENTITY = pxe_identity(ARCH_CODES["bios"], PXE_NDI_BIOS, "002001")
+
+
 def pxe_rom():
     """A legacy BIOS PXE 2.1 ROM (Intel Boot Agent style) [inf]."""
     return Program(
         kind="pxe", label="pxe", arch="bios", order=ORDER_PXE_ROM,
-        values={MAX_SIZE: (1260).to_bytes(2, "big"), ARCH: b"\0\0", NDI: PXE_NDI_BIOS,
-                UUID: b"", PARAMS: PARAMS_PXE_ROM,
-                VENDOR_CLASS: vendor_class("PXEClient", 0, "002001")},
+        values={MAX_SIZE: (1260).to_bytes(2, "big"), UUID: b"", PARAMS: PARAMS_PXE_ROM,
+                **BIOS_PXE_IDENTITY},
         flags=dhcp.BROADCAST_FLAG, pad_to=548,
         source="[inf] PXE 2.1 spec options, Intel Boot Agent order and 548-byte payload")
 
 
+def _edk2(kind, label, arch, identity, params, source, **program):
+    """A Program of EDK2's network stack: PXE and HTTP Boot send the same
+    options, apart from the identity (93, 94, 60) and the parameter list."""
+    return Program(
+        kind=kind, label=label, arch=arch, order=ORDER_EDK2,
+        values={MAX_SIZE: (1472).to_bytes(2, "big"), PARAMS: params, UUID: b"", **identity},
+        flags=dhcp.BROADCAST_FLAG, source=source, **program)
+
+
 def edk2_pxe(arch):
     """EDK2 UefiPxeBcDxe (OVMF, ArmVirtQemu): [cap c2] x64, [fact §7] ARM64."""
-    code = ARCH_CODES[arch]
-    return Program(
-        kind="pxe", label="pxe", arch=arch, order=ORDER_EDK2,
-        values={MAX_SIZE: (1472).to_bytes(2, "big"), PARAMS: PARAMS_EDK2_PXE, UUID: b"",
-                NDI: EDK2_NDI, ARCH: code.to_bytes(2, "big"),
-                VENDOR_CLASS: vendor_class("PXEClient", code, "003000")},
-        request_overrides={MAX_SIZE: (65280).to_bytes(2, "big")},
-        flags=dhcp.BROADCAST_FLAG,
-        source="[cap] c2-ovmf-virtio-norom" if arch == "efi-x64" else
-               "[fact] §7 EDK2 PXE on AArch64")
+    return _edk2("pxe", "pxe", arch, pxe_identity(ARCH_CODES[arch], EDK2_NDI, "003000"),
+                 PARAMS_EDK2_PXE,
+                 "[cap] c2-ovmf-virtio-norom" if arch == "efi-x64" else
+                 "[fact] §7 EDK2 PXE on AArch64",
+                 request_overrides={MAX_SIZE: (65280).to_bytes(2, "big")})
 
 
 def edk2_http(arch):
     """EDK2 HttpBootDxe: [cap f1] x64, [fact §7] ARM64."""
-    code = HTTP_ARCH_CODES[arch]
-    return Program(
-        kind="http", label="http-boot", arch=arch, order=ORDER_EDK2,
-        values={MAX_SIZE: (1472).to_bytes(2, "big"), PARAMS: PARAMS_EDK2_HTTP, UUID: b"",
-                NDI: EDK2_NDI, ARCH: code.to_bytes(2, "big"),
-                VENDOR_CLASS: vendor_class("HTTPClient", code, "003000")},
-        flags=dhcp.BROADCAST_FLAG,
-        source="[cap] f1-ovmf-httpboot" if arch == "efi-x64" else
-               "[fact] §7 EDK2 HTTP Boot on AArch64")
+    return _edk2("http", "http-boot", arch,
+                 pxe_identity(HTTP_ARCH_CODES[arch], EDK2_NDI, "003000", prefix="HTTPClient"),
+                 PARAMS_EDK2_HTTP,
+                 "[cap] f1-ovmf-httpboot" if arch == "efi-x64" else
+                 "[fact] §7 EDK2 HTTP Boot on AArch64")
+
+
+def _ipxe_family(kind, label, arch, identity, user_class, params, ipxe, order, source):
+    """A Program of an iPXE or gPXE build: the family's option set with the
+    build's identity (93, 94, 60), user class, parameter list and option 175
+    (61 and 97 are filled per machine)."""
+    values = {MAX_SIZE: (1472).to_bytes(2, "big"), USER_CLASS: user_class, PARAMS: params,
+              CLIENT_ID: b"", UUID: b"", IPXE: ipxe, **identity}
+    return Program(kind=kind, label=label, arch=arch, values=values, order=order,
+                   short_class_4011=True, source=source)
 
 
 def ipxe_build(arch, label="ipxe"):
@@ -296,41 +316,29 @@ def ipxe_build(arch, label="ipxe"):
     ROM, [cap a]), ipxe.efi ([cap c2]), and for ARM64/IA32 the EFI build
     with the architecture swapped [inf]."""
     if arch == "bios":
-        values = {NDI: PXE_NDI_BIOS, ARCH: b"\0\0",
-                  VENDOR_CLASS: vendor_class("PXEClient", 0, "002001"),
-                  IPXE: ipxe_option(PLACEHOLDER_BUSID, (1, 0, 0), FEATURES_IPXE_BIOS_2019)}
+        identity, features = BIOS_PXE_IDENTITY, FEATURES_IPXE_BIOS_2019
         source = "[cap] a-seabios-virtio (QEMU iPXE ROM = Debian undionly.kpxe)"
     else:
-        code = ARCH_CODES[arch]
-        values = {NDI: IPXE_EFI_NDI, ARCH: code.to_bytes(2, "big"),
-                  VENDOR_CLASS: vendor_class("PXEClient", code, "003010"),
-                  IPXE: ipxe_option(PLACEHOLDER_BUSID, (1, 0, 0), FEATURES_IPXE_EFI_2019)}
+        identity = pxe_identity(ARCH_CODES[arch], IPXE_EFI_NDI, "003010")
+        features = FEATURES_IPXE_EFI_2019
         source = "[cap] c2-ovmf-virtio-norom (Debian ipxe.efi)" if arch == "efi-x64" else \
             "[inf] Debian ipxe.efi with the architecture of " + arch
-    values.update({MAX_SIZE: (1472).to_bytes(2, "big"), USER_CLASS: b"iPXE",
-                   PARAMS: PARAMS_IPXE_2019, CLIENT_ID: b"", UUID: b""})
-    return Program(kind="ipxe", label=label, arch=arch, values=values, order=ORDER_IPXE,
-                   short_class_4011=True, source=source)
+    return _ipxe_family("ipxe", label, arch, identity, b"iPXE", PARAMS_IPXE_2019,
+                        ipxe_option(PLACEHOLDER_BUSID, (1, 0, 0), features), ORDER_IPXE, source)
 
 
 def vbox_ipxe():
     """VirtualBox's built-in iPXE ROM (1.21.1 sources, no HTTP) [fact §8]."""
-    values = {MAX_SIZE: (1472).to_bytes(2, "big"), ARCH: b"\0\0", NDI: PXE_NDI_BIOS,
-              VENDOR_CLASS: vendor_class("PXEClient", 0, "002001"), USER_CLASS: b"iPXE",
-              PARAMS: PARAMS_IPXE_1_21, CLIENT_ID: b"", UUID: b"",
-              IPXE: ipxe_option(PLACEHOLDER_BUSID, (1, 21, 1), FEATURES_VBOX)}
-    return Program(kind="ipxe", label="ipxe", arch="bios", values=values, order=ORDER_IPXE,
-                   short_class_4011=True, source="[fact] §8 VirtualBox iPXE")
+    return _ipxe_family("ipxe", "ipxe", "bios", BIOS_PXE_IDENTITY, b"iPXE", PARAMS_IPXE_1_21,
+                        ipxe_option(PLACEHOLDER_BUSID, (1, 21, 1), FEATURES_VBOX), ORDER_IPXE,
+                        "[fact] §8 VirtualBox iPXE")
 
 
 def gpxe_097():
     """gPXE 0.9.7 undionly.kpxe (options prepended: reversed order) [fact §2]."""
-    values = {MAX_SIZE: (1472).to_bytes(2, "big"), ARCH: b"\0\0", NDI: PXE_NDI_BIOS,
-              VENDOR_CLASS: vendor_class("PXEClient", 0, "002001"), USER_CLASS: b"gPXE",
-              PARAMS: PARAMS_GPXE, CLIENT_ID: b"", UUID: b"",
-              IPXE: ipxe_option(PLACEHOLDER_BUSID, (0, 9, 7), FEATURES_GPXE_097)}
-    return Program(kind="gpxe", label="gpxe", arch="bios", values=values, order=ORDER_GPXE_097,
-                   short_class_4011=True, source="[fact] §2 gPXE 0.9.7")
+    return _ipxe_family("gpxe", "gpxe", "bios", BIOS_PXE_IDENTITY, b"gPXE", PARAMS_GPXE,
+                        ipxe_option(PLACEHOLDER_BUSID, (0, 9, 7), FEATURES_GPXE_097),
+                        ORDER_GPXE_097, "[fact] §2 gPXE 0.9.7")
 
 
 # ------------------------------------------------------------------ the site's own iPXE

@@ -7,12 +7,19 @@ each request again from a DhcpClient with a fresh xid and the client's MAC
 the same server offered now, ciaddr/source the address leased now) and
 collects the replies until every server that answered in the capture has
 answered again.  compare_replies() then lists what differs.
+replay_capture() does all of it against a dnsmasq running the capture's
+own config, in a topology of its own.
 """
 
+import contextlib
+import os
 import struct
+import tempfile
 from dataclasses import dataclass, field
 
 from . import dhcp, pcap
+from .netns import Topology
+from .servers import Dnsmasq, set_config_option
 
 DHCP_PORTS = {dhcp.SERVER_PORT, dhcp.CLIENT_PORT, dhcp.PXE_PORT}
 REQUEST_OF_REPLY = {dhcp.OFFER: dhcp.DISCOVER, dhcp.ACK: dhcp.REQUEST, dhcp.NAK: dhcp.REQUEST}
@@ -204,3 +211,62 @@ def compare_exchange(replayed, ignore_options=()):
         diffs += [f"{want.msg_name} from {server}: {d}"
                   for d in compare_replies(want, got[server], ignore_options)]
     return diffs
+
+
+# ------------------------------------------------- a capture against dnsmasq
+# The plain DHCP server next to the proxy in the proxy capture (f2a), at
+# PEER_ADDRESS: its replies there show a 10.77.0.100-199 range, 10m leases
+# and no boot information.
+PEER_ADDRESS = "10.77.0.2"
+PLAIN_DHCP_CONFIG = """port=0
+interface=eth0
+bind-interfaces
+user=root
+group=root
+dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
+"""
+# The server's IPv6 address on the bridge: the loop capture's config sends
+# router advertisements for fd77::/64 (iPXE boots faster with one).
+SERVER_IPV6 = "fd77::1/64"
+
+
+@dataclass
+class CaptureRun:
+    """A capture replayed against dnsmasq: its exchanges, what the replay
+    got, dnsmasq's log lines and the (since removed) TFTP root they name."""
+    exchanges: list
+    replayed: list
+    log_lines: list
+    tftp_root: str
+
+
+def capture_config(capture_dir, tftp_root, bridge):
+    """The capture's dnsmasq.conf adapted to a topology: its bridge and TFTP root."""
+    with open(os.path.join(capture_dir, "dnsmasq.conf")) as conf:
+        config = conf.read()
+    config = set_config_option(config, "interface", bridge)
+    return set_config_option(config, "tftp-root", tftp_root)
+
+
+def replay_capture(capture_dir, binary, peer_binary=None, edit_config=None):
+    """Replay the client side of CAPTURE_DIR/dhcp.pcap against BINARY running
+    the capture's own config (EDIT_CONFIG(text) -> text may change it), in a
+    topology of its own with the captured client's MAC; returns a CaptureRun.
+
+    Where the capture has replies from PEER_ADDRESS (a proxy next to a plain
+    DHCP server), PEER_BINARY (default: BINARY) runs PLAIN_DHCP_CONFIG there.
+    """
+    exchanges = load_exchanges(os.path.join(capture_dir, "dhcp.pcap"))
+    with_peer = any(PEER_ADDRESS in exchange.server_ids for exchange in exchanges)
+    with tempfile.TemporaryDirectory() as tftp_root, \
+            Topology(clients=1, client_macs=(exchanges[0].request.chaddr,),
+                     server_extra=(SERVER_IPV6,),
+                     peers=(PEER_ADDRESS + "/24",) if with_peer else ()) as topo:
+        config = capture_config(capture_dir, tftp_root, topo.bridge)
+        config = edit_config(config) if edit_config else config
+        peer = Dnsmasq(peer_binary or binary, topo.peer.ns, PLAIN_DHCP_CONFIG) \
+            if with_peer else contextlib.nullcontext()
+        with Dnsmasq(binary, topo.server.ns, config) as server:
+            with peer, dhcp.DhcpClient(topo.client) as client:
+                replayed = Replayer(client).run(exchanges)
+            return CaptureRun(exchanges, replayed, server.log_lines(), tftp_root)
