@@ -19,12 +19,19 @@ def device_arg(command):
     return command[command.index("-device") + 1]
 
 
+def scratch(test):
+    """A throwaway directory removed when TEST ends."""
+    directory = tempfile.TemporaryDirectory(prefix="pxc-qemu-unit-")
+    test.addCleanup(directory.cleanup)
+    return directory.name
+
+
 class CommandLineTest(unittest.TestCase):
     """Each profile's argv carries the firmware, NIC, identity and serial file it promises."""
 
     def vm(self, profile, **kwargs):
         """A VM (not started) in a throwaway directory."""
-        return qemu.VM(profile, tempfile.mkdtemp(prefix="pxc-qemu-unit-"), "tap7", **kwargs)
+        return qemu.VM(profile, scratch(self), "tap7", **kwargs)
 
     def test_seabios_uses_graphics_off_and_the_default_rom(self):
         command = self.vm("seabios-virtio").command()
@@ -82,7 +89,7 @@ class RomCheckTest(unittest.TestCase):
         qemu.check_bios_rom(QEMU_E1000_ROM, "e1000")
 
     def test_start_refuses_a_mismatched_rom(self):
-        vm = qemu.VM("seabios-virtio", tempfile.mkdtemp(prefix="pxc-qemu-unit-"), "tap7",
+        vm = qemu.VM("seabios-virtio", scratch(self), "tap7",
                      romfile=QEMU_E1000_ROM)
         with self.assertRaises(ValueError):
             vm.start()
@@ -97,7 +104,7 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(qemu.clean_console(raw), "iPXE 1.0.0 -- Open\nDone\n")
 
     def test_incremental_reads_and_counting(self):
-        vm = qemu.VM("seabios-virtio", tempfile.mkdtemp(prefix="pxc-qemu-unit-"), "tap7")
+        vm = qemu.VM("seabios-virtio", scratch(self), "tap7")
         with open(vm.serial_path, "wb") as f:
             f.write(b"Filename: undionly.kpxe\r\n")
         self.assertEqual(vm.read_serial(), "Filename: undionly.kpxe\n")
