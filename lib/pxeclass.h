@@ -229,6 +229,8 @@ void pxc_config_free(struct pxc_config *cfg);
 
 /* True if NAME is a directive this library parses ("dhcp-pxe-class" …). */
 bool pxc_is_directive(const char *name);
+/* Name of directive I (0, 1, …), or NULL past the last one. */
+const char *pxc_directive_name(size_t i);
 
 /*
  * Parse one directive: NAME is the part before '=', VALUE the part after

@@ -634,6 +634,12 @@ pxc_is_directive(const char *name)
   return name && find_directive(name) != NULL;
 }
 
+const char *
+pxc_directive_name(size_t i)
+{
+  return i < DIRECTIVE_COUNT ? directives[i].name : NULL;
+}
+
 int
 pxc_config_add(struct pxc_config *cfg, const char *name, const char *value,
                char *errbuf, size_t errlen)

@@ -410,6 +410,10 @@ START_TEST(bounds)
   ck_assert(!pxc_is_directive(NULL));
   ck_assert(!pxc_is_directive("dhcp-boot"));
   ck_assert(pxc_is_directive("dhcp-ipxe-busid"));
+  for (size_t i = 0; pxc_directive_name(i); i++)
+    ck_assert(pxc_is_directive(pxc_directive_name(i)));
+  ck_assert_str_eq(pxc_directive_name(7), "dhcp-chain-guard");
+  ck_assert_ptr_null(pxc_directive_name(8));
   pxc_config_free(NULL);
 }
 END_TEST
