@@ -9,11 +9,16 @@
 
 #include "pxeclass.h"
 
-static const char *const names[] = {
-    "dhcp-pxe-class",    "dhcp-pxe-arch",   "dhcp-ipxe-feature",
-    "dhcp-ipxe-version", "dhcp-ipxe-busid", "dhcp-ipxe-own",
-    "dhcp-pxe-arch9",    "dhcp-chain-guard",
-};
+/* How many directives the library parses. */
+static size_t
+directive_count(void)
+{
+  size_t n = 0;
+
+  while (pxc_directive_name(n))
+    n++;
+  return n;
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -29,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memcpy(value, data + 1, size - 1);
   value[size - 1] = '\0';
   cfg = pxc_config_new();
-  if (pxc_config_add(cfg, names[data[0] % (sizeof(names) / sizeof(names[0]))],
+  if (pxc_config_add(cfg, pxc_directive_name(data[0] % directive_count()),
                      value, err, sizeof(err)) == 0) {
     pxc_config_finish(cfg, err, sizeof(err));
     pxc_classify(cfg, data, size, &req);
