@@ -15,16 +15,33 @@
 static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x77, 0x00, 0x01};
 static uint8_t scratch[PXC_SCRATCH_SIZE];
 
-/* Index B's packet, copied into a heap block of exactly its length so
-   that ASan catches any read past the end. */
+/* The packet being built, its index, and the exact-size copy indexed. */
+static struct builder b;
+static struct dhcp_index ix;
+static uint8_t *copy;
+
+/* Index LEN bytes of DATA, copied into a heap block of exactly that
+   length so that ASan catches any read past the end; the errors. */
 static uint32_t
-index_exact(struct dhcp_index *ix, const uint8_t *data, size_t len,
-            uint8_t **copy)
+index_exact(const uint8_t *data, size_t len)
 {
-  *copy = malloc(len ? len : 1);
-  memcpy(*copy, data, len);
-  dhcp_index_build(ix, *copy, len, scratch, sizeof(scratch));
-  return ix->errors;
+  copy = malloc(len ? len : 1);
+  memcpy(copy, data, len);
+  dhcp_index_build(&ix, copy, len, scratch, sizeof(scratch));
+  return ix.errors;
+}
+
+/* Index the packet built in B. */
+static uint32_t
+index_built(void)
+{
+  return index_exact(b.buf, b.len);
+}
+
+static void
+free_copy(void)
+{
+  copy = NULL;
 }
 
 /* Option CODE of the index as a NUL-terminated string (static buffer). */
@@ -43,35 +60,27 @@ option_text(struct dhcp_index *ix, uint8_t code)
 
 START_TEST(plain_packet)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient");
   builder_end(&b);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), 0);
+  ck_assert_uint_eq(index_built(), 0);
   ck_assert_str_eq(option_text(&ix, 60), "PXEClient");
   ck_assert_ptr_null(option_text(&ix, 77));
-  free(copy);
 }
 END_TEST
 
 START_TEST(pad_is_skipped)
 {
   static const uint8_t pads[5] = {0};
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_raw(&b, pads, sizeof(pads));
   builder_string(&b, 77, "iPXE");
   builder_raw(&b, pads, sizeof(pads));
   builder_end(&b);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), 0);
+  ck_assert_uint_eq(index_built(), 0);
   ck_assert_str_eq(option_text(&ix, 77), "iPXE");
-  free(copy);
 }
 END_TEST
 
@@ -79,9 +88,6 @@ END_TEST
 START_TEST(overload_file_and_sname)
 {
   static const uint8_t both = 3;
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_option(&b, 52, &both, 1);
@@ -90,10 +96,9 @@ START_TEST(overload_file_and_sname)
   /* file: 77 "CD", 60 "PXEClient", END; sname: 77 "EF", END */
   memcpy(b.buf + 108, "\x4d\x02" "CD" "\x3c\x09" "PXEClient" "\xff", 16);
   memcpy(b.buf + 44, "\x4d\x02" "EF" "\xff", 5);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), 0);
+  ck_assert_uint_eq(index_built(), 0);
   ck_assert_str_eq(option_text(&ix, 60), "PXEClient");
   ck_assert_str_eq(option_text(&ix, 77), "ABCDEF");
-  free(copy);
 }
 END_TEST
 
@@ -101,35 +106,27 @@ END_TEST
 START_TEST(overload_file_only)
 {
   static const uint8_t file = 1;
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_option(&b, 52, &file, 1);
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
   memcpy(b.buf + 44, "\x4d\x02" "EF" "\xff", 5);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), 0);
+  ck_assert_uint_eq(index_built(), 0);
   ck_assert_str_eq(option_text(&ix, 60), "HTTP");
   ck_assert_ptr_null(option_text(&ix, 77));
-  free(copy);
 }
 END_TEST
 
 /* Without option 52, file and sname are never read as options. */
 START_TEST(no_overload_ignores_file)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), 0);
+  ck_assert_uint_eq(index_built(), 0);
   ck_assert_ptr_null(option_text(&ix, 60));
-  free(copy);
 }
 END_TEST
 
@@ -137,18 +134,14 @@ START_TEST(overload_bad_value)
 {
   static const uint8_t values[][2] = {{1, 0}, {1, 4}, {2, 1}, {0, 0}};
   for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-    struct builder b;
-    struct dhcp_index ix;
-    uint8_t *copy;
     uint8_t opt[2] = {values[i][1], 1};
 
     builder_request(&b, mac, 1, 1);
     builder_option(&b, 52, opt, values[i][0]);
     builder_end(&b);
     memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
-    ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), PXC_ERR_OVERLOAD);
+    ck_assert_uint_eq(index_built(), PXC_ERR_OVERLOAD);
     ck_assert_ptr_null(option_text(&ix, 60));
-    free(copy);
   }
 }
 END_TEST
@@ -157,116 +150,88 @@ END_TEST
 START_TEST(overload_into_garbage)
 {
   static const uint8_t file = 1;
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_option(&b, 52, &file, 1);
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\x4d\xf0" "xx", 10);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), PXC_ERR_OVERLOAD);
+  ck_assert_uint_eq(index_built(), PXC_ERR_OVERLOAD);
   ck_assert_str_eq(option_text(&ix, 60), "HTTP");
   ck_assert_ptr_null(option_text(&ix, 77));
-  free(copy);
 }
 END_TEST
 
 START_TEST(split_option_joined)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient:Arch:");
   builder_string(&b, 77, "iPXE");
   builder_string(&b, 60, "00007:UNDI:003000");
   builder_end(&b);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), 0);
+  ck_assert_uint_eq(index_built(), 0);
   ck_assert_str_eq(option_text(&ix, 60), "PXEClient:Arch:00007:UNDI:003000");
   /* asking twice gives the same joined value */
   ck_assert_str_eq(option_text(&ix, 60), "PXEClient:Arch:00007:UNDI:003000");
-  free(copy);
 }
 END_TEST
 
 START_TEST(split_option_too_long)
 {
   uint8_t part[200];
-  struct builder b;
-  struct dhcp_index ix;
   struct pxc_bytes opt;
-  uint8_t *copy;
 
   memset(part, 'x', sizeof(part));
   builder_request(&b, mac, 1, 1);
   for (int i = 0; i < 8; i++)
     builder_option(&b, 43, part, sizeof(part));
   builder_end(&b);
-  index_exact(&ix, b.buf, b.len, &copy);
+  index_built();
   ck_assert(dhcp_index_get(&ix, 43, &opt));
   ck_assert_uint_eq(ix.errors, PXC_ERR_SPLIT);
   ck_assert_uint_eq(opt.len, sizeof(part)); /* the first fragment is kept */
-  free(copy);
 }
 END_TEST
 
 START_TEST(option_overruns_packet)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient");
   builder_raw(&b, "\x4d\x10" "iPXE", 6); /* says 16, holds 4 */
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), PXC_ERR_OPT_OVERRUN);
+  ck_assert_uint_eq(index_built(), PXC_ERR_OPT_OVERRUN);
   ck_assert_str_eq(option_text(&ix, 60), "PXEClient");
   ck_assert_ptr_null(option_text(&ix, 77));
-  free(copy);
 }
 END_TEST
 
 START_TEST(length_byte_missing)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_raw(&b, "\x4d", 1);
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), PXC_ERR_OPT_OVERRUN);
-  free(copy);
+  ck_assert_uint_eq(index_built(), PXC_ERR_OPT_OVERRUN);
 }
 END_TEST
 
 START_TEST(missing_end)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 77, "iPXE");
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), PXC_ERR_NO_END);
+  ck_assert_uint_eq(index_built(), PXC_ERR_NO_END);
   ck_assert_str_eq(option_text(&ix, 77), "iPXE");
-  free(copy);
 }
 END_TEST
 
 START_TEST(no_cookie)
 {
-  struct builder b;
-  struct dhcp_index ix;
-  uint8_t *copy;
 
   builder_request(&b, mac, 1, 1);
   builder_end(&b);
   b.buf[236] = 0;
-  ck_assert_uint_eq(index_exact(&ix, b.buf, b.len, &copy), PXC_ERR_COOKIE);
+  ck_assert_uint_eq(index_built(), PXC_ERR_COOKIE);
   ck_assert_ptr_null(option_text(&ix, 53));
-  free(copy);
 }
 END_TEST
 
@@ -274,16 +239,13 @@ END_TEST
    right error for where the cut falls. */
 START_TEST(every_truncation)
 {
-  struct builder b;
 
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient:Arch:00000:UNDI:002001");
   builder_string(&b, 77, "iPXE");
   builder_end(&b);
   for (size_t len = 0; len <= b.len; len++) {
-    struct dhcp_index ix;
-    uint8_t *copy;
-    uint32_t errors = index_exact(&ix, b.buf, len, &copy);
+    uint32_t errors = index_exact(b.buf, len);
     if (len < 236)
       ck_assert_uint_eq(errors, PXC_ERR_SHORT);
     else if (len < 240)
@@ -292,7 +254,6 @@ START_TEST(every_truncation)
       ck_assert_uint_ne(errors, 0);
     else
       ck_assert_uint_eq(errors, 0);
-    free(copy);
   }
 }
 END_TEST
@@ -302,8 +263,6 @@ START_TEST(huge_packet)
 {
   size_t len = 65535;
   uint8_t *pkt = calloc(1, len);
-  struct builder b;
-  struct dhcp_index ix;
   struct pxc_bytes opt;
 
   builder_request(&b, mac, 1, 1);
@@ -356,6 +315,7 @@ parser_suite(void)
   Suite *s = suite_create("parser");
   TCase *tc = tcase_create("index");
 
+  tcase_add_checked_fixture(tc, NULL, free_copy);
   tcase_add_test(tc, plain_packet);
   tcase_add_test(tc, pad_is_skipped);
   tcase_add_test(tc, overload_file_and_sname);
