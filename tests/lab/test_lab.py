@@ -143,7 +143,7 @@ class OfflineTest(unittest.TestCase):
             "ipxe.efi": ("ipxe", "efi-x64"),
             "snponly.efi": ("ipxe", "efi-x64"),
             "ipxe-arm64.efi": ("ipxe", "efi-arm64"),
-            "ipxe32.efi": ("ipxe", "efi-ia32"),
+            "ipxe32.efi": ("ipxe", "efi-x86"),
             "ipxe-x86_64.efi": ("ipxe", "efi-x64"),
             "http://10.77.0.1/ipxe-arm64.efi": ("ipxe", "efi-arm64"),
             "pxelinux.0": ("nbp", "bios"),

@@ -36,7 +36,7 @@ VERDICT_SCRIPT, VERDICT_NBP, VERDICT_DEAD, VERDICT_LOOP = "script", "nbp", "dead
 SUCCESS_VERDICTS = (VERDICT_SCRIPT, VERDICT_NBP)
 
 IPXE_SETTING_RE = re.compile(r"\$\{([^}]*)\}")
-BUILDARCH = {"bios": "i386", "efi-ia32": "i386", "efi-x64": "x86_64", "efi-arm64": "arm64"}
+BUILDARCH = {"bios": "i386", "efi-x86": "i386", "efi-x64": "x86_64", "efi-arm64": "arm64"}
 PLATFORM = {"bios": "pcbios"}
 
 

@@ -66,8 +66,8 @@ ORDER_EDK2 = ([53, 57, 55, 97, 94, 93, 60], [53, 54, 50, 57, 55, 97, 94, 93, 60]
 ORDER_PXE_ROM = ([53, 57, 93, 94, 97, 55, 60], [53, 50, 54, 57, 93, 94, 97, 55, 60])
 
 # UEFI / BIOS architecture numbers (option 93) and the lab's arch names.
-ARCH_CODES = {"bios": 0, "efi-ia32": 6, "efi-x64": 7, "efi-arm64": 11}
-HTTP_ARCH_CODES = {"efi-ia32": 15, "efi-x64": 16, "efi-arm64": 19}
+ARCH_CODES = {"bios": 0, "efi-x86": 6, "efi-x64": 7, "efi-arm64": 11}
+HTTP_ARCH_CODES = {"efi-x86": 15, "efi-x64": 16, "efi-arm64": 19}
 
 PXE_NDI_BIOS = bytes([1, 2, 1])       # UNDI 2.1
 EDK2_NDI = bytes([1, 3, 0])           # no NII: DEFAULT_UNDI 3.0
@@ -80,7 +80,7 @@ class Program:
 
     kind      'pxe' (PXE ROM / EDK2 PXE), 'http' (UEFI HTTP Boot), 'ipxe', 'gpxe'
     label     how the lab names it when dnsmasq's log does not say
-    arch      bios, efi-ia32, efi-x64, efi-arm64: what it can run
+    arch      bios, efi-x86, efi-x64, efi-arm64: what it can run
     values    {code: bytes} of its identity options (61/97 filled per machine)
     order     (DISCOVER order, REQUEST order) of option codes
     request_overrides  {code: bytes} a REQUEST sends instead (EDK2 PXE's 57)

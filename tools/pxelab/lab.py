@@ -596,7 +596,7 @@ def parse_args(argv):
                         + ", ".join(clients.MACHINE_NAMES))
     parser.add_argument("--standin", action="append", default=[], metavar="NAME=KIND[:ARCH]",
                         help="what a boot file stands for, instead of the name's guess "
-                        "(KIND: ipxe, script, nbp, missing; ARCH: bios, efi-ia32, efi-x64, "
+                        "(KIND: ipxe, script, nbp, missing; ARCH: bios, efi-x86, efi-x64, "
                         "efi-arm64, any)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show stand-ins, every exchange and every pxeclass log line")

@@ -23,7 +23,7 @@ dropped):
 The architecture of a binary comes from the name too:
 
   efi-arm64  .efi with arm64, aa64 or aarch64 in the name
-  efi-ia32   .efi with ia32, i386, i686, x86 (not x86_64/x86-64) or a
+  efi-x86    .efi with ia32, i386, i686, x86 (not x86_64/x86-64) or a
              lone 32 (ipxe32.efi, bootia32.efi)
   efi-x64    any other .efi
   bios       .kpxe .kkpxe .kkkpxe .pxe .lkrn .0 .com .n12 .usb .iso .dsk
@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from .labconf import URL_RE
 
 KINDS = ("ipxe", "script", "nbp", "missing")
-ARCHES = ("bios", "efi-ia32", "efi-x64", "efi-arm64", "any")
-ARCH_TITLES = {"bios": "x86 BIOS", "efi-ia32": "32-bit x86 UEFI", "efi-x64": "x64 UEFI",
+ARCHES = ("bios", "efi-x86", "efi-x64", "efi-arm64", "any")
+ARCH_TITLES = {"bios": "x86 BIOS", "efi-x86": "32-bit x86 UEFI", "efi-x64": "x64 UEFI",
                "efi-arm64": "ARM64 UEFI", "any": "any architecture"}
 
 SCRIPT_EXTENSIONS = {".ipxe", ".php", ".cgi", ".pl", ".py", ".sh", ".txt", ".asp", ".aspx",
@@ -64,7 +64,7 @@ SCRIPT_MAGIC = "#!ipxe"
 class StandIn:
     """What a boot file name stands for."""
     kind: str       # ipxe, script, nbp, missing
-    arch: str       # bios, efi-ia32, efi-x64, efi-arm64, any
+    arch: str       # bios, efi-x86, efi-x64, efi-arm64, any
     why: str        # which rule decided (for the report)
 
     def title(self):
@@ -95,7 +95,7 @@ def guess_arch(base):
         if ARM64_RE.search(base):
             return "efi-arm64"
         if IA32_RE.search(base):
-            return "efi-ia32"
+            return "efi-x86"
         return "efi-x64"
     return "bios" if ext in BIOS_EXTENSIONS else "any"
 
