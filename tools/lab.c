@@ -142,6 +142,16 @@ default_dnsmasq(void)
   return NULL;
 }
 
+/* True if the arguments only ask for the lab's usage. */
+static bool
+asks_for_help(int argc, char **argv)
+{
+  for (int i = 1; i < argc; i++)
+    if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+      return true;
+  return false;
+}
+
 int
 cmd_lab(int argc, char **argv)
 {
@@ -149,6 +159,13 @@ cmd_lab(int argc, char **argv)
   char config[PATH_MAX];
   char **args;
 
+  /* First, since an unprivileged user may not even reach the lab's files
+     (a checkout in a private directory). */
+  if (geteuid() != 0 && !asks_for_help(argc, argv)) {
+    fprintf(stderr, "pxeclass lab: needs root: it creates network namespaces "
+                    "(run it with sudo)\n");
+    return LAB_EXIT_ENVIRONMENT;
+  }
   if (!find_lab(&place)) {
     fprintf(stderr, "pxeclass lab: the lab (pxelab/lab.py) is missing: looked in "
                     "%s/tools and %s\n", PXC_LAB_SOURCE_ROOT, PXC_LAB_DATA_DIR);
