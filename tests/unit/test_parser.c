@@ -25,6 +25,7 @@ static uint8_t *copy;
 static uint32_t
 index_exact(const uint8_t *data, size_t len)
 {
+  free(copy);
   copy = malloc(len ? len : 1);
   memcpy(copy, data, len);
   dhcp_index_build(&ix, copy, len, scratch, sizeof(scratch));
@@ -41,6 +42,7 @@ index_built(void)
 static void
 free_copy(void)
 {
+  free(copy);
   copy = NULL;
 }
 
@@ -60,7 +62,6 @@ option_text(struct dhcp_index *ix, uint8_t code)
 
 START_TEST(plain_packet)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient");
   builder_end(&b);
@@ -121,7 +122,6 @@ END_TEST
 /* Without option 52, file and sname are never read as options. */
 START_TEST(no_overload_ignores_file)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
@@ -163,7 +163,6 @@ END_TEST
 
 START_TEST(split_option_joined)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient:Arch:");
   builder_string(&b, 77, "iPXE");
@@ -195,7 +194,6 @@ END_TEST
 
 START_TEST(option_overruns_packet)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient");
   builder_raw(&b, "\x4d\x10" "iPXE", 6); /* says 16, holds 4 */
@@ -207,7 +205,6 @@ END_TEST
 
 START_TEST(length_byte_missing)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_raw(&b, "\x4d", 1);
   ck_assert_uint_eq(index_built(), PXC_ERR_OPT_OVERRUN);
@@ -216,7 +213,6 @@ END_TEST
 
 START_TEST(missing_end)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 77, "iPXE");
   ck_assert_uint_eq(index_built(), PXC_ERR_NO_END);
@@ -226,7 +222,6 @@ END_TEST
 
 START_TEST(no_cookie)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_end(&b);
   b.buf[236] = 0;
@@ -239,7 +234,6 @@ END_TEST
    right error for where the cut falls. */
 START_TEST(every_truncation)
 {
-
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient:Arch:00000:UNDI:002001");
   builder_string(&b, 77, "iPXE");
