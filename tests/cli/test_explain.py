@@ -7,8 +7,12 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from pxelab import testing  # noqa: E402
 
 PXECLASS = os.environ.get("PXC_CLI", "build/tools/pxeclass")
 CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "captures")
@@ -224,4 +228,4 @@ class Explain(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main(verbosity=2)
+    testing.main()

@@ -21,8 +21,9 @@ and measured twice:
     CALLGRIND_REQUESTS requests: deterministic, and split into what the
     two hooks take.
 
-Prints figures, asserts nothing.  Needs root (exits 77 otherwise) and
-valgrind for the instruction counts.  PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK.
+Prints figures, asserts nothing.  Needs root and valgrind (fails
+otherwise; with PXC_ALLOW_SKIP=1 exits 77, meson's "skipped").
+PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK.
 """
 
 import os
@@ -193,8 +194,9 @@ def main():
     """Run every measurement and print the figures."""
     if not (testing.CAN_USE_NAMESPACES and testing.executable(PATCHED)
             and testing.executable(STOCK)):
-        print("skipped: needs root, PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
-        sys.exit(77)
+        testing.skip_file("needs root, PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
+    if not (VALGRIND and ANNOTATE):
+        testing.skip_file("needs valgrind and callgrind_annotate (tools/setup installs them)")
     print("%s  vs  %s" % (version_of(PATCHED), os.path.basename(STOCK)))
     print("requests: DISCOVERs of %d client kinds from %d machines, no per-packet logging"
           % (len(PROFILES), MACHINES))
@@ -208,9 +210,6 @@ def main():
                                         for r in rounds))
     print("  (most of this is the kernel receiving and sending for dnsmasq, and it moves\n"
           "   by several µs between rounds; the instruction counts below are exact)")
-    if not VALGRIND:
-        print("\ninstructions: skipped (no valgrind)")
-        return
     payloads = requests(CALLGRIND_REQUESTS, seed=2)
     counted = {name: callgrind_run(binary, config, payloads) for name, binary, config in RUNS}
     report("instructions in dhcp_packet() over %d requests (callgrind)" % CALLGRIND_REQUESTS,

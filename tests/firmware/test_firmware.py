@@ -4,8 +4,9 @@ Each scenario of scenarios.SCENARIOS becomes one test method that boots the
 firmware through the dnsmasq binary named by PXC_DNSMASQ (stock or patched)
 and asserts the whole chain from the servers' own logs and the serial
 console.  The boots need root (namespaces, tap) and QEMU; without them, or
-without PXC_DNSMASQ, they are skipped with the reason.  The checks of the
-chain matcher itself run everywhere.
+without PXC_DNSMASQ, they are skipped with the reason, which fails the file
+unless PXC_ALLOW_SKIP=1 (pxelab.testing).  The checks of the chain matcher
+itself run everywhere.
 
   PXC_DNSMASQ=/path/to/dnsmasq python3 -m unittest tests/firmware/test_firmware.py -v
   PXC_DNSMASQ_PEER=FILE      the plain DHCP server next to a proxy (a stock build)
@@ -25,8 +26,10 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
 import scenarios  # noqa: E402
+from pxelab import testing  # noqa: E402
 from scenarios import Expect, check_chain, dnsmasq, never, serial  # noqa: E402
 
 
@@ -50,10 +53,18 @@ def boot_skip_reason():
     return None
 
 
-def selected(name):
-    """True if PXC_FW_SCENARIOS is unset or lists `name`."""
+def selected_scenarios():
+    """The scenarios PXC_FW_SCENARIOS lists (all when unset); a name that
+    is no scenario is an error, not an empty run."""
     wanted = os.environ.get("PXC_FW_SCENARIOS")
-    return not wanted or name in {item.strip() for item in wanted.split(",")}
+    if not wanted:
+        return list(scenarios.SCENARIOS.values())
+    names = [item.strip() for item in wanted.split(",") if item.strip()]
+    unknown = [name for name in names if name not in scenarios.SCENARIOS]
+    if unknown:
+        raise SystemExit("PXC_FW_SCENARIOS: no scenario %s (known: %s)"
+                         % (", ".join(unknown), ", ".join(scenarios.SCENARIOS)))
+    return [scenarios.SCENARIOS[name] for name in names]
 
 
 class ChainMatcherTest(unittest.TestCase):
@@ -156,8 +167,6 @@ class FirmwareBootTest(unittest.TestCase):
         reason = boot_skip_reason()
         if reason:
             self.skipTest(reason)
-        if not selected(scenario.name):
-            self.skipTest("not in PXC_FW_SCENARIOS")
         workdir = tempfile.mkdtemp(prefix=f"pxc-fw-{scenario.name}-")
         try:
             result = scenarios.play(scenario, os.environ["PXC_DNSMASQ"], workdir)
@@ -179,9 +188,11 @@ def _boot_test(scenario):
     return test
 
 
-for _scenario in scenarios.SCENARIOS.values():
+# Only the scenarios asked for become tests: a subset is the user's
+# choice, not a skip.
+for _scenario in selected_scenarios():
     setattr(FirmwareBootTest, f"test_{_scenario.name.replace('-', '_')}", _boot_test(_scenario))
 
 
 if __name__ == "__main__":
-    unittest.main()
+    testing.main()

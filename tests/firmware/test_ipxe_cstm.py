@@ -1,8 +1,9 @@
 """Checks of ipxe_cstm: the CSTM iPXE derived from Debian's binaries (no root needed).
 
 The pieces (CRC, branch filter, block finder) on crafted data everywhere;
-the derivation itself on the installed Debian ipxe package's files, skipped
-with the reason when that package is not installed.  The real proof, a boot
+the derivation itself on the installed Debian ipxe package's files (tools/setup
+installs it; without it those tests skip, which fails the file unless
+PXC_ALLOW_SKIP=1).  The real proof, a boot
 whose DHCP request says CSTM, is in test_firmware.py (f, h, h2).
 
   python3 -m unittest tests/firmware/test_ipxe_cstm.py -v
@@ -16,8 +17,10 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
 import ipxe_cstm  # noqa: E402
+from pxelab import testing  # noqa: E402
 from ipxe_cstm import DeriveError  # noqa: E402
 
 DEBIAN_KPXE = "/usr/lib/ipxe/undionly.kpxe"
@@ -142,4 +145,4 @@ class DebianBinariesTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    testing.main()

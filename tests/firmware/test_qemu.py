@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
-from pxelab import qemu  # noqa: E402
+from pxelab import qemu, testing  # noqa: E402
 
 DEBIAN_VIRTIO_ROM = "/usr/lib/ipxe/virtio-net.rom"      # 1af4:1041 (modern virtio)
 QEMU_E1000_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"      # 8086:100e
@@ -116,4 +116,4 @@ class ConsoleTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    testing.main()

@@ -435,4 +435,4 @@ class BootClientTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    testing.main()

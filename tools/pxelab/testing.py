@@ -1,8 +1,11 @@
 """What the Python test files share: whether namespaces can be built, the
 skip that says so, and how a test file ends.
 
-meson reads exit status 77 as "skipped": a test file whose every test was
-skipped (no root, no binary) must say so instead of passing.
+A skipped test proves nothing, so a skip fails the file: every
+prerequisite of the test command is something tools/setup installs or
+the build provides.  Only a user who asks for it (PXC_ALLOW_SKIP=1, e.g.
+on a machine without root) gets skips through, listed loudly; a file
+whose every test was then skipped exits 77, meson's "skipped".
 """
 
 import os
@@ -15,16 +18,51 @@ CAN_USE_NAMESPACES = os.geteuid() == 0 and shutil.which("ip") is not None
 needs_namespaces = unittest.skipUnless(CAN_USE_NAMESPACES,
                                        "needs root and iproute2 (network namespaces)")
 
+# meson's exit status for a skipped test.
+EXIT_SKIPPED = 77
+
 
 def executable(path):
     """True if PATH (maybe empty or None) names a program we may run."""
     return bool(path) and os.access(path, os.X_OK)
 
 
+def skips_allowed():
+    """True if the user asked for skips to pass (PXC_ALLOW_SKIP=1)."""
+    return os.environ.get("PXC_ALLOW_SKIP") == "1"
+
+
+def announce_skips(what, reasons):
+    """Print, to stderr and hard to miss, WHAT was skipped and why
+    (REASONS: lines), and whether that fails the run."""
+    verdict = ("allowed by PXC_ALLOW_SKIP=1: these prove nothing on this machine"
+               if skips_allowed() else
+               "this fails the test (set PXC_ALLOW_SKIP=1 to let skips through)")
+    bar = "!" * 72
+    lines = [bar, "SKIPPED: %s -- %s" % (what, verdict)]
+    lines += ["  " + reason for reason in reasons] + [bar]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
+def skip_file(reason):
+    """End a script that cannot run here (a benchmark without root):
+    exit 77 if skips are allowed, 1 otherwise, saying why."""
+    announce_skips(os.path.basename(sys.argv[0]), [reason])
+    sys.exit(EXIT_SKIPPED if skips_allowed() else 1)
+
+
 def main():
-    """Run the tests of the running script (__main__); exit 77 (meson:
-    skipped) when every test was skipped, 1 on a failure, 0 otherwise."""
+    """Run the tests of the running script (__main__).  Exit 1 on a
+    failure or on any skipped test; with PXC_ALLOW_SKIP=1 a skip passes,
+    and a file whose every test was skipped exits 77 (meson: skipped)."""
     result = unittest.main(module="__main__", exit=False, verbosity=2).result
-    if result.testsRun and len(result.skipped) == result.testsRun:
-        sys.exit(77)
-    sys.exit(0 if result.wasSuccessful() else 1)
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if not result.skipped:
+        sys.exit(0)
+    announce_skips("%d of %d tests of %s" % (len(result.skipped), result.testsRun,
+                                            os.path.basename(sys.argv[0])),
+                   ["%s: %s" % (test.id(), reason) for test, reason in result.skipped])
+    if not skips_allowed():
+        sys.exit(1)
+    sys.exit(EXIT_SKIPPED if len(result.skipped) == result.testsRun else 0)
