@@ -222,12 +222,11 @@ def parse_callgrind(out_file, count):
     with open(out_file) as f:
         total = int(re.search(r"^summary: (\d+)", f.read(), re.M).group(1))
     hooks = {}
-    if ANNOTATE:
-        text = subprocess.run([ANNOTATE, "--inclusive=yes", "--threshold=100", out_file],
-                              capture_output=True, text=True, check=True).stdout
-        for hook in HOOKS:
-            match = re.search(r"^\s*([\d,]+) .*[:\s]%s\b" % hook, text, re.M)
-            hooks[hook] = int(match.group(1).replace(",", "")) / count if match else 0.0
+    text = subprocess.run([ANNOTATE, "--inclusive=yes", "--threshold=100", out_file],
+                          capture_output=True, text=True, check=True).stdout
+    for hook in HOOKS:
+        match = re.search(r"^\s*([\d,]+) .*[:\s]%s\b" % hook, text, re.M)
+        hooks[hook] = int(match.group(1).replace(",", "")) / count if match else 0.0
     return total / count, hooks
 
 
