@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Debian's autopkgtest for dnsmasq, unmodified, on our packages.
+
+  test_autopkgtest.py VERSION WORKDIR
+
+Builds Debian's dnsmasq VERSION with the series (patches/debian-build, so
+the packages carry our debian/tests/pxeclass too), builds or reuses the
+QEMU testbed (build-testbed, cached in /var/cache/pxeclass/testbed), runs
+every test of the package's debian/tests with autopkgtest on it, and, when
+a test fails (always with PXC_DEBIAN_STOCK=always), Debian's stock
+packages of VERSION on the same testbed, so that a fault of the testbed is
+told from ours.  Prints both summaries side by side with the time of each
+step.
+
+Fails (never skips) when it cannot run: not root, no deb-src, no testbed.
+Fails when any test fails for the patched packages; a test that fails for
+stock too is named as the testbed's fault in the output.
+
+Environment: PXC_DEBIAN_STOCK=always (run stock every time),
+PXC_TESTBED_KVM=1 (let autopkgtest use /dev/kvm; by default QEMU emulates,
+see qemu-tcg), PXC_TESTBED_CACHE (cache directory).
+"""
+
+import glob
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+DEBIAN_BUILD = os.path.join(TOP, "patches", "debian-build")
+BUILD_TESTBED = os.path.join(HERE, "build-testbed")
+QEMU_TCG = os.path.join(HERE, "qemu-tcg")
+# What a slow (emulated, shared) machine needs to boot the testbed.
+BOOT_TIMEOUT = 300
+STOCK_PACKAGES = ["dnsmasq", "dnsmasq-base", "dnsmasq-base-lua",
+                  "dnsmasq-utils"]
+
+
+class Timer:
+    """Wall-clock time of each named step, for the final report."""
+
+    def __init__(self):
+        self.steps = []
+
+    def run(self, name, cmd, **kw):
+        """Run CMD as step NAME; the CompletedProcess (output captured)."""
+        print("--- %s: %s" % (name, " ".join(cmd)), flush=True)
+        start = time.monotonic()
+        result = subprocess.run(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, **kw)
+        self.steps.append((name, time.monotonic() - start))
+        return result
+
+
+def read_summary(path):
+    """{test name: result word} of an autopkgtest --summary-file."""
+    results = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                words = line.split()
+                if len(words) >= 2:
+                    results[words[0]] = words[1]
+    return results
+
+
+def autopkgtest(timer, name, debs, dsc, testbed, outdir):
+    """Run the tests of DSC with DEBS on TESTBED; {test: result}."""
+    summary = outdir + ".summary"
+    for stale in (summary,):
+        if os.path.exists(stale):
+            os.remove(stale)
+    subprocess.run(["rm", "-rf", outdir], check=True)
+    virt = ["qemu", "--timeout-reboot", str(BOOT_TIMEOUT),
+            "--qemu-options=-readconfig %s/qemu.cfg" % testbed]
+    if os.environ.get("PXC_TESTBED_KVM") != "1":
+        virt += ["--qemu-command", QEMU_TCG]
+    cmd = (["autopkgtest", "--no-built-binaries", "--output-dir", outdir,
+            "--summary-file", summary] + debs + [dsc, "--"] + virt +
+           [os.path.join(testbed, "root.ext4")])
+    result = timer.run("autopkgtest " + name, cmd)
+    with open(outdir + ".log", "w") as log:
+        log.write(result.stdout)
+    results = read_summary(summary)
+    if not results:
+        print(result.stdout[-3000:])
+        print("autopkgtest %s gave no results (exit %d): the testbed did "
+              "not run" % (name, result.returncode))
+    return results
+
+
+def stock_packages(timer, version, pkgdir):
+    """Debian's binary packages of VERSION, downloaded into PKGDIR/stock."""
+    stock = os.path.join(pkgdir, "stock")
+    os.makedirs(stock, exist_ok=True)
+    for old in glob.glob(os.path.join(stock, "*.deb")):
+        os.remove(old)
+    result = timer.run("download stock", ["apt-get", "download", "-q"] +
+                       ["%s=%s" % (p, version) for p in STOCK_PACKAGES],
+                       cwd=stock)
+    if result.returncode:
+        print(result.stdout)
+        return []
+    return sorted(glob.glob(os.path.join(stock, "*.deb")))
+
+
+def table(patched, stock):
+    """Lines of the side-by-side summary; stock None when not run."""
+    names = sorted(set(patched) | set(stock or {}))
+    width = max([len(n) for n in names] + [4])
+    lines = ["%-*s  %-8s  %s" % (width, "test", "stock", "patched")]
+    for name in names:
+        lines.append("%-*s  %-8s  %s" % (
+            width, name,
+            "(not run)" if stock is None else stock.get(name, "-"),
+            patched.get(name, "-")))
+    return lines
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit("usage: test_autopkgtest.py VERSION WORKDIR")
+    version, workdir = argv
+    if os.geteuid() != 0:
+        print("FAIL: needs root (apt-get build-dep, mmdebstrap, QEMU)")
+        return 1
+    timer = Timer()
+    pkgdir = os.path.abspath(os.path.join(workdir, "packages"))
+
+    result = timer.run("testbed", [BUILD_TESTBED])
+    if result.returncode:
+        print(result.stdout)
+        print("FAIL: could not build the testbed")
+        return 1
+    print(result.stdout.strip().splitlines()[-2] if
+          len(result.stdout.strip().splitlines()) > 1 else "")
+    testbed = result.stdout.strip().splitlines()[-1]
+
+    result = timer.run("package build", [DEBIAN_BUILD, version, pkgdir])
+    print(result.stdout[-1500:])
+    if result.returncode:
+        print("FAIL: patches/debian-build %s failed" % version)
+        return 1
+    local = "%s+pxeclass1" % version
+    debs = sorted(d for d in glob.glob(os.path.join(pkgdir, "*_%s_*.deb"
+                                                    % glob.escape(local)))
+                  if "-dbgsym_" not in d)
+    dsc = os.path.join(pkgdir, "dnsmasq_%s.dsc" % local)
+    stock_dsc = os.path.join(pkgdir, "dnsmasq_%s.dsc" % version)
+
+    patched = autopkgtest(timer, "patched", debs, dsc, testbed,
+                          os.path.join(workdir, "autopkgtest-patched"))
+    failed = [n for n in patched if patched[n] not in ("PASS",)]
+    stock = None
+    if failed or not patched or os.environ.get("PXC_DEBIAN_STOCK") == "always":
+        stock_debs = stock_packages(timer, version, pkgdir)
+        stock = autopkgtest(timer, "stock", stock_debs, stock_dsc, testbed,
+                            os.path.join(workdir, "autopkgtest-stock"))
+
+    print("\nDebian's autopkgtest for dnsmasq %s (QEMU testbed %s):"
+          % (version, os.path.basename(testbed)))
+    for line in table(patched, stock):
+        print("  " + line)
+    print("\ntimes:")
+    for name, seconds in timer.steps:
+        print("  %-22s %6.0f s" % (name, seconds))
+
+    if not patched:
+        print("FAIL: no autopkgtest results for the patched packages")
+        return 1
+    for name in failed:
+        if stock is not None and stock.get(name) not in (None, "PASS"):
+            print("FAIL: %s fails for stock too: the testbed's fault "
+                  "(see %s/autopkgtest-stock.log)" % (name, workdir))
+        else:
+            print("FAIL: %s passes for stock, fails for patched "
+                  "(see %s/autopkgtest-patched.log)" % (name, workdir))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
