@@ -16,6 +16,7 @@
 
 struct explain {
   struct pxc_config *cfg;
+  struct pxc_tracker *trk; /* NULL if the config needs none */
   bool json;
   const char *source; /* file name, for the text output */
   unsigned long requests;
@@ -177,10 +178,9 @@ static void
 json_chain(const struct explain *ex, const struct pxc_verdict *v)
 {
   const struct pxc_chain *c = &v->chain;
-  struct pxc_chain_stats st;
   char history[1024];
 
-  if (!pxc_chain_stats(ex->cfg, &st)) {
+  if (!ex->trk) {
     printf(",\"chain\":null");
     return;
   }
@@ -191,7 +191,7 @@ json_chain(const struct explain *ex, const struct pxc_verdict *v)
          c->stages, c->hops, c->follows_chainload ? "true" : "false",
          c->restarted ? "true" : "false", c->rebooted ? "true" : "false",
          c->looping ? "true" : "false");
-  json_cstring(pxc_format_chain(ex->cfg, v, history, sizeof(history)));
+  json_cstring(pxc_format_chain(ex->trk, v, history, sizeof(history)));
   printf("}");
 }
 
@@ -266,8 +266,9 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
   struct pxc_chain_stats st;
   char history[1024];
 
-  if (!pxc_chain_stats(ex->cfg, &st) || v->req->fw_class == PXC_CLASS_NONE)
+  if (!ex->trk || v->req->fw_class == PXC_CLASS_NONE)
     return;
+  pxc_tracker_stats(ex->trk, &st);
   if (!c->tracked) {
     printf("  chain: not tracked (table full of clients mid-chain)\n");
     return;
@@ -278,7 +279,7 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
          c->follows_chainload ? ", follows a chainload" : "",
          c->rebooted ? ", rebooted" : c->restarted ? ", new chain" : "",
          c->looping ? ", LOOP" : "");
-  printf("  stages: %s\n", pxc_format_chain(ex->cfg, v, history, sizeof(history)));
+  printf("  stages: %s\n", pxc_format_chain(ex->trk, v, history, sizeof(history)));
   if (c->guard_tripped)
     printf("  guard: more than %u hops within %us: loop guard tripped\n",
            st.max_hops, st.window);
@@ -349,7 +350,7 @@ explain_packet(void *ctx, const struct captured *pkt)
   if (pkt->len < 1)
     return;
   if (pkt->data[0] != BOOTREQUEST) {
-    pxc_record_reply(ex->cfg, pkt->data, pkt->len, pkt->time.tv_sec);
+    pxc_tracker_reply(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
     return;
   }
   if (!ex->have_first) {
@@ -357,7 +358,8 @@ explain_packet(void *ctx, const struct captured *pkt)
     ex->have_first = true;
   }
   pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
-  pxc_evaluate(ex->cfg, &req, pkt->time.tv_sec, &verdict);
+  pxc_evaluate(ex->cfg, ex->trk, &req, pkt->time.tv_sec, &verdict);
+  pxc_tracker_record(ex->trk, &verdict);
   ex->requests++;
   if (ex->json)
     print_json(ex, pkt, &verdict);
@@ -461,8 +463,15 @@ cmd_explain(int argc, char **argv)
     fprintf(stderr, "pxeclass explain: out of memory\n");
     return 1;
   }
-  if (config && conf_load(ex.cfg, config, err, sizeof(err)) < 0) {
+  if (config ? conf_load(ex.cfg, config, err, sizeof(err)) < 0
+             : pxc_config_finish(ex.cfg, err, sizeof(err)) < 0) {
     fprintf(stderr, "pxeclass explain: %s\n", err);
+    pxc_config_free(ex.cfg);
+    return 1;
+  }
+  if (pxc_config_tracker_info(ex.cfg, NULL) &&
+      !(ex.trk = pxc_tracker_new(ex.cfg))) {
+    fprintf(stderr, "pxeclass explain: cannot allocate the chain table\n");
     pxc_config_free(ex.cfg);
     return 1;
   }
@@ -476,6 +485,7 @@ cmd_explain(int argc, char **argv)
       status = 1;
     }
   }
+  pxc_tracker_free(ex.trk);
   pxc_config_free(ex.cfg);
   return status;
 }
