@@ -36,10 +36,11 @@ version_test_matches(const struct version_test *t, const uint8_t v[3])
 static bool
 bits_subset(const uint8_t *want, const uint8_t *have)
 {
-  for (size_t i = 0; i < 16; i++)
-    if ((want[i] & have[i]) != want[i])
-      return false;
-  return true;
+  uint64_t w[2], h[2];
+
+  memcpy(w, want, 16);
+  memcpy(h, have, 16);
+  return ((w[0] & ~h[0]) | (w[1] & ~h[1])) == 0;
 }
 
 /* True if one of the user classes of REQ is exactly NAME (LEN bytes). */

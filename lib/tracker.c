@@ -38,8 +38,10 @@
 
 #define NONE UINT32_MAX
 
-/* Boot file names: the last path component, at most NAME_LEN - 1 bytes,
-   interned in a table of NAME_COUNT; a stage holds its index. */
+/* Boot files: each distinct value (as the reply carried it) is interned
+   in a table of NAME_COUNT, keyed by its hash, with its last path
+   component (at most NAME_LEN - 1 bytes) for logs; a stage holds its
+   index.  Two hand-outs are of the same file when their values are. */
 #define NAME_LEN       16
 #define NAME_COUNT     254
 #define NAME_NONE      0   /* no file handed out */
@@ -77,9 +79,10 @@ struct lru {
   size_t len;
 };
 
-/* The distinct boot file names handed out, NUL-terminated. */
+/* The distinct boot files handed out. */
 struct names {
-  char text[NAME_COUNT + 1][NAME_LEN]; /* [0] unused */
+  uint64_t hash[NAME_COUNT + 1];       /* of the value; [0] unused */
+  char text[NAME_COUNT + 1][NAME_LEN]; /* last path component */
   uint8_t slot[NAME_SLOTS];            /* hash → index, 0 if empty */
   unsigned count;
 };
@@ -144,6 +147,18 @@ lru_move(struct pxc_tracker *t, uint32_t i, enum list_id list)
   lru_push(t, i, list);
 }
 
+/* True if two client keys are equal. */
+static inline bool
+key_equal(const uint8_t *a, const uint8_t *b)
+{
+  uint64_t a0, a1, b0, b1;
+  uint16_t a2, b2;
+
+  memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&a2, a + 16, 2);
+  memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8), memcpy(&b2, b + 16, 2);
+  return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
+}
+
 /* Bucket of a client key: the one hash, with the tracker's random seed
    so that a flood of chosen MACs cannot be aimed at one bucket. */
 static uint32_t
@@ -158,7 +173,7 @@ find_client(const struct pxc_tracker *t, const uint8_t *key)
 {
   uint32_t i = t->buckets[key_bucket(t, key)];
 
-  while (i != NONE && memcmp(t->clients[i].key, key, CHAIN_KEY_LEN) != 0)
+  while (i != NONE && !key_equal(t->clients[i].key, key))
     i = t->clients[i].hash_next;
   return i;
 }
@@ -454,7 +469,7 @@ verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
     return find_client(t, key) == NONE ? add_client(t, key, v->step.now)
                                        : NONE;
   if (i >= t->capacity || t->clients[i].list == LIST_FREE ||
-      memcmp(t->clients[i].key, key, CHAIN_KEY_LEN) != 0)
+      !key_equal(t->clients[i].key, key))
     return NONE;
   return i;
 }
@@ -568,17 +583,13 @@ reply_boot_file(const uint8_t *pkt, size_t len, struct pxc_bytes *out)
   return true;
 }
 
-/* The last path component of a boot file, made printable and cut to
-   NAME_LEN - 1 bytes, into NAME; false if it is empty. */
-static bool
+/* The last path component of boot file F, made printable and cut to
+   NAME_LEN - 1 bytes, into NAME. */
+static void
 file_name(struct pxc_bytes f, char name[NAME_LEN])
 {
   size_t start = 0, n;
 
-  while (f.len > 0 && f.data[f.len - 1] == '\0')
-    f.len--;
-  if (f.len == 0)
-    return false;
   for (size_t i = 0; i + 1 < f.len; i++)
     if (f.data[i] == '/')
       start = i + 1;
@@ -588,15 +599,15 @@ file_name(struct pxc_bytes f, char name[NAME_LEN])
     uint8_t ch = f.data[start + i];
     name[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
   }
-  return true;
 }
 
-/* The index of NAME in the table of distinct names, added if new;
-   NAME_UNKNOWN once the table is full. */
+/* The index of boot file F (not empty) in the table of distinct files,
+   added if new; NAME_UNKNOWN once the table is full.  Hashes the value
+   once; the name is made only for a new file. */
 static uint8_t
-intern_name(struct names *names, const char name[NAME_LEN])
+intern_file(struct names *names, struct pxc_bytes f)
 {
-  uint32_t h = (uint32_t)pxc_hash(PXC_HASH_SEED, name, NAME_LEN);
+  uint64_t h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
 
   for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
     uint8_t *slot = &names->slot[(h + probe) & (NAME_SLOTS - 1)];
@@ -604,16 +615,18 @@ intern_name(struct names *names, const char name[NAME_LEN])
       if (names->count == NAME_COUNT)
         return NAME_UNKNOWN;
       *slot = (uint8_t)++names->count;
-      memcpy(names->text[*slot], name, NAME_LEN);
+      names->hash[*slot] = h;
+      file_name(f, names->text[*slot]);
       return *slot;
     }
-    if (memcmp(names->text[*slot], name, NAME_LEN) == 0)
+    if (names->hash[*slot] == h)
       return *slot;
   }
   return NAME_UNKNOWN;
 }
 
-/* A reply to the current stage that names a boot file is a hand-out. */
+/* A reply to the current stage that names a boot file is a hand-out.
+   The BOOTREPLY and xid checks come first: most replies cost a lookup. */
 void
 pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
                   time_t now)
@@ -621,7 +634,6 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   const size_t chaddr = offsetof(struct bootp_header, chaddr);
   uint8_t key[CHAIN_KEY_LEN];
   struct pxc_bytes file;
-  char name[NAME_LEN];
   struct client *c;
   uint32_t i;
 
@@ -637,9 +649,13 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   if (c->count == 0 ||
       c->xid != be32_at(pkt + offsetof(struct bootp_header, xid)))
     return;
-  if (!reply_boot_file(pkt, len, &file) || !file_name(file, name))
+  if (!reply_boot_file(pkt, len, &file))
     return;
-  c->file[c->head] = intern_name(&t->names, name);
+  while (file.len > 0 && file.data[file.len - 1] == '\0')
+    file.len--;
+  if (file.len == 0)
+    return;
+  c->file[c->head] = intern_file(&t->names, file);
   c->meta[c->head] |= META_HANDOUT;
   c->last_seen = (uint32_t)now;
 }
