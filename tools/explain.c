@@ -114,15 +114,17 @@ json_features(const struct pxc_request *req)
 static void
 json_user_classes(const struct pxc_request *req)
 {
+  struct pxc_bytes uc = pxc_user_class(req, 0);
+
   printf(",\"user_class\":");
-  if (req->user_class_count)
-    json_string(req->user_class[0].data, req->user_class[0].len);
+  if (uc.data)
+    json_string(uc.data, uc.len);
   else
     printf("null");
   printf(",\"user_classes\":[");
-  for (unsigned i = 0; i < req->user_class_count; i++) {
+  for (size_t i = 0; (uc = pxc_user_class(req, i)).data; i++) {
     printf(i ? "," : "");
-    json_string(req->user_class[i].data, req->user_class[i].len);
+    json_string(uc.data, uc.len);
   }
   printf("]");
 }
@@ -218,8 +220,8 @@ print_json(const struct explain *ex, const struct captured *pkt,
   json_text_or_null("busid", pxc_format_busid(req, text, sizeof(text)));
   json_user_classes(req);
   printf(",\"vendor_class\":");
-  if (req->vendor_class.data)
-    json_string(req->vendor_class.data, req->vendor_class.len);
+  if (pxc_vendor_class(req).data)
+    json_string(pxc_vendor_class(req).data, pxc_vendor_class(req).len);
   else
     printf("null");
   json_text_or_null("uuid", pxc_format_uuid(req, text, sizeof(text)));
@@ -295,6 +297,7 @@ print_text(const struct explain *ex, const struct captured *pkt,
              (double)(pkt->time.tv_usec - ex->first.tv_usec) / 1e6;
   char text[1100];
   size_t n = pxc_rule_count(ex->cfg);
+  struct pxc_bytes uc;
 
   printf("%s #%lu  +%.3fs  %s  xid 0x%08x  %s  port %u%s\n", ex->source,
          pkt->index, t, pxc_format_mac(req, text, sizeof(text)), req->xid,
@@ -316,10 +319,10 @@ print_text(const struct explain *ex, const struct captured *pkt,
       printf("  busid %s", pxc_format_busid(req, text, sizeof(text)));
     printf("  features %s\n", pxc_format_features(req, text, sizeof(text)));
   }
-  for (unsigned i = 0; i < req->user_class_count; i++)
-    print_wire("user-class", req->user_class[i].data, req->user_class[i].len);
-  if (req->vendor_class.data)
-    print_wire("vendor-class", req->vendor_class.data, req->vendor_class.len);
+  for (size_t i = 0; (uc = pxc_user_class(req, i)).data; i++)
+    print_wire("user-class", uc.data, uc.len);
+  if ((uc = pxc_vendor_class(req)).data)
+    print_wire("vendor-class", uc.data, uc.len);
   if (req->has_undi)
     printf("  undi %u.%u", req->undi_major, req->undi_minor);
   if (req->has_uuid)
