@@ -26,7 +26,6 @@
  * hand-out is the client's last_seen.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 #include <sys/random.h>
 
 #include "config.h"
+#include "strbuf.h"
 #include "wire.h"
 
 #define NONE UINT32_MAX
@@ -735,32 +735,10 @@ pxc_tracker_stats(const struct pxc_tracker *t, struct pxc_chain_stats *st)
 /* ------------------------------------------------------------------ */
 /* Rendering                                                           */
 
-/* Bounded text: appends never overrun, the text stays NUL-terminated. */
-struct text {
-  char *buf;
-  size_t size, used;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-text_printf(struct text *x, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  if (x->used + 1 >= x->size)
-    return;
-  va_start(ap, fmt);
-  n = vsnprintf(x->buf + x->used, x->size - x->used, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    x->used += (size_t)n < x->size - x->used ? (size_t)n
-                                              : x->size - x->used - 1;
-}
-
 /* "class/own@+Ns>file" for each stage of the client of REQ, oldest first. */
 static void
 format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
-              struct text *x)
+              struct strbuf *sb)
 {
   uint8_t key[CHAIN_KEY_LEN];
   const struct client *c;
@@ -774,15 +752,15 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
   for (unsigned n = c->count; n-- > 0;) {
     unsigned s = stage_back(c, n);
     unsigned own = META_OWN(c->meta[s]);
-    text_printf(x, "%s%s", n + 1 == c->count ? "" : " ",
+    strbuf_printf(sb, "%s%s", n + 1 == c->count ? "" : " ",
                 pxc_class_name((enum pxc_class)META_CLASS(c->meta[s])));
     if (own != PXC_OWN_UNKNOWN)
-      text_printf(x, "/%s", pxc_own_name((enum pxc_own)own));
-    text_printf(x, "@%us", elapsed(c->start[oldest_stage(c)], c->start[s]));
+      strbuf_printf(sb, "/%s", pxc_own_name((enum pxc_own)own));
+    strbuf_printf(sb, "@%us", elapsed(c->start[oldest_stage(c)], c->start[s]));
     if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_UNKNOWN)
-      text_printf(x, ">?");
+      strbuf_printf(sb, ">?");
     else if (c->meta[s] & META_HANDOUT)
-      text_printf(x, ">%s", t->names.text[c->file[s]]);
+      strbuf_printf(sb, ">%s", t->names.text[c->file[s]]);
   }
 }
 
@@ -790,13 +768,10 @@ char *
 pxc_format_chain(const struct pxc_tracker *trk, const struct pxc_verdict *v,
                  char *buf, size_t len)
 {
-  struct text x = {buf, len, 0};
+  struct strbuf sb = strbuf_start(buf, len);
 
-  if (!buf || !len)
-    return buf;
-  buf[0] = '\0';
   if (trk && v && v->req)
-    format_stages(trk, v->req, &x);
+    format_stages(trk, v->req, &sb);
   return buf;
 }
 
@@ -805,19 +780,16 @@ pxc_format_loop_warning(const struct pxc_config *cfg,
                         const struct pxc_tracker *trk,
                         const struct pxc_verdict *v, char *buf, size_t len)
 {
-  struct text x = {buf, len, 0};
+  struct strbuf sb = strbuf_start(buf, len);
   char mac[64];
 
-  if (!buf || !len)
-    return buf;
-  buf[0] = '\0';
   if (!trk || !v || !v->req || !v->chain.guard_tripped)
     return buf;
-  text_printf(&x, "%s made %u hops within %us (more than %u), tag %s set; "
+  strbuf_printf(&sb, "%s made %u hops within %us (more than %u), tag %s set; "
                   "chain: ",
               pxc_format_mac(v->req, mac, sizeof(mac)), v->chain.hops,
               trk->window, trk->max_hops,
               cfg && cfg->guard_tag ? cfg->guard_tag : "chain-loop");
-  format_stages(trk, v->req, &x);
+  format_stages(trk, v->req, &sb);
   return buf;
 }
