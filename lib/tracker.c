@@ -38,10 +38,11 @@
 
 #define NONE UINT32_MAX
 
-/* Boot files: each distinct value (as the reply carried it) is interned
-   in a table of NAME_COUNT, keyed by its hash, with its last path
-   component (at most NAME_LEN - 1 bytes) for logs; a stage holds its
-   index.  Two hand-outs are of the same file when their values are. */
+/* Boot files: each distinct value (as the reply carried it, up to its
+   first NUL) is interned in a table of NAME_COUNT, found by its hash,
+   with its last path component (at most NAME_LEN - 1 bytes) for logs; a
+   stage holds its index.  Two hand-outs are of the same file when their
+   values are. */
 #define NAME_LEN       16
 #define NAME_COUNT     254
 #define NAME_NONE      0   /* no file handed out */
@@ -53,6 +54,7 @@
 #define META_OWN(m)    (((m) >> 3) & 3u)
 #define META_HOP       0x20u /* began after a file was handed to the stage before */
 #define META_HANDOUT   0x40u /* the server handed this stage a boot file */
+#define META_XID_DONE  0x80u /* ...in a reply to the newest request's xid */
 #define META(cls, own) ((uint8_t)((cls) | (own) << 3))
 
 enum list_id { LIST_FREE, LIST_IDLE, LIST_MID_CHAIN, LIST_COUNT };
@@ -79,9 +81,10 @@ struct lru {
   size_t len;
 };
 
-/* The distinct boot files handed out. */
+/* The distinct boot files handed out; entry 0 is unused. */
 struct names {
-  uint64_t hash[NAME_COUNT + 1];       /* of the value; [0] unused */
+  uint8_t len[NAME_COUNT + 1];
+  uint8_t value[NAME_COUNT + 1][255];  /* an option holds at most 255 */
   char text[NAME_COUNT + 1][NAME_LEN]; /* last path component */
   uint8_t slot[NAME_SLOTS];            /* hash → index, 0 if empty */
   unsigned count;
@@ -160,11 +163,15 @@ key_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /* Bucket of a client key: the one hash, with the tracker's random seed
-   so that a flood of chosen MACs cannot be aimed at one bucket. */
+   so that a flood of chosen MACs cannot be aimed at one bucket.  The
+   type and length bytes go into the seed, so the address is hashed as
+   two whole words. */
 static uint32_t
 key_bucket(const struct pxc_tracker *t, const uint8_t *key)
 {
-  return (uint32_t)pxc_hash(t->seed, key, CHAIN_KEY_LEN) & t->bucket_mask;
+  uint64_t seed = t->seed ^ ((uint64_t)key[0] << 8 | key[1]);
+
+  return (uint32_t)pxc_hash(seed, key + 2, CHAIN_KEY_LEN - 2) & t->bucket_mask;
 }
 
 /* The client with KEY, or NONE. */
@@ -514,9 +521,11 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     c->file[s] = NAME_NONE;
     c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
   }
-  c->xid = v->req->xid;
-  c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT)) |
+  c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT |
+                                         (c->xid == v->req->xid ? META_XID_DONE
+                                                                : 0))) |
                          META(v->req->fw_class, v->own));
+  c->xid = v->req->xid;
   c->last_seen = v->step.now;
   if (v->chain.guard_tripped)
     t->trips++;
@@ -601,28 +610,55 @@ file_name(struct pxc_bytes f, char name[NAME_LEN])
   }
 }
 
-/* The index of boot file F (not empty) in the table of distinct files,
-   added if new; NAME_UNKNOWN once the table is full.  Hashes the value
-   once; the name is made only for a new file. */
-static uint8_t
-intern_file(struct names *names, struct pxc_bytes f)
+/* True if entry K of the table holds boot file F. */
+static bool
+names_hold(const struct names *names, uint8_t k, struct pxc_bytes f)
 {
-  uint64_t h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
+  return names->len[k] == f.len && memcmp(names->value[k], f.data, f.len) == 0;
+}
 
+/* The index of boot file F (1 to 255 bytes) in the table of distinct
+   files, added if new; NAME_UNKNOWN once the table is full.  KNOWN, the
+   file the client was handed last, is tried first: a DHCP transaction's
+   replies mostly name the same one, and then nothing is hashed. */
+static uint8_t
+intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
+{
+  uint64_t h;
+
+  if (known != NAME_NONE && known != NAME_UNKNOWN &&
+      names_hold(names, known, f))
+    return known;
+  h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
   for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
     uint8_t *slot = &names->slot[(h + probe) & (NAME_SLOTS - 1)];
     if (*slot == 0) {
       if (names->count == NAME_COUNT)
         return NAME_UNKNOWN;
       *slot = (uint8_t)++names->count;
-      names->hash[*slot] = h;
+      names->len[*slot] = (uint8_t)f.len;
+      memcpy(names->value[*slot], f.data, f.len);
       file_name(f, names->text[*slot]);
       return *slot;
     }
-    if (names->hash[*slot] == h)
+    if (names_hold(names, *slot, f))
       return *slot;
   }
   return NAME_UNKNOWN;
+}
+
+/* The file last handed to client C: its newest stage's, else the stage
+   before's (a loop hands the same file again); NAME_NONE if neither. */
+static uint8_t
+last_file(const struct client *c)
+{
+  unsigned before = stage_back(c, 1);
+
+  if (c->meta[c->head] & META_HANDOUT)
+    return c->file[c->head];
+  if (c->count > 1 && (c->meta[before] & META_HANDOUT))
+    return c->file[before];
+  return NAME_NONE;
 }
 
 /* A reply to the current stage that names a boot file is a hand-out.
@@ -649,14 +685,19 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   if (c->count == 0 ||
       c->xid != be32_at(pkt + offsetof(struct bootp_header, xid)))
     return;
+  if (c->meta[c->head] & META_XID_DONE) {
+    /* the transaction's file is known: its OFFER named it, the ACK does
+       again (a new xid, even in the same stage, is read afresh) */
+    c->last_seen = (uint32_t)now;
+    return;
+  }
   if (!reply_boot_file(pkt, len, &file))
     return;
-  while (file.len > 0 && file.data[file.len - 1] == '\0')
-    file.len--;
+  file.len = strnlen((const char *)file.data, file.len);
   if (file.len == 0)
     return;
-  c->file[c->head] = intern_file(&t->names, file);
-  c->meta[c->head] |= META_HANDOUT;
+  c->file[c->head] = intern_file(&t->names, file, last_file(c));
+  c->meta[c->head] |= META_HANDOUT | META_XID_DONE;
   c->last_seen = (uint32_t)now;
 }
 
