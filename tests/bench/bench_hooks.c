@@ -118,11 +118,12 @@ judge_part(const struct pxc_request *req, time_t now)
     loop_warning(&verdict);
 }
 
-/* The tag hook of dnsmasq-hooks/pxeclass-hooks.c, without dnsmasq. */
+/* The tag hook of dnsmasq-hooks/pxeclass-hooks.c, without dnsmasq
+   (which keeps the request off the stack too). */
 __attribute__((noinline)) void
 tag_hook(const uint8_t *pkt, size_t len, time_t now)
 {
-  struct pxc_request req;
+  static struct pxc_request req;
 
   pxc_classify(cfg, pkt, len, &req);
   judge_part(&req, now);
@@ -157,29 +158,45 @@ call_reply_hook(void)
   reply_hook(call_pkt->data, call_pkt->len, call_now);
 }
 
-/* Call P's hook on its own stack. */
-static void
-call_on_own_stack(const struct packet *p, time_t now)
-{
-  call_pkt = p;
-  call_now = now;
-  getcontext(&callee);
-  callee.uc_stack.ss_sp = p->request ? tag_stack : reply_stack;
-  callee.uc_stack.ss_size = STACK_SIZE;
-  callee.uc_link = &caller;
-  makecontext(&callee, p->request ? call_tag_hook : call_reply_hook, 0);
-  swapcontext(&caller, &callee);
-}
+/* The deepest stack of the tag hook without and with a loop warning,
+   and of the reply hook. */
+static size_t tag_depth, warning_depth, reply_depth;
 
-/* Bytes of STACK ever written (it grows down from its end). */
+/* Bytes of STACK written since it was painted (it grows down from its
+   end), painted again. */
 static size_t
-stack_depth(const uint8_t *stack)
+stack_depth(uint8_t *stack)
 {
   size_t untouched = 0;
 
   while (untouched < STACK_SIZE && stack[untouched] == 0xa5)
     untouched++;
+  memset(stack + untouched, 0xa5, STACK_SIZE - untouched);
   return STACK_SIZE - untouched;
+}
+
+/* Call P's hook on its own stack, and note how deep it went. */
+static void
+call_on_own_stack(const struct packet *p, time_t now)
+{
+  unsigned long warnings = loops_seen;
+  uint8_t *stack = p->request ? tag_stack : reply_stack;
+  size_t depth, *deepest;
+
+  call_pkt = p;
+  call_now = now;
+  getcontext(&callee);
+  callee.uc_stack.ss_sp = stack;
+  callee.uc_stack.ss_size = STACK_SIZE;
+  callee.uc_link = &caller;
+  makecontext(&callee, p->request ? call_tag_hook : call_reply_hook, 0);
+  swapcontext(&caller, &callee);
+  depth = stack_depth(stack);
+  deepest = !p->request ? &reply_depth
+            : loops_seen != warnings ? &warning_depth
+                                     : &tag_depth;
+  if (depth > *deepest)
+    *deepest = depth;
 }
 
 /* Machine M's copy of a packet: the MAC's fourth byte is M. */
@@ -322,8 +339,9 @@ main(int argc, char **argv)
          "warnings)\n",
          (t1 - t0) * 1e9 / ((double)rounds * (double)corpus.count), tags_set,
          loops_seen);
-  printf("  stack: tag hook %zu bytes, reply hook %zu bytes\n",
-         stack_depth(tag_stack), stack_depth(reply_stack));
+  printf("  stack: tag hook %zu bytes (%zu with a loop warning), reply hook "
+         "%zu bytes\n",
+         tag_depth, warning_depth, reply_depth);
   printf("  tracker: %zu bytes per client, %zu clients tracked, %lu "
          "evicted\n",
          st.entry_bytes, st.used, st.evicted);
