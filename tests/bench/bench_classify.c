@@ -141,7 +141,7 @@ callgrind_total(const char *path)
 static double
 count_instructions(const char *which, int argc, char **argv, size_t requests)
 {
-  char out[64], toggle[64], rounds[16];
+  char out[96], out_arg[128], toggle[64], rounds[16];
   double total;
   pid_t pid;
   int status;
@@ -149,6 +149,7 @@ count_instructions(const char *which, int argc, char **argv, size_t requests)
   if (PXC_VALGRIND[0] == '\0')
     return -1;
   snprintf(out, sizeof(out), "/tmp/pxc-bench-callgrind.%ld", (long)getpid());
+  snprintf(out_arg, sizeof(out_arg), "--callgrind-out-file=%s", out);
   snprintf(toggle, sizeof(toggle), "--toggle-collect=pass_%s", which);
   snprintf(rounds, sizeof(rounds), "%d", CALLGRIND_ROUNDS);
   pid = fork();
@@ -159,8 +160,7 @@ count_instructions(const char *which, int argc, char **argv, size_t requests)
     args[n++] = (char *)"--tool=callgrind";
     args[n++] = (char *)"--collect-atstart=no";
     args[n++] = toggle;
-    args[n++] = (char *)"--callgrind-out-file";
-    args[n++] = out;
+    args[n++] = out_arg;
     args[n++] = argv[0];
     args[n++] = (char *)"--pass";
     args[n++] = (char *)which;
