@@ -117,15 +117,16 @@ static const uint8_t option_slot[256] = {
     [DHCP_OVERLOAD] = SLOT_OVERLOAD,
 };
 
-/* Note one option of the walk: the first fragment is the one kept. */
+/* Note one option of the walk in PS and PRESENT (PS->present, kept in a
+   register during the walk): the first fragment is the one kept. */
 static inline void
-note_option(struct parse *ps, const struct tlv *item)
+note_option(struct parse *ps, unsigned *present, const struct tlv *item)
 {
   unsigned s = option_slot[item->code];
   struct slot *slot = &ps->slot[s];
 
-  if (!(ps->present & (1u << s))) {
-    ps->present |= (uint16_t)(1u << s);
+  if (!(*present & (1u << s))) {
+    *present |= 1u << s;
     slot->data = item->data;
     slot->len = item->len;
     slot->fragments = 1;
@@ -140,12 +141,14 @@ static enum tlv_step
 walk_area(struct parse *ps, const struct area *area)
 {
   struct reader r = reader_of(area->start, area->len);
+  unsigned present = ps->present;
   struct tlv item;
   enum tlv_step step;
 
   while ((step = tlv_next(&r, &item)) == TLV_ITEM)
     if (option_slot[item.code])
-      note_option(ps, &item);
+      note_option(ps, &present, &item);
+  ps->present = (uint16_t)present;
   if (step == TLV_OVERRUN)
     ps->req->errors |= area->error;
   return step;
@@ -303,7 +306,7 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 }
 
 /* Consume exactly DIGITS decimal digits into VALUE. */
-static bool
+static inline bool
 read_decimal(struct reader *r, unsigned digits, uint32_t *value)
 {
   uint32_t v = 0;
@@ -321,7 +324,7 @@ read_decimal(struct reader *r, unsigned digits, uint32_t *value)
 }
 
 /* Consume the literal TEXT (N bytes) if it is next. */
-static bool
+static inline bool
 read_literal(struct reader *r, const char *text, size_t n)
 {
   if (r->left < n || memcmp(r->p, text, n) != 0)
@@ -365,7 +368,8 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
   req->vendor_class_len = (uint8_t)len;
   for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
     struct reader r = reader_of(req->vendor_class_text, len);
-    if (!read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
+    if (len == 0 || req->vendor_class_text[0] != vendor_prefixes[i].prefix[0] ||
+        !read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
       continue;
     if (vendor_prefixes[i].has_arch)
       read_vendor_arch(req, &r);
@@ -473,9 +477,10 @@ read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
   struct pxc_request *req = ps->req;
   uint8_t *u = req->uuid;
 
-  ps->uuid97_len = (uint8_t)(len < sizeof(ps->uuid97) ? len
-                                                      : sizeof(ps->uuid97));
-  memcpy(ps->uuid97, data, ps->uuid97_len);
+  /* pxc_is_raspberry_pi() reads the head only if it is all there */
+  ps->uuid97_len = len >= sizeof(ps->uuid97) ? sizeof(ps->uuid97) : 0;
+  if (ps->uuid97_len)
+    memcpy(ps->uuid97, data, sizeof(ps->uuid97));
   if (len != 17 || data[0] != 0) {
     req->errors |= PXC_ERR_UUID;
     return;
@@ -554,14 +559,13 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
   ipxe->present = true;
   while ((step = tlv_next(&r, &sub)) == TLV_ITEM) {
     uint64_t bit = 1ull << (sub.code & 63);
+    uint64_t flag = sub.len == 1 ? bit : 0;
     if (sub.code < 64) {
       seen0 |= bit;
-      if (sub.len == 1 && sub.code >= PXC_FEATURE_FIRST)
-        features0 |= bit;
+      features0 |= flag;
     } else if (sub.code < 128) { /* PXC_FEATURE_LAST is 127 */
       seen1 |= bit;
-      if (sub.len == 1)
-        features1 |= bit;
+      features1 |= flag;
     } else {
       if (sub.code == DHCP_EB_VERSION || sub.code == DHCP_EB_BUS_ID)
         read_ipxe_value(ps->req, &sub, !bit_test(ipxe->subopts, sub.code));
@@ -572,6 +576,7 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
     ps->req->errors |= PXC_ERR_ENCAP;
   bitmap_or64(ipxe->subopts, seen0);
   bitmap_or64(ipxe->subopts + 8, seen1);
+  features0 &= ~((1ull << PXC_FEATURE_FIRST) - 1);
   bitmap_or64(ipxe->features, features0);
   bitmap_or64(ipxe->features + 8, features1);
 }
@@ -759,8 +764,8 @@ fingerprint(const struct pxc_request *req)
     uint16_t arch_list[PXC_MAX_ARCH]; /* zero past arch_count */
     uint8_t subopts[sizeof(ipxe->subopts)];
     uint8_t features[sizeof(ipxe->features)];
+    uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
   } key;
-  uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
   size_t n = 0;
 
   memset(key.scalars, 0, sizeof(key.scalars));
@@ -780,12 +785,12 @@ fingerprint(const struct pxc_request *req)
   memcpy(key.subopts, ipxe->subopts, sizeof(key.subopts));
   memcpy(key.features, ipxe->features, sizeof(key.features));
   for (unsigned i = 0; i < req->user_class_count; i++) {
-    classes[n++] = req->user_class_at[i].len;
-    memcpy(classes + n, req->user_class_text + req->user_class_at[i].off,
+    key.classes[n++] = req->user_class_at[i].len;
+    memcpy(key.classes + n, req->user_class_text + req->user_class_at[i].off,
            req->user_class_at[i].len);
     n += req->user_class_at[i].len;
   }
-  return pxc_hash(pxc_hash(PXC_HASH_SEED, &key, sizeof(key)), classes, n);
+  return pxc_hash(PXC_HASH_SEED, &key, offsetof(__typeof__(key), classes) + n);
 }
 
 /* Read the options of PKT (header and cookie checked) into PS->req. */
