@@ -314,9 +314,10 @@ read_decimal(struct reader *r, unsigned digits, uint32_t *value)
   if (r->left < digits)
     return false;
   for (unsigned i = 0; i < digits; i++) {
-    if (r->p[i] < '0' || r->p[i] > '9')
+    uint32_t d = (uint32_t)r->p[i] - '0';
+    if (d > 9)
       return false;
-    v = v * 10 + (uint32_t)(r->p[i] - '0');
+    v = v * 10 + d;
   }
   read_bytes(r, NULL, digits);
   *value = v;
