@@ -749,22 +749,20 @@ check_class(struct pxc_request *req)
 
 /*
  * A hash of what identifies a boot program, not a transaction: class,
- * user classes, architectures, UNDI version and the whole of 175 (as
- * parsed, so the order of sub-options does not matter).  Option 60 is left
- * out: iPXE shortens it to "PXEClient" in some requests of one stage.
- * Stable within one build on one machine.  The fixed-size part is laid
- * out in one key (every byte set: no padding is hashed), the user classes
- * follow as count-prefixed strings.
+ * user classes, architectures, UNDI version and the whole of 175 as
+ * parsed (struct pxc_ipxe, so the order of sub-options does not matter).
+ * Option 60 is left out: iPXE shortens it to "PXEClient" in some requests
+ * of one stage.  Stable within one build on one machine.  One key, every
+ * byte of it set (pxc_classify() zeroed the padding of the request's
+ * struct pxc_ipxe); the user classes follow as count-prefixed strings.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
-  const struct pxc_ipxe *ipxe = &req->ipxe;
   struct {
-    uint8_t scalars[16];
+    uint8_t scalars[8];
     uint16_t arch_list[PXC_MAX_ARCH]; /* zero past arch_count */
-    uint8_t subopts[sizeof(ipxe->subopts)];
-    uint8_t features[sizeof(ipxe->features)];
+    struct pxc_ipxe ipxe;
     uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
   } key;
   size_t n = 0;
@@ -774,17 +772,9 @@ fingerprint(const struct pxc_request *req)
   key.scalars[1] = req->has_undi;
   key.scalars[2] = req->undi_major;
   key.scalars[3] = req->undi_minor;
-  key.scalars[4] = ipxe->present;
-  memcpy(key.scalars + 5, ipxe->version, 3);
-  key.scalars[8] = ipxe->bus_type;
-  key.scalars[9] = (uint8_t)(ipxe->bus_vendor >> 8);
-  key.scalars[10] = (uint8_t)ipxe->bus_vendor;
-  key.scalars[11] = (uint8_t)(ipxe->bus_device >> 8);
-  key.scalars[12] = (uint8_t)ipxe->bus_device;
-  key.scalars[13] = req->arch_count;
+  key.scalars[4] = req->arch_count;
   memcpy(key.arch_list, req->arch_list, sizeof(key.arch_list));
-  memcpy(key.subopts, ipxe->subopts, sizeof(key.subopts));
-  memcpy(key.features, ipxe->features, sizeof(key.features));
+  memcpy(&key.ipxe, &req->ipxe, sizeof(key.ipxe));
   for (unsigned i = 0; i < req->user_class_count; i++) {
     key.classes[n++] = req->user_class_at[i].len;
     memcpy(key.classes + n, req->user_class_text + req->user_class_at[i].off,

@@ -24,6 +24,7 @@
 
 #define MAX_PACKETS 256
 #define CALLGRIND_ROUNDS 20
+#define TURNS 25
 
 struct corpus {
   uint8_t *data[MAX_PACKETS];
@@ -92,9 +93,9 @@ time_pass(unsigned long (*pass)(const struct corpus *), const struct corpus *c,
 }
 
 /*
- * Time both classifiers in turns (five turns each, the best of each
- * kept, so a busy neighbour on a shared machine hurts both alike) and
- * print both figures and their ratio.
+ * Time both classifiers in short alternating turns (TURNS each, the best
+ * turn of each kept: on a shared machine a busy neighbour slows some
+ * turns of both, rarely the best) and print both figures and their ratio.
  */
 static void
 compare_times(const struct corpus *c, long rounds)
@@ -102,9 +103,9 @@ compare_times(const struct corpus *c, long rounds)
   double best_new = 1e9, best_old = 1e9;
   unsigned long sink = 0;
 
-  for (int turn = 0; turn < 5; turn++) {
-    double t_old = time_pass(pass_legacy, c, rounds / 5 + 1, &sink);
-    double t_new = time_pass(pass_new, c, rounds / 5 + 1, &sink);
+  for (int turn = 0; turn < TURNS; turn++) {
+    double t_old = time_pass(pass_legacy, c, rounds / TURNS + 1, &sink);
+    double t_new = time_pass(pass_new, c, rounds / TURNS + 1, &sink);
     if (t_old < best_old)
       best_old = t_old;
     if (t_new < best_new)
