@@ -62,60 +62,63 @@ struct slot {
   uint8_t fragments; /* saturates at 2: only "split or not" matters */
 };
 
+/*
+ * The options read, in the order they are read: 60 before 43 (43 is PXE's
+ * only for a PXEClient), 175 before 150 (iPXE's bus id wins over
+ * Etherboot 5's).  X(option code, reader).  Each gets a slot, numbered
+ * from 1 in this order; 52, which the walk itself uses, the last one.
+ */
+#define OPTION_READERS(X)                                                      \
+  X(DHCP_MSG_TYPE, read_msg_type)                                              \
+  X(DHCP_VENDOR_CLASS, read_vendor_class)                                      \
+  X(DHCP_USER_CLASS, read_user_class)                                          \
+  X(DHCP_CLIENT_ARCH, read_client_arch)                                        \
+  X(DHCP_CLIENT_NDI, read_client_ndi)                                          \
+  X(DHCP_CLIENT_UUID, read_client_uuid)                                        \
+  X(DHCP_EB_ENCAP, read_ipxe)                                                  \
+  X(DHCP_EB5_ENCAP, read_etherboot)                                            \
+  X(DHCP_VENDOR_ENCAP, read_pxe_options)
+
+#define SLOT_ENUM_(code, read) SLOT_##read,
+enum { SLOT_NONE, OPTION_READERS(SLOT_ENUM_) SLOT_OVERLOAD, SLOT_COUNT };
+#undef SLOT_ENUM_
+
 /* The state of one pxc_classify() call (on its stack). */
 struct parse {
   struct pxc_request *req;
   struct area areas[3];
   unsigned area_count;
   uint16_t present;             /* bit N: slot N seen */
-  struct slot slot[11];         /* by slot number, see option_slot[] */
+  struct slot slot[SLOT_COUNT];
   enum pxc_class vendor;        /* what option 60's prefix announces */
   uint8_t uuid97[5];            /* head of option 97, for the Pi test */
   uint8_t uuid97_len;
 };
+
+_Static_assert(SLOT_COUNT <= 16, "struct parse.present has 16 bits");
 
 struct option_reader {
   uint8_t code;
   void (*read)(struct parse *ps, const uint8_t *data, size_t len);
 };
 
-static void read_msg_type(struct parse *, const uint8_t *, size_t);
-static void read_vendor_class(struct parse *, const uint8_t *, size_t);
-static void read_user_class(struct parse *, const uint8_t *, size_t);
-static void read_client_arch(struct parse *, const uint8_t *, size_t);
-static void read_client_ndi(struct parse *, const uint8_t *, size_t);
-static void read_client_uuid(struct parse *, const uint8_t *, size_t);
-static void read_ipxe(struct parse *, const uint8_t *, size_t);
-static void read_etherboot(struct parse *, const uint8_t *, size_t);
-static void read_pxe_options(struct parse *, const uint8_t *, size_t);
+#define READER_DECLARE_(code, read)                                            \
+  static void read(struct parse *, const uint8_t *, size_t);
+OPTION_READERS(READER_DECLARE_)
+#undef READER_DECLARE_
 
-/*
- * The options read, in the order they are read: 60 before 43 (43 is PXE's
- * only for a PXEClient), 175 before 150 (iPXE's bus id wins over
- * Etherboot 5's).  Slot N + 1 is readers[N]; slot SLOT_OVERLOAD is 52,
- * which the walk itself uses.
- */
-static const struct option_reader readers[] = {
-    {DHCP_MSG_TYPE, read_msg_type},
-    {DHCP_VENDOR_CLASS, read_vendor_class},
-    {DHCP_USER_CLASS, read_user_class},
-    {DHCP_CLIENT_ARCH, read_client_arch},
-    {DHCP_CLIENT_NDI, read_client_ndi},
-    {DHCP_CLIENT_UUID, read_client_uuid},
-    {DHCP_EB_ENCAP, read_ipxe},
-    {DHCP_EB5_ENCAP, read_etherboot},
-    {DHCP_VENDOR_ENCAP, read_pxe_options},
-};
+/* Slot N is readers[N - 1]. */
+#define READER_ROW_(code, read) {code, read},
+static const struct option_reader readers[] = {OPTION_READERS(READER_ROW_)};
+#undef READER_ROW_
 
-#define SLOT_OVERLOAD (COUNT(readers) + 1)
-
-/* Slot of each option code: 0 for the options the classifier skips. */
+/* Slot of each option code: SLOT_NONE for the options the classifier
+   skips. */
+#define SLOT_ROW_(code, read) [code] = SLOT_##read,
 static const uint8_t option_slot[256] = {
-    [DHCP_MSG_TYPE] = 1,     [DHCP_VENDOR_CLASS] = 2, [DHCP_USER_CLASS] = 3,
-    [DHCP_CLIENT_ARCH] = 4,  [DHCP_CLIENT_NDI] = 5,   [DHCP_CLIENT_UUID] = 6,
-    [DHCP_EB_ENCAP] = 7,     [DHCP_EB5_ENCAP] = 8,    [DHCP_VENDOR_ENCAP] = 9,
-    [DHCP_OVERLOAD] = SLOT_OVERLOAD,
+    OPTION_READERS(SLOT_ROW_)[DHCP_OVERLOAD] = SLOT_OVERLOAD,
 };
+#undef SLOT_ROW_
 
 /* Note one option of the walk in PS and PRESENT (PS->present, kept in a
    register during the walk): the first fragment is the one kept. */
@@ -241,7 +244,7 @@ read_options(struct parse *ps)
 {
   uint8_t join[JOIN_MAX];
   /* slots of readers, in readers[] order: lowest bit first */
-  unsigned todo = ps->present & ((1u << (COUNT(readers) + 1)) - 2);
+  unsigned todo = ps->present & ((1u << SLOT_OVERLOAD) - 2);
 
   for (; todo; todo &= todo - 1) {
     unsigned s = (unsigned)__builtin_ctz(todo);
