@@ -267,6 +267,20 @@ START_TEST(introspection)
 }
 END_TEST
 
+/* The evaluator's selector bits follow the one selector table. */
+START_TEST(selectors_follow_the_table)
+{
+  for (size_t i = 0; i < PXC_CLASS_COUNT; i++)
+    ck_assert_str_eq(pxc_class_selector_name(i),
+                     pxc_class_name((enum pxc_class)i));
+  ck_assert_str_eq(pxc_class_selector_name(SELECTOR_IPXE_OWN), "ipxe-own");
+  ck_assert_str_eq(pxc_class_selector_name(SELECTOR_IPXE_VENDOR),
+                   "ipxe-vendor");
+  ck_assert_str_eq(pxc_class_selector_name(SELECTOR_NETBOOT), "netboot");
+  ck_assert_ptr_null(pxc_class_selector_name(SELECTOR_COUNT));
+}
+END_TEST
+
 START_TEST(version_errors)
 {
   assert_refused("dhcp-ipxe-version", "set:x,>=1.21.1.4", "bad version test '>=1.21.1.4'");
@@ -567,6 +581,7 @@ rules_suite(void)
   tcase_add_test(parse, failed_line_and_finished_config);
   tcase_add_test(parse, array_growth_checks_overflow);
   tcase_add_test(parse, introspection);
+  tcase_add_test(parse, selectors_follow_the_table);
   tcase_add_test(parse, version_errors);
   tcase_add_test(parse, busid_errors);
   tcase_add_test(parse, own_errors);
