@@ -392,6 +392,7 @@ START_TEST(boot_server_request_after_proxy_offer_with_file)
   struct client c = {.mac = {2, 0, 0, 0, 0, 14}, .xid = 5};
   static const uint8_t item[] = {71, 4, 0x80, 0x02, 0, 0, 255};
   struct pxc_verdict v;
+  char text[128];
 
   judge(&w, request(&w, &c, "rom", 1), 10, &v);
   hand_out(&w, &c, "boot.ipxe", 10); /* the proxy offer */
@@ -406,6 +407,39 @@ START_TEST(boot_server_request_after_proxy_offer_with_file)
   judge(&w, &c.req, 12, &v);
   ck_assert(!v.chain.new_stage);
   ck_assert_uint_eq(v.chain.hops, 0);
+  /* the boot server's ACK (a transaction of its own) names the file the
+     client boots: it replaces the offer's */
+  hand_out(&w, &c, "undionly.kpxe", 12);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "ipxe@0s>undionly.kpxe");
+  world_free(&w);
+}
+END_TEST
+
+/* One transaction, one file: the replies after the first hand-out to an
+   xid (the ACK after the OFFER, a retransmitted OFFER) are not read
+   again, only their time counts. */
+START_TEST(one_file_per_transaction)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 15}, .xid = 5};
+  struct pxc_verdict v;
+  char text[128];
+
+  judge(&w, request(&w, &c, "rom", 1), 10, &v);
+  hand_out(&w, &c, "first.efi", 10);
+  judge(&w, request(&w, &c, "rom", 3), 11, &v);
+  hand_out(&w, &c, "second.efi", 70); /* a late ACK */
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "ipxe@0s>first.efi");
+  /* the ACK kept the client's time: 55 s after it the chain goes on,
+     though 115 s have passed since the last request */
+  c.xid++;
+  judge(&w, request(&w, &c, "rom", 1), 125, &v);
+  ck_assert(!v.chain.restarted);
+  ck_assert(v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.hops, 1);
   world_free(&w);
 }
 END_TEST
@@ -763,6 +797,7 @@ chain_suite(void)
   tcase_add_test(tc, quick_reboots_are_no_loop);
   tcase_add_test(tc, retransmissions_are_no_hop);
   tcase_add_test(tc, boot_server_request_after_proxy_offer_with_file);
+  tcase_add_test(tc, one_file_per_transaction);
   tcase_add_test(tc, replies_must_match);
   tcase_add_test(tc, reply_boot_file_and_option_52);
   tcase_add_test(tc, evaluate_writes_nothing);
