@@ -558,15 +558,16 @@ bitmap_or64(uint8_t *bitmap, uint64_t w)
  * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
- * flag; 235 and 177 are the version and the bus id.  The codes below 128
- * are gathered in two words, their bitmaps written once at the end.
+ * flag; 235 and 177 are the version and the bus id.  The codes are
+ * gathered in words (the first two in registers), the bitmaps written
+ * once at the end.
  */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_ipxe *ipxe = &ps->req->ipxe;
   struct reader r = reader_of(data, len);
-  uint64_t seen0 = 0, seen1 = 0, features0 = 0, features1 = 0;
+  uint64_t seen[4] = {0, 0, 0, 0}, features0 = 0, features1 = 0;
   struct tlv sub;
   enum tlv_step step;
 
@@ -575,21 +576,22 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
     uint64_t bit = 1ull << (sub.code & 63);
     uint64_t flag = sub.len == 1 ? bit : 0;
     if (sub.code < 64) {
-      seen0 |= bit;
+      seen[0] |= bit;
       features0 |= flag;
     } else if (sub.code < 128) { /* PXC_FEATURE_LAST is 127 */
-      seen1 |= bit;
+      seen[1] |= bit;
       features1 |= flag;
     } else {
+      uint64_t *high = &seen[sub.code >> 6];
       if (sub.code == DHCP_EB_VERSION || sub.code == DHCP_EB_BUS_ID)
-        read_ipxe_value(ps->req, &sub, !bit_test(ipxe->subopts, sub.code));
-      bit_set(ipxe->subopts, sub.code);
+        read_ipxe_value(ps->req, &sub, !(*high & bit));
+      *high |= bit;
     }
   }
   if (step == TLV_OVERRUN)
     ps->req->errors |= PXC_ERR_ENCAP;
-  bitmap_or64(ipxe->subopts, seen0);
-  bitmap_or64(ipxe->subopts + 8, seen1);
+  for (unsigned i = 0; i < 4; i++)
+    bitmap_or64(ipxe->subopts + 8 * i, seen[i]);
   features0 &= ~((1ull << PXC_FEATURE_FIRST) - 1);
   bitmap_or64(ipxe->features, features0);
   bitmap_or64(ipxe->features + 8, features1);
