@@ -2,17 +2,20 @@
  * Classification of one DHCPv4 request: which boot firmware sent it, for
  * which architecture, and what an iPXE build says about itself.
  *
- * One pass: the options field is walked once with tlv_next(), then the
- * file and sname fields when option 52 overloads them (RFC 2131 §4.1, in
- * RFC 3396 §5 order: options, file, sname).  The walk only notes, for the
- * few options the classifier reads, where their first fragment lies and
- * how many there are (a table indexed by option code says which).  Then
- * each noted option is read by its own small function, in a fixed order,
- * straight from the packet; an option split into several fragments
- * (RFC 3396) is first joined into a local buffer, or into the request's
- * text array for options 60 and 77.  Every reader checks the length first
- * and raises an error flag rather than guessing.  Nothing is written to
- * the request but what the request keeps; facts come from tables.c.
+ * One pass: the options field is walked once with tlv_next(), and each
+ * option the classifier reads is handed, as it comes, to its own small
+ * reader (a table indexed by option code says which); the two readers
+ * that depend on another (43 on 60, 150 on 175) run after the walk.
+ * That is every packet of the captures.  A packet with a split option
+ * (RFC 3396) or option 52 takes the general path instead, started afresh
+ * when the walk meets one: the walk notes where the first fragment of
+ * each option lies, then the overloaded file and sname fields are walked
+ * (RFC 2131 §4.1, in RFC 3396 §5 order: options, file, sname), then each
+ * noted option is read in a fixed order, a split one joined first into a
+ * local buffer, or into the request's text array for options 60 and 77.
+ * Every reader checks the length first and raises an error flag rather
+ * than guessing.  Nothing is written to the request but what the request
+ * keeps; facts come from tables.c.
  */
 #include <stddef.h>
 #include <string.h>
@@ -63,23 +66,25 @@ struct slot {
 };
 
 /*
- * The options read, in the order they are read: 60 before 43 (43 is PXE's
- * only for a PXEClient), 175 before 150 (iPXE's bus id wins over
- * Etherboot 5's).  X(option code, reader).  Each gets a slot, numbered
- * from 1 in this order; 52, which the walk itself uses, the last one.
+ * The options read, in the order the general path reads them: 60 before
+ * 43 (43 is PXE's only for a PXEClient), 175 before 150 (iPXE's bus id
+ * wins over Etherboot 5's).  X(option code, reader, late): LATE readers
+ * depend on another one, so the fast path reads them after the walk.
+ * Each gets a slot, numbered from 1 in this order; 52, which the walk
+ * itself uses, the last one.
  */
 #define OPTION_READERS(X)                                                      \
-  X(DHCP_MSG_TYPE, read_msg_type)                                              \
-  X(DHCP_VENDOR_CLASS, read_vendor_class)                                      \
-  X(DHCP_USER_CLASS, read_user_class)                                          \
-  X(DHCP_CLIENT_ARCH, read_client_arch)                                        \
-  X(DHCP_CLIENT_NDI, read_client_ndi)                                          \
-  X(DHCP_CLIENT_UUID, read_client_uuid)                                        \
-  X(DHCP_EB_ENCAP, read_ipxe)                                                  \
-  X(DHCP_EB5_ENCAP, read_etherboot)                                            \
-  X(DHCP_VENDOR_ENCAP, read_pxe_options)
+  X(DHCP_MSG_TYPE, read_msg_type, false)                                       \
+  X(DHCP_VENDOR_CLASS, read_vendor_class, false)                               \
+  X(DHCP_USER_CLASS, read_user_class, false)                                   \
+  X(DHCP_CLIENT_ARCH, read_client_arch, false)                                 \
+  X(DHCP_CLIENT_NDI, read_client_ndi, false)                                   \
+  X(DHCP_CLIENT_UUID, read_client_uuid, false)                                 \
+  X(DHCP_EB_ENCAP, read_ipxe, false)                                           \
+  X(DHCP_EB5_ENCAP, read_etherboot, true)                                      \
+  X(DHCP_VENDOR_ENCAP, read_pxe_options, true)
 
-#define SLOT_ENUM_(code, read) SLOT_##read,
+#define SLOT_ENUM_(code, read, late) SLOT_##read,
 enum { SLOT_NONE, OPTION_READERS(SLOT_ENUM_) SLOT_OVERLOAD, SLOT_COUNT };
 #undef SLOT_ENUM_
 
@@ -102,23 +107,28 @@ struct option_reader {
   void (*read)(struct parse *ps, const uint8_t *data, size_t len);
 };
 
-#define READER_DECLARE_(code, read)                                            \
+#define READER_DECLARE_(code, read, late)                                      \
   static void read(struct parse *, const uint8_t *, size_t);
 OPTION_READERS(READER_DECLARE_)
 #undef READER_DECLARE_
 
 /* Slot N is readers[N - 1]. */
-#define READER_ROW_(code, read) {code, read},
+#define READER_ROW_(code, read, late) {code, read},
 static const struct option_reader readers[] = {OPTION_READERS(READER_ROW_)};
 #undef READER_ROW_
 
 /* Slot of each option code: SLOT_NONE for the options the classifier
    skips. */
-#define SLOT_ROW_(code, read) [code] = SLOT_##read,
+#define SLOT_ROW_(code, read, late) [code] = SLOT_##read,
 static const uint8_t option_slot[256] = {
     OPTION_READERS(SLOT_ROW_)[DHCP_OVERLOAD] = SLOT_OVERLOAD,
 };
 #undef SLOT_ROW_
+
+/* The slots of the late readers, as bits. */
+#define LATE_BIT_(code, read, late) ((late) ? 1u << SLOT_##read : 0u) |
+static const unsigned late_slots = OPTION_READERS(LATE_BIT_) 0u;
+#undef LATE_BIT_
 
 /* Note one option of the walk in PS and PRESENT (PS->present, kept in a
    register during the walk): the first fragment is the one kept. */
@@ -548,15 +558,16 @@ bitmap_or64(uint8_t *bitmap, uint64_t w)
  * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
- * flag; 235 and 177 are the version and the bus id.  The codes below 128
- * are gathered in two words, their bitmaps written once at the end.
+ * flag; 235 and 177 are the version and the bus id.  The codes are
+ * gathered in words (the first two in registers), the bitmaps written
+ * once at the end.
  */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_ipxe *ipxe = &ps->req->ipxe;
   struct reader r = reader_of(data, len);
-  uint64_t seen0 = 0, seen1 = 0, features0 = 0, features1 = 0;
+  uint64_t seen[4] = {0, 0, 0, 0}, features0 = 0, features1 = 0;
   struct tlv sub;
   enum tlv_step step;
 
@@ -565,21 +576,22 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
     uint64_t bit = 1ull << (sub.code & 63);
     uint64_t flag = sub.len == 1 ? bit : 0;
     if (sub.code < 64) {
-      seen0 |= bit;
+      seen[0] |= bit;
       features0 |= flag;
     } else if (sub.code < 128) { /* PXC_FEATURE_LAST is 127 */
-      seen1 |= bit;
+      seen[1] |= bit;
       features1 |= flag;
     } else {
+      uint64_t *high = &seen[sub.code >> 6];
       if (sub.code == DHCP_EB_VERSION || sub.code == DHCP_EB_BUS_ID)
-        read_ipxe_value(ps->req, &sub, !bit_test(ipxe->subopts, sub.code));
-      bit_set(ipxe->subopts, sub.code);
+        read_ipxe_value(ps->req, &sub, !(*high & bit));
+      *high |= bit;
     }
   }
   if (step == TLV_OVERRUN)
     ps->req->errors |= PXC_ERR_ENCAP;
-  bitmap_or64(ipxe->subopts, seen0);
-  bitmap_or64(ipxe->subopts + 8, seen1);
+  for (unsigned i = 0; i < 4; i++)
+    bitmap_or64(ipxe->subopts + 8 * i, seen[i]);
   features0 &= ~((1ull << PXC_FEATURE_FIRST) - 1);
   bitmap_or64(ipxe->features, features0);
   bitmap_or64(ipxe->features + 8, features1);
@@ -787,10 +799,70 @@ fingerprint(const struct pxc_request *req)
   return pxc_hash(PXC_HASH_SEED, &key, offsetof(__typeof__(key), classes) + n);
 }
 
-/* Read the options of PKT (header and cookie checked) into PS->req. */
+/*
+ * The fast path, for a packet whose options are neither split nor
+ * overloaded (every request of the captures): one walk of the options
+ * field that reads each option as it comes, the late ones (see
+ * OPTION_READERS) after the walk.  Gives up, having read part, as soon
+ * as an option it reads comes again or option 52 shows up: returns false
+ * and the caller starts over on the general path.
+ */
+static bool
+read_options_fast(struct parse *ps, const uint8_t *pkt, size_t len)
+{
+  struct reader r = reader_of(pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF);
+  unsigned present = 0, late;
+  struct tlv item;
+  enum tlv_step step;
+
+  while ((step = tlv_next(&r, &item)) == TLV_ITEM) {
+    unsigned s = option_slot[item.code];
+    if (s == SLOT_NONE)
+      continue;
+    if ((present & (1u << s)) || s == SLOT_OVERLOAD)
+      return false;
+    present |= 1u << s;
+    if (late_slots & (1u << s)) {
+      ps->slot[s].data = item.data;
+      ps->slot[s].len = item.len;
+    } else {
+      readers[s - 1].read(ps, item.data, item.len);
+    }
+  }
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= PXC_ERR_OPT_OVERRUN;
+  else if (step == TLV_NO_END)
+    ps->req->errors |= PXC_ERR_NO_END;
+  for (late = present & late_slots; late; late &= late - 1) {
+    unsigned s = (unsigned)__builtin_ctz(late);
+    readers[s - 1].read(ps, ps->slot[s].data, ps->slot[s].len);
+  }
+  return true;
+}
+
+/* Start PS and REQ afresh for PKT (LEN bytes): the header fields. */
+static void
+start_request(struct parse *ps, struct pxc_request *req, const uint8_t *pkt,
+              size_t len)
+{
+  /* the text arrays are read only up to their lengths */
+  memset(req, 0, offsetof(struct pxc_request, vendor_class_text));
+  ps->req = req;
+  ps->area_count = 0;
+  ps->present = 0;
+  ps->vendor = PXC_CLASS_NONE;
+  ps->uuid97_len = 0;
+  read_header(req, pkt, len);
+}
+
+/* Read the options of PKT (header and cookie checked) into PS->req: the
+   fast path, or else afresh on the general one. */
 static void
 parse_options(struct parse *ps, const uint8_t *pkt, size_t len)
 {
+  if (read_options_fast(ps, pkt, len))
+    return;
+  start_request(ps, ps->req, pkt, len);
   walk_options(ps, pkt, len);
   read_options(ps);
 }
@@ -805,15 +877,7 @@ pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
     return;
   if (!pkt)
     len = 0;
-  /* the text arrays are read only up to their lengths */
-  memset(req, 0, offsetof(struct pxc_request, vendor_class_text));
-  ps.req = req;
-  ps.area_count = 0;
-  ps.present = 0;
-  ps.vendor = PXC_CLASS_NONE;
-  ps.uuid97_len = 0;
-
-  read_header(req, pkt, len);
+  start_request(&ps, req, pkt, len);
   if (len < BOOTP_HEADER_LEN)
     req->errors |= PXC_ERR_SHORT;
   else if (len < DHCP_OPTIONS_OFF ||

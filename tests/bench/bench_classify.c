@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "legacy.h"
+#include "legacy/legacy.h"
 
 #define MAX_PACKETS 256
 #define CALLGRIND_ROUNDS 20

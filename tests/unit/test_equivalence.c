@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "legacy.h"
+#include "../bench/legacy/legacy.h"
 #include "pxeclass.h"
 #include "suites.h"
 

@@ -221,6 +221,35 @@ START_TEST(split_option_too_long)
 }
 END_TEST
 
+/* Each split option has the whole join buffer to itself: two options of
+   600 bytes each are both read whole (0.1 shared 1024 bytes of scratch
+   between all the joins of a request and flagged the second). */
+START_TEST(split_options_join_each)
+{
+  static const uint8_t flag[3] = {0x13, 1, 1};
+  uint8_t part[200];
+
+  builder_request(&b, mac, 1, 1);
+  builder_string(&b, 60, "PXEClient");
+  for (int i = 0; i < 3; i++) {
+    memset(part, 0, sizeof(part));
+    if (i == 2)
+      memcpy(part, "\x47\x04\x80\x02\x00\x00", 6); /* boot item */
+    builder_option(&b, 43, part, sizeof(part));
+    memset(part, 0, sizeof(part));
+    if (i == 2)
+      memcpy(part + sizeof(part) - 3, flag, 3); /* feature 0x13, last */
+    builder_option(&b, 175, part, sizeof(part));
+  }
+  builder_end(&b);
+  classify_built();
+  ck_assert_uint_eq(req.errors, 0);
+  ck_assert(req.has_boot_item);
+  ck_assert_uint_eq(req.boot_item_type, 0x8002);
+  ck_assert(pxc_has_feature(&req, 0x13));
+}
+END_TEST
+
 /* Options 60 and 77 are kept whole up to PXC_TEXT_MAX bytes: joined
    beyond it, PXC_ERR_SPLIT and the first fragment alone. */
 START_TEST(split_text_too_long)
@@ -434,6 +463,7 @@ parser_suite(void)
   tcase_add_test(tc, split_option_joined);
   tcase_add_test(tc, split_option_too_long);
   tcase_add_test(tc, split_text_too_long);
+  tcase_add_test(tc, split_options_join_each);
   tcase_add_test(tc, option_overruns_packet);
   tcase_add_test(tc, length_byte_missing);
   tcase_add_test(tc, missing_end);
