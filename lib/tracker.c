@@ -38,8 +38,8 @@
 
 #define NONE UINT32_MAX
 
-/* Boot files: each distinct value (as the reply carried it, up to its
-   first NUL) is interned in a table of NAME_COUNT, found by its hash,
+/* Boot files: each distinct value (as the reply carried it, without
+   trailing NULs) is interned in a table of NAME_COUNT, found by its hash,
    with its last path component (at most NAME_LEN - 1 bytes) for logs; a
    stage holds its index.  Two hand-outs are of the same file when their
    values are. */
@@ -66,6 +66,7 @@ struct client {
   uint8_t count; /* stages kept, ≤ CHAIN_STAGES */
   uint8_t head;
   uint8_t list;
+  uint8_t last_file; /* the file handed out last, whatever the stage */
   uint8_t meta[CHAIN_STAGES];
   uint8_t file[CHAIN_STAGES];
   uint32_t prev, next; /* LRU list links, most recent at the head */
@@ -457,6 +458,7 @@ add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
   memcpy(c->key, key, CHAIN_KEY_LEN);
   c->count = 0;
   c->head = 0;
+  c->last_file = NAME_NONE;
   bucket = key_bucket(t, key);
   c->hash_next = t->buckets[bucket];
   t->buckets[bucket] = i;
@@ -619,8 +621,9 @@ names_hold(const struct names *names, uint8_t k, struct pxc_bytes f)
 
 /* The index of boot file F (1 to 255 bytes) in the table of distinct
    files, added if new; NAME_UNKNOWN once the table is full.  KNOWN, the
-   file the client was handed last, is tried first: a DHCP transaction's
-   replies mostly name the same one, and then nothing is hashed. */
+   file the client was handed last, is tried first: a client is mostly
+   handed the same file again (the next transaction, the next boot, a
+   loop), and then nothing is hashed. */
 static uint8_t
 intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
 {
@@ -645,20 +648,6 @@ intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
       return *slot;
   }
   return NAME_UNKNOWN;
-}
-
-/* The file last handed to client C: its newest stage's, else the stage
-   before's (a loop hands the same file again); NAME_NONE if neither. */
-static uint8_t
-last_file(const struct client *c)
-{
-  unsigned before = stage_back(c, 1);
-
-  if (c->meta[c->head] & META_HANDOUT)
-    return c->file[c->head];
-  if (c->count > 1 && (c->meta[before] & META_HANDOUT))
-    return c->file[before];
-  return NAME_NONE;
 }
 
 /* A reply to the current stage that names a boot file is a hand-out.
@@ -693,10 +682,12 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   }
   if (!reply_boot_file(pkt, len, &file))
     return;
-  file.len = strnlen((const char *)file.data, file.len);
+  while (file.len > 0 && file.data[file.len - 1] == '\0')
+    file.len--;
   if (file.len == 0)
     return;
-  c->file[c->head] = intern_file(&t->names, file, last_file(c));
+  c->file[c->head] = c->last_file =
+      intern_file(&t->names, file, c->last_file);
   c->meta[c->head] |= META_HANDOUT | META_XID_DONE;
   c->last_seen = (uint32_t)now;
 }
