@@ -554,47 +554,61 @@ bitmap_or64(uint8_t *bitmap, uint64_t w)
 #endif
 }
 
+/* Sub-option SUB of 175, code 128 or more: note it in SEEN (the bitmap
+   words of codes 128..255), and read it if it is the version or the bus
+   id (the first of each: a repeat is ignored). */
+static void
+note_ipxe_high(uint64_t seen[2], struct pxc_request *req,
+               const struct tlv *sub)
+{
+  uint64_t *word = &seen[(sub->code >> 6) - 2];
+  uint64_t bit = 1ull << (sub->code & 63);
+
+  if (sub->code == DHCP_EB_VERSION || sub->code == DHCP_EB_BUS_ID)
+    read_ipxe_value(req, sub, !(*word & bit));
+  *word |= bit;
+}
+
 /*
  * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
- * flag; 235 and 177 are the version and the bus id.  The codes are
- * gathered in words (the first two in registers), the bitmaps written
- * once at the end.
+ * flag; 235 and 177 are the version and the bus id.  The codes below
+ * 128 (every feature flag) are gathered in four words kept in registers:
+ * bit N % 64 of seen[N / 64] for every code, of flags[N / 64] for a
+ * one-byte one; the bitmaps are written once at the end.
  */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_ipxe *ipxe = &ps->req->ipxe;
-  struct reader r = reader_of(data, len);
-  uint64_t seen[4] = {0, 0, 0, 0}, features0 = 0, features1 = 0;
+  struct pxc_request *req = ps->req;
+  struct tlv_cursor c = tlv_cursor_of(data, len);
+  uint64_t seen0 = 0, seen1 = 0, flags0 = 0, flags1 = 0, high[2] = {0, 0};
   struct tlv sub;
   enum tlv_step step;
 
-  ipxe->present = true;
-  while ((step = tlv_next(&r, &sub)) == TLV_ITEM) {
+  req->ipxe.present = true;
+  while ((step = tlv_step(&c, &sub)) == TLV_ITEM) {
     uint64_t bit = 1ull << (sub.code & 63);
     uint64_t flag = sub.len == 1 ? bit : 0;
     if (sub.code < 64) {
-      seen[0] |= bit;
-      features0 |= flag;
+      seen0 |= bit;
+      flags0 |= flag;
     } else if (sub.code < 128) { /* PXC_FEATURE_LAST is 127 */
-      seen[1] |= bit;
-      features1 |= flag;
+      seen1 |= bit;
+      flags1 |= flag;
     } else {
-      uint64_t *high = &seen[sub.code >> 6];
-      if (sub.code == DHCP_EB_VERSION || sub.code == DHCP_EB_BUS_ID)
-        read_ipxe_value(ps->req, &sub, !(*high & bit));
-      *high |= bit;
+      note_ipxe_high(high, req, &sub);
     }
   }
   if (step == TLV_OVERRUN)
-    ps->req->errors |= PXC_ERR_ENCAP;
-  for (unsigned i = 0; i < 4; i++)
-    bitmap_or64(ipxe->subopts + 8 * i, seen[i]);
-  features0 &= ~((1ull << PXC_FEATURE_FIRST) - 1);
-  bitmap_or64(ipxe->features, features0);
-  bitmap_or64(ipxe->features + 8, features1);
+    req->errors |= PXC_ERR_ENCAP;
+  bitmap_or64(req->ipxe.subopts, seen0);
+  bitmap_or64(req->ipxe.subopts + 8, seen1);
+  bitmap_or64(req->ipxe.subopts + 16, high[0]);
+  bitmap_or64(req->ipxe.subopts + 24, high[1]);
+  bitmap_or64(req->ipxe.features, flags0 & ~((1ull << PXC_FEATURE_FIRST) - 1));
+  bitmap_or64(req->ipxe.features + 8, flags1);
 }
 
 /* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is
@@ -762,41 +776,74 @@ check_class(struct pxc_request *req)
     req->warnings |= PXC_WARN_NO_ARCH;
 }
 
+/* The 8 bytes at P as a word (in memory order: only hashed). */
+static inline uint64_t
+word_at(const void *p)
+{
+  uint64_t w;
+
+  memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+/* The fingerprint's scalars in two words: class, UNDI (94), how many
+   architectures, and what 175 says besides its bitmaps. */
+static void
+fingerprint_scalars(const struct pxc_request *req, uint64_t w[2])
+{
+  const struct pxc_ipxe *ipxe = &req->ipxe;
+
+  w[0] = (uint64_t)req->fw_class | (uint64_t)req->has_undi << 8 |
+         (uint64_t)req->undi_major << 16 | (uint64_t)req->undi_minor << 24 |
+         (uint64_t)req->arch_count << 32 | (uint64_t)ipxe->present << 40 |
+         (uint64_t)ipxe->has_version << 48 | (uint64_t)ipxe->has_busid << 56;
+  w[1] = (uint64_t)ipxe->version[0] | (uint64_t)ipxe->version[1] << 8 |
+         (uint64_t)ipxe->version[2] << 16 | (uint64_t)ipxe->bus_type << 24 |
+         (uint64_t)ipxe->bus_vendor << 32 | (uint64_t)ipxe->bus_device << 48;
+}
+
+/* The user classes as count-prefixed strings into OUT (room for
+   PXC_MAX_USER_CLASS + PXC_TEXT_MAX bytes); returns their length. */
+static size_t
+fingerprint_classes(const struct pxc_request *req, uint8_t *out)
+{
+  size_t n = 0;
+
+  for (unsigned i = 0; i < req->user_class_count; i++) {
+    out[n++] = req->user_class_at[i].len;
+    memcpy(out + n, req->user_class_text + req->user_class_at[i].off,
+           req->user_class_at[i].len);
+    n += req->user_class_at[i].len;
+  }
+  return n;
+}
+
 /*
  * A hash of what identifies a boot program, not a transaction: class,
  * user classes, architectures, UNDI version and the whole of 175 as
- * parsed (struct pxc_ipxe, so the order of sub-options does not matter).
- * Option 60 is left out: iPXE shortens it to "PXEClient" in some requests
- * of one stage.  Stable within one build on one machine.  One key, every
- * byte of it set (pxc_classify() zeroed the padding of the request's
- * struct pxc_ipxe); the user classes follow as count-prefixed strings.
+ * parsed (so the order of sub-options does not matter).  Option 60 is
+ * left out: iPXE shortens it to "PXEClient" in some requests of one
+ * stage.  Stable within one build on one machine.  The key is words
+ * (the scalars, the architecture list, zero past arch_count, and the
+ * 175 bitmaps) hashed as they are, then the user classes.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
-  struct {
-    uint8_t scalars[8];
-    uint16_t arch_list[PXC_MAX_ARCH]; /* zero past arch_count */
-    struct pxc_ipxe ipxe;
-    uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
-  } key;
-  size_t n = 0;
+  _Static_assert(sizeof(req->arch_list) == 16, "two words of architectures");
+  uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
+  uint64_t scalars[2], h = PXC_HASH_SEED;
 
-  memset(key.scalars, 0, sizeof(key.scalars));
-  key.scalars[0] = (uint8_t)req->fw_class;
-  key.scalars[1] = req->has_undi;
-  key.scalars[2] = req->undi_major;
-  key.scalars[3] = req->undi_minor;
-  key.scalars[4] = req->arch_count;
-  memcpy(key.arch_list, req->arch_list, sizeof(key.arch_list));
-  memcpy(&key.ipxe, &req->ipxe, sizeof(key.ipxe));
-  for (unsigned i = 0; i < req->user_class_count; i++) {
-    key.classes[n++] = req->user_class_at[i].len;
-    memcpy(key.classes + n, req->user_class_text + req->user_class_at[i].off,
-           req->user_class_at[i].len);
-    n += req->user_class_at[i].len;
-  }
-  return pxc_hash(PXC_HASH_SEED, &key, offsetof(__typeof__(key), classes) + n);
+  fingerprint_scalars(req, scalars);
+  h = pxc_hash_word(h, scalars[0]);
+  h = pxc_hash_word(h, scalars[1]);
+  h = pxc_hash_word(h, word_at(req->arch_list));
+  h = pxc_hash_word(h, word_at(req->arch_list + 4));
+  for (unsigned i = 0; i < sizeof(req->ipxe.subopts); i += 8)
+    h = pxc_hash_word(h, word_at(req->ipxe.subopts + i));
+  h = pxc_hash_word(h, word_at(req->ipxe.features));
+  h = pxc_hash_word(h, word_at(req->ipxe.features + 8));
+  return pxc_hash(h, classes, fingerprint_classes(req, classes));
 }
 
 /*

@@ -7,9 +7,6 @@
 /* RFC 2131 §3: the first four octets of the options field. */
 const uint8_t dhcp_cookie[DHCP_COOKIE_LEN] = {99, 130, 83, 99};
 
-/* FNV-1a's 64-bit prime. */
-#define FNV_PRIME 0x100000001b3ULL
-
 /*
  * Mix LEN bytes of DATA into SEED: FNV-1a's xor-multiply step over eight
  * bytes at a time (memcpy keeps the loads legal at any alignment; each
@@ -30,11 +27,10 @@ pxc_hash(uint64_t seed, const void *data, size_t len)
   for (; len >= 8; len -= 8, p += 8) {
     uint64_t w;
     memcpy(&w, p, 8);
-    h = (h ^ w) * FNV_PRIME;
-    h ^= h >> 29;
+    h = pxc_hash_word(h, w);
   }
   for (; len > 0; len--, p++)
-    h = (h ^ *p) * FNV_PRIME;
+    h = (h ^ *p) * PXC_HASH_PRIME;
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
   h ^= h >> 33;
