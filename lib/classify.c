@@ -318,30 +318,68 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
   ps->req->msg_type = data[0];
 }
 
-/* Consume exactly DIGITS decimal digits into VALUE. */
+/* A byte in each of the eight lanes of a word. */
+#define LANES(byte) (0x0101010101010101ULL * (byte))
+
+/*
+ * The value of the N (1..8) decimal digits at P (N bytes in bounds), or
+ * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the
+ * end of a word of '0's, first digit lowest, so one check and one sum
+ * serve any N.  A byte is a digit if its high nibble is 3 and adding 6
+ * leaves it 3 (0x39 + 6 = 0x3f, 0x3a + 6 = 0x40; no carry leaves a
+ * byte).  The sum pairs lanes thrice: 2, then 4, then 8 digits each
+ * (as simdjson's parse_eight_digits_unrolled).
+ */
+static inline int32_t
+decimal_at(const uint8_t *p, unsigned n)
+{
+  uint8_t text[8] = {'0', '0', '0', '0', '0', '0', '0', '0'};
+  uint64_t w;
+
+  memcpy(text + 8 - n, p, n);
+  w = le64_at(text);
+  if ((w & LANES(0xf0)) != LANES(0x30) ||
+      ((w + LANES(0x06)) & LANES(0xf0)) != LANES(0x30))
+    return -1;
+  w -= LANES('0');
+  w = w * 10 + (w >> 8);
+  w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+       ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >>
+      32;
+  return (int32_t)w;
+}
+
+/* Consume exactly DIGITS (1..8) decimal digits into VALUE. */
 static inline bool
 read_decimal(struct reader *r, unsigned digits, uint32_t *value)
 {
-  uint32_t v = 0;
+  int32_t v;
 
-  if (r->left < digits)
+  if (r->left < digits || (v = decimal_at(r->p, digits)) < 0)
     return false;
-  for (unsigned i = 0; i < digits; i++) {
-    uint32_t d = (uint32_t)r->p[i] - '0';
-    if (d > 9)
-      return false;
-    v = v * 10 + d;
-  }
   read_bytes(r, NULL, digits);
-  *value = v;
+  *value = (uint32_t)v;
   return true;
 }
 
-/* Consume the literal TEXT (N bytes) if it is next. */
+/* True if the N bytes at A and B are equal, 4 <= N <= 16: two fixed-size
+   compares each (overlapping when N is not 8 or 16), which the compiler
+   makes one load and compare each instead of a call to memcmp. */
+static inline bool
+same_bytes(const void *a, const void *b, size_t n)
+{
+  const uint8_t *x = a, *y = b;
+
+  if (n >= 8)
+    return memcmp(x, y, 8) == 0 && memcmp(x + n - 8, y + n - 8, 8) == 0;
+  return memcmp(x, y, 4) == 0 && memcmp(x + n - 4, y + n - 4, 4) == 0;
+}
+
+/* Consume the literal TEXT (N bytes, 4..16) if it is next. */
 static inline bool
 read_literal(struct reader *r, const char *text, size_t n)
 {
-  if (r->left < n || memcmp(r->p, text, n) != 0)
+  if (r->left < n || !same_bytes(r->p, text, n))
     return false;
   read_bytes(r, NULL, n);
   return true;
@@ -350,23 +388,23 @@ read_literal(struct reader *r, const char *text, size_t n)
 /*
  * The ":Arch:NNNNN:UNDI:yyyzzz" tail of a PXEClient/HTTPClient vendor
  * class.  The digits are decimal (PXE 2.1; iPXE DHCP_VENDOR_PXECLIENT,
- * EDK2 PxeBcUintnToAscDecWithFormat).  Either part may be missing.
+ * EDK2 PxeBcUintnToAscDecWithFormat).  Either part may be missing.  The
+ * UNDI digits are read as one number of six.
  */
 static void
 read_vendor_arch(struct pxc_request *req, struct reader *r)
 {
-  uint32_t arch, major, minor;
+  uint32_t arch, undi;
 
   if (!read_literal(r, ":Arch:", 6) || !read_decimal(r, 5, &arch) ||
       arch > UINT16_MAX)
     return;
   req->has_arch60 = true;
   req->arch60 = (uint16_t)arch;
-  if (read_literal(r, ":UNDI:", 6) && read_decimal(r, 3, &major) &&
-      read_decimal(r, 3, &minor)) {
+  if (read_literal(r, ":UNDI:", 6) && read_decimal(r, 6, &undi)) {
     req->has_undi60 = true;
-    req->undi60_major = (uint16_t)major;
-    req->undi60_minor = (uint16_t)minor;
+    req->undi60_major = (uint16_t)(undi / 1000);
+    req->undi60_minor = (uint16_t)(undi % 1000);
   }
 }
 
@@ -847,6 +885,32 @@ fingerprint(const struct pxc_request *req)
 }
 
 /*
+ * The fast path's step for ITEM, an option of slot S: read it now by a
+ * direct call (a switch over OPTION_READERS, so the compiler can inline
+ * each reader into the walk), or keep a late one for after the walk.
+ * False for option 52: the general path handles overloading.
+ */
+static inline bool
+read_option_fast(struct parse *ps, unsigned s, const struct tlv *item)
+{
+#define READ_CASE_(code, read, late)                                           \
+  case SLOT_##read:                                                            \
+    if (late) {                                                                \
+      ps->slot[s].data = item->data;                                           \
+      ps->slot[s].len = item->len;                                             \
+    } else {                                                                   \
+      read(ps, item->data, item->len);                                         \
+    }                                                                          \
+    return true;
+  switch (s) {
+    OPTION_READERS(READ_CASE_)
+  default:
+    return false; /* SLOT_OVERLOAD */
+  }
+#undef READ_CASE_
+}
+
+/*
  * The fast path, for a packet whose options are neither split nor
  * overloaded (every request of the captures): one walk of the options
  * field that reads each option as it comes, the late ones (see
@@ -857,24 +921,21 @@ fingerprint(const struct pxc_request *req)
 static bool
 read_options_fast(struct parse *ps, const uint8_t *pkt, size_t len)
 {
-  struct reader r = reader_of(pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF);
+  struct tlv_cursor c =
+      tlv_cursor_of(pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF);
   unsigned present = 0, late;
   struct tlv item;
   enum tlv_step step;
 
-  while ((step = tlv_next(&r, &item)) == TLV_ITEM) {
+  while ((step = tlv_step(&c, &item)) == TLV_ITEM) {
     unsigned s = option_slot[item.code];
     if (s == SLOT_NONE)
       continue;
-    if ((present & (1u << s)) || s == SLOT_OVERLOAD)
+    if (present & (1u << s))
       return false;
     present |= 1u << s;
-    if (late_slots & (1u << s)) {
-      ps->slot[s].data = item.data;
-      ps->slot[s].len = item.len;
-    } else {
-      readers[s - 1].read(ps, item.data, item.len);
-    }
+    if (!read_option_fast(ps, s, &item))
+      return false;
   }
   if (step == TLV_OVERRUN)
     ps->req->errors |= PXC_ERR_OPT_OVERRUN;

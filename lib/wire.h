@@ -142,6 +142,20 @@ be32_at(const uint8_t *p)
          p[3];
 }
 
+/* The 8 bytes at P as a little-endian word (first byte lowest), at a
+   place already known to be in bounds. */
+static inline uint64_t
+le64_at(const uint8_t *p)
+{
+  uint64_t w;
+
+  memcpy(&w, p, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
+
 /* One code/length/value item (a DHCP option or sub-option). */
 struct tlv {
   uint8_t code;
