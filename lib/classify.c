@@ -592,61 +592,94 @@ bitmap_or64(uint8_t *bitmap, uint64_t w)
 #endif
 }
 
-/* Sub-option SUB of 175, code 128 or more: note it in SEEN (the bitmap
-   words of codes 128..255), and read it if it is the version or the bus
-   id (the first of each: a repeat is ignored). */
-static void
-note_ipxe_high(uint64_t seen[2], struct pxc_request *req,
-               const struct tlv *sub)
+/* The sub-option codes of one option 175, gathered as the walk meets
+   them: bit N % 64 of seen[N / 64] for every code N, of flags[N / 64]
+   for a one-byte one below 128 (a feature flag, if N is in range). */
+struct ipxe_codes {
+  uint64_t seen[4];
+  uint64_t flags[2];
+};
+
+/* Note a one-byte sub-option of CODE (1..127) in CODES. */
+static inline void
+note_flag(struct ipxe_codes *codes, unsigned code)
 {
-  uint64_t *word = &seen[(sub->code >> 6) - 2];
+  uint64_t bit = 1ull << (code & 63);
+
+  if (code < 64) {
+    codes->seen[0] |= bit;
+    codes->flags[0] |= bit;
+  } else {
+    codes->seen[1] |= bit;
+    codes->flags[1] |= bit;
+  }
+}
+
+/*
+ * Take the run of one-byte sub-options of codes 1..127 at C (how iPXE
+ * sends its feature flags: code, 1, value) into CODES, three bytes each,
+ * each checked to lie before the end.  Stops at anything else, which
+ * tlv_step() reads.
+ */
+static inline void
+take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
+{
+  const uint8_t *p = c->p;
+
+  while (c->end - p >= 3 && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
+    note_flag(codes, p[0]);
+    p += 3;
+  }
+  c->p = p;
+}
+
+/* Note sub-option SUB of 175 in CODES; read it if it is the version or
+   the bus id (the first of each: a repeat is ignored). */
+static void
+note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
+              const struct tlv *sub)
+{
+  unsigned w = sub->code >> 6;
   uint64_t bit = 1ull << (sub->code & 63);
 
   if (sub->code == DHCP_EB_VERSION || sub->code == DHCP_EB_BUS_ID)
-    read_ipxe_value(req, sub, !(*word & bit));
-  *word |= bit;
+    read_ipxe_value(req, sub, !(codes->seen[w] & bit));
+  codes->seen[w] |= bit;
+  if (w < 2 && sub->len == 1) /* PXC_FEATURE_LAST is 127 */
+    codes->flags[w] |= bit;
 }
 
 /*
  * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
- * flag; 235 and 177 are the version and the bus id.  The codes below
- * 128 (every feature flag) are gathered in four words kept in registers:
- * bit N % 64 of seen[N / 64] for every code, of flags[N / 64] for a
- * one-byte one; the bitmaps are written once at the end.
+ * flag; 235 and 177 are the version and the bus id.  Runs of one-byte
+ * sub-options take a shorter step (take_flag_run()); the codes are
+ * gathered in words, the bitmaps written once at the end.
  */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
   struct tlv_cursor c = tlv_cursor_of(data, len);
-  uint64_t seen0 = 0, seen1 = 0, flags0 = 0, flags1 = 0, high[2] = {0, 0};
+  struct ipxe_codes codes = {{0, 0, 0, 0}, {0, 0}};
   struct tlv sub;
   enum tlv_step step;
 
   req->ipxe.present = true;
-  while ((step = tlv_step(&c, &sub)) == TLV_ITEM) {
-    uint64_t bit = 1ull << (sub.code & 63);
-    uint64_t flag = sub.len == 1 ? bit : 0;
-    if (sub.code < 64) {
-      seen0 |= bit;
-      flags0 |= flag;
-    } else if (sub.code < 128) { /* PXC_FEATURE_LAST is 127 */
-      seen1 |= bit;
-      flags1 |= flag;
-    } else {
-      note_ipxe_high(high, req, &sub);
-    }
+  for (;;) {
+    take_flag_run(&c, &codes);
+    if ((step = tlv_step(&c, &sub)) != TLV_ITEM)
+      break;
+    note_ipxe_sub(&codes, req, &sub);
   }
   if (step == TLV_OVERRUN)
     req->errors |= PXC_ERR_ENCAP;
-  bitmap_or64(req->ipxe.subopts, seen0);
-  bitmap_or64(req->ipxe.subopts + 8, seen1);
-  bitmap_or64(req->ipxe.subopts + 16, high[0]);
-  bitmap_or64(req->ipxe.subopts + 24, high[1]);
-  bitmap_or64(req->ipxe.features, flags0 & ~((1ull << PXC_FEATURE_FIRST) - 1));
-  bitmap_or64(req->ipxe.features + 8, flags1);
+  for (unsigned i = 0; i < 4; i++)
+    bitmap_or64(req->ipxe.subopts + 8 * i, codes.seen[i]);
+  codes.flags[0] &= ~((1ull << PXC_FEATURE_FIRST) - 1);
+  bitmap_or64(req->ipxe.features, codes.flags[0]);
+  bitmap_or64(req->ipxe.features + 8, codes.flags[1]);
 }
 
 /* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is
