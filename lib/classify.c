@@ -321,10 +321,34 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 /* A byte in each of the eight lanes of a word. */
 #define LANES(byte) (0x0101010101010101ULL * (byte))
 
+/* The N (1..7) bytes at P as a little-endian word, zero above: built
+   in a register from a 4-byte load (the compiler merges those four byte
+   loads) and up to three single ones.  (Bytes stored to the stack and
+   read back as one word would stall the load.) */
+static inline uint64_t
+le_bytes_at(const uint8_t *p, unsigned n)
+{
+  uint64_t w = 0;
+  unsigned i = 0;
+
+  if (n >= 4) {
+    w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+        (uint64_t)p[3] << 24;
+    i = 4;
+  }
+  if (i < n)
+    w |= (uint64_t)p[i] << (8 * i), i++;
+  if (i < n)
+    w |= (uint64_t)p[i] << (8 * i), i++;
+  if (i < n)
+    w |= (uint64_t)p[i] << (8 * i), i++;
+  return w;
+}
+
 /*
- * The value of the N (1..8) decimal digits at P (N bytes in bounds), or
+ * The value of the N (1..7) decimal digits at P (N bytes in bounds), or
  * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the
- * end of a word of '0's, first digit lowest, so one check and one sum
+ * top of a word of '0's, first digit lowest, so one check and one sum
  * serve any N.  A byte is a digit if its high nibble is 3 and adding 6
  * leaves it 3 (0x39 + 6 = 0x3f, 0x3a + 6 = 0x40; no carry leaves a
  * byte).  The sum pairs lanes thrice: 2, then 4, then 8 digits each
@@ -333,11 +357,8 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 static inline int32_t
 decimal_at(const uint8_t *p, unsigned n)
 {
-  uint8_t text[8] = {'0', '0', '0', '0', '0', '0', '0', '0'};
-  uint64_t w;
+  uint64_t w = le_bytes_at(p, n) << (64 - 8 * n) | LANES('0') >> (8 * n);
 
-  memcpy(text + 8 - n, p, n);
-  w = le64_at(text);
   if ((w & LANES(0xf0)) != LANES(0x30) ||
       ((w + LANES(0x06)) & LANES(0xf0)) != LANES(0x30))
     return -1;
@@ -349,7 +370,7 @@ decimal_at(const uint8_t *p, unsigned n)
   return (int32_t)w;
 }
 
-/* Consume exactly DIGITS (1..8) decimal digits into VALUE. */
+/* Consume exactly DIGITS (1..7) decimal digits into VALUE. */
 static inline bool
 read_decimal(struct reader *r, unsigned digits, uint32_t *value)
 {
@@ -418,9 +439,11 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
     memcpy(req->vendor_class_text, data, len);
   req->has_vendor_class = true;
   req->vendor_class_len = (uint8_t)len;
+  /* read from DATA, not from the copy just written: loads of a word
+     from bytes just stored would stall */
   for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
-    struct reader r = reader_of(req->vendor_class_text, len);
-    if (len == 0 || req->vendor_class_text[0] != vendor_prefixes[i].prefix[0] ||
+    struct reader r = reader_of(data, len);
+    if (len == 0 || data[0] != vendor_prefixes[i].prefix[0] ||
         !read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
       continue;
     if (vendor_prefixes[i].has_arch)
