@@ -615,26 +615,28 @@ bitmap_or64(uint8_t *bitmap, uint64_t w)
 #endif
 }
 
-/* The sub-option codes of one option 175, gathered as the walk meets
-   them: bit N % 64 of seen[N / 64] for every code N, of flags[N / 64]
-   for a one-byte one below 128 (a feature flag, if N is in range). */
+/* The sub-option codes below 128 of one option 175 (every feature
+   flag), gathered in registers as the walk meets them: bit N % 64 of
+   seen[N / 64] for every code N, of flags[N / 64] for a one-byte one. */
 struct ipxe_codes {
-  uint64_t seen[4];
+  uint64_t seen[2];
   uint64_t flags[2];
 };
 
-/* Note a one-byte sub-option of CODE (1..127) in CODES. */
+/* Note a sub-option of CODE (below 128) in CODES, as a flag if ONE_BYTE.
+   (Constant indices only, so that CODES stays in registers.) */
 static inline void
-note_flag(struct ipxe_codes *codes, unsigned code)
+note_low(struct ipxe_codes *codes, unsigned code, bool one_byte)
 {
   uint64_t bit = 1ull << (code & 63);
+  uint64_t flag = one_byte ? bit : 0;
 
   if (code < 64) {
     codes->seen[0] |= bit;
-    codes->flags[0] |= bit;
+    codes->flags[0] |= flag;
   } else {
     codes->seen[1] |= bit;
-    codes->flags[1] |= bit;
+    codes->flags[1] |= flag;
   }
 }
 
@@ -650,26 +652,26 @@ take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
   const uint8_t *p = c->p;
 
   while (c->end - p >= 3 && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
-    note_flag(codes, p[0]);
+    note_low(codes, p[0], true);
     p += 3;
   }
   c->p = p;
 }
 
-/* Note sub-option SUB of 175 in CODES; read it if it is the version or
-   the bus id (the first of each: a repeat is ignored). */
+/* Note sub-option SUB of 175: below 128 in CODES, else straight in the
+   request's bitmap (a couple per request), reading the version or the
+   bus id (the first of each: a repeat is ignored). */
 static void
 note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
               const struct tlv *sub)
 {
-  unsigned w = sub->code >> 6;
-  uint64_t bit = 1ull << (sub->code & 63);
-
+  if (sub->code < 128) { /* PXC_FEATURE_LAST is 127 */
+    note_low(codes, sub->code, sub->len == 1);
+    return;
+  }
   if (sub->code == DHCP_EB_VERSION || sub->code == DHCP_EB_BUS_ID)
-    read_ipxe_value(req, sub, !(codes->seen[w] & bit));
-  codes->seen[w] |= bit;
-  if (w < 2 && sub->len == 1) /* PXC_FEATURE_LAST is 127 */
-    codes->flags[w] |= bit;
+    read_ipxe_value(req, sub, !bit_test(req->ipxe.subopts, sub->code));
+  bit_set(req->ipxe.subopts, sub->code);
 }
 
 /*
@@ -677,15 +679,15 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
  * flag; 235 and 177 are the version and the bus id.  Runs of one-byte
- * sub-options take a shorter step (take_flag_run()); the codes are
- * gathered in words, the bitmaps written once at the end.
+ * sub-options take a shorter step (take_flag_run()); the codes below 128
+ * are gathered in words, written once at the end.
  */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
   struct tlv_cursor c = tlv_cursor_of(data, len);
-  struct ipxe_codes codes = {{0, 0, 0, 0}, {0, 0}};
+  struct ipxe_codes codes = {{0, 0}, {0, 0}};
   struct tlv sub;
   enum tlv_step step;
 
@@ -698,10 +700,10 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
   }
   if (step == TLV_OVERRUN)
     req->errors |= PXC_ERR_ENCAP;
-  for (unsigned i = 0; i < 4; i++)
-    bitmap_or64(req->ipxe.subopts + 8 * i, codes.seen[i]);
-  codes.flags[0] &= ~((1ull << PXC_FEATURE_FIRST) - 1);
-  bitmap_or64(req->ipxe.features, codes.flags[0]);
+  bitmap_or64(req->ipxe.subopts, codes.seen[0]);
+  bitmap_or64(req->ipxe.subopts + 8, codes.seen[1]);
+  bitmap_or64(req->ipxe.features,
+              codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
   bitmap_or64(req->ipxe.features + 8, codes.flags[1]);
 }
 
