@@ -497,6 +497,8 @@ START_TEST(wire_hash)
   memcpy(big + 3, a, sizeof(a) - 3);
   ck_assert_uint_eq(pxc_hash(7, big + 3, 16), pxc_hash(7, a, 16));
   ck_assert_uint_ne(pxc_hash(7, a, 16), pxc_hash(7, a, 17));
+  for (size_t n = 1; n < 8; n++) /* a zero byte more in the tail counts */
+    ck_assert_uint_ne(pxc_hash(7, a, 8 + n), pxc_hash(7, a, 9 + n));
   ck_assert_uint_eq(pxc_hash(7, NULL, 5), pxc_hash(7, a, 0));
   /* a word step, then bytes: the same as hashing them all */
   memcpy(a, "12345678abc", 11);
