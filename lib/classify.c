@@ -615,11 +615,11 @@ bitmap_or64(uint8_t *bitmap, uint64_t w)
 #endif
 }
 
-/* The sub-option codes below 128 of one option 175 (every feature
-   flag), gathered in registers as the walk meets them: bit N % 64 of
-   seen[N / 64] for every code N, of flags[N / 64] for a one-byte one. */
+/* The sub-option codes of one option 175, gathered in registers as the
+   walk meets them: bit N % 64 of seen[N / 64] for every code N, of
+   flags[N / 64] for a one-byte one below 128 (every feature flag). */
 struct ipxe_codes {
-  uint64_t seen[2];
+  uint64_t seen[4];
   uint64_t flags[2];
 };
 
@@ -649,29 +649,40 @@ note_low(struct ipxe_codes *codes, unsigned code, bool one_byte)
 static inline void
 take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
 {
-  const uint8_t *p = c->p;
+  const uint8_t *p = c->p, *last;
 
-  while (c->end - p >= 3 && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
+  if (c->end - p < 3)
+    return;
+  last = c->end - 3; /* the last place a whole 3-byte item can start */
+  while (p <= last && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
     note_low(codes, p[0], true);
     p += 3;
   }
   c->p = p;
 }
 
-/* Note sub-option SUB of 175: below 128 in CODES, else straight in the
-   request's bitmap (a couple per request), reading the version or the
-   bus id (the first of each: a repeat is ignored). */
-static void
+/* Note sub-option SUB of 175 in CODES, reading the version or the bus
+   id (the first of each: a repeat is ignored).  (Constant indices only,
+   so that CODES stays in registers; inline for the same reason.) */
+static inline void
 note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
               const struct tlv *sub)
 {
+  uint64_t bit = 1ull << (sub->code & 63);
+
   if (sub->code < 128) { /* PXC_FEATURE_LAST is 127 */
     note_low(codes, sub->code, sub->len == 1);
-    return;
+  } else if (sub->code == DHCP_EB_VERSION) { /* 235: in seen[3] */
+    read_ipxe_value(req, sub, !(codes->seen[3] & bit));
+    codes->seen[3] |= bit;
+  } else if (sub->code == DHCP_EB_BUS_ID) { /* 177: in seen[2] */
+    read_ipxe_value(req, sub, !(codes->seen[2] & bit));
+    codes->seen[2] |= bit;
+  } else if (sub->code < 192) {
+    codes->seen[2] |= bit;
+  } else {
+    codes->seen[3] |= bit;
   }
-  if (sub->code == DHCP_EB_VERSION || sub->code == DHCP_EB_BUS_ID)
-    read_ipxe_value(req, sub, !bit_test(req->ipxe.subopts, sub->code));
-  bit_set(req->ipxe.subopts, sub->code);
 }
 
 /*
@@ -679,15 +690,15 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
  * flag; 235 and 177 are the version and the bus id.  Runs of one-byte
- * sub-options take a shorter step (take_flag_run()); the codes below 128
- * are gathered in words, written once at the end.
+ * sub-options take a shorter step (take_flag_run()); the codes are
+ * gathered in words, written once at the end.
  */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
   struct tlv_cursor c = tlv_cursor_of(data, len);
-  struct ipxe_codes codes = {{0, 0}, {0, 0}};
+  struct ipxe_codes codes = {{0, 0, 0, 0}, {0, 0}};
   struct tlv sub;
   enum tlv_step step;
 
@@ -702,6 +713,8 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
     req->errors |= PXC_ERR_ENCAP;
   bitmap_or64(req->ipxe.subopts, codes.seen[0]);
   bitmap_or64(req->ipxe.subopts + 8, codes.seen[1]);
+  bitmap_or64(req->ipxe.subopts + 16, codes.seen[2]);
+  bitmap_or64(req->ipxe.subopts + 24, codes.seen[3]);
   bitmap_or64(req->ipxe.features,
               codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
   bitmap_or64(req->ipxe.features + 8, codes.flags[1]);
