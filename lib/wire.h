@@ -257,8 +257,11 @@ tlv_step(struct tlv_cursor *c, struct tlv *item)
   struct reader r;
   enum tlv_step step;
 
-  /* the common case, as tlv_take() */
-  if (c->end - p >= 2 && (uint8_t)(p[0] + 1) >= 2 && p[1] <= c->end - p - 2) {
+  /* the common case, as tlv_take() (expected: the rare path goes out of
+     the loop's way) */
+  if (__builtin_expect(c->end - p >= 2 && (uint8_t)(p[0] + 1) >= 2 &&
+                           p[1] <= c->end - p - 2,
+                       1)) {
     item->code = p[0];
     item->len = p[1];
     item->data = p + 2;
