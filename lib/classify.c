@@ -285,6 +285,29 @@ read_options(struct parse *ps)
 /* ------------------------------------------------------------------ */
 /* The readers of single options                                       */
 
+/*
+ * Copy N bytes (at most 255) from SRC to DST: up to 32 as two fixed-size
+ * copies that overlap as N needs (each a load and a store, never outside
+ * either buffer), more by memcpy.  Option 60 and 77 are this short, and
+ * a call to memcpy costs more than the copy.
+ */
+static inline void
+copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+  if (n >= 16 && n <= 32) {
+    memcpy(dst, src, 16);
+    memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8 && n < 16) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(dst, src, 4);
+    memcpy(dst + n - 4, src + n - 4, 4);
+  } else {
+    memcpy(dst, src, n);
+  }
+}
+
 /* Read the BOOTP header fields that lie inside the packet. */
 static void
 read_header(struct pxc_request *req, const uint8_t *pkt, size_t len)
@@ -436,7 +459,7 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
   struct pxc_request *req = ps->req;
 
   if (data != req->vendor_class_text)
-    memcpy(req->vendor_class_text, data, len);
+    copy_short(req->vendor_class_text, data, len);
   req->has_vendor_class = true;
   req->vendor_class_len = (uint8_t)len;
   /* read from DATA, not from the copy just written: loads of a word
@@ -485,7 +508,7 @@ read_user_class(struct parse *ps, const uint8_t *data, size_t len)
     return;
   }
   if (data != req->user_class_text)
-    memcpy(req->user_class_text, data, len);
+    copy_short(req->user_class_text, data, len);
   req->user_class_len = (uint8_t)len;
   if (!is_rfc3004(req->user_class_text, len)) {
     req->user_class_at[0].off = 0;
@@ -920,8 +943,8 @@ fingerprint_classes(const struct pxc_request *req, uint8_t *out)
 
   for (unsigned i = 0; i < req->user_class_count; i++) {
     out[n++] = req->user_class_at[i].len;
-    memcpy(out + n, req->user_class_text + req->user_class_at[i].off,
-           req->user_class_at[i].len);
+    copy_short(out + n, req->user_class_text + req->user_class_at[i].off,
+               req->user_class_at[i].len);
     n += req->user_class_at[i].len;
   }
   return n;
