@@ -142,6 +142,20 @@ be32_at(const uint8_t *p)
          p[3];
 }
 
+/* The 8 bytes at P as a little-endian word (first byte lowest), at a
+   place already known to be in bounds. */
+static inline uint64_t
+le64_at(const uint8_t *p)
+{
+  uint64_t w;
+
+  memcpy(&w, p, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
+
 /* One code/length/value item (a DHCP option or sub-option). */
 struct tlv {
   uint8_t code;
@@ -152,15 +166,33 @@ struct tlv {
 enum tlv_step { TLV_ITEM, TLV_END, TLV_NO_END, TLV_OVERRUN };
 
 /*
- * Step to the next item of a TLV area: PAD is skipped; END, the end of
- * the area, or a length that crosses it stops.  After TLV_OVERRUN nothing
- * more of the area is read.  (Written so that the common case, an item
- * with its length byte in bounds, takes one test per condition: the last
- * byte of an area is the only place where a lone PAD/END/code needs
- * telling apart.)
+ * The common case of a TLV step: if the next byte of R starts a whole
+ * item (neither PAD nor END, its length byte and value in bounds), take
+ * it into ITEM and return true; otherwise return false with R unchanged.
+ * Three tests: the area has two bytes, the code is not 0 or 255 (one
+ * compare: code + 1, as a byte, is then at least 2), the value fits.
  */
+static inline bool
+tlv_take(struct reader *r, struct tlv *item)
+{
+  const uint8_t *p = r->p;
+  size_t left = r->left;
+
+  if (left < 2 || (uint8_t)(p[0] + 1) < 2 || p[1] > left - 2)
+    return false;
+  item->code = p[0];
+  item->len = p[1];
+  item->data = p + 2;
+  r->p = p + 2 + p[1];
+  r->left = left - 2 - p[1];
+  return true;
+}
+
+/* tlv_next() past its common case: PAD, END, the end of the area, or a
+   length that crosses it.  (The last byte of an area is the only place
+   where a lone PAD/END/code needs telling apart.) */
 static inline enum tlv_step
-tlv_next(struct reader *r, struct tlv *item)
+tlv_next_rare(struct reader *r, struct tlv *item)
 {
   const uint8_t *p = r->p;
   size_t left = r->left;
@@ -183,14 +215,63 @@ tlv_next(struct reader *r, struct tlv *item)
   r->left = left;
   if (p[0] == DHCP_END)
     return TLV_END;
-  if (p[1] > left - 2)
+  if (!tlv_take(r, item))
     return TLV_OVERRUN;
-  item->code = p[0];
-  item->len = p[1];
-  item->data = p + 2;
-  r->p = p + 2 + p[1];
-  r->left = left - 2 - p[1];
   return TLV_ITEM;
+}
+
+/*
+ * Step to the next item of a TLV area: PAD is skipped; END, the end of
+ * the area, or a length that crosses it stops.  After TLV_OVERRUN nothing
+ * more of the area is read.  The common case, a whole item next, is
+ * tlv_take()'s; the rest tlv_next_rare()'s.
+ */
+static inline enum tlv_step
+tlv_next(struct reader *r, struct tlv *item)
+{
+  if (tlv_take(r, item))
+    return TLV_ITEM;
+  return tlv_next_rare(r, item);
+}
+
+/*
+ * The same walk for the hot loops: a cursor and the end of its area (one
+ * pointer to move per item, not a pointer and a count).  tlv_step()
+ * returns what tlv_next() would for the same bytes, and leaves the
+ * cursor where tlv_next() leaves its reader.
+ */
+struct tlv_cursor {
+  const uint8_t *p, *end;
+};
+
+static inline struct tlv_cursor
+tlv_cursor_of(const uint8_t *data, size_t len)
+{
+  return (struct tlv_cursor){data, data + len};
+}
+
+static inline enum tlv_step
+tlv_step(struct tlv_cursor *c, struct tlv *item)
+{
+  const uint8_t *p = c->p;
+  struct reader r;
+  enum tlv_step step;
+
+  /* the common case, as tlv_take() (expected: the rare path goes out of
+     the loop's way) */
+  if (__builtin_expect(c->end - p >= 2 && (uint8_t)(p[0] + 1) >= 2 &&
+                           p[1] <= c->end - p - 2,
+                       1)) {
+    item->code = p[0];
+    item->len = p[1];
+    item->data = p + 2;
+    c->p = p + 2 + p[1];
+    return TLV_ITEM;
+  }
+  r = reader_of(p, (size_t)(c->end - p));
+  step = tlv_next_rare(&r, item);
+  c->p = r.p;
+  return step;
 }
 
 /* ------------------------------------------------------------------ */
@@ -214,6 +295,19 @@ bit_set(uint8_t *bitmap, unsigned n)
 /* seed there, so chosen MACs cannot be aimed at one bucket) use it.    */
 
 uint64_t pxc_hash(uint64_t seed, const void *data, size_t len);
+
+/* FNV-1a's 64-bit prime. */
+#define PXC_HASH_PRIME 0x100000001b3ULL
+
+/* One eight-byte step of pxc_hash() (without its final mix), for a caller
+   that has its key in words already: pxc_hash(pxc_hash_word(s, w), d, n)
+   is pxc_hash(s, bytes of w then d, 8 + n), W's bytes in memory order. */
+static inline uint64_t
+pxc_hash_word(uint64_t h, uint64_t w)
+{
+  h = (h ^ w) * PXC_HASH_PRIME;
+  return h ^ (h >> 29);
+}
 
 #define PXC_HASH_SEED 0xcbf29ce484222325ULL
 

@@ -427,6 +427,61 @@ START_TEST(wire_tlv_steps)
 }
 END_TEST
 
+/* tlv_step() (cursor) and tlv_take() agree with tlv_next() on every
+   area: random short areas rich in PAD, END and lengths near the end. */
+START_TEST(wire_tlv_step_agrees)
+{
+  static const uint8_t bytes[] = {0, 255, 1, 2, 3, 0x10, 177, 235};
+  uint64_t x = 0x9e3779b97f4a7c15ULL;
+  unsigned items = 0, takes = 0;
+
+  for (int n = 0; n < 20000; n++) {
+    uint8_t area[24];
+    size_t len = n % (sizeof(area) + 1);
+    for (size_t i = 0; i < len; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      area[i] = bytes[x % sizeof(bytes)];
+    }
+    struct reader r = reader_of(area, len), t = r;
+    struct tlv_cursor c = tlv_cursor_of(area, len);
+    for (;;) {
+      struct tlv a = {0, 0, NULL}, b = {0, 0, NULL}, d = {0, 0, NULL};
+      struct reader before = r;
+      bool took = tlv_take(&t, &d);
+      enum tlv_step sa = tlv_next(&r, &a), sb = tlv_step(&c, &b);
+      ck_assert_int_eq(sa, sb);
+      ck_assert_ptr_eq(r.p, c.p);
+      ck_assert_uint_eq(r.left, (size_t)(c.end - c.p));
+      if (took) { /* only ever the item tlv_next() takes */
+        ck_assert_int_eq(sa, TLV_ITEM);
+        ck_assert_ptr_eq(t.p, r.p);
+        ck_assert(d.code == a.code && d.len == a.len && d.data == a.data);
+        takes++;
+      } else {
+        ck_assert(t.p == before.p && t.left == before.left);
+      }
+      if (sa != TLV_ITEM)
+        break;
+      ck_assert(a.code == b.code && a.len == b.len && a.data == b.data);
+      items++;
+      t = r;
+    }
+  }
+  ck_assert_uint_gt(items, 1000);
+  ck_assert_uint_gt(takes, 1000);
+}
+END_TEST
+
+/* The 8 bytes at P as a native word. */
+static uint64_t
+word(const uint8_t *p)
+{
+  uint64_t w;
+
+  memcpy(&w, p, sizeof(w));
+  return w;
+}
+
 /* The one hash: seeded, every byte counts, any alignment. */
 START_TEST(wire_hash)
 {
@@ -442,7 +497,13 @@ START_TEST(wire_hash)
   memcpy(big + 3, a, sizeof(a) - 3);
   ck_assert_uint_eq(pxc_hash(7, big + 3, 16), pxc_hash(7, a, 16));
   ck_assert_uint_ne(pxc_hash(7, a, 16), pxc_hash(7, a, 17));
+  for (size_t n = 1; n < 8; n++) /* a zero byte more in the tail counts */
+    ck_assert_uint_ne(pxc_hash(7, a, 8 + n), pxc_hash(7, a, 9 + n));
   ck_assert_uint_eq(pxc_hash(7, NULL, 5), pxc_hash(7, a, 0));
+  /* a word step, then bytes: the same as hashing them all */
+  memcpy(a, "12345678abc", 11);
+  ck_assert_uint_eq(pxc_hash(pxc_hash_word(7, word(a)), a + 8, 3),
+                    pxc_hash(7, a, 11));
 }
 END_TEST
 
@@ -473,6 +534,7 @@ parser_suite(void)
   tcase_add_test(tc, encap_walk);
   tcase_add_test(tc, wire_readers);
   tcase_add_test(tc, wire_tlv_steps);
+  tcase_add_test(tc, wire_tlv_step_agrees);
   tcase_add_test(tc, wire_hash);
   suite_add_tcase(s, tc);
   return s;
