@@ -2,253 +2,592 @@
  * Classification of one DHCPv4 request: which boot firmware sent it, for
  * which architecture, and what an iPXE build says about itself.
  *
- * Each option is read by its own small function from the option index;
- * each one checks its length first and raises an error flag rather than
- * guessing.  Facts (arch names, feature names) come from tables.c.
+ * One pass: the options field is walked once with tlv_next(), and each
+ * option the classifier reads is handed, as it comes, to its own small
+ * reader (a table indexed by option code says which); the two readers
+ * that depend on another (43 on 60, 150 on 175) run after the walk.
+ * That is every packet of the captures.  A packet with a split option
+ * (RFC 3396) or option 52 takes the general path instead, started afresh
+ * when the walk meets one: the walk notes where the first fragment of
+ * each option lies, then the overloaded file and sname fields are walked
+ * (RFC 2131 §4.1, in RFC 3396 §5 order: options, file, sname), then each
+ * noted option is read in a fixed order, a split one joined first into a
+ * local buffer, or into the request's text array for options 60 and 77.
+ * Every reader checks the length first and raises an error flag rather
+ * than guessing.  Nothing is written to the request but what the request
+ * keeps; facts come from tables.c.
  */
 #include <stddef.h>
 #include <string.h>
 
-#include "internal.h"
+#include "facts.h"
+#include "pxeclass.h"
+#include "wire.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+_Static_assert(PXC_FEATURE_FIRST < 64 && PXC_FEATURE_LAST == 127,
+               "read_ipxe() gathers the feature flags in two 64-bit words");
+
+/* Longest joined split option (other than 60 and 77, which are joined
+   into their PXC_TEXT_MAX-byte text arrays); as 0.1's scratch buffer. */
+#define JOIN_MAX 1024
 
 /* Vendor class prefixes (option 60) and what they announce.  EDK2 and iPXE
    compare the first 9 ("PXEClient") or 10 ("HTTPClient") bytes. */
 static const struct {
   const char *prefix;
+  uint8_t len;
   enum pxc_class cls;
   bool has_arch; /* ":Arch:NNNNN:UNDI:yyyzzz" may follow */
 } vendor_prefixes[] = {
-    {"PXEClient", PXC_CLASS_PXE, true},
-    {"HTTPClient", PXC_CLASS_HTTP_BOOT, true},
-    {"Etherboot", PXC_CLASS_ETHERBOOT, false},
-    {"U-Boot", PXC_CLASS_UBOOT, false},
+    {"PXEClient", 9, PXC_CLASS_PXE, true},
+    {"HTTPClient", 10, PXC_CLASS_HTTP_BOOT, true},
+    {"Etherboot", 9, PXC_CLASS_ETHERBOOT, false},
+    {"U-Boot", 6, PXC_CLASS_UBOOT, false},
 };
 
-/* A read position inside a byte string, for the text of option 60. */
-struct cursor {
-  const uint8_t *p;
-  const uint8_t *end;
+/* ------------------------------------------------------------------ */
+/* The walk: where the options the classifier reads lie                */
+
+/* One option area: the options field, or file/sname when overloaded.
+   ERROR is the flag a malformed option there raises. */
+struct area {
+  const uint8_t *start;
+  size_t len;
+  uint32_t error;
 };
 
-/* Consume the literal TEXT if it is next. */
-static bool
-cursor_literal(struct cursor *c, const char *text)
+/* The first fragment of a noted option, and how many fragments it has. */
+struct slot {
+  const uint8_t *data;
+  uint8_t len;
+  uint8_t fragments; /* saturates at 2: only "split or not" matters */
+};
+
+/*
+ * The options read, in the order the general path reads them: 60 before
+ * 43 (43 is PXE's only for a PXEClient), 175 before 150 (iPXE's bus id
+ * wins over Etherboot 5's).  X(option code, reader, late): LATE readers
+ * depend on another one, so the fast path reads them after the walk.
+ * Each gets a slot, numbered from 1 in this order; 52, which the walk
+ * itself uses, the last one.
+ */
+#define OPTION_READERS(X)                                                      \
+  X(DHCP_MSG_TYPE, read_msg_type, false)                                       \
+  X(DHCP_VENDOR_CLASS, read_vendor_class, false)                               \
+  X(DHCP_USER_CLASS, read_user_class, false)                                   \
+  X(DHCP_CLIENT_ARCH, read_client_arch, false)                                 \
+  X(DHCP_CLIENT_NDI, read_client_ndi, false)                                   \
+  X(DHCP_CLIENT_UUID, read_client_uuid, false)                                 \
+  X(DHCP_EB_ENCAP, read_ipxe, false)                                           \
+  X(DHCP_EB5_ENCAP, read_etherboot, true)                                      \
+  X(DHCP_VENDOR_ENCAP, read_pxe_options, true)
+
+#define SLOT_ENUM_(code, read, late) SLOT_##read,
+enum { SLOT_NONE, OPTION_READERS(SLOT_ENUM_) SLOT_OVERLOAD, SLOT_COUNT };
+#undef SLOT_ENUM_
+
+/* The state of one pxc_classify() call (on its stack). */
+struct parse {
+  struct pxc_request *req;
+  struct area areas[3];
+  unsigned area_count;
+  uint16_t present;             /* bit N: slot N seen */
+  struct slot slot[SLOT_COUNT];
+  enum pxc_class vendor;        /* what option 60's prefix announces */
+  uint8_t uuid97[5];            /* head of option 97, for the Pi test */
+  uint8_t uuid97_len;
+};
+
+_Static_assert(SLOT_COUNT <= 16, "struct parse.present has 16 bits");
+
+struct option_reader {
+  uint8_t code;
+  void (*read)(struct parse *ps, const uint8_t *data, size_t len);
+};
+
+#define READER_DECLARE_(code, read, late)                                      \
+  static void read(struct parse *, const uint8_t *, size_t);
+OPTION_READERS(READER_DECLARE_)
+#undef READER_DECLARE_
+
+/* Slot N is readers[N - 1]. */
+#define READER_ROW_(code, read, late) {code, read},
+static const struct option_reader readers[] = {OPTION_READERS(READER_ROW_)};
+#undef READER_ROW_
+
+/* Slot of each option code: SLOT_NONE for the options the classifier
+   skips. */
+#define SLOT_ROW_(code, read, late) [code] = SLOT_##read,
+static const uint8_t option_slot[256] = {
+    OPTION_READERS(SLOT_ROW_)[DHCP_OVERLOAD] = SLOT_OVERLOAD,
+};
+#undef SLOT_ROW_
+
+/* The slots of the late readers, as bits. */
+#define LATE_BIT_(code, read, late) ((late) ? 1u << SLOT_##read : 0u) |
+static const unsigned late_slots = OPTION_READERS(LATE_BIT_) 0u;
+#undef LATE_BIT_
+
+/* Note one option of the walk in PS and PRESENT (PS->present, kept in a
+   register during the walk): the first fragment is the one kept. */
+static inline void
+note_option(struct parse *ps, unsigned *present, const struct tlv *item)
 {
-  size_t n = strlen(text);
+  unsigned s = option_slot[item->code];
+  struct slot *slot = &ps->slot[s];
 
-  if ((size_t)(c->end - c->p) < n || memcmp(c->p, text, n) != 0)
-    return false;
-  c->p += n;
-  return true;
+  if (!(*present & (1u << s))) {
+    *present |= 1u << s;
+    slot->data = item->data;
+    slot->len = item->len;
+    slot->fragments = 1;
+  } else {
+    slot->fragments = 2;
+  }
 }
 
-/* Consume exactly DIGITS decimal digits into VALUE. */
-static bool
-cursor_decimal(struct cursor *c, unsigned digits, uint32_t *value)
+/* Walk one area, noting the options read; a malformed option raises the
+   area's error and ends its walk.  Returns how the area ended. */
+static enum tlv_step
+walk_area(struct parse *ps, const struct area *area)
 {
-  uint32_t v = 0;
+  struct reader r = reader_of(area->start, area->len);
+  unsigned present = ps->present;
+  struct tlv item;
+  enum tlv_step step;
 
-  if ((size_t)(c->end - c->p) < digits)
-    return false;
-  for (unsigned i = 0; i < digits; i++) {
-    if (c->p[i] < '0' || c->p[i] > '9')
-      return false;
-    v = v * 10 + (uint32_t)(c->p[i] - '0');
+  while ((step = tlv_next(&r, &item)) == TLV_ITEM)
+    if (option_slot[item.code])
+      note_option(ps, &present, &item);
+  ps->present = (uint16_t)present;
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= area->error;
+  return step;
+}
+
+/* Add an area to walk. */
+static void
+add_area(struct parse *ps, const uint8_t *start, size_t len, uint32_t error)
+{
+  ps->areas[ps->area_count++] = (struct area){start, len, error};
+}
+
+/*
+ * Option 52 (meaningful in the options field only, RFC 2131 §4.1; its
+ * first fragment, as sent): add the file and sname areas it names, file
+ * first.  A bad value reads neither.
+ */
+static void
+add_overload_areas(struct parse *ps, const uint8_t *pkt)
+{
+  const struct slot *slot = &ps->slot[SLOT_OVERLOAD];
+  uint8_t overload;
+
+  if (!(ps->present & (1u << SLOT_OVERLOAD)))
+    return;
+  if (slot->len != 1 || slot->data[0] < 1 || slot->data[0] > 3) {
+    ps->req->errors |= PXC_ERR_OVERLOAD;
+    return;
   }
-  c->p += digits;
-  *value = v;
-  return true;
+  overload = slot->data[0];
+  if (overload & DHCP_OVERLOAD_FILE)
+    add_area(ps, pkt + offsetof(struct bootp_header, file),
+             sizeof(((struct bootp_header *)0)->file), PXC_ERR_OVERLOAD);
+  if (overload & DHCP_OVERLOAD_SNAME)
+    add_area(ps, pkt + offsetof(struct bootp_header, sname),
+             sizeof(((struct bootp_header *)0)->sname), PXC_ERR_OVERLOAD);
+}
+
+/*
+ * Walk every option area of PKT (LEN bytes, at least the header and the
+ * cookie).  The options field is the only one whose missing END counts.
+ */
+static void
+walk_options(struct parse *ps, const uint8_t *pkt, size_t len)
+{
+  add_area(ps, pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF,
+           PXC_ERR_OPT_OVERRUN);
+  if (walk_area(ps, &ps->areas[0]) == TLV_NO_END)
+    ps->req->errors |= PXC_ERR_NO_END;
+  add_overload_areas(ps, pkt);
+  for (unsigned i = 1; i < ps->area_count; i++)
+    walk_area(ps, &ps->areas[i]);
+}
+
+/*
+ * Concatenate every fragment of CODE (RFC 3396 §5: options, then file,
+ * then sname) into OUT (ROOM bytes).  The areas were walked before, so
+ * each walk stops where it stopped then.  Returns the joined length, or
+ * -1 if it does not fit.  Only options that are split come here.
+ */
+static long
+join_fragments(const struct parse *ps, uint8_t code, uint8_t *out,
+               size_t room)
+{
+  size_t used = 0;
+
+  for (unsigned i = 0; i < ps->area_count; i++) {
+    struct reader r = reader_of(ps->areas[i].start, ps->areas[i].len);
+    struct tlv item;
+    while (tlv_next(&r, &item) == TLV_ITEM) {
+      if (item.code != code)
+        continue;
+      if (item.len > room - used)
+        return -1;
+      memcpy(out + used, item.data, item.len);
+      used += item.len;
+    }
+  }
+  return (long)used;
+}
+
+/*
+ * Read every noted option, in readers[] order.  A split option is joined
+ * first: into the local buffer, or (60, 77) into the request's text
+ * array.  If it is too long to join, PXC_ERR_SPLIT is raised and the first
+ * fragment alone is read.
+ */
+static void
+read_options(struct parse *ps)
+{
+  uint8_t join[JOIN_MAX];
+  /* slots of readers, in readers[] order: lowest bit first */
+  unsigned todo = ps->present & ((1u << SLOT_OVERLOAD) - 2);
+
+  for (; todo; todo &= todo - 1) {
+    unsigned s = (unsigned)__builtin_ctz(todo);
+    const struct option_reader *reader = &readers[s - 1];
+    const uint8_t *data = ps->slot[s].data;
+    size_t len = ps->slot[s].len;
+    if (ps->slot[s].fragments > 1) {
+      uint8_t *out = join;
+      size_t room = sizeof(join);
+      long joined;
+      if (reader->code == DHCP_VENDOR_CLASS)
+        out = ps->req->vendor_class_text, room = PXC_TEXT_MAX;
+      else if (reader->code == DHCP_USER_CLASS)
+        out = ps->req->user_class_text, room = PXC_TEXT_MAX;
+      joined = join_fragments(ps, reader->code, out, room);
+      if (joined < 0) {
+        ps->req->errors |= PXC_ERR_SPLIT;
+        memset(out, 0, room); /* no half-joined bytes left in the request */
+      } else {
+        data = out;
+        len = (size_t)joined;
+      }
+    }
+    reader->read(ps, data, len);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* The readers of single options                                       */
+
+/*
+ * Copy N bytes (at most 255) from SRC to DST: up to 32 as two fixed-size
+ * copies that overlap as N needs (each a load and a store, never outside
+ * either buffer), more by memcpy.  Option 60 and 77 are this short, and
+ * a call to memcpy costs more than the copy.
+ */
+static inline void
+copy_short(uint8_t *dst, const uint8_t *src, size_t n)
+{
+  if (n >= 16 && n <= 32) {
+    memcpy(dst, src, 16);
+    memcpy(dst + n - 16, src + n - 16, 16);
+  } else if (n >= 8 && n < 16) {
+    memcpy(dst, src, 8);
+    memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    memcpy(dst, src, 4);
+    memcpy(dst + n - 4, src + n - 4, 4);
+  } else {
+    memcpy(dst, src, n);
+  }
 }
 
 /* Read the BOOTP header fields that lie inside the packet. */
 static void
 read_header(struct pxc_request *req, const uint8_t *pkt, size_t len)
 {
-  if (len >= 4) {
-    req->op = pkt[0];
-    req->htype = pkt[1];
-    req->hlen = pkt[2];
-  }
-  if (len >= 8)
-    req->xid = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 |
-               (uint32_t)pkt[6] << 8 | pkt[7];
+  struct reader r = reader_of(pkt, len);
+  uint8_t head[4];
+
+  if (!read_bytes(&r, head, sizeof(head)))
+    return;
+  req->op = head[offsetof(struct bootp_header, op)];
+  req->htype = head[offsetof(struct bootp_header, htype)];
+  req->hlen = head[offsetof(struct bootp_header, hlen)];
   if (req->hlen > sizeof(req->chaddr))
     req->errors |= PXC_ERR_HLEN;
-  if (len >= BOOTP_CHADDR_OFF + sizeof(req->chaddr))
-    memcpy(req->chaddr, pkt + BOOTP_CHADDR_OFF, sizeof(req->chaddr));
+  if (!read_be32(&r, &req->xid) ||
+      !read_bytes(&r, NULL,
+                  offsetof(struct bootp_header, chaddr) -
+                      offsetof(struct bootp_header, secs)))
+    return;
+  read_bytes(&r, req->chaddr, sizeof(req->chaddr));
 }
 
 /* Option 53: the DHCP message type, one byte. */
 static void
-read_msg_type(struct pxc_request *req, struct dhcp_index *ix)
+read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
-
-  if (!dhcp_index_get(ix, DHCP_MSG_TYPE, &opt))
-    return;
-  if (opt.len != 1) {
-    req->errors |= PXC_ERR_MSG_TYPE;
+  if (len != 1) {
+    ps->req->errors |= PXC_ERR_MSG_TYPE;
     return;
   }
-  req->msg_type = opt.data[0];
+  ps->req->msg_type = data[0];
+}
+
+/* A byte in each of the eight lanes of a word. */
+#define LANES(byte) (0x0101010101010101ULL * (byte))
+
+/* The N (1..7) bytes at P as a little-endian word, zero above: built
+   in a register from a 4-byte load (the compiler merges those four byte
+   loads) and up to three single ones.  (Bytes stored to the stack and
+   read back as one word would stall the load.) */
+static inline uint64_t
+le_bytes_at(const uint8_t *p, unsigned n)
+{
+  uint64_t w = 0;
+  unsigned i = 0;
+
+  if (n >= 4) {
+    w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+        (uint64_t)p[3] << 24;
+    i = 4;
+  }
+  if (i < n)
+    w |= (uint64_t)p[i] << (8 * i), i++;
+  if (i < n)
+    w |= (uint64_t)p[i] << (8 * i), i++;
+  if (i < n)
+    w |= (uint64_t)p[i] << (8 * i), i++;
+  return w;
+}
+
+/*
+ * The value of the N (1..7) decimal digits at P (N bytes in bounds), or
+ * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the
+ * top of a word of '0's, first digit lowest, so one check and one sum
+ * serve any N.  A byte is a digit if its high nibble is 3 and adding 6
+ * leaves it 3 (0x39 + 6 = 0x3f, 0x3a + 6 = 0x40; no carry leaves a
+ * byte).  The sum pairs lanes thrice: 2, then 4, then 8 digits each
+ * (as simdjson's parse_eight_digits_unrolled).
+ */
+static inline int32_t
+decimal_at(const uint8_t *p, unsigned n)
+{
+  uint64_t w = le_bytes_at(p, n) << (64 - 8 * n) | LANES('0') >> (8 * n);
+
+  if ((w & LANES(0xf0)) != LANES(0x30) ||
+      ((w + LANES(0x06)) & LANES(0xf0)) != LANES(0x30))
+    return -1;
+  w -= LANES('0');
+  w = w * 10 + (w >> 8);
+  w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+       ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >>
+      32;
+  return (int32_t)w;
+}
+
+/* Consume exactly DIGITS (1..7) decimal digits into VALUE. */
+static inline bool
+read_decimal(struct reader *r, unsigned digits, uint32_t *value)
+{
+  int32_t v;
+
+  if (r->left < digits || (v = decimal_at(r->p, digits)) < 0)
+    return false;
+  read_bytes(r, NULL, digits);
+  *value = (uint32_t)v;
+  return true;
+}
+
+/* True if the N bytes at A and B are equal, 4 <= N <= 16: two fixed-size
+   compares each (overlapping when N is not 8 or 16), which the compiler
+   makes one load and compare each instead of a call to memcmp. */
+static inline bool
+same_bytes(const void *a, const void *b, size_t n)
+{
+  const uint8_t *x = a, *y = b;
+
+  if (n >= 8)
+    return memcmp(x, y, 8) == 0 && memcmp(x + n - 8, y + n - 8, 8) == 0;
+  return memcmp(x, y, 4) == 0 && memcmp(x + n - 4, y + n - 4, 4) == 0;
+}
+
+/* Consume the literal TEXT (N bytes, 4..16) if it is next. */
+static inline bool
+read_literal(struct reader *r, const char *text, size_t n)
+{
+  if (r->left < n || !same_bytes(r->p, text, n))
+    return false;
+  read_bytes(r, NULL, n);
+  return true;
 }
 
 /*
  * The ":Arch:NNNNN:UNDI:yyyzzz" tail of a PXEClient/HTTPClient vendor
  * class.  The digits are decimal (PXE 2.1; iPXE DHCP_VENDOR_PXECLIENT,
- * EDK2 PxeBcUintnToAscDecWithFormat).  Either part may be missing.
+ * EDK2 PxeBcUintnToAscDecWithFormat).  Either part may be missing.  The
+ * UNDI digits are read as one number of six.
  */
 static void
-read_vendor_arch(struct pxc_request *req, struct cursor *c)
+read_vendor_arch(struct pxc_request *req, struct reader *r)
 {
-  uint32_t arch, major, minor;
+  uint32_t arch, undi;
 
-  if (!cursor_literal(c, ":Arch:") || !cursor_decimal(c, 5, &arch) ||
+  if (!read_literal(r, ":Arch:", 6) || !read_decimal(r, 5, &arch) ||
       arch > UINT16_MAX)
     return;
   req->has_arch60 = true;
   req->arch60 = (uint16_t)arch;
-  if (cursor_literal(c, ":UNDI:") && cursor_decimal(c, 3, &major) &&
-      cursor_decimal(c, 3, &minor)) {
+  if (read_literal(r, ":UNDI:", 6) && read_decimal(r, 6, &undi)) {
     req->has_undi60 = true;
-    req->undi60_major = (uint16_t)major;
-    req->undi60_minor = (uint16_t)minor;
+    req->undi60_major = (uint16_t)(undi / 1000);
+    req->undi60_minor = (uint16_t)(undi % 1000);
   }
 }
 
-/* Option 60: keep it, and return the class its prefix announces. */
-static enum pxc_class
-read_vendor_class(struct pxc_request *req, struct dhcp_index *ix)
+/* Option 60: keep a copy, and note the class its prefix announces. */
+static void
+read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
 
-  if (!dhcp_index_get(ix, DHCP_VENDOR_CLASS, &opt))
-    return PXC_CLASS_NONE;
-  req->vendor_class = opt;
-  for (size_t i = 0; i < sizeof(vendor_prefixes) / sizeof(vendor_prefixes[0]);
-       i++) {
-    struct cursor c = {opt.data, opt.data + opt.len};
-    if (!cursor_literal(&c, vendor_prefixes[i].prefix))
+  if (data != req->vendor_class_text)
+    copy_short(req->vendor_class_text, data, len);
+  req->has_vendor_class = true;
+  req->vendor_class_len = (uint8_t)len;
+  /* read from DATA, not from the copy just written: loads of a word
+     from bytes just stored would stall */
+  for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
+    struct reader r = reader_of(data, len);
+    if (len == 0 || data[0] != vendor_prefixes[i].prefix[0] ||
+        !read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
       continue;
     if (vendor_prefixes[i].has_arch)
-      read_vendor_arch(req, &c);
-    return vendor_prefixes[i].cls;
+      read_vendor_arch(req, &r);
+    ps->vendor = vendor_prefixes[i].cls;
+    return;
   }
-  return PXC_CLASS_NONE;
 }
 
 /*
- * True if BYTES are RFC 3004 counted strings filling them exactly (each
- * count ≥ 1).  iPXE's raw "iPXE" is not: 'i' (105) exceeds the length.
- * This is the test dnsmasq applies (rfc2131.c) so both agree.
+ * True if TEXT (LEN bytes) is RFC 3004 counted strings filling it exactly
+ * (each count ≥ 1).  iPXE's raw "iPXE" is not: 'i' (105) exceeds the
+ * length.  This is the test dnsmasq applies (rfc2131.c) so both agree.
  */
 static bool
-is_rfc3004(const struct pxc_bytes *b)
+is_rfc3004(const uint8_t *text, size_t len)
 {
   size_t i = 0;
 
-  while (i < b->len) {
-    size_t n = b->data[i];
-    if (n == 0 || n > b->len - i - 1)
+  while (i < len) {
+    size_t n = text[i];
+    if (n == 0 || n > len - i - 1)
       return false;
     i += 1 + n;
   }
   return true;
 }
 
-/* Option 77, as RFC 3004 counted strings or as iPXE's single raw string. */
+/* Option 77, as RFC 3004 counted strings or as iPXE's single raw string;
+   kept as sent, the strings as offsets into the copy. */
 static void
-read_user_class(struct pxc_request *req, struct dhcp_index *ix)
+read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
   size_t i = 0;
 
-  if (!dhcp_index_get(ix, DHCP_USER_CLASS, &opt))
-    return;
-  if (opt.len == 0) {
+  if (len == 0) {
     req->errors |= PXC_ERR_USER_CLASS;
     return;
   }
-  if (!is_rfc3004(&opt)) {
-    req->user_class[0] = opt;
+  if (data != req->user_class_text)
+    copy_short(req->user_class_text, data, len);
+  req->user_class_len = (uint8_t)len;
+  if (!is_rfc3004(req->user_class_text, len)) {
+    req->user_class_at[0].off = 0;
+    req->user_class_at[0].len = (uint8_t)len;
     req->user_class_count = 1;
     return;
   }
   req->user_class_rfc3004 = true;
-  while (i < opt.len) {
-    size_t n = opt.data[i];
+  while (i < len) {
+    uint8_t n = req->user_class_text[i];
     if (req->user_class_count == PXC_MAX_USER_CLASS) {
       req->warnings |= PXC_WARN_USER_CLASS_MANY;
       break;
     }
-    req->user_class[req->user_class_count].data = opt.data + i + 1;
-    req->user_class[req->user_class_count].len = n;
+    req->user_class_at[req->user_class_count].off = (uint8_t)(i + 1);
+    req->user_class_at[req->user_class_count].len = n;
     req->user_class_count++;
-    i += 1 + n;
+    i += 1 + (size_t)n;
   }
 }
 
 /* Option 93: every 16-bit value of the list (RFC 4578 §2.1). */
 static void
-read_client_arch(struct pxc_request *req, struct dhcp_index *ix)
+read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
-  size_t values;
+  struct pxc_request *req = ps->req;
+  struct reader r = reader_of(data, len);
 
-  if (!dhcp_index_get(ix, DHCP_CLIENT_ARCH, &opt))
-    return;
-  if (opt.len == 0 || opt.len % 2 != 0)
+  if (len == 0 || len % 2 != 0)
     req->errors |= PXC_ERR_ARCH;
-  values = opt.len / 2;
-  if (values > PXC_MAX_ARCH) {
+  if (len / 2 > PXC_MAX_ARCH)
     req->warnings |= PXC_WARN_ARCH_MANY;
-    values = PXC_MAX_ARCH;
-  }
-  for (size_t i = 0; i < values; i++)
-    req->arch_list[i] =
-        (uint16_t)(opt.data[2 * i] << 8 | opt.data[2 * i + 1]);
-  req->arch_count = (uint8_t)values;
-  if (values > 0)
+  while (req->arch_count < PXC_MAX_ARCH &&
+         read_be16(&r, &req->arch_list[req->arch_count]))
+    req->arch_count++;
+  if (req->arch_count > 0)
     req->arch93_raw = req->arch_list[0];
 }
 
 /* Option 94: type 1 (UNDI), major, minor (RFC 4578 §2.2). */
 static void
-read_client_ndi(struct pxc_request *req, struct dhcp_index *ix)
+read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
 
-  if (!dhcp_index_get(ix, DHCP_CLIENT_NDI, &opt))
-    return;
-  if (opt.len != 3 || opt.data[0] != 1) {
+  if (len != 3 || data[0] != 1) {
     req->errors |= PXC_ERR_UNDI;
     return;
   }
   req->has_undi = true;
-  req->undi_major = opt.data[1];
-  req->undi_minor = opt.data[2];
+  req->undi_major = data[1];
+  req->undi_minor = data[2];
 }
 
 /*
  * Option 97: type 0 and a 16-byte GUID whose first three fields are
  * little-endian on the wire (RFC 4578 §2.3, SMBIOS ≥ 2.6, iPXE
- * uuid_mangle).  Stored in canonical RFC 4122 order.
+ * uuid_mangle).  Stored in canonical RFC 4122 order.  Its head is kept
+ * for the Raspberry Pi test, whatever its length.
  */
 static void
-read_client_uuid(struct pxc_request *req, struct dhcp_index *ix)
+read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
 {
-  static const uint8_t canonical_from_wire[16] = {3, 2, 1, 0, 5,  4,  7,  6,
-                                                  8, 9, 10, 11, 12, 13, 14, 15};
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
+  uint8_t *u = req->uuid;
 
-  if (!dhcp_index_get(ix, DHCP_CLIENT_UUID, &opt))
-    return;
-  if (opt.len != 17 || opt.data[0] != 0) {
+  /* pxc_is_raspberry_pi() reads the head only if it is all there */
+  ps->uuid97_len = len >= sizeof(ps->uuid97) ? sizeof(ps->uuid97) : 0;
+  if (ps->uuid97_len)
+    memcpy(ps->uuid97, data, sizeof(ps->uuid97));
+  if (len != 17 || data[0] != 0) {
     req->errors |= PXC_ERR_UUID;
     return;
   }
-  for (size_t i = 0; i < 16; i++)
-    req->uuid[i] = opt.data[1 + canonical_from_wire[i]];
+  data++;
+  u[0] = data[3], u[1] = data[2], u[2] = data[1], u[3] = data[0];
+  u[4] = data[5], u[5] = data[4];
+  u[6] = data[7], u[7] = data[6];
+  memcpy(u + 8, data + 8, 8);
   req->has_uuid = true;
 }
 
@@ -257,109 +596,202 @@ static void
 read_busid(struct pxc_ipxe *ipxe, const uint8_t *data)
 {
   ipxe->bus_type = data[0];
-  ipxe->bus_vendor = (uint16_t)(data[1] << 8 | data[2]);
-  ipxe->bus_device = (uint16_t)(data[3] << 8 | data[4]);
+  ipxe->bus_vendor = be16_at(data + 1);
+  ipxe->bus_device = be16_at(data + 3);
   ipxe->has_busid = true;
 }
 
-/* One sub-option of 175: a feature flag, the version, or the bus id. */
+/* Sub-option 235 (version) or 177 (bus id) of 175; FIRST if its code was
+   not seen before (a repeat is ignored). */
 static void
-read_ipxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
+read_ipxe_value(struct pxc_request *req, const struct tlv *sub, bool first)
 {
-  struct pxc_request *req = ctx;
   struct pxc_ipxe *ipxe = &req->ipxe;
-  bool first = !bit_test(ipxe->subopts, code);
 
-  bit_set(ipxe->subopts, code);
-  if (code >= DHCP_EB_FEATURE_FIRST && code <= DHCP_EB_FEATURE_LAST) {
-    if (len == 1)
-      bit_set(ipxe->features, code);
-  } else if (code == DHCP_EB_VERSION && first) {
-    if (len != 3) {
-      req->errors |= PXC_ERR_ENCAP_VALUE;
-      return;
-    }
-    memcpy(ipxe->version, data, 3);
+  if (!first)
+    return;
+  if (sub->len != (sub->code == DHCP_EB_VERSION ? 3 : 5)) {
+    req->errors |= PXC_ERR_ENCAP_VALUE;
+    return;
+  }
+  if (sub->code == DHCP_EB_VERSION) {
+    memcpy(ipxe->version, sub->data, 3);
     ipxe->has_version = true;
-  } else if (code == DHCP_EB_BUS_ID && first) {
-    if (len != 5) {
-      req->errors |= PXC_ERR_ENCAP_VALUE;
-      return;
-    }
-    read_busid(ipxe, data);
+  } else {
+    read_busid(ipxe, sub->data);
   }
 }
 
-/* Option 175: iPXE's encapsulated options, parsed as TLV, never scanned. */
-static void
-read_ipxe(struct pxc_request *req, struct dhcp_index *ix)
+/* OR the 64 bits of W into the 8 bytes of BITMAP (bit N of W is bit N of
+   the bitmap, as bit_set() numbers them). */
+static inline void
+bitmap_or64(uint8_t *bitmap, uint64_t w)
 {
-  struct pxc_bytes opt;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  memcpy(&v, bitmap, 8);
+  v |= w;
+  memcpy(bitmap, &v, 8);
+#else
+  for (unsigned i = 0; i < 8; i++)
+    bitmap[i] |= (uint8_t)(w >> (8 * i));
+#endif
+}
 
-  if (!dhcp_index_get(ix, DHCP_EB_ENCAP, &opt))
+/* The sub-option codes of one option 175, gathered in registers as the
+   walk meets them: bit N % 64 of seen[N / 64] for every code N, of
+   flags[N / 64] for a one-byte one below 128 (every feature flag). */
+struct ipxe_codes {
+  uint64_t seen[4];
+  uint64_t flags[2];
+};
+
+/* Note a sub-option of CODE (below 128) in CODES, as a flag if ONE_BYTE.
+   (Constant indices only, so that CODES stays in registers.) */
+static inline void
+note_low(struct ipxe_codes *codes, unsigned code, bool one_byte)
+{
+  uint64_t bit = 1ull << (code & 63);
+  uint64_t flag = one_byte ? bit : 0;
+
+  if (code < 64) {
+    codes->seen[0] |= bit;
+    codes->flags[0] |= flag;
+  } else {
+    codes->seen[1] |= bit;
+    codes->flags[1] |= flag;
+  }
+}
+
+/*
+ * Take the run of one-byte sub-options of codes 1..127 at C (how iPXE
+ * sends its feature flags: code, 1, value) into CODES, three bytes each,
+ * each checked to lie before the end.  Stops at anything else, which
+ * tlv_step() reads.
+ */
+static inline void
+take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
+{
+  const uint8_t *p = c->p, *last;
+
+  if (c->end - p < 3)
     return;
+  last = c->end - 3; /* the last place a whole 3-byte item can start */
+  while (p <= last && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
+    note_low(codes, p[0], true);
+    p += 3;
+  }
+  c->p = p;
+}
+
+/* Note sub-option SUB of 175 in CODES, reading the version or the bus
+   id (the first of each: a repeat is ignored).  (Constant indices only,
+   so that CODES stays in registers; inline for the same reason.) */
+static inline void
+note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
+              const struct tlv *sub)
+{
+  uint64_t bit = 1ull << (sub->code & 63);
+
+  if (sub->code < 128) { /* PXC_FEATURE_LAST is 127 */
+    note_low(codes, sub->code, sub->len == 1);
+  } else if (sub->code == DHCP_EB_VERSION) { /* 235: in seen[3] */
+    read_ipxe_value(req, sub, !(codes->seen[3] & bit));
+    codes->seen[3] |= bit;
+  } else if (sub->code == DHCP_EB_BUS_ID) { /* 177: in seen[2] */
+    read_ipxe_value(req, sub, !(codes->seen[2] & bit));
+    codes->seen[2] |= bit;
+  } else if (sub->code < 192) {
+    codes->seen[2] |= bit;
+  } else {
+    codes->seen[3] |= bit;
+  }
+}
+
+/*
+ * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
+ * no END assumed, END honoured), never scanned.  Every code is noted;
+ * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
+ * flag; 235 and 177 are the version and the bus id.  Runs of one-byte
+ * sub-options take a shorter step (take_flag_run()); the codes are
+ * gathered in words, written once at the end.
+ */
+static void
+read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
+{
+  struct pxc_request *req = ps->req;
+  struct tlv_cursor c = tlv_cursor_of(data, len);
+  struct ipxe_codes codes = {{0, 0, 0, 0}, {0, 0}};
+  struct tlv sub;
+  enum tlv_step step;
+
   req->ipxe.present = true;
-  if (!dhcp_walk_encap(opt.data, opt.len, read_ipxe_subopt, req))
+  for (;;) {
+    take_flag_run(&c, &codes);
+    if ((step = tlv_step(&c, &sub)) != TLV_ITEM)
+      break;
+    note_ipxe_sub(&codes, req, &sub);
+  }
+  if (step == TLV_OVERRUN)
     req->errors |= PXC_ERR_ENCAP;
+  bitmap_or64(req->ipxe.subopts, codes.seen[0]);
+  bitmap_or64(req->ipxe.subopts + 8, codes.seen[1]);
+  bitmap_or64(req->ipxe.subopts + 16, codes.seen[2]);
+  bitmap_or64(req->ipxe.subopts + 24, codes.seen[3]);
+  bitmap_or64(req->ipxe.features,
+              codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
+  bitmap_or64(req->ipxe.features + 8, codes.flags[1]);
 }
 
-/* One sub-option of Etherboot 5's option 150: the NIC's bus id (175, as
-   in iPXE's 177; big-endian on the wire, the arch (177) is not). */
+/* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is
+   the NIC's bus id (as iPXE's 177, big-endian), unless 175 gave one. */
 static void
-read_etherboot_subopt(void *ctx, uint8_t code, const uint8_t *data,
-                      uint8_t len)
+read_etherboot(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_request *req = ctx;
+  struct reader r = reader_of(data, len);
+  struct tlv sub;
+  enum tlv_step step;
 
-  if (code == DHCP_EB5_NIC_ID && len == 5 && !req->ipxe.has_busid)
-    read_busid(&req->ipxe, data);
+  while ((step = tlv_next(&r, &sub)) == TLV_ITEM)
+    if (sub.code == DHCP_EB5_NIC_ID && sub.len == 5 &&
+        !ps->req->ipxe.has_busid)
+      read_busid(&ps->req->ipxe, sub.data);
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= PXC_ERR_ENCAP;
 }
 
-/* Option 150: Etherboot 5.x's encapsulated options. */
+/* Option 43 of a PXE client: PXE's own sub-options (PXE 2.1; only a
+   client whose vendor class says PXEClient speaks them): the boot item
+   (type, layer; 4 bytes), the first one only. */
 static void
-read_etherboot(struct pxc_request *req, struct dhcp_index *ix)
+read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
+  struct reader r = reader_of(data, len);
+  struct tlv sub;
 
-  if (dhcp_index_get(ix, DHCP_EB5_ENCAP, &opt) &&
-      !dhcp_walk_encap(opt.data, opt.len, read_etherboot_subopt, req))
-    req->errors |= PXC_ERR_ENCAP;
-}
-
-/* One PXE sub-option of 43: the boot item (type, layer; 4 bytes). */
-static void
-read_pxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
-{
-  struct pxc_request *req = ctx;
-
-  if (code != PXE_BOOT_ITEM || len != 4 || req->has_boot_item)
+  if (ps->vendor != PXC_CLASS_PXE)
     return;
-  req->boot_item_type = (uint16_t)(data[0] << 8 | data[1]);
-  req->boot_item_layer = (uint16_t)(data[2] << 8 | data[3]);
-  req->has_boot_item = true;
+  while (!req->has_boot_item && tlv_next(&r, &sub) == TLV_ITEM) {
+    struct reader v = reader_of(sub.data, sub.len);
+    if (sub.code != PXE_BOOT_ITEM || sub.len != 4)
+      continue;
+    read_be16(&v, &req->boot_item_type);
+    read_be16(&v, &req->boot_item_layer);
+    req->has_boot_item = true;
+  }
 }
 
-/* Option 43 of a PXE client: PXE's own sub-options (PXE 2.1 spec; only
-   a client whose vendor class says PXEClient speaks them). */
-static void
-read_pxe_options(struct pxc_request *req, struct dhcp_index *ix,
-                 enum pxc_class vendor)
+/* ------------------------------------------------------------------ */
+/* Decisions on the whole request                                      */
+
+/* True if one of the user classes is exactly NAME (N bytes). */
+static bool
+has_user_class(const struct pxc_request *req, const char *name, size_t n)
 {
-  struct pxc_bytes opt;
-
-  if (vendor == PXC_CLASS_PXE && dhcp_index_get(ix, DHCP_VENDOR_ENCAP, &opt))
-    dhcp_walk_encap(opt.data, opt.len, read_pxe_subopt, req);
-}
-
-/* True if one of the user classes is exactly NAME (either 77 encoding). */
-bool
-request_has_user_class(const struct pxc_request *req, const char *name)
-{
-  size_t n = strlen(name);
-
   for (unsigned i = 0; i < req->user_class_count; i++)
-    if (req->user_class[i].len == n &&
-        memcmp(req->user_class[i].data, name, n) == 0)
+    if (req->user_class_at[i].len == n &&
+        memcmp(req->user_class_text + req->user_class_at[i].off, name, n) == 0)
       return true;
   return false;
 }
@@ -384,7 +816,7 @@ primary_families(const struct pxc_request *req)
 static void
 resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
 {
-  bool arch9_is_ebc = cfg && cfg->arch9_is_ebc;
+  bool arch9_is_ebc = cfg && pxc_config_arch9_is_ebc(cfg);
 
   if (req->arch_count > 0) {
     req->arch_source = PXC_ARCH_OPT93;
@@ -432,9 +864,9 @@ decide_class(const struct pxc_request *req, enum pxc_class vendor)
 {
   if (vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
-  if (request_has_user_class(req, "gPXE"))
+  if (has_user_class(req, "gPXE", 4))
     return PXC_CLASS_GPXE;
-  if (request_has_user_class(req, "iPXE"))
+  if (has_user_class(req, "iPXE", 4))
     return PXC_CLASS_IPXE;
   if (req->ipxe.present)
     return req->ipxe.has_version || (req->errors & PXC_ERR_ENCAP)
@@ -455,14 +887,12 @@ decide_class(const struct pxc_request *req, enum pxc_class vendor)
  * the first value stays what the client sent.
  */
 static void
-check_raspberry_pi(struct pxc_request *req, struct dhcp_index *ix)
+check_raspberry_pi(struct pxc_request *req, const struct parse *ps)
 {
-  struct pxc_bytes uuid = {NULL, 0};
-
   if (req->fw_class != PXC_CLASS_PXE || req->arch_count == 0 || req->arch != 0)
     return;
-  dhcp_index_get(ix, DHCP_CLIENT_UUID, &uuid);
-  if (!pxc_is_raspberry_pi(req->chaddr, req->hlen, uuid.data, uuid.len))
+  if (!pxc_is_raspberry_pi(req->chaddr, req->hlen, ps->uuid97,
+                           ps->uuid97_len))
     return;
   req->warnings |= PXC_WARN_RPI_AS_BIOS;
   if (req->arch_count < PXC_MAX_ARCH)
@@ -478,88 +908,227 @@ check_class(struct pxc_request *req)
     req->warnings |= PXC_WARN_NO_ARCH;
 }
 
-/* Mix LEN bytes into H: FNV-1a's xor-multiply step, eight bytes at a
-   time (memcpy keeps the loads legal at any alignment). */
-static uint64_t
-hash_bytes(uint64_t h, const void *data, size_t len)
+/* The 8 bytes at P as a word (in memory order: only hashed). */
+static inline uint64_t
+word_at(const void *p)
 {
-  const uint8_t *p = data;
+  uint64_t w;
 
-  for (; len >= 8; len -= 8, p += 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    h = (h ^ w) * 0x100000001b3ULL;
-    h ^= h >> 29;
+  memcpy(&w, p, sizeof(w));
+  return w;
+}
+
+/* The fingerprint's scalars in two words: class, UNDI (94), how many
+   architectures, and what 175 says besides its bitmaps. */
+static void
+fingerprint_scalars(const struct pxc_request *req, uint64_t w[2])
+{
+  const struct pxc_ipxe *ipxe = &req->ipxe;
+
+  w[0] = (uint64_t)req->fw_class | (uint64_t)req->has_undi << 8 |
+         (uint64_t)req->undi_major << 16 | (uint64_t)req->undi_minor << 24 |
+         (uint64_t)req->arch_count << 32 | (uint64_t)ipxe->present << 40 |
+         (uint64_t)ipxe->has_version << 48 | (uint64_t)ipxe->has_busid << 56;
+  w[1] = (uint64_t)ipxe->version[0] | (uint64_t)ipxe->version[1] << 8 |
+         (uint64_t)ipxe->version[2] << 16 | (uint64_t)ipxe->bus_type << 24 |
+         (uint64_t)ipxe->bus_vendor << 32 | (uint64_t)ipxe->bus_device << 48;
+}
+
+/* The user classes as count-prefixed strings into OUT (room for
+   PXC_MAX_USER_CLASS + PXC_TEXT_MAX bytes); returns their length. */
+static size_t
+fingerprint_classes(const struct pxc_request *req, uint8_t *out)
+{
+  size_t n = 0;
+
+  for (unsigned i = 0; i < req->user_class_count; i++) {
+    out[n++] = req->user_class_at[i].len;
+    copy_short(out + n, req->user_class_text + req->user_class_at[i].off,
+               req->user_class_at[i].len);
+    n += req->user_class_at[i].len;
   }
-  for (; len > 0; len--, p++)
-    h = (h ^ *p) * 0x100000001b3ULL;
-  return h;
+  return n;
 }
 
 /*
  * A hash of what identifies a boot program, not a transaction: class,
- * user classes, architectures, UNDI version and the whole of 175 (as
- * parsed, so the order of sub-options does not matter).  Option 60 is left
- * out: iPXE shortens it to "PXEClient" in some requests of one stage.
- * Stable within one build on one machine.
+ * user classes, architectures, UNDI version and the whole of 175 as
+ * parsed (so the order of sub-options does not matter).  Option 60 is
+ * left out: iPXE shortens it to "PXEClient" in some requests of one
+ * stage.  Stable within one build on one machine.  The key is words
+ * (the scalars, the architecture list, zero past arch_count, and the
+ * 175 bitmaps) hashed as they are, then the user classes.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
-  const struct pxc_ipxe *ipxe = &req->ipxe;
-  uint8_t scalars[] = {
-      (uint8_t)req->fw_class, req->has_undi, req->undi_major, req->undi_minor,
-      ipxe->present,          ipxe->version[0], ipxe->version[1],
-      ipxe->version[2],       ipxe->bus_type,   (uint8_t)(ipxe->bus_vendor >> 8),
-      (uint8_t)ipxe->bus_vendor, (uint8_t)(ipxe->bus_device >> 8),
-      (uint8_t)ipxe->bus_device,
-  };
-  uint64_t h = 0xcbf29ce484222325ULL;
+  _Static_assert(sizeof(req->arch_list) == 16, "two words of architectures");
+  uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
+  uint64_t scalars[2], h = PXC_HASH_SEED;
 
-  h = hash_bytes(h, scalars, sizeof(scalars));
-  for (unsigned i = 0; i < req->user_class_count; i++) {
-    uint8_t n = (uint8_t)req->user_class[i].len;
-    h = hash_bytes(h, &n, 1);
-    h = hash_bytes(h, req->user_class[i].data, req->user_class[i].len);
+  fingerprint_scalars(req, scalars);
+  h = pxc_hash_word(h, scalars[0]);
+  h = pxc_hash_word(h, scalars[1]);
+  h = pxc_hash_word(h, word_at(req->arch_list));
+  h = pxc_hash_word(h, word_at(req->arch_list + 4));
+  for (unsigned i = 0; i < sizeof(req->ipxe.subopts); i += 8)
+    h = pxc_hash_word(h, word_at(req->ipxe.subopts + i));
+  h = pxc_hash_word(h, word_at(req->ipxe.features));
+  h = pxc_hash_word(h, word_at(req->ipxe.features + 8));
+  return pxc_hash(h, classes, fingerprint_classes(req, classes));
+}
+
+/*
+ * The fast path's step for ITEM, an option of slot S: read it now by a
+ * direct call (a switch over OPTION_READERS, so the compiler can inline
+ * each reader into the walk), or keep a late one for after the walk.
+ * False for option 52: the general path handles overloading.
+ */
+static inline bool
+read_option_fast(struct parse *ps, unsigned s, const struct tlv *item)
+{
+#define READ_CASE_(code, read, late)                                           \
+  case SLOT_##read:                                                            \
+    if (late) {                                                                \
+      ps->slot[s].data = item->data;                                           \
+      ps->slot[s].len = item->len;                                             \
+    } else {                                                                   \
+      read(ps, item->data, item->len);                                         \
+    }                                                                          \
+    return true;
+  switch (s) {
+    OPTION_READERS(READ_CASE_)
+  default:
+    return false; /* SLOT_OVERLOAD */
   }
-  h = hash_bytes(h, req->arch_list, req->arch_count * sizeof(req->arch_list[0]));
-  h = hash_bytes(h, ipxe->subopts, sizeof(ipxe->subopts));
-  h = hash_bytes(h, ipxe->features, sizeof(ipxe->features));
-  return h;
+#undef READ_CASE_
+}
+
+/*
+ * The fast path, for a packet whose options are neither split nor
+ * overloaded (every request of the captures): one walk of the options
+ * field that reads each option as it comes, the late ones (see
+ * OPTION_READERS) after the walk.  Gives up, having read part, as soon
+ * as an option it reads comes again or option 52 shows up: returns false
+ * and the caller starts over on the general path.
+ */
+static bool
+read_options_fast(struct parse *ps, const uint8_t *pkt, size_t len)
+{
+  struct tlv_cursor c =
+      tlv_cursor_of(pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF);
+  unsigned present = 0, late;
+  struct tlv item;
+  enum tlv_step step;
+
+  while ((step = tlv_step(&c, &item)) == TLV_ITEM) {
+    unsigned s = option_slot[item.code];
+    if (s == SLOT_NONE)
+      continue;
+    if (present & (1u << s))
+      return false;
+    present |= 1u << s;
+    if (!read_option_fast(ps, s, &item))
+      return false;
+  }
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= PXC_ERR_OPT_OVERRUN;
+  else if (step == TLV_NO_END)
+    ps->req->errors |= PXC_ERR_NO_END;
+  for (late = present & late_slots; late; late &= late - 1) {
+    unsigned s = (unsigned)__builtin_ctz(late);
+    readers[s - 1].read(ps, ps->slot[s].data, ps->slot[s].len);
+  }
+  return true;
+}
+
+/* Zero N bytes at P, in pieces of 64: a memset of a constant 64 bytes
+   becomes four vector stores, where one of the request's 189 becomes a
+   "rep stos", tens of cycles to start. */
+static inline void
+zero_bytes(void *p, size_t n)
+{
+  uint8_t *q = p;
+
+  for (; n >= 64; n -= 64, q += 64)
+    memset(q, 0, 64);
+  memset(q, 0, n);
+}
+
+/* Start PS and REQ afresh for PKT (LEN bytes): the header fields. */
+static void
+start_request(struct parse *ps, struct pxc_request *req, const uint8_t *pkt,
+              size_t len)
+{
+  /* the text arrays are read only up to their lengths */
+  zero_bytes(req, offsetof(struct pxc_request, vendor_class_text));
+  ps->req = req;
+  ps->area_count = 0;
+  ps->present = 0;
+  ps->vendor = PXC_CLASS_NONE;
+  ps->uuid97_len = 0;
+  read_header(req, pkt, len);
+}
+
+/* Read the options of PKT (header and cookie checked) into PS->req: the
+   fast path, or else afresh on the general one. */
+static void
+parse_options(struct parse *ps, const uint8_t *pkt, size_t len)
+{
+  if (read_options_fast(ps, pkt, len))
+    return;
+  start_request(ps, ps->req, pkt, len);
+  walk_options(ps, pkt, len);
+  read_options(ps);
 }
 
 void
 pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
              struct pxc_request *req)
 {
-  struct dhcp_index ix;
-  enum pxc_class vendor;
+  struct parse ps;
 
-  memset(req, 0, offsetof(struct pxc_request, scratch));
-  read_header(req, pkt, len);
-  dhcp_index_build(&ix, pkt, len, req->scratch, sizeof(req->scratch));
-
-  read_msg_type(req, &ix);
-  vendor = read_vendor_class(req, &ix);
-  read_user_class(req, &ix);
-  read_client_arch(req, &ix);
-  read_client_ndi(req, &ix);
-  read_client_uuid(req, &ix);
-  read_ipxe(req, &ix);
-  read_etherboot(req, &ix);
-  read_pxe_options(req, &ix, vendor);
-  req->errors |= ix.errors;
+  if (!req)
+    return;
+  if (!pkt)
+    len = 0;
+  start_request(&ps, req, pkt, len);
+  if (len < BOOTP_HEADER_LEN)
+    req->errors |= PXC_ERR_SHORT;
+  else if (len < DHCP_OPTIONS_OFF ||
+           memcmp(pkt + BOOTP_HEADER_LEN, dhcp_cookie, DHCP_COOKIE_LEN) != 0)
+    req->errors |= PXC_ERR_COOKIE;
+  else
+    parse_options(&ps, pkt, len);
 
   resolve_arch(req, cfg);
   check_undi(req);
-  req->fw_class = decide_class(req, vendor);
+  req->fw_class = decide_class(req, ps.vendor);
   check_class(req);
-  check_raspberry_pi(req, &ix);
+  check_raspberry_pi(req, &ps);
   req->fingerprint = fingerprint(req);
+}
+
+struct pxc_bytes
+pxc_vendor_class(const struct pxc_request *req)
+{
+  if (!req || !req->has_vendor_class)
+    return (struct pxc_bytes){NULL, 0};
+  return (struct pxc_bytes){req->vendor_class_text, req->vendor_class_len};
+}
+
+struct pxc_bytes
+pxc_user_class(const struct pxc_request *req, size_t i)
+{
+  if (!req || i >= req->user_class_count || i >= PXC_MAX_USER_CLASS)
+    return (struct pxc_bytes){NULL, 0};
+  return (struct pxc_bytes){req->user_class_text + req->user_class_at[i].off,
+                            req->user_class_at[i].len};
 }
 
 bool
 pxc_has_feature(const struct pxc_request *req, uint8_t code)
 {
-  return bit_test(req->ipxe.features, code);
+  return req && code < 8 * sizeof(req->ipxe.features) &&
+         bit_test(req->ipxe.features, code);
 }

@@ -1,7 +1,7 @@
 /*
- * libpxeclass — classify network-boot DHCPv4 requests.
+ * libpxeclass — classify network-boot DHCP requests.
  *
- * The library reads one DHCPv4 packet (bounds-checked, zero-copy), tells
+ * The library reads one DHCPv4 packet (bounds-checked, one pass), tells
  * which boot firmware sent it (PXE ROM, UEFI PXE, UEFI HTTP Boot, iPXE,
  * gPXE, Etherboot, U-Boot), for which CPU architecture, and which iPXE
  * build with which features.  A configuration made of dnsmasq-style
@@ -9,7 +9,23 @@
  * classification into tags.  The library knows nothing about dnsmasq: the
  * same code serves the dnsmasq hooks and the pxeclass CLI.
  *
- * Thread safety: a struct pxc_config is not locked; use one per thread.
+ * One request goes through four steps, each its own call:
+ *
+ *   pxc_classify()        packet → struct pxc_request        (pure)
+ *   pxc_evaluate()        request + config + tracker → verdict (pure)
+ *   pxc_rule_matches()    verdict → which rules set their tag (pure)
+ *   pxc_tracker_record()  the verdict joins its client's chain (the write)
+ *
+ * and each reply the server sends goes to pxc_tracker_reply(), so the
+ * tracker knows which boot files were handed out.
+ *
+ * A struct pxc_config is built by pxc_config_add() and is immutable once
+ * pxc_config_finish() succeeded: any number of threads may then read it.
+ * A struct pxc_tracker is not locked: one per thread, or lock around it.
+ *
+ * ABI: the soname is libpxeclass.so.PXC_ABI.  Every declaration in this
+ * file — the functions, and the layout of every struct and enum — is the
+ * ABI; a change to any of them bumps PXC_ABI.  Nothing else is exported.
  */
 #ifndef PXECLASS_H
 #define PXECLASS_H
@@ -23,21 +39,36 @@
 extern "C" {
 #endif
 
-#define PXC_VERSION "0.1.0"
+#define PXC_VERSION "0.2.0"
+#define PXC_ABI 1
+
+/* Marks the exported functions; the library is built with hidden
+   visibility, so only what carries this mark is visible. */
+#if defined(__GNUC__)
+#define PXC_PUBLIC __attribute__((visibility("default")))
+#else
+#define PXC_PUBLIC
+#endif
+
+struct pxc_config;
 
 /* ------------------------------------------------------------------ */
-/* Firmware classes                                                    */
+/* Firmware classes: one table, expanded below and in the library.     */
+/* X(ID, name, starts_chain): starts_chain marks boot firmware proper  */
+/* (not a program it loaded): a request from one begins a chain.       */
 
-enum pxc_class {
-  PXC_CLASS_NONE = 0,   /* an ordinary DHCP client */
-  PXC_CLASS_PXE,        /* PXE firmware: BIOS ROM or UEFI PXE base code */
-  PXC_CLASS_HTTP_BOOT,  /* UEFI HTTP Boot (vendor class HTTPClient) */
-  PXC_CLASS_IPXE,       /* iPXE, any build */
-  PXC_CLASS_GPXE,       /* gPXE (user class gPXE, or 175 without a version) */
-  PXC_CLASS_ETHERBOOT,  /* Etherboot 5.x era (vendor class Etherboot…) */
-  PXC_CLASS_UBOOT,      /* U-Boot */
-  PXC_CLASS_COUNT
-};
+#define PXC_CLASSES(X)                                                         \
+  X(NONE, "none", false)                                                       \
+  X(PXE, "pxe", true)                                                          \
+  X(HTTP_BOOT, "http-boot", true)                                              \
+  X(IPXE, "ipxe", false)                                                       \
+  X(GPXE, "gpxe", false)                                                       \
+  X(ETHERBOOT, "etherboot", true)                                              \
+  X(UBOOT, "uboot", true)
+
+#define PXC_CLASS_ENUM_(id, name, starts) PXC_CLASS_##id,
+enum pxc_class { PXC_CLASSES(PXC_CLASS_ENUM_) PXC_CLASS_COUNT };
+#undef PXC_CLASS_ENUM_
 
 /* Ownership of an iPXE build, judged against the configured identities. */
 enum pxc_own {
@@ -54,43 +85,63 @@ enum pxc_arch_source {
 };
 
 /* ------------------------------------------------------------------ */
-/* Problems found in a packet.  Errors: something could not be read.   */
-/* Warnings: readable, but inconsistent or quirky.                     */
+/* Problems found in a packet, one table each.                         */
+/* Errors: something could not be read.  Warnings: readable, but       */
+/* inconsistent or quirky.  X(ID, name, description)                   */
 
-enum pxc_error {
-  PXC_ERR_SHORT        = 1u << 0,  /* shorter than the 236-byte BOOTP header */
-  PXC_ERR_COOKIE       = 1u << 1,  /* no DHCP magic cookie: no options read */
-  PXC_ERR_OPT_OVERRUN  = 1u << 2,  /* an option's length runs past its area */
-  PXC_ERR_OVERLOAD     = 1u << 3,  /* option 52 malformed, or its area unreadable */
-  PXC_ERR_SPLIT        = 1u << 4,  /* a split option (RFC 3396) too long to join */
-  PXC_ERR_MSG_TYPE     = 1u << 5,  /* option 53 of the wrong length */
-  PXC_ERR_ARCH         = 1u << 6,  /* option 93 empty or of odd length */
-  PXC_ERR_UNDI         = 1u << 7,  /* option 94 not 3 bytes of type 1 */
-  PXC_ERR_UUID         = 1u << 8,  /* option 97 not 17 bytes of type 0 */
-  PXC_ERR_ENCAP        = 1u << 9,  /* option 175 sub-option overruns it */
-  PXC_ERR_ENCAP_VALUE  = 1u << 10, /* 175 version or bus id of the wrong length */
-  PXC_ERR_USER_CLASS   = 1u << 11, /* option 77 empty */
-  PXC_ERR_HLEN         = 1u << 12, /* hardware address length over 16 */
-  PXC_ERR_NO_END       = 1u << 13  /* options area without an END option */
-};
+#define PXC_ERRORS(X)                                                          \
+  X(SHORT, "short", "packet shorter than the BOOTP header")                    \
+  X(COOKIE, "no-cookie", "no DHCP magic cookie, options not read")             \
+  X(OPT_OVERRUN, "opt-overrun", "an option runs past the end of the packet")   \
+  X(OVERLOAD, "overload",                                                      \
+    "option 52 is malformed or its file/sname area unreadable")                \
+  X(SPLIT, "split-too-long", "a split option is too long to join")             \
+  X(MSG_TYPE, "msg-type", "option 53 has the wrong length")                    \
+  X(ARCH, "arch-length", "option 93 is empty or of odd length")                \
+  X(UNDI, "undi", "option 94 is not 3 bytes of type 1")                        \
+  X(UUID, "uuid", "option 97 is not 17 bytes of type 0")                       \
+  X(ENCAP, "encap-overrun", "an option 175 sub-option runs past its end")      \
+  X(ENCAP_VALUE, "encap-value",                                                \
+    "option 175 version or bus id has the wrong length")                       \
+  X(USER_CLASS, "user-class", "option 77 is empty")                            \
+  X(HLEN, "hlen", "hardware address length over 16")                           \
+  X(NO_END, "no-end", "options end without an END option")
 
-enum pxc_warning {
-  PXC_WARN_ARCH_MISMATCH = 1u << 0, /* option 93 and option 60 name different arches */
-  PXC_WARN_ARCH_FROM_60  = 1u << 1, /* no usable option 93: arch read from option 60 */
-  PXC_WARN_ARCH9_AS_X64  = 1u << 2, /* arch 9 (EBC) taken as x64 UEFI */
-  PXC_WARN_ARCH_UNKNOWN  = 1u << 3, /* an arch value outside the IANA table */
-  PXC_WARN_ARCH_MANY     = 1u << 4, /* more arch values than kept */
-  PXC_WARN_UNDI_MISMATCH = 1u << 5, /* option 94 and option 60 name different UNDI */
-  PXC_WARN_NO_ARCH       = 1u << 6, /* a boot firmware that named no architecture */
-  PXC_WARN_USER_CLASS_MANY = 1u << 7, /* more user classes than kept */
-  PXC_WARN_RPI_AS_BIOS   = 1u << 8  /* a Raspberry Pi bootloader claiming x86 BIOS */
-};
+#define PXC_WARNINGS(X)                                                        \
+  X(ARCH_MISMATCH, "arch-mismatch",                                            \
+    "option 93 and the Arch of option 60 differ")                              \
+  X(ARCH_FROM_60, "arch-from-60",                                              \
+    "no option 93: architecture read from option 60")                          \
+  X(ARCH9_AS_X64, "arch9-as-x64", "arch 9 (EBC) taken as x64 UEFI")            \
+  X(ARCH_UNKNOWN, "arch-unassigned",                                           \
+    "an architecture value IANA has not assigned")                             \
+  X(ARCH_MANY, "arch-many", "more architecture values than are kept")          \
+  X(UNDI_MISMATCH, "undi-mismatch",                                            \
+    "option 94 and the UNDI of option 60 differ")                              \
+  X(NO_ARCH, "no-arch", "boot firmware that names no architecture")            \
+  X(USER_CLASS_MANY, "user-class-many", "more user classes than are kept")     \
+  X(RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS")
 
-/* Name ("opt-overrun") and one-line description of one error/warning bit. */
-const char *pxc_error_name(uint32_t bit);
-const char *pxc_error_text(uint32_t bit);
-const char *pxc_warning_name(uint32_t bit);
-const char *pxc_warning_text(uint32_t bit);
+#define PXC_FLAG_INDEX_(id, name, text) PXC_ERR_INDEX_##id,
+enum pxc_error_index { PXC_ERRORS(PXC_FLAG_INDEX_) PXC_ERR_INDEX_COUNT };
+#undef PXC_FLAG_INDEX_
+#define PXC_FLAG_INDEX_(id, name, text) PXC_WARN_INDEX_##id,
+enum pxc_warning_index { PXC_WARNINGS(PXC_FLAG_INDEX_) PXC_WARN_INDEX_COUNT };
+#undef PXC_FLAG_INDEX_
+
+#define PXC_FLAG_BIT_(id, name, text) PXC_ERR_##id = 1u << PXC_ERR_INDEX_##id,
+enum pxc_error { PXC_ERRORS(PXC_FLAG_BIT_) };
+#undef PXC_FLAG_BIT_
+#define PXC_FLAG_BIT_(id, name, text) PXC_WARN_##id = 1u << PXC_WARN_INDEX_##id,
+enum pxc_warning { PXC_WARNINGS(PXC_FLAG_BIT_) };
+#undef PXC_FLAG_BIT_
+
+/* Name ("opt-overrun") and one-line description of one error/warning
+   bit; NULL for a bit that is not one. */
+PXC_PUBLIC const char *pxc_error_name(uint32_t bit);
+PXC_PUBLIC const char *pxc_error_text(uint32_t bit);
+PXC_PUBLIC const char *pxc_warning_name(uint32_t bit);
+PXC_PUBLIC const char *pxc_warning_text(uint32_t bit);
 
 /* ------------------------------------------------------------------ */
 /* Fact tables                                                         */
@@ -118,32 +169,51 @@ struct pxc_arch_info {
 };
 
 /* Entry for an option 93 value, or NULL if IANA assigns none. */
-const struct pxc_arch_info *pxc_arch_by_code(uint32_t code);
-const struct pxc_arch_info *pxc_arch_by_name(const char *name);
-/* Family bit for a family name ("efi", "arm64" …), or 0. */
-uint32_t pxc_family_by_name(const char *name);
-const char *pxc_family_name(uint32_t bit);
+PXC_PUBLIC const struct pxc_arch_info *pxc_arch_by_code(uint32_t code);
+PXC_PUBLIC const struct pxc_arch_info *pxc_arch_by_name(const char *name);
+/* Entry I of the table (0, 1, …), or NULL past the last one. */
+PXC_PUBLIC const struct pxc_arch_info *pxc_arch_at(size_t i);
+
+/* Family bit for a family name ("efi", "arm64" …), or 0; and back. */
+PXC_PUBLIC uint32_t pxc_family_by_name(const char *name);
+PXC_PUBLIC const char *pxc_family_name(uint32_t bit);
 
 /* iPXE option 175 feature flag name ("https"), or NULL if unknown. */
-const char *pxc_feature_name(uint8_t code);
+PXC_PUBLIC const char *pxc_feature_name(uint8_t code);
 /* Feature code for a name, or -1. */
-int pxc_feature_by_name(const char *name);
+PXC_PUBLIC int pxc_feature_by_name(const char *name);
+/* Code of feature I of the table (0, 1, …), or -1 past the last one. */
+PXC_PUBLIC int pxc_feature_at(size_t i);
+/* Feature codes iPXE can announce (features.h: DHCP_EB_FEATURE_*). */
+#define PXC_FEATURE_FIRST 0x10
+#define PXC_FEATURE_LAST  0x7f
 
 /* iPXE bus type name ("pci"), or NULL; and the reverse (-1 if unknown). */
-const char *pxc_bus_name(uint8_t type);
-int pxc_bus_by_name(const char *name);
+PXC_PUBLIC const char *pxc_bus_name(uint8_t type);
+PXC_PUBLIC int pxc_bus_by_name(const char *name);
 
-const char *pxc_class_name(enum pxc_class cls);
-const char *pxc_own_name(enum pxc_own own);
+PXC_PUBLIC const char *pxc_class_name(enum pxc_class cls);
+PXC_PUBLIC const char *pxc_own_name(enum pxc_own own);
+/* True for boot firmware proper (see PXC_CLASSES). */
+PXC_PUBLIC bool pxc_class_starts_chain(enum pxc_class cls);
+
+/* Name of the I-th selector dhcp-pxe-class accepts (every class name,
+   then "ipxe-own", "ipxe-vendor", "netboot"), or NULL past the last. */
+PXC_PUBLIC const char *pxc_class_selector_name(size_t i);
+
+/* Name of directive I (0, 1, …), or NULL past the last one. */
+PXC_PUBLIC const char *pxc_directive_name(size_t i);
+/* True if NAME is a directive this library parses ("dhcp-pxe-class" …). */
+PXC_PUBLIC bool pxc_is_directive(const char *name);
 
 /* ------------------------------------------------------------------ */
 /* A classified request                                                */
 
 #define PXC_MAX_ARCH        8
 #define PXC_MAX_USER_CLASS  8
-#define PXC_SCRATCH_SIZE    1024
+#define PXC_TEXT_MAX        255   /* bytes kept of option 60 and of 77 */
 
-/* A view of bytes inside the packet (or inside pxc_request.scratch). */
+/* A view of bytes. */
 struct pxc_bytes {
   const uint8_t *data;
   size_t len;
@@ -152,42 +222,43 @@ struct pxc_bytes {
 /* What iPXE (or gPXE) said about itself in option 175. */
 struct pxc_ipxe {
   bool present;                /* option 175 seen */
-  uint8_t subopts[32];         /* bitmap: every sub-option code seen */
-  uint8_t features[32];        /* bitmap: feature flag codes (one-byte value) */
   bool has_version;            /* sub-option 235 */
-  uint8_t version[3];          /* major, minor, patch */
   bool has_busid;              /* sub-option 177 */
+  uint8_t version[3];          /* major, minor, patch */
   uint8_t bus_type;
   uint16_t bus_vendor, bus_device;
+  uint8_t subopts[32];         /* bitmap: every sub-option code seen */
+  uint8_t features[16];        /* bitmap: feature flags, codes 0x00–0x7f
+                                  (only 0x10–0x7f are ever set) */
 };
 
 /*
- * The classification of one request.  Views (vendor_class, user_class)
- * point into the packet buffer or into scratch: keep the packet alive and
- * do not copy this struct while they are in use.
+ * The classification of one request.  Self-contained: it holds copies of
+ * what it keeps of the packet (the packet may go once pxc_classify()
+ * returned) and may be copied as a value.
  */
 struct pxc_request {
   /* BOOTP header */
   uint8_t op, htype, hlen;
+  uint8_t msg_type;             /* option 53, 0 if absent (BOOTP) */
   uint32_t xid;                 /* host order */
   uint8_t chaddr[16];
-  uint8_t msg_type;             /* option 53, 0 if absent (BOOTP) */
 
   enum pxc_class fw_class;
 
   /* Architecture */
   enum pxc_arch_source arch_source;
   uint16_t arch;                /* primary architecture (after quirks) */
-  uint16_t arch_list[PXC_MAX_ARCH]; /* every option 93 value, after quirks */
-  uint8_t arch_count;
   uint16_t arch93_raw;          /* first option 93 value as sent */
-  bool has_arch60;
   uint16_t arch60;              /* Arch:NNNNN of option 60 */
+  bool has_arch60;
+  uint8_t arch_count;
+  uint16_t arch_list[PXC_MAX_ARCH]; /* every option 93 value, after quirks */
 
   /* UNDI: option 94, and the UNDI:yyyzzz digits of option 60 */
   bool has_undi;
-  uint8_t undi_major, undi_minor;
   bool has_undi60;
+  uint8_t undi_major, undi_minor;
   uint16_t undi60_major, undi60_minor;
 
   /* PXE boot-server request (to port 4011, PXE 2.1 §2.2.6): option 43
@@ -199,116 +270,185 @@ struct pxc_request {
   bool has_uuid;
   uint8_t uuid[16];
 
-  struct pxc_bytes vendor_class;               /* option 60 */
-  struct pxc_bytes user_class[PXC_MAX_USER_CLASS]; /* option 77 strings */
-  uint8_t user_class_count;
-  bool user_class_rfc3004;      /* 77 was RFC 3004 counted strings */
-
   struct pxc_ipxe ipxe;
 
-  /* Hash of the identity-bearing options (class, 60, 77, 93, 94, 175):
+  /* Hash of the identity-bearing options (class, 77, 93, 94, 175):
      equal for retransmissions and for the same build on the same NIC. */
   uint64_t fingerprint;
 
   uint32_t errors;              /* PXC_ERR_* */
   uint32_t warnings;            /* PXC_WARN_* */
 
-  uint8_t scratch[PXC_SCRATCH_SIZE]; /* joined RFC 3396 split options */
+  /* Option 60 (vendor class) and option 77 (user class), as sent (split
+     options joined), at most PXC_TEXT_MAX bytes each: read them through
+     pxc_vendor_class() and pxc_user_class(). */
+  bool has_vendor_class;
+  bool user_class_rfc3004;      /* 77 was RFC 3004 counted strings */
+  uint8_t user_class_count;
+  uint8_t vendor_class_len;
+  uint8_t user_class_len;
+  struct { uint8_t off, len; } user_class_at[PXC_MAX_USER_CLASS];
+  uint8_t vendor_class_text[PXC_TEXT_MAX];
+  uint8_t user_class_text[PXC_TEXT_MAX];
 };
 
-/* True if feature CODE was announced in option 175. */
-bool pxc_has_feature(const struct pxc_request *req, uint8_t code);
+/*
+ * Classify one DHCPv4 packet (PKT, LEN bytes, BOOTP header first).  CFG
+ * may be NULL (default quirks).  Never reads outside PKT[0..LEN); the
+ * request holds what it keeps, so PKT may go when this returns.  A NULL
+ * PKT is an empty packet (PXC_ERR_SHORT); a NULL REQ, nothing to do.
+ * Bytes of the text arrays past their lengths are not cleared.
+ */
+PXC_PUBLIC void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
+                             size_t len, struct pxc_request *req);
+
+/* Option 60 as sent ({NULL, 0} if absent, or REQ is NULL). */
+PXC_PUBLIC struct pxc_bytes pxc_vendor_class(const struct pxc_request *req);
+/* User class I of option 77 ({NULL, 0} past the last). */
+PXC_PUBLIC struct pxc_bytes pxc_user_class(const struct pxc_request *req,
+                                           size_t i);
+/* True if feature CODE was announced in option 175 (false for a NULL
+   REQ, and for codes the bitmap does not hold). */
+PXC_PUBLIC bool pxc_has_feature(const struct pxc_request *req, uint8_t code);
 
 /* ------------------------------------------------------------------ */
 /* Configuration: the directive lines, the quirks, the identities      */
 
-struct pxc_config;
-
-struct pxc_config *pxc_config_new(void);
-void pxc_config_free(struct pxc_config *cfg);
-
-/* True if NAME is a directive this library parses ("dhcp-pxe-class" …). */
-bool pxc_is_directive(const char *name);
-/* Name of directive I (0, 1, …), or NULL past the last one. */
-const char *pxc_directive_name(size_t i);
+PXC_PUBLIC struct pxc_config *pxc_config_new(void);
+PXC_PUBLIC void pxc_config_free(struct pxc_config *cfg);
 
 /*
  * Parse one directive: NAME is the part before '=', VALUE the part after
  * (NULL if there was none).  Returns 0, or -1 with a message in ERR
- * (at most ERRLEN bytes, NUL-terminated) that names what is wrong.
+ * (at most ERRLEN bytes, NUL-terminated) that names what is wrong.  A
+ * line that fails leaves the config as it was.  Fails once finished.
  */
-int pxc_config_add(struct pxc_config *cfg, const char *name,
-                   const char *value, char *err, size_t errlen);
+PXC_PUBLIC int pxc_config_add(struct pxc_config *cfg, const char *name,
+                              const char *value, char *err, size_t errlen);
 
-/* Checks that need every line (e.g. ipxe-own without an identity).
-   Returns 0, or -1 with a message in ERR. */
-int pxc_config_finish(struct pxc_config *cfg, char *err, size_t errlen);
+/* Checks that need every line (e.g. ipxe-own without an identity), then
+   the config is immutable.  Returns 0, or -1 with a message in ERR. */
+PXC_PUBLIC int pxc_config_finish(struct pxc_config *cfg, char *err,
+                                 size_t errlen);
 
-/* Rules that set tags, in config order. */
-size_t pxc_rule_count(const struct pxc_config *cfg);
-const char *pxc_rule_tag(const struct pxc_config *cfg, size_t i);
-const char *pxc_rule_text(const struct pxc_config *cfg, size_t i);
+/* Rules that set tags, in config order: the tag, the line as written
+   ("dhcp-pxe-class=set:bios,pxe"), and the directive's name. */
+PXC_PUBLIC size_t pxc_rule_count(const struct pxc_config *cfg);
+PXC_PUBLIC const char *pxc_rule_tag(const struct pxc_config *cfg, size_t i);
+PXC_PUBLIC const char *pxc_rule_text(const struct pxc_config *cfg, size_t i);
+PXC_PUBLIC const char *pxc_rule_directive(const struct pxc_config *cfg,
+                                          size_t i);
 
-/* Classify one DHCPv4 packet (PKT, LEN bytes, BOOTP header first).
-   CFG may be NULL (default quirks).  Never reads outside PKT[0..LEN). */
-void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
-                  size_t len, struct pxc_request *req);
+/* One dhcp-ipxe-own line, parsed: every criterion that is set must hold. */
+struct pxc_identity_info {
+  const char *text;        /* the line as written */
+  const char *user_class;  /* NULL: not a criterion */
+  uint8_t features[16];    /* bitmap, as in pxc_ipxe.features */
+  bool has_version;
+  const char *version_op;  /* ">=", "<", "=", "!=", ">", "<=" */
+  uint8_t version[3];
+  bool chained;            /* follows a chainload hand-out */
+};
+
+PXC_PUBLIC size_t pxc_identity_count(const struct pxc_config *cfg);
+/* False past the last identity. */
+PXC_PUBLIC bool pxc_identity_get(const struct pxc_config *cfg, size_t i,
+                                 struct pxc_identity_info *out);
+
+/* The chain tracker's parameters (dhcp-chain-guard, or the defaults when
+   only `chained` needs a tracker). */
+struct pxc_guard_info {
+  bool guard;              /* dhcp-chain-guard given */
+  unsigned hops;           /* more than this within the window: a loop */
+  unsigned window;         /* seconds */
+  unsigned capacity;       /* clients the table holds */
+  const char *tag;         /* the guard's tag, NULL without a guard */
+};
+
+/* False if the config needs no chain tracker. */
+PXC_PUBLIC bool pxc_config_tracker_info(const struct pxc_config *cfg,
+                                        struct pxc_guard_info *out);
+/* True if option 93 = 9 is read as EBC (dhcp-pxe-arch9=ebc). */
+PXC_PUBLIC bool pxc_config_arch9_is_ebc(const struct pxc_config *cfg);
 
 /* ------------------------------------------------------------------ */
-/* Evaluation and the chain tracker                                    */
+/* The chain tracker                                                   */
 
 /*
- * What the chain tracker knows about the client of a request.  A chain is
- * what one machine does from power-on: firmware, then each program it was
- * handed (an iPXE binary, then maybe another), each asking DHCP again.  A
- * stage is one program's DHCP transaction (retransmissions and the
- * DISCOVER/REQUEST pair included); a hop is a new stage that follows a
- * boot file handed to the previous one.  Only requests of a boot firmware
- * (class other than none) are tracked.
+ * A chain is what one machine does from power-on: firmware, then each
+ * program it was handed (an iPXE binary, then maybe another), each asking
+ * DHCP again.  A stage is one program's DHCP transaction (retransmissions
+ * and the DISCOVER/REQUEST pair included); a hop is a new stage that
+ * follows a boot file handed to the previous one.  Only requests of a
+ * boot firmware (class other than none) are tracked.
  */
+struct pxc_tracker;
+
+/* A tracker for a finished config: its table is allocated here, once, at
+   its final size.  NULL if the config needs none (see
+   pxc_config_tracker_info) or memory ran out (errno ENOMEM). */
+PXC_PUBLIC struct pxc_tracker *pxc_tracker_new(const struct pxc_config *cfg);
+PXC_PUBLIC void pxc_tracker_free(struct pxc_tracker *trk);
+
+/* What the tracker knows about the client of a request. */
 struct pxc_chain {
-  bool tracked;         /* the client is in the table */
-  bool new_stage;       /* this request began a stage */
+  bool tracked;         /* the client is (or will be) in the table */
+  bool new_stage;       /* this request begins a stage */
   bool follows_chainload; /* previous stage, not own, was handed a file
                              within the window: what `chained` means */
-  bool restarted;       /* this request began a new chain (reboot, or the
+  bool restarted;       /* this request begins a new chain (reboot, or the
                            window had passed) */
   bool rebooted;        /* ...because the machine rebooted: firmware asked
                            again, or the chain's first program came back */
   bool looping;         /* more hops within the window than the guard allows */
-  bool guard_tripped;   /* looping, and this request began the stage */
+  bool guard_tripped;   /* looping, and this request begins the stage */
   unsigned hops;        /* hops within the window, this stage included */
   unsigned stages;      /* stages kept for this client's chain */
+};
+
+/* Where the request stands, for pxc_tracker_record(); not for callers. */
+struct pxc_chain_step {
+  uint32_t slot;
+  uint32_t now;
+  uint32_t flags;
 };
 
 struct pxc_verdict {
   enum pxc_own own;
   const struct pxc_request *req;
   struct pxc_chain chain;
+  struct pxc_chain_step step;
 };
 
 /*
- * Judge REQ against the configuration at time NOW (seconds; any clock that
- * only moves forward): fills VERDICT.  When the configuration has a chain
- * tracker (dhcp-chain-guard, or `chained` in dhcp-ipxe-own) this also
- * records the request in its client's chain, so call it once per request.
+ * Judge REQ against the finished config CFG and the tracker TRK (NULL if
+ * there is none) at time NOW (seconds; any clock that only moves
+ * forward): fills VERDICT, which points at REQ.  Writes nothing else.
  */
-void pxc_evaluate(struct pxc_config *cfg, const struct pxc_request *req,
-                  time_t now, struct pxc_verdict *verdict);
+PXC_PUBLIC void pxc_evaluate(const struct pxc_config *cfg,
+                             const struct pxc_tracker *trk,
+                             const struct pxc_request *req, time_t now,
+                             struct pxc_verdict *verdict);
 
 /* True if rule I sets its tag for the judged request. */
-bool pxc_rule_matches(const struct pxc_config *cfg, size_t i,
-                      const struct pxc_verdict *verdict);
+PXC_PUBLIC bool pxc_rule_matches(const struct pxc_config *cfg, size_t i,
+                                 const struct pxc_verdict *verdict);
+
+/* Record the judged request in its client's chain (call once per request,
+   after pxc_evaluate() and before the tracker sees anything else). */
+PXC_PUBLIC void pxc_tracker_record(struct pxc_tracker *trk,
+                                   const struct pxc_verdict *verdict);
 
 /*
- * Tell the chain tracker about a reply the server sent (PKT, LEN bytes, a
- * BOOTREPLY): a boot file in it (option 67, or the file field) is a
- * hand-out to the client's current stage.  No-op without a tracker.
+ * Tell the tracker about a reply the server sent (PKT, LEN bytes, a
+ * BOOTREPLY): a boot file in it — option 67, or the file field unless
+ * option 52 overloads it with options — handed to the client's current
+ * stage (same xid) is a hand-out.
  */
-void pxc_record_reply(struct pxc_config *cfg, const uint8_t *pkt, size_t len,
-                      time_t now);
+PXC_PUBLIC void pxc_tracker_reply(struct pxc_tracker *trk, const uint8_t *pkt,
+                                  size_t len, time_t now);
 
-/* Size and use of the chain tracker's fixed table. */
+/* Size and use of the tracker's fixed table. */
 struct pxc_chain_stats {
   size_t capacity;      /* clients the table holds (its fixed size) */
   size_t bytes;         /* memory of the table, allocated once */
@@ -322,32 +462,43 @@ struct pxc_chain_stats {
   unsigned max_hops;    /* guard limit, 0 without dhcp-chain-guard */
 };
 
-/* False if CFG has no chain tracker. */
-bool pxc_chain_stats(const struct pxc_config *cfg, struct pxc_chain_stats *st);
+PXC_PUBLIC void pxc_tracker_stats(const struct pxc_tracker *trk,
+                                  struct pxc_chain_stats *st);
 
 /* ------------------------------------------------------------------ */
 /* Rendering                                                           */
 
 /* "1.21.1" / "pci:1af4:1000" / canonical UUID / MAC "52:54:00:…".
-   Each writes at most LEN bytes, NUL-terminated, and returns BUF. */
-char *pxc_format_version(const struct pxc_request *req, char *buf, size_t len);
-char *pxc_format_busid(const struct pxc_request *req, char *buf, size_t len);
-char *pxc_format_uuid(const struct pxc_request *req, char *buf, size_t len);
-char *pxc_format_mac(const struct pxc_request *req, char *buf, size_t len);
+   Each writes at most LEN bytes, NUL-terminated, and returns BUF; a NULL
+   request (or verdict, or verdict without request) gives "", a NULL BUF
+   or a LEN of 0 is written nothing. */
+PXC_PUBLIC char *pxc_format_version(const struct pxc_request *req, char *buf,
+                                    size_t len);
+PXC_PUBLIC char *pxc_format_busid(const struct pxc_request *req, char *buf,
+                                  size_t len);
+PXC_PUBLIC char *pxc_format_uuid(const struct pxc_request *req, char *buf,
+                                 size_t len);
+PXC_PUBLIC char *pxc_format_mac(const struct pxc_request *req, char *buf,
+                                size_t len);
 /* Space-separated feature names (unknown codes as numbers). */
-char *pxc_format_features(const struct pxc_request *req, char *buf, size_t len);
+PXC_PUBLIC char *pxc_format_features(const struct pxc_request *req, char *buf,
+                                     size_t len);
 /* One line summing up the classification, for logs. */
-char *pxc_format_summary(const struct pxc_verdict *v, char *buf, size_t len);
+PXC_PUBLIC char *pxc_format_summary(const struct pxc_verdict *v, char *buf,
+                                    size_t len);
 /* The loop guard's warning for a judged request whose guard tripped:
    "52:54:00:77:00:01 made 4 hops within 60s (more than 3), tag chain-loop
-   set; chain: …" (empty if the guard did not trip). */
-char *pxc_format_loop_warning(const struct pxc_config *cfg,
-                              const struct pxc_verdict *v, char *buf,
-                              size_t len);
+   set; chain: …" (empty if the guard did not trip).  Call after
+   pxc_tracker_record(), so the chain includes this request. */
+PXC_PUBLIC char *pxc_format_loop_warning(const struct pxc_config *cfg,
+                                         const struct pxc_tracker *trk,
+                                         const struct pxc_verdict *v,
+                                         char *buf, size_t len);
 /* The recent stages of the judged request's client, oldest first:
    "ipxe/vendor@0s>undionly.kpxe ipxe/own@6s>…" (empty without tracker). */
-char *pxc_format_chain(const struct pxc_config *cfg,
-                       const struct pxc_verdict *v, char *buf, size_t len);
+PXC_PUBLIC char *pxc_format_chain(const struct pxc_tracker *trk,
+                                  const struct pxc_verdict *v, char *buf,
+                                  size_t len);
 
 #ifdef __cplusplus
 }

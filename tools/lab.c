@@ -117,12 +117,12 @@ export_features(void)
   size_t used = 0;
 
   list[0] = '\0';
-  for (unsigned code = 1; code < 255; code++) {
+  for (size_t i = 0; pxc_feature_at(i) >= 0; i++) {
+    int code = pxc_feature_at(i), n;
     const char *name = pxc_feature_name((uint8_t)code);
-    int n;
     if (!name)
       continue;
-    n = snprintf(list + used, sizeof(list) - used, "%s%u=%s", used ? "," : "",
+    n = snprintf(list + used, sizeof(list) - used, "%s%d=%s", used ? "," : "",
                  code, name);
     if (n < 0 || (size_t)n >= sizeof(list) - used)
       break;

@@ -1,0 +1,314 @@
+/*
+ * The bottom layer of libpxeclass: the DHCPv4 wire format in one place,
+ * length-checked typed readers, and the one hash.  Everything above reads
+ * packets only through these, so no read can cross the end of its buffer.
+ * This file depends on nothing else of the library.
+ */
+#ifndef PXC_WIRE_H
+#define PXC_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* DHCPv4 (RFC 2131, RFC 2132, RFC 3396; PXE 2.1; iPXE dhcp.h)          */
+
+/* The fixed BOOTP header, as on the wire (RFC 2131 §2, figure 1). */
+struct bootp_header {
+  uint8_t op, htype, hlen, hops;
+  uint8_t xid[4];
+  uint8_t secs[2], flags[2];
+  uint8_t ciaddr[4], yiaddr[4], siaddr[4], giaddr[4];
+  uint8_t chaddr[16];
+  uint8_t sname[64];
+  uint8_t file[128];
+};
+
+#define BOOTP_HEADER_LEN  sizeof(struct bootp_header) /* 236 */
+#define DHCP_COOKIE_LEN   4
+#define DHCP_OPTIONS_OFF  (BOOTP_HEADER_LEN + DHCP_COOKIE_LEN)
+#define BOOTP_REQUEST     1
+#define BOOTP_REPLY       2
+
+extern const uint8_t dhcp_cookie[DHCP_COOKIE_LEN];
+
+enum dhcp_option {
+  DHCP_PAD = 0,
+  DHCP_VENDOR_ENCAP = 43,
+  DHCP_OVERLOAD = 52,
+  DHCP_MSG_TYPE = 53,
+  DHCP_PARAM_LIST = 55,
+  DHCP_VENDOR_CLASS = 60,
+  DHCP_CLIENT_ID = 61,
+  DHCP_BOOTFILE = 67,
+  DHCP_USER_CLASS = 77,
+  DHCP_CLIENT_ARCH = 93,
+  DHCP_CLIENT_NDI = 94,
+  DHCP_CLIENT_UUID = 97,
+  DHCP_EB5_ENCAP = 150, /* Etherboot 5.x */
+  DHCP_EB_ENCAP = 175,  /* iPXE, gPXE */
+  DHCP_END = 255
+};
+
+/* Option 52's value: which header fields carry options. */
+enum dhcp_overload {
+  DHCP_OVERLOAD_FILE = 1,
+  DHCP_OVERLOAD_SNAME = 2
+};
+
+/* PXE sub-option of 43: the boot item of a boot-server request. */
+#define PXE_BOOT_ITEM 71
+
+/* iPXE option 175 sub-options that are not feature flags. */
+#define DHCP_EB_BUS_ID  177
+#define DHCP_EB5_NIC_ID 175 /* inside Etherboot 5's option 150 */
+#define DHCP_EB_VERSION 235
+
+/* ------------------------------------------------------------------ */
+/* Typed readers: a cursor over bytes that never moves past its end.    */
+
+struct reader {
+  const uint8_t *p;
+  size_t left;
+};
+
+static inline struct reader
+reader_of(const uint8_t *data, size_t len)
+{
+  return (struct reader){data, len};
+}
+
+/* Consume N bytes into OUT (if not NULL); false, nothing consumed, if
+   fewer are left. */
+static inline bool
+read_bytes(struct reader *r, void *out, size_t n)
+{
+  if (r->left < n)
+    return false;
+  if (out)
+    memcpy(out, r->p, n);
+  r->p += n;
+  r->left -= n;
+  return true;
+}
+
+static inline bool
+read_u8(struct reader *r, uint8_t *v)
+{
+  if (r->left < 1)
+    return false;
+  *v = r->p[0];
+  r->p++;
+  r->left--;
+  return true;
+}
+
+static inline bool
+read_be16(struct reader *r, uint16_t *v)
+{
+  if (r->left < 2)
+    return false;
+  *v = (uint16_t)(r->p[0] << 8 | r->p[1]);
+  r->p += 2;
+  r->left -= 2;
+  return true;
+}
+
+static inline bool
+read_be32(struct reader *r, uint32_t *v)
+{
+  if (r->left < 4)
+    return false;
+  *v = (uint32_t)r->p[0] << 24 | (uint32_t)r->p[1] << 16 |
+       (uint32_t)r->p[2] << 8 | r->p[3];
+  r->p += 4;
+  r->left -= 4;
+  return true;
+}
+
+/* Big-endian values at a place already known to be in bounds. */
+static inline uint16_t
+be16_at(const uint8_t *p)
+{
+  return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+be32_at(const uint8_t *p)
+{
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3];
+}
+
+/* The 8 bytes at P as a little-endian word (first byte lowest), at a
+   place already known to be in bounds. */
+static inline uint64_t
+le64_at(const uint8_t *p)
+{
+  uint64_t w;
+
+  memcpy(&w, p, sizeof(w));
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  return w;
+}
+
+/* One code/length/value item (a DHCP option or sub-option). */
+struct tlv {
+  uint8_t code;
+  uint8_t len;
+  const uint8_t *data;
+};
+
+enum tlv_step { TLV_ITEM, TLV_END, TLV_NO_END, TLV_OVERRUN };
+
+/*
+ * The common case of a TLV step: if the next byte of R starts a whole
+ * item (neither PAD nor END, its length byte and value in bounds), take
+ * it into ITEM and return true; otherwise return false with R unchanged.
+ * Three tests: the area has two bytes, the code is not 0 or 255 (one
+ * compare: code + 1, as a byte, is then at least 2), the value fits.
+ */
+static inline bool
+tlv_take(struct reader *r, struct tlv *item)
+{
+  const uint8_t *p = r->p;
+  size_t left = r->left;
+
+  if (left < 2 || (uint8_t)(p[0] + 1) < 2 || p[1] > left - 2)
+    return false;
+  item->code = p[0];
+  item->len = p[1];
+  item->data = p + 2;
+  r->p = p + 2 + p[1];
+  r->left = left - 2 - p[1];
+  return true;
+}
+
+/* tlv_next() past its common case: PAD, END, the end of the area, or a
+   length that crosses it.  (The last byte of an area is the only place
+   where a lone PAD/END/code needs telling apart.) */
+static inline enum tlv_step
+tlv_next_rare(struct reader *r, struct tlv *item)
+{
+  const uint8_t *p = r->p;
+  size_t left = r->left;
+
+  for (;;) {
+    if (left < 2) { /* at most one byte left: PAD, END or a cut item */
+      if (left == 1 && p[0] == DHCP_PAD)
+        p++, left--;
+      r->p = p;
+      r->left = left;
+      if (left == 0)
+        return TLV_NO_END;
+      return p[0] == DHCP_END ? TLV_END : TLV_OVERRUN;
+    }
+    if (p[0] != DHCP_PAD)
+      break;
+    p++, left--;
+  }
+  r->p = p;
+  r->left = left;
+  if (p[0] == DHCP_END)
+    return TLV_END;
+  if (!tlv_take(r, item))
+    return TLV_OVERRUN;
+  return TLV_ITEM;
+}
+
+/*
+ * Step to the next item of a TLV area: PAD is skipped; END, the end of
+ * the area, or a length that crosses it stops.  After TLV_OVERRUN nothing
+ * more of the area is read.  The common case, a whole item next, is
+ * tlv_take()'s; the rest tlv_next_rare()'s.
+ */
+static inline enum tlv_step
+tlv_next(struct reader *r, struct tlv *item)
+{
+  if (tlv_take(r, item))
+    return TLV_ITEM;
+  return tlv_next_rare(r, item);
+}
+
+/*
+ * The same walk for the hot loops: a cursor and the end of its area (one
+ * pointer to move per item, not a pointer and a count).  tlv_step()
+ * returns what tlv_next() would for the same bytes, and leaves the
+ * cursor where tlv_next() leaves its reader.
+ */
+struct tlv_cursor {
+  const uint8_t *p, *end;
+};
+
+static inline struct tlv_cursor
+tlv_cursor_of(const uint8_t *data, size_t len)
+{
+  return (struct tlv_cursor){data, data + len};
+}
+
+static inline enum tlv_step
+tlv_step(struct tlv_cursor *c, struct tlv *item)
+{
+  const uint8_t *p = c->p;
+  struct reader r;
+  enum tlv_step step;
+
+  /* the common case, as tlv_take() (expected: the rare path goes out of
+     the loop's way) */
+  if (__builtin_expect(c->end - p >= 2 && (uint8_t)(p[0] + 1) >= 2 &&
+                           p[1] <= c->end - p - 2,
+                       1)) {
+    item->code = p[0];
+    item->len = p[1];
+    item->data = p + 2;
+    c->p = p + 2 + p[1];
+    return TLV_ITEM;
+  }
+  r = reader_of(p, (size_t)(c->end - p));
+  step = tlv_next_rare(&r, item);
+  c->p = r.p;
+  return step;
+}
+
+/* ------------------------------------------------------------------ */
+/* Bitmaps                                                              */
+
+static inline bool
+bit_test(const uint8_t *bitmap, unsigned n)
+{
+  return (bitmap[n >> 3] >> (n & 7)) & 1;
+}
+
+static inline void
+bit_set(uint8_t *bitmap, unsigned n)
+{
+  bitmap[n >> 3] |= (uint8_t)(1u << (n & 7));
+}
+
+/* ------------------------------------------------------------------ */
+/* The one hash: FNV-1a's xor-multiply step, eight bytes at a time, with  */
+/* a final mix.  Fingerprints and the tracker's buckets (with a random  */
+/* seed there, so chosen MACs cannot be aimed at one bucket) use it.    */
+
+uint64_t pxc_hash(uint64_t seed, const void *data, size_t len);
+
+/* FNV-1a's 64-bit prime. */
+#define PXC_HASH_PRIME 0x100000001b3ULL
+
+/* One eight-byte step of pxc_hash() (without its final mix), for a caller
+   that has its key in words already: pxc_hash(pxc_hash_word(s, w), d, n)
+   is pxc_hash(s, bytes of w then d, 8 + n), W's bytes in memory order. */
+static inline uint64_t
+pxc_hash_word(uint64_t h, uint64_t w)
+{
+  h = (h ^ w) * PXC_HASH_PRIME;
+  return h ^ (h >> 29);
+}
+
+#define PXC_HASH_SEED 0xcbf29ce484222325ULL
+
+#endif /* PXC_WIRE_H */
