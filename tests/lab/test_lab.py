@@ -22,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import boot, clients, dhcp, lab, replay, standins, testing  # noqa: E402
+from pxelab import boot, clients, dhcp, firmware, lab, replay, standins, testing  # noqa: E402
 
 CLI = os.environ.get("PXC_CLI", os.path.join(ROOT, "build", "tools", "pxeclass"))
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
@@ -72,7 +72,7 @@ class OfflineTest(unittest.TestCase):
         (every byte but secs), port-4011 boot-server request included."""
         machine = clients.Machine("x", "x", "bios", "52:54:00:77:00:01",
                                   "00112233-4455-6677-8899-aabbccddeeff",
-                                  clients.BUSID_VIRTIO, None)
+                                  firmware.parse_busid("pci:1af4:1000"), None)
         cases = {
             "a-seabios-virtio": [clients.ipxe_build("bios")] * 2,
             "c2-ovmf-virtio-norom": [clients.edk2_pxe("efi-x64")] * 2
@@ -125,16 +125,24 @@ class OfflineTest(unittest.TestCase):
     def test_own_build_from_identities(self):
         """The site's iPXE meets the first identity that can be met."""
         base = clients.ipxe_build("bios")
-        own, said = clients.own_build(base, [["user-class:CSTM", "feature:https",
-                                              "version:>=1.21.1"]], {"https": 0x14})
+        identity = {"text": "user-class:CSTM,feature:https,version:>=1.21.1",
+                    "user_class": "CSTM", "features": [{"code": 0x14, "name": "https"}],
+                    "version": {"op": ">=", "value": "1.21.1"}, "chained": False}
+        own, said = clients.own_build(base, [identity])
         self.assertEqual(own.values[clients.USER_CLASS], b"CSTM")
         self.assertIn(0x14, own.features())
         self.assertEqual(clients.ipxe_version(own.values[clients.IPXE]), (1, 21, 1))
         self.assertIn("CSTM", said)
-        plain, _ = clients.own_build(base, [["chained"]], {})
+        chained = {"text": "chained", "user_class": None, "features": [], "version": None,
+                   "chained": True}
+        plain, _ = clients.own_build(base, [chained])
         self.assertEqual(plain.values, base.values)
-        self.assertEqual(clients.version_meeting("<2"), (1, 255, 255))
-        self.assertEqual(clients.version_meeting(">1.0.255"), (1, 1, 0))
+        never = dict(chained, version={"op": "<", "value": "0.0.0"}, chained=False)
+        first, _ = clients.own_build(base, [never, identity])
+        self.assertEqual(first.values[clients.USER_CLASS], b"CSTM", "unmeetable: the next")
+        self.assertEqual(clients.version_meeting("<", (2, 0, 0)), (1, 255, 255))
+        self.assertEqual(clients.version_meeting(">", (1, 0, 255)), (1, 1, 0))
+        self.assertIsNone(clients.version_meeting("<", (0, 0, 0)))
 
     def test_standin_guesses(self):
         """Names decide what a stand-in is (the rules in standins.py)."""
