@@ -258,3 +258,17 @@ def option_value(program, option, machine=None, msg_type=1):
 def discover_options(program, machine=None):
     """[(code, bytes)] of the program's DISCOVER, in its order."""
     return [(o.code, option_value(program, o, machine)) for o in program.options]
+
+
+def text_option(name, code):
+    """The text of option CODE of program NAME (for log expectations:
+    'PXEClient:Arch:00000:UNDI:002001'); KeyError if it has none."""
+    for option in load().programs[name].options:
+        if option.code == code and option.kind == "text":
+            return option.args[0]
+    raise KeyError(f"{name} has no text option {code}")
+
+
+def ipxe_version_text(name):
+    """The option 175 version of program NAME as iPXE logs it: '1.0.0'."""
+    return ".".join(map(str, load().programs[name].ipxe_version))
