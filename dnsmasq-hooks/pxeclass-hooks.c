@@ -30,8 +30,10 @@ static const struct {
 } pxeclass_names[] = { PXECLASS_DIRECTIVES(PXECLASS_NAME_ENTRY) };
 
 /* The parsed directives; NULL while the config has none, and then the
-   hooks do nothing at all, so dnsmasq behaves like a stock build. */
+   hooks do nothing at all, so dnsmasq behaves like a stock build.  The
+   chain tracker, when `chained` or dhcp-chain-guard needs one. */
 static struct pxc_config *pxeclass_config;
+static struct pxc_tracker *pxeclass_tracker;
 
 /* One tag node per rule, made once by pxeclass_check(): a node is pushed
    at most once per packet, so dnsmasq's tag list can never loop.  And
@@ -107,6 +109,11 @@ void pxeclass_check(void)
   if (pxc_config_finish(pxeclass_config, err, sizeof(err)) != 0)
     die("%s", err, EC_BADCONF);
 
+  if (pxc_config_tracker_info(pxeclass_config, NULL) &&
+      !(pxeclass_tracker = pxc_tracker_new(pxeclass_config)))
+    die(_("could not get memory for the pxeclass chain table"), NULL,
+	EC_NOMEM);
+
   pxeclass_node_count = pxc_rule_count(pxeclass_config);
   if (pxeclass_node_count == 0)
     return;
@@ -153,7 +160,7 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
   used = strlen(line);
   if (verdict->chain.tracked)
     append(line, sizeof(line), &used, " hops=%u chain=%s", verdict->chain.hops,
-	   pxc_format_chain(pxeclass_config, verdict, chain, sizeof(chain)));
+	   pxc_format_chain(pxeclass_tracker, verdict, chain, sizeof(chain)));
   my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), ntohl(xid), line);
 
   used = 0;
@@ -174,8 +181,8 @@ static void log_loop(const struct pxc_verdict *verdict)
   static char line[PXECLASS_LOGLEN];
 
   my_syslog(MS_DHCP | LOG_WARNING, _("pxeclass: chainload loop: %s"),
-	    pxc_format_loop_warning(pxeclass_config, verdict, line,
-				    sizeof(line)));
+	    pxc_format_loop_warning(pxeclass_config, pxeclass_tracker, verdict,
+				    line, sizeof(line)));
 }
 
 /* Tell the chain tracker about the reply of SZ bytes dhcp_reply() left in
@@ -183,12 +190,13 @@ static void log_loop(const struct pxc_verdict *verdict)
    a hand-out, which makes the client's next request a hop. */
 void pxeclass_record_reply(size_t sz, time_t now)
 {
-  if (pxeclass_config)
-    pxc_record_reply(pxeclass_config, daemon->dhcp_packet.iov_base, sz, now);
+  if (pxeclass_tracker)
+    pxc_tracker_reply(pxeclass_tracker, daemon->dhcp_packet.iov_base, sz, now);
 }
 
-/* Classify the request in MESS (SZ bytes), judge it against the rules and
-   push the node of every matching rule onto NETID; returns the new head.
+/* Classify the request in MESS (SZ bytes), judge it against the rules,
+   push the node of every matching rule onto NETID and record the request
+   in its client's chain; returns the new head.
    Called once per packet right after the dhcp-match loop, so the tags
    reach tag-if, dhcp-ignore, dhcp-host, dhcp-boot, pxe-service and
    dhcp-option on ports 67 and 4011 alike (the library tells a port-4011
@@ -213,7 +221,7 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 #endif
 
   pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &req);
-  pxc_evaluate(pxeclass_config, &req, now, &verdict);
+  pxc_evaluate(pxeclass_config, pxeclass_tracker, &req, now, &verdict);
 
   for (i = 0; i < pxeclass_node_count; i++)
     if ((pxeclass_matched[i] = pxc_rule_matches(pxeclass_config, i, &verdict)))
@@ -221,6 +229,8 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 	pxeclass_nodes[i].next = netid;
 	netid = &pxeclass_nodes[i];
       }
+
+  pxc_tracker_record(pxeclass_tracker, &verdict);
 
   if (verdict.chain.guard_tripped)
     log_loop(&verdict);

@@ -2,95 +2,328 @@
  * Classification of one DHCPv4 request: which boot firmware sent it, for
  * which architecture, and what an iPXE build says about itself.
  *
- * Each option is read by its own small function from the option index;
- * each one checks its length first and raises an error flag rather than
- * guessing.  Facts (arch names, feature names) come from tables.c.
+ * One pass: the options field is walked once with tlv_next(), then the
+ * file and sname fields when option 52 overloads them (RFC 2131 §4.1, in
+ * RFC 3396 §5 order: options, file, sname).  The walk only notes, for the
+ * few options the classifier reads, where their first fragment lies and
+ * how many there are (a table indexed by option code says which).  Then
+ * each noted option is read by its own small function, in a fixed order,
+ * straight from the packet; an option split into several fragments
+ * (RFC 3396) is first joined into a local buffer, or into the request's
+ * text array for options 60 and 77.  Every reader checks the length first
+ * and raises an error flag rather than guessing.  Nothing is written to
+ * the request but what the request keeps; facts come from tables.c.
  */
 #include <stddef.h>
 #include <string.h>
 
-#include "internal.h"
+#include "facts.h"
+#include "pxeclass.h"
+#include "wire.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Longest joined split option (other than 60 and 77, which are joined
+   into their PXC_TEXT_MAX-byte text arrays); as 0.1's scratch buffer. */
+#define JOIN_MAX 1024
 
 /* Vendor class prefixes (option 60) and what they announce.  EDK2 and iPXE
    compare the first 9 ("PXEClient") or 10 ("HTTPClient") bytes. */
 static const struct {
   const char *prefix;
+  uint8_t len;
   enum pxc_class cls;
   bool has_arch; /* ":Arch:NNNNN:UNDI:yyyzzz" may follow */
 } vendor_prefixes[] = {
-    {"PXEClient", PXC_CLASS_PXE, true},
-    {"HTTPClient", PXC_CLASS_HTTP_BOOT, true},
-    {"Etherboot", PXC_CLASS_ETHERBOOT, false},
-    {"U-Boot", PXC_CLASS_UBOOT, false},
+    {"PXEClient", 9, PXC_CLASS_PXE, true},
+    {"HTTPClient", 10, PXC_CLASS_HTTP_BOOT, true},
+    {"Etherboot", 9, PXC_CLASS_ETHERBOOT, false},
+    {"U-Boot", 6, PXC_CLASS_UBOOT, false},
 };
 
-/* A read position inside a byte string, for the text of option 60. */
-struct cursor {
-  const uint8_t *p;
-  const uint8_t *end;
+/* ------------------------------------------------------------------ */
+/* The walk: where the options the classifier reads lie                */
+
+/* One option area: the options field, or file/sname when overloaded.
+   ERROR is the flag a malformed option there raises. */
+struct area {
+  const uint8_t *start;
+  size_t len;
+  uint32_t error;
 };
 
-/* Consume the literal TEXT if it is next. */
-static bool
-cursor_literal(struct cursor *c, const char *text)
+/* The first fragment of a noted option, and how many fragments it has. */
+struct slot {
+  const uint8_t *data;
+  uint8_t len;
+  uint8_t fragments; /* saturates at 2: only "split or not" matters */
+};
+
+/* The state of one pxc_classify() call (on its stack). */
+struct parse {
+  struct pxc_request *req;
+  struct area areas[3];
+  unsigned area_count;
+  uint16_t present;             /* bit N: slot N seen */
+  struct slot slot[11];         /* by slot number, see option_slot[] */
+  enum pxc_class vendor;        /* what option 60's prefix announces */
+  uint8_t uuid97[5];            /* head of option 97, for the Pi test */
+  uint8_t uuid97_len;
+};
+
+struct option_reader {
+  uint8_t code;
+  void (*read)(struct parse *ps, const uint8_t *data, size_t len);
+};
+
+static void read_msg_type(struct parse *, const uint8_t *, size_t);
+static void read_vendor_class(struct parse *, const uint8_t *, size_t);
+static void read_user_class(struct parse *, const uint8_t *, size_t);
+static void read_client_arch(struct parse *, const uint8_t *, size_t);
+static void read_client_ndi(struct parse *, const uint8_t *, size_t);
+static void read_client_uuid(struct parse *, const uint8_t *, size_t);
+static void read_ipxe(struct parse *, const uint8_t *, size_t);
+static void read_etherboot(struct parse *, const uint8_t *, size_t);
+static void read_pxe_options(struct parse *, const uint8_t *, size_t);
+
+/*
+ * The options read, in the order they are read: 60 before 43 (43 is PXE's
+ * only for a PXEClient), 175 before 150 (iPXE's bus id wins over
+ * Etherboot 5's).  Slot N + 1 is readers[N]; slot SLOT_OVERLOAD is 52,
+ * which the walk itself uses.
+ */
+static const struct option_reader readers[] = {
+    {DHCP_MSG_TYPE, read_msg_type},
+    {DHCP_VENDOR_CLASS, read_vendor_class},
+    {DHCP_USER_CLASS, read_user_class},
+    {DHCP_CLIENT_ARCH, read_client_arch},
+    {DHCP_CLIENT_NDI, read_client_ndi},
+    {DHCP_CLIENT_UUID, read_client_uuid},
+    {DHCP_EB_ENCAP, read_ipxe},
+    {DHCP_EB5_ENCAP, read_etherboot},
+    {DHCP_VENDOR_ENCAP, read_pxe_options},
+};
+
+#define SLOT_OVERLOAD (COUNT(readers) + 1)
+
+/* Slot of each option code: 0 for the options the classifier skips. */
+static const uint8_t option_slot[256] = {
+    [DHCP_MSG_TYPE] = 1,     [DHCP_VENDOR_CLASS] = 2, [DHCP_USER_CLASS] = 3,
+    [DHCP_CLIENT_ARCH] = 4,  [DHCP_CLIENT_NDI] = 5,   [DHCP_CLIENT_UUID] = 6,
+    [DHCP_EB_ENCAP] = 7,     [DHCP_EB5_ENCAP] = 8,    [DHCP_VENDOR_ENCAP] = 9,
+    [DHCP_OVERLOAD] = SLOT_OVERLOAD,
+};
+
+/* Note one option of the walk: the first fragment is the one kept. */
+static inline void
+note_option(struct parse *ps, const struct tlv *item)
 {
-  size_t n = strlen(text);
+  unsigned s = option_slot[item->code];
+  struct slot *slot = &ps->slot[s];
 
-  if ((size_t)(c->end - c->p) < n || memcmp(c->p, text, n) != 0)
-    return false;
-  c->p += n;
-  return true;
-}
-
-/* Consume exactly DIGITS decimal digits into VALUE. */
-static bool
-cursor_decimal(struct cursor *c, unsigned digits, uint32_t *value)
-{
-  uint32_t v = 0;
-
-  if ((size_t)(c->end - c->p) < digits)
-    return false;
-  for (unsigned i = 0; i < digits; i++) {
-    if (c->p[i] < '0' || c->p[i] > '9')
-      return false;
-    v = v * 10 + (uint32_t)(c->p[i] - '0');
+  if (!(ps->present & (1u << s))) {
+    ps->present |= (uint16_t)(1u << s);
+    slot->data = item->data;
+    slot->len = item->len;
+    slot->fragments = 1;
+  } else {
+    slot->fragments = 2;
   }
-  c->p += digits;
-  *value = v;
-  return true;
 }
+
+/* Walk one area, noting the options read; a malformed option raises the
+   area's error and ends its walk.  Returns how the area ended. */
+static enum tlv_step
+walk_area(struct parse *ps, const struct area *area)
+{
+  struct reader r = reader_of(area->start, area->len);
+  struct tlv item;
+  enum tlv_step step;
+
+  while ((step = tlv_next(&r, &item)) == TLV_ITEM)
+    if (option_slot[item.code])
+      note_option(ps, &item);
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= area->error;
+  return step;
+}
+
+/* Add an area to walk. */
+static void
+add_area(struct parse *ps, const uint8_t *start, size_t len, uint32_t error)
+{
+  ps->areas[ps->area_count++] = (struct area){start, len, error};
+}
+
+/*
+ * Option 52 (meaningful in the options field only, RFC 2131 §4.1; its
+ * first fragment, as sent): add the file and sname areas it names, file
+ * first.  A bad value reads neither.
+ */
+static void
+add_overload_areas(struct parse *ps, const uint8_t *pkt)
+{
+  const struct slot *slot = &ps->slot[SLOT_OVERLOAD];
+  uint8_t overload;
+
+  if (!(ps->present & (1u << SLOT_OVERLOAD)))
+    return;
+  if (slot->len != 1 || slot->data[0] < 1 || slot->data[0] > 3) {
+    ps->req->errors |= PXC_ERR_OVERLOAD;
+    return;
+  }
+  overload = slot->data[0];
+  if (overload & DHCP_OVERLOAD_FILE)
+    add_area(ps, pkt + offsetof(struct bootp_header, file),
+             sizeof(((struct bootp_header *)0)->file), PXC_ERR_OVERLOAD);
+  if (overload & DHCP_OVERLOAD_SNAME)
+    add_area(ps, pkt + offsetof(struct bootp_header, sname),
+             sizeof(((struct bootp_header *)0)->sname), PXC_ERR_OVERLOAD);
+}
+
+/*
+ * Walk every option area of PKT (LEN bytes, at least the header and the
+ * cookie).  The options field is the only one whose missing END counts.
+ */
+static void
+walk_options(struct parse *ps, const uint8_t *pkt, size_t len)
+{
+  add_area(ps, pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF,
+           PXC_ERR_OPT_OVERRUN);
+  if (walk_area(ps, &ps->areas[0]) == TLV_NO_END)
+    ps->req->errors |= PXC_ERR_NO_END;
+  add_overload_areas(ps, pkt);
+  for (unsigned i = 1; i < ps->area_count; i++)
+    walk_area(ps, &ps->areas[i]);
+}
+
+/*
+ * Concatenate every fragment of CODE (RFC 3396 §5: options, then file,
+ * then sname) into OUT (ROOM bytes).  The areas were walked before, so
+ * each walk stops where it stopped then.  Returns the joined length, or
+ * -1 if it does not fit.  Only options that are split come here.
+ */
+static long
+join_fragments(const struct parse *ps, uint8_t code, uint8_t *out,
+               size_t room)
+{
+  size_t used = 0;
+
+  for (unsigned i = 0; i < ps->area_count; i++) {
+    struct reader r = reader_of(ps->areas[i].start, ps->areas[i].len);
+    struct tlv item;
+    while (tlv_next(&r, &item) == TLV_ITEM) {
+      if (item.code != code)
+        continue;
+      if (item.len > room - used)
+        return -1;
+      memcpy(out + used, item.data, item.len);
+      used += item.len;
+    }
+  }
+  return (long)used;
+}
+
+/*
+ * Read every noted option, in readers[] order.  A split option is joined
+ * first: into the local buffer, or (60, 77) into the request's text
+ * array.  If it is too long to join, PXC_ERR_SPLIT is raised and the first
+ * fragment alone is read.
+ */
+static void
+read_options(struct parse *ps)
+{
+  uint8_t join[JOIN_MAX];
+
+  for (unsigned n = 0; n < COUNT(readers); n++) {
+    const struct slot *slot = &ps->slot[n + 1];
+    const uint8_t *data = slot->data;
+    size_t len = slot->len;
+    if (!(ps->present & (1u << (n + 1))))
+      continue;
+    if (slot->fragments > 1) {
+      uint8_t *out = join;
+      size_t room = sizeof(join);
+      long joined;
+      if (readers[n].code == DHCP_VENDOR_CLASS)
+        out = ps->req->vendor_class_text, room = PXC_TEXT_MAX;
+      else if (readers[n].code == DHCP_USER_CLASS)
+        out = ps->req->user_class_text, room = PXC_TEXT_MAX;
+      joined = join_fragments(ps, readers[n].code, out, room);
+      if (joined < 0) {
+        ps->req->errors |= PXC_ERR_SPLIT;
+        memset(out, 0, room); /* no half-joined bytes left in the request */
+      } else {
+        data = out;
+        len = (size_t)joined;
+      }
+    }
+    readers[n].read(ps, data, len);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* The readers of single options                                       */
 
 /* Read the BOOTP header fields that lie inside the packet. */
 static void
 read_header(struct pxc_request *req, const uint8_t *pkt, size_t len)
 {
-  if (len >= 4) {
-    req->op = pkt[0];
-    req->htype = pkt[1];
-    req->hlen = pkt[2];
-  }
-  if (len >= 8)
-    req->xid = (uint32_t)pkt[4] << 24 | (uint32_t)pkt[5] << 16 |
-               (uint32_t)pkt[6] << 8 | pkt[7];
+  struct reader r = reader_of(pkt, len);
+  uint8_t head[4];
+
+  if (!read_bytes(&r, head, sizeof(head)))
+    return;
+  req->op = head[offsetof(struct bootp_header, op)];
+  req->htype = head[offsetof(struct bootp_header, htype)];
+  req->hlen = head[offsetof(struct bootp_header, hlen)];
   if (req->hlen > sizeof(req->chaddr))
     req->errors |= PXC_ERR_HLEN;
-  if (len >= BOOTP_CHADDR_OFF + sizeof(req->chaddr))
-    memcpy(req->chaddr, pkt + BOOTP_CHADDR_OFF, sizeof(req->chaddr));
+  if (!read_be32(&r, &req->xid) ||
+      !read_bytes(&r, NULL,
+                  offsetof(struct bootp_header, chaddr) -
+                      offsetof(struct bootp_header, secs)))
+    return;
+  read_bytes(&r, req->chaddr, sizeof(req->chaddr));
 }
 
 /* Option 53: the DHCP message type, one byte. */
 static void
-read_msg_type(struct pxc_request *req, struct dhcp_index *ix)
+read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
-
-  if (!dhcp_index_get(ix, DHCP_MSG_TYPE, &opt))
-    return;
-  if (opt.len != 1) {
-    req->errors |= PXC_ERR_MSG_TYPE;
+  if (len != 1) {
+    ps->req->errors |= PXC_ERR_MSG_TYPE;
     return;
   }
-  req->msg_type = opt.data[0];
+  ps->req->msg_type = data[0];
+}
+
+/* Consume exactly DIGITS decimal digits into VALUE. */
+static bool
+read_decimal(struct reader *r, unsigned digits, uint32_t *value)
+{
+  uint32_t v = 0;
+
+  if (r->left < digits)
+    return false;
+  for (unsigned i = 0; i < digits; i++) {
+    if (r->p[i] < '0' || r->p[i] > '9')
+      return false;
+    v = v * 10 + (uint32_t)(r->p[i] - '0');
+  }
+  read_bytes(r, NULL, digits);
+  *value = v;
+  return true;
+}
+
+/* Consume the literal TEXT (N bytes) if it is next. */
+static bool
+read_literal(struct reader *r, const char *text, size_t n)
+{
+  if (r->left < n || memcmp(r->p, text, n) != 0)
+    return false;
+  read_bytes(r, NULL, n);
+  return true;
 }
 
 /*
@@ -99,156 +332,153 @@ read_msg_type(struct pxc_request *req, struct dhcp_index *ix)
  * EDK2 PxeBcUintnToAscDecWithFormat).  Either part may be missing.
  */
 static void
-read_vendor_arch(struct pxc_request *req, struct cursor *c)
+read_vendor_arch(struct pxc_request *req, struct reader *r)
 {
   uint32_t arch, major, minor;
 
-  if (!cursor_literal(c, ":Arch:") || !cursor_decimal(c, 5, &arch) ||
+  if (!read_literal(r, ":Arch:", 6) || !read_decimal(r, 5, &arch) ||
       arch > UINT16_MAX)
     return;
   req->has_arch60 = true;
   req->arch60 = (uint16_t)arch;
-  if (cursor_literal(c, ":UNDI:") && cursor_decimal(c, 3, &major) &&
-      cursor_decimal(c, 3, &minor)) {
+  if (read_literal(r, ":UNDI:", 6) && read_decimal(r, 3, &major) &&
+      read_decimal(r, 3, &minor)) {
     req->has_undi60 = true;
     req->undi60_major = (uint16_t)major;
     req->undi60_minor = (uint16_t)minor;
   }
 }
 
-/* Option 60: keep it, and return the class its prefix announces. */
-static enum pxc_class
-read_vendor_class(struct pxc_request *req, struct dhcp_index *ix)
+/* Option 60: keep a copy, and note the class its prefix announces. */
+static void
+read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
 
-  if (!dhcp_index_get(ix, DHCP_VENDOR_CLASS, &opt))
-    return PXC_CLASS_NONE;
-  req->vendor_class = opt;
-  for (size_t i = 0; i < sizeof(vendor_prefixes) / sizeof(vendor_prefixes[0]);
-       i++) {
-    struct cursor c = {opt.data, opt.data + opt.len};
-    if (!cursor_literal(&c, vendor_prefixes[i].prefix))
+  if (data != req->vendor_class_text)
+    memcpy(req->vendor_class_text, data, len);
+  req->has_vendor_class = true;
+  req->vendor_class_len = (uint8_t)len;
+  for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
+    struct reader r = reader_of(req->vendor_class_text, len);
+    if (!read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
       continue;
     if (vendor_prefixes[i].has_arch)
-      read_vendor_arch(req, &c);
-    return vendor_prefixes[i].cls;
+      read_vendor_arch(req, &r);
+    ps->vendor = vendor_prefixes[i].cls;
+    return;
   }
-  return PXC_CLASS_NONE;
 }
 
 /*
- * True if BYTES are RFC 3004 counted strings filling them exactly (each
- * count ≥ 1).  iPXE's raw "iPXE" is not: 'i' (105) exceeds the length.
- * This is the test dnsmasq applies (rfc2131.c) so both agree.
+ * True if TEXT (LEN bytes) is RFC 3004 counted strings filling it exactly
+ * (each count ≥ 1).  iPXE's raw "iPXE" is not: 'i' (105) exceeds the
+ * length.  This is the test dnsmasq applies (rfc2131.c) so both agree.
  */
 static bool
-is_rfc3004(const struct pxc_bytes *b)
+is_rfc3004(const uint8_t *text, size_t len)
 {
   size_t i = 0;
 
-  while (i < b->len) {
-    size_t n = b->data[i];
-    if (n == 0 || n > b->len - i - 1)
+  while (i < len) {
+    size_t n = text[i];
+    if (n == 0 || n > len - i - 1)
       return false;
     i += 1 + n;
   }
   return true;
 }
 
-/* Option 77, as RFC 3004 counted strings or as iPXE's single raw string. */
+/* Option 77, as RFC 3004 counted strings or as iPXE's single raw string;
+   kept as sent, the strings as offsets into the copy. */
 static void
-read_user_class(struct pxc_request *req, struct dhcp_index *ix)
+read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
   size_t i = 0;
 
-  if (!dhcp_index_get(ix, DHCP_USER_CLASS, &opt))
-    return;
-  if (opt.len == 0) {
+  if (len == 0) {
     req->errors |= PXC_ERR_USER_CLASS;
     return;
   }
-  if (!is_rfc3004(&opt)) {
-    req->user_class[0] = opt;
+  if (data != req->user_class_text)
+    memcpy(req->user_class_text, data, len);
+  req->user_class_len = (uint8_t)len;
+  if (!is_rfc3004(req->user_class_text, len)) {
+    req->user_class_at[0].off = 0;
+    req->user_class_at[0].len = (uint8_t)len;
     req->user_class_count = 1;
     return;
   }
   req->user_class_rfc3004 = true;
-  while (i < opt.len) {
-    size_t n = opt.data[i];
+  while (i < len) {
+    uint8_t n = req->user_class_text[i];
     if (req->user_class_count == PXC_MAX_USER_CLASS) {
       req->warnings |= PXC_WARN_USER_CLASS_MANY;
       break;
     }
-    req->user_class[req->user_class_count].data = opt.data + i + 1;
-    req->user_class[req->user_class_count].len = n;
+    req->user_class_at[req->user_class_count].off = (uint8_t)(i + 1);
+    req->user_class_at[req->user_class_count].len = n;
     req->user_class_count++;
-    i += 1 + n;
+    i += 1 + (size_t)n;
   }
 }
 
 /* Option 93: every 16-bit value of the list (RFC 4578 §2.1). */
 static void
-read_client_arch(struct pxc_request *req, struct dhcp_index *ix)
+read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
-  size_t values;
+  struct pxc_request *req = ps->req;
+  struct reader r = reader_of(data, len);
 
-  if (!dhcp_index_get(ix, DHCP_CLIENT_ARCH, &opt))
-    return;
-  if (opt.len == 0 || opt.len % 2 != 0)
+  if (len == 0 || len % 2 != 0)
     req->errors |= PXC_ERR_ARCH;
-  values = opt.len / 2;
-  if (values > PXC_MAX_ARCH) {
+  if (len / 2 > PXC_MAX_ARCH)
     req->warnings |= PXC_WARN_ARCH_MANY;
-    values = PXC_MAX_ARCH;
-  }
-  for (size_t i = 0; i < values; i++)
-    req->arch_list[i] =
-        (uint16_t)(opt.data[2 * i] << 8 | opt.data[2 * i + 1]);
-  req->arch_count = (uint8_t)values;
-  if (values > 0)
+  while (req->arch_count < PXC_MAX_ARCH &&
+         read_be16(&r, &req->arch_list[req->arch_count]))
+    req->arch_count++;
+  if (req->arch_count > 0)
     req->arch93_raw = req->arch_list[0];
 }
 
 /* Option 94: type 1 (UNDI), major, minor (RFC 4578 §2.2). */
 static void
-read_client_ndi(struct pxc_request *req, struct dhcp_index *ix)
+read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
 
-  if (!dhcp_index_get(ix, DHCP_CLIENT_NDI, &opt))
-    return;
-  if (opt.len != 3 || opt.data[0] != 1) {
+  if (len != 3 || data[0] != 1) {
     req->errors |= PXC_ERR_UNDI;
     return;
   }
   req->has_undi = true;
-  req->undi_major = opt.data[1];
-  req->undi_minor = opt.data[2];
+  req->undi_major = data[1];
+  req->undi_minor = data[2];
 }
 
 /*
  * Option 97: type 0 and a 16-byte GUID whose first three fields are
  * little-endian on the wire (RFC 4578 §2.3, SMBIOS ≥ 2.6, iPXE
- * uuid_mangle).  Stored in canonical RFC 4122 order.
+ * uuid_mangle).  Stored in canonical RFC 4122 order.  Its head is kept
+ * for the Raspberry Pi test, whatever its length.
  */
 static void
-read_client_uuid(struct pxc_request *req, struct dhcp_index *ix)
+read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
 {
   static const uint8_t canonical_from_wire[16] = {3, 2, 1, 0, 5,  4,  7,  6,
                                                   8, 9, 10, 11, 12, 13, 14, 15};
-  struct pxc_bytes opt;
+  struct pxc_request *req = ps->req;
 
-  if (!dhcp_index_get(ix, DHCP_CLIENT_UUID, &opt))
-    return;
-  if (opt.len != 17 || opt.data[0] != 0) {
+  ps->uuid97_len = (uint8_t)(len < sizeof(ps->uuid97) ? len
+                                                      : sizeof(ps->uuid97));
+  memcpy(ps->uuid97, data, ps->uuid97_len);
+  if (len != 17 || data[0] != 0) {
     req->errors |= PXC_ERR_UUID;
     return;
   }
   for (size_t i = 0; i < 16; i++)
-    req->uuid[i] = opt.data[1 + canonical_from_wire[i]];
+    req->uuid[i] = data[1 + canonical_from_wire[i]];
   req->has_uuid = true;
 }
 
@@ -257,109 +487,104 @@ static void
 read_busid(struct pxc_ipxe *ipxe, const uint8_t *data)
 {
   ipxe->bus_type = data[0];
-  ipxe->bus_vendor = (uint16_t)(data[1] << 8 | data[2]);
-  ipxe->bus_device = (uint16_t)(data[3] << 8 | data[4]);
+  ipxe->bus_vendor = be16_at(data + 1);
+  ipxe->bus_device = be16_at(data + 3);
   ipxe->has_busid = true;
 }
 
-/* One sub-option of 175: a feature flag, the version, or the bus id. */
+/* One sub-option of 175: a feature flag (one byte, codes PXC_FEATURE_FIRST
+   to PXC_FEATURE_LAST), the version, or the bus id. */
 static void
-read_ipxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
+read_ipxe_subopt(struct pxc_request *req, const struct tlv *sub)
 {
-  struct pxc_request *req = ctx;
   struct pxc_ipxe *ipxe = &req->ipxe;
-  bool first = !bit_test(ipxe->subopts, code);
+  bool first = !bit_test(ipxe->subopts, sub->code);
 
-  bit_set(ipxe->subopts, code);
-  if (code >= DHCP_EB_FEATURE_FIRST && code <= DHCP_EB_FEATURE_LAST) {
-    if (len == 1)
-      bit_set(ipxe->features, code);
-  } else if (code == DHCP_EB_VERSION && first) {
-    if (len != 3) {
+  bit_set(ipxe->subopts, sub->code);
+  if (sub->code >= PXC_FEATURE_FIRST && sub->code <= PXC_FEATURE_LAST) {
+    if (sub->len == 1)
+      bit_set(ipxe->features, sub->code);
+  } else if (sub->code == DHCP_EB_VERSION && first) {
+    if (sub->len != 3) {
       req->errors |= PXC_ERR_ENCAP_VALUE;
       return;
     }
-    memcpy(ipxe->version, data, 3);
+    memcpy(ipxe->version, sub->data, 3);
     ipxe->has_version = true;
-  } else if (code == DHCP_EB_BUS_ID && first) {
-    if (len != 5) {
+  } else if (sub->code == DHCP_EB_BUS_ID && first) {
+    if (sub->len != 5) {
       req->errors |= PXC_ERR_ENCAP_VALUE;
       return;
     }
-    read_busid(ipxe, data);
+    read_busid(ipxe, sub->data);
   }
 }
 
-/* Option 175: iPXE's encapsulated options, parsed as TLV, never scanned. */
+/* Option 175: iPXE's encapsulated options, parsed as TLV (no order and
+   no END assumed, END honoured), never scanned. */
 static void
-read_ipxe(struct pxc_request *req, struct dhcp_index *ix)
+read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_bytes opt;
+  struct reader r = reader_of(data, len);
+  struct tlv sub;
+  enum tlv_step step;
 
-  if (!dhcp_index_get(ix, DHCP_EB_ENCAP, &opt))
+  ps->req->ipxe.present = true;
+  while ((step = tlv_next(&r, &sub)) == TLV_ITEM)
+    read_ipxe_subopt(ps->req, &sub);
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= PXC_ERR_ENCAP;
+}
+
+/* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is
+   the NIC's bus id (as iPXE's 177, big-endian), unless 175 gave one. */
+static void
+read_etherboot(struct parse *ps, const uint8_t *data, size_t len)
+{
+  struct reader r = reader_of(data, len);
+  struct tlv sub;
+  enum tlv_step step;
+
+  while ((step = tlv_next(&r, &sub)) == TLV_ITEM)
+    if (sub.code == DHCP_EB5_NIC_ID && sub.len == 5 &&
+        !ps->req->ipxe.has_busid)
+      read_busid(&ps->req->ipxe, sub.data);
+  if (step == TLV_OVERRUN)
+    ps->req->errors |= PXC_ERR_ENCAP;
+}
+
+/* Option 43 of a PXE client: PXE's own sub-options (PXE 2.1; only a
+   client whose vendor class says PXEClient speaks them): the boot item
+   (type, layer; 4 bytes), the first one only. */
+static void
+read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
+{
+  struct pxc_request *req = ps->req;
+  struct reader r = reader_of(data, len);
+  struct tlv sub;
+
+  if (ps->vendor != PXC_CLASS_PXE)
     return;
-  req->ipxe.present = true;
-  if (!dhcp_walk_encap(opt.data, opt.len, read_ipxe_subopt, req))
-    req->errors |= PXC_ERR_ENCAP;
+  while (!req->has_boot_item && tlv_next(&r, &sub) == TLV_ITEM) {
+    struct reader v = reader_of(sub.data, sub.len);
+    if (sub.code != PXE_BOOT_ITEM || sub.len != 4)
+      continue;
+    read_be16(&v, &req->boot_item_type);
+    read_be16(&v, &req->boot_item_layer);
+    req->has_boot_item = true;
+  }
 }
 
-/* One sub-option of Etherboot 5's option 150: the NIC's bus id (175, as
-   in iPXE's 177; big-endian on the wire, the arch (177) is not). */
-static void
-read_etherboot_subopt(void *ctx, uint8_t code, const uint8_t *data,
-                      uint8_t len)
+/* ------------------------------------------------------------------ */
+/* Decisions on the whole request                                      */
+
+/* True if one of the user classes is exactly NAME (N bytes). */
+static bool
+has_user_class(const struct pxc_request *req, const char *name, size_t n)
 {
-  struct pxc_request *req = ctx;
-
-  if (code == DHCP_EB5_NIC_ID && len == 5 && !req->ipxe.has_busid)
-    read_busid(&req->ipxe, data);
-}
-
-/* Option 150: Etherboot 5.x's encapsulated options. */
-static void
-read_etherboot(struct pxc_request *req, struct dhcp_index *ix)
-{
-  struct pxc_bytes opt;
-
-  if (dhcp_index_get(ix, DHCP_EB5_ENCAP, &opt) &&
-      !dhcp_walk_encap(opt.data, opt.len, read_etherboot_subopt, req))
-    req->errors |= PXC_ERR_ENCAP;
-}
-
-/* One PXE sub-option of 43: the boot item (type, layer; 4 bytes). */
-static void
-read_pxe_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
-{
-  struct pxc_request *req = ctx;
-
-  if (code != PXE_BOOT_ITEM || len != 4 || req->has_boot_item)
-    return;
-  req->boot_item_type = (uint16_t)(data[0] << 8 | data[1]);
-  req->boot_item_layer = (uint16_t)(data[2] << 8 | data[3]);
-  req->has_boot_item = true;
-}
-
-/* Option 43 of a PXE client: PXE's own sub-options (PXE 2.1 spec; only
-   a client whose vendor class says PXEClient speaks them). */
-static void
-read_pxe_options(struct pxc_request *req, struct dhcp_index *ix,
-                 enum pxc_class vendor)
-{
-  struct pxc_bytes opt;
-
-  if (vendor == PXC_CLASS_PXE && dhcp_index_get(ix, DHCP_VENDOR_ENCAP, &opt))
-    dhcp_walk_encap(opt.data, opt.len, read_pxe_subopt, req);
-}
-
-/* True if one of the user classes is exactly NAME (either 77 encoding). */
-bool
-request_has_user_class(const struct pxc_request *req, const char *name)
-{
-  size_t n = strlen(name);
-
   for (unsigned i = 0; i < req->user_class_count; i++)
-    if (req->user_class[i].len == n &&
-        memcmp(req->user_class[i].data, name, n) == 0)
+    if (req->user_class_at[i].len == n &&
+        memcmp(req->user_class_text + req->user_class_at[i].off, name, n) == 0)
       return true;
   return false;
 }
@@ -384,7 +609,7 @@ primary_families(const struct pxc_request *req)
 static void
 resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
 {
-  bool arch9_is_ebc = cfg && cfg->arch9_is_ebc;
+  bool arch9_is_ebc = cfg && pxc_config_arch9_is_ebc(cfg);
 
   if (req->arch_count > 0) {
     req->arch_source = PXC_ARCH_OPT93;
@@ -432,9 +657,9 @@ decide_class(const struct pxc_request *req, enum pxc_class vendor)
 {
   if (vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
-  if (request_has_user_class(req, "gPXE"))
+  if (has_user_class(req, "gPXE", 4))
     return PXC_CLASS_GPXE;
-  if (request_has_user_class(req, "iPXE"))
+  if (has_user_class(req, "iPXE", 4))
     return PXC_CLASS_IPXE;
   if (req->ipxe.present)
     return req->ipxe.has_version || (req->errors & PXC_ERR_ENCAP)
@@ -455,14 +680,12 @@ decide_class(const struct pxc_request *req, enum pxc_class vendor)
  * the first value stays what the client sent.
  */
 static void
-check_raspberry_pi(struct pxc_request *req, struct dhcp_index *ix)
+check_raspberry_pi(struct pxc_request *req, const struct parse *ps)
 {
-  struct pxc_bytes uuid = {NULL, 0};
-
   if (req->fw_class != PXC_CLASS_PXE || req->arch_count == 0 || req->arch != 0)
     return;
-  dhcp_index_get(ix, DHCP_CLIENT_UUID, &uuid);
-  if (!pxc_is_raspberry_pi(req->chaddr, req->hlen, uuid.data, uuid.len))
+  if (!pxc_is_raspberry_pi(req->chaddr, req->hlen, ps->uuid97,
+                           ps->uuid97_len))
     return;
   req->warnings |= PXC_WARN_RPI_AS_BIOS;
   if (req->arch_count < PXC_MAX_ARCH)
@@ -478,88 +701,112 @@ check_class(struct pxc_request *req)
     req->warnings |= PXC_WARN_NO_ARCH;
 }
 
-/* Mix LEN bytes into H: FNV-1a's xor-multiply step, eight bytes at a
-   time (memcpy keeps the loads legal at any alignment). */
-static uint64_t
-hash_bytes(uint64_t h, const void *data, size_t len)
-{
-  const uint8_t *p = data;
-
-  for (; len >= 8; len -= 8, p += 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    h = (h ^ w) * 0x100000001b3ULL;
-    h ^= h >> 29;
-  }
-  for (; len > 0; len--, p++)
-    h = (h ^ *p) * 0x100000001b3ULL;
-  return h;
-}
-
 /*
  * A hash of what identifies a boot program, not a transaction: class,
  * user classes, architectures, UNDI version and the whole of 175 (as
  * parsed, so the order of sub-options does not matter).  Option 60 is left
  * out: iPXE shortens it to "PXEClient" in some requests of one stage.
- * Stable within one build on one machine.
+ * Stable within one build on one machine.  One call of pxc_hash() over a
+ * key laid out here; the user classes go in as count-prefixed strings.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
   const struct pxc_ipxe *ipxe = &req->ipxe;
-  uint8_t scalars[] = {
-      (uint8_t)req->fw_class, req->has_undi, req->undi_major, req->undi_minor,
-      ipxe->present,          ipxe->version[0], ipxe->version[1],
-      ipxe->version[2],       ipxe->bus_type,   (uint8_t)(ipxe->bus_vendor >> 8),
-      (uint8_t)ipxe->bus_vendor, (uint8_t)(ipxe->bus_device >> 8),
-      (uint8_t)ipxe->bus_device,
-  };
-  uint64_t h = 0xcbf29ce484222325ULL;
+  uint8_t key[14 + sizeof(req->arch_list) + sizeof(ipxe->subopts) +
+              sizeof(ipxe->features) + PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
+  size_t n = 0;
 
-  h = hash_bytes(h, scalars, sizeof(scalars));
+  key[n++] = (uint8_t)req->fw_class;
+  key[n++] = req->has_undi;
+  key[n++] = req->undi_major;
+  key[n++] = req->undi_minor;
+  key[n++] = ipxe->present;
+  memcpy(key + n, ipxe->version, 3);
+  n += 3;
+  key[n++] = ipxe->bus_type;
+  key[n++] = (uint8_t)(ipxe->bus_vendor >> 8);
+  key[n++] = (uint8_t)ipxe->bus_vendor;
+  key[n++] = (uint8_t)(ipxe->bus_device >> 8);
+  key[n++] = (uint8_t)ipxe->bus_device;
+  key[n++] = req->arch_count;
+  memcpy(key + n, req->arch_list, req->arch_count * sizeof(req->arch_list[0]));
+  n += req->arch_count * sizeof(req->arch_list[0]);
+  memcpy(key + n, ipxe->subopts, sizeof(ipxe->subopts));
+  n += sizeof(ipxe->subopts);
+  memcpy(key + n, ipxe->features, sizeof(ipxe->features));
+  n += sizeof(ipxe->features);
   for (unsigned i = 0; i < req->user_class_count; i++) {
-    uint8_t n = (uint8_t)req->user_class[i].len;
-    h = hash_bytes(h, &n, 1);
-    h = hash_bytes(h, req->user_class[i].data, req->user_class[i].len);
+    key[n++] = req->user_class_at[i].len;
+    memcpy(key + n, req->user_class_text + req->user_class_at[i].off,
+           req->user_class_at[i].len);
+    n += req->user_class_at[i].len;
   }
-  h = hash_bytes(h, req->arch_list, req->arch_count * sizeof(req->arch_list[0]));
-  h = hash_bytes(h, ipxe->subopts, sizeof(ipxe->subopts));
-  h = hash_bytes(h, ipxe->features, sizeof(ipxe->features));
-  return h;
+  return pxc_hash(PXC_HASH_SEED, key, n);
+}
+
+/* Read the options of PKT (header and cookie checked) into PS->req. */
+static void
+parse_options(struct parse *ps, const uint8_t *pkt, size_t len)
+{
+  walk_options(ps, pkt, len);
+  read_options(ps);
 }
 
 void
 pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
              struct pxc_request *req)
 {
-  struct dhcp_index ix;
-  enum pxc_class vendor;
+  struct parse ps;
 
-  memset(req, 0, offsetof(struct pxc_request, scratch));
+  if (!req)
+    return;
+  if (!pkt)
+    len = 0;
+  memset(req, 0, sizeof(*req));
+  ps.req = req;
+  ps.area_count = 0;
+  ps.present = 0;
+  ps.vendor = PXC_CLASS_NONE;
+  ps.uuid97_len = 0;
+
   read_header(req, pkt, len);
-  dhcp_index_build(&ix, pkt, len, req->scratch, sizeof(req->scratch));
-
-  read_msg_type(req, &ix);
-  vendor = read_vendor_class(req, &ix);
-  read_user_class(req, &ix);
-  read_client_arch(req, &ix);
-  read_client_ndi(req, &ix);
-  read_client_uuid(req, &ix);
-  read_ipxe(req, &ix);
-  read_etherboot(req, &ix);
-  read_pxe_options(req, &ix, vendor);
-  req->errors |= ix.errors;
+  if (len < BOOTP_HEADER_LEN)
+    req->errors |= PXC_ERR_SHORT;
+  else if (len < DHCP_OPTIONS_OFF ||
+           memcmp(pkt + BOOTP_HEADER_LEN, dhcp_cookie, DHCP_COOKIE_LEN) != 0)
+    req->errors |= PXC_ERR_COOKIE;
+  else
+    parse_options(&ps, pkt, len);
 
   resolve_arch(req, cfg);
   check_undi(req);
-  req->fw_class = decide_class(req, vendor);
+  req->fw_class = decide_class(req, ps.vendor);
   check_class(req);
-  check_raspberry_pi(req, &ix);
+  check_raspberry_pi(req, &ps);
   req->fingerprint = fingerprint(req);
+}
+
+struct pxc_bytes
+pxc_vendor_class(const struct pxc_request *req)
+{
+  if (!req || !req->has_vendor_class)
+    return (struct pxc_bytes){NULL, 0};
+  return (struct pxc_bytes){req->vendor_class_text, req->vendor_class_len};
+}
+
+struct pxc_bytes
+pxc_user_class(const struct pxc_request *req, size_t i)
+{
+  if (!req || i >= req->user_class_count || i >= PXC_MAX_USER_CLASS)
+    return (struct pxc_bytes){NULL, 0};
+  return (struct pxc_bytes){req->user_class_text + req->user_class_at[i].off,
+                            req->user_class_at[i].len};
 }
 
 bool
 pxc_has_feature(const struct pxc_request *req, uint8_t code)
 {
-  return bit_test(req->ipxe.features, code);
+  return req && code < 8 * sizeof(req->ipxe.features) &&
+         bit_test(req->ipxe.features, code);
 }

@@ -1,66 +1,22 @@
 /*
- * Rendering of classifications as text, for logs and the CLI.  Every
+ * Rendering of classified requests as text, for logs and the CLI.  Every
  * function writes into a caller's buffer of a given size and truncates
- * rather than overflows.
+ * rather than overflows; a NULL request (or verdict) renders as the empty
+ * string, and a NULL buffer or a zero length writes nothing.  The chain
+ * and the loop warning are the tracker's to render (tracker.c).
  */
-#include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
-
-/* Append formatted text, truncating at the end of the buffer. */
-void
-strbuf_printf(struct strbuf *sb, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  if (sb->size == 0)
-    return;
-  if (sb->used >= sb->size - 1) {
-    sb->buf[sb->size - 1] = '\0';
-    return;
-  }
-  va_start(ap, fmt);
-  n = vsnprintf(sb->buf + sb->used, sb->size - sb->used, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return;
-  sb->used += (size_t)n;
-  if (sb->used >= sb->size)
-    sb->used = sb->size - 1;
-}
-
-/* Append bytes from the wire as text: printable ASCII as is, others as \xNN
-   (a hostile client cannot inject control characters into a log line). */
-void
-strbuf_bytes(struct strbuf *sb, const uint8_t *data, size_t len)
-{
-  for (size_t i = 0; i < len; i++) {
-    if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '\\')
-      strbuf_printf(sb, "%c", data[i]);
-    else
-      strbuf_printf(sb, "\\x%02x", data[i]);
-  }
-}
-
-/* Start BUF as an empty string and return a builder for it. */
-static struct strbuf
-strbuf_start(char *buf, size_t len)
-{
-  struct strbuf sb = STRBUF_INIT(buf, len);
-
-  if (len)
-    buf[0] = '\0';
-  return sb;
-}
+#include "pxeclass.h"
+#include "strbuf.h"
+#include "wire.h"
 
 char *
 pxc_format_version(const struct pxc_request *req, char *buf, size_t len)
 {
   struct strbuf sb = strbuf_start(buf, len);
 
-  if (req->ipxe.has_version)
+  if (req && req->ipxe.has_version)
     strbuf_printf(&sb, "%u.%u.%u", req->ipxe.version[0], req->ipxe.version[1],
                   req->ipxe.version[2]);
   return buf;
@@ -70,10 +26,11 @@ char *
 pxc_format_busid(const struct pxc_request *req, char *buf, size_t len)
 {
   struct strbuf sb = strbuf_start(buf, len);
-  const char *bus = pxc_bus_name(req->ipxe.bus_type);
+  const char *bus;
 
-  if (!req->ipxe.has_busid)
+  if (!req || !req->ipxe.has_busid)
     return buf;
+  bus = pxc_bus_name(req->ipxe.bus_type);
   if (bus)
     strbuf_printf(&sb, "%s", bus);
   else
@@ -87,10 +44,11 @@ pxc_format_uuid(const struct pxc_request *req, char *buf, size_t len)
 {
   struct strbuf sb = strbuf_start(buf, len);
 
-  if (!req->has_uuid)
+  if (!req || !req->has_uuid)
     return buf;
   for (size_t i = 0; i < 16; i++)
-    strbuf_printf(&sb, "%s%02x", (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "",
+    strbuf_printf(&sb, "%s%02x",
+                  (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "",
                   req->uuid[i]);
   return buf;
 }
@@ -99,21 +57,25 @@ char *
 pxc_format_mac(const struct pxc_request *req, char *buf, size_t len)
 {
   struct strbuf sb = strbuf_start(buf, len);
-  size_t n = req->hlen <= sizeof(req->chaddr) ? req->hlen : sizeof(req->chaddr);
+  size_t n;
 
+  if (!req)
+    return buf;
+  n = req->hlen <= sizeof(req->chaddr) ? req->hlen : sizeof(req->chaddr);
   for (size_t i = 0; i < n; i++)
     strbuf_printf(&sb, "%s%02x", i ? ":" : "", req->chaddr[i]);
   return buf;
 }
 
-/* Append the names of the feature flags set in REQ, separated by SEP. */
+/* Append the names of the feature flags set in REQ (unknown codes as
+   numbers), separated by SEP. */
 static void
 append_features(struct strbuf *sb, const struct pxc_request *req,
                 const char *sep)
 {
   const char *s = "";
 
-  for (unsigned code = 0; code < 256; code++) {
+  for (unsigned code = 0; code < 8 * sizeof(req->ipxe.features); code++) {
     const char *name;
     if (!bit_test(req->ipxe.features, code))
       continue;
@@ -131,7 +93,8 @@ pxc_format_features(const struct pxc_request *req, char *buf, size_t len)
 {
   struct strbuf sb = strbuf_start(buf, len);
 
-  append_features(&sb, req, " ");
+  if (req)
+    append_features(&sb, req, " ");
   return buf;
 }
 
@@ -159,23 +122,28 @@ char *
 pxc_format_summary(const struct pxc_verdict *v, char *buf, size_t len)
 {
   struct strbuf sb = strbuf_start(buf, len);
-  const struct pxc_request *req = v->req;
+  const struct pxc_request *req = v ? v->req : NULL;
   char text[64];
 
+  if (!req)
+    return buf;
   strbuf_printf(&sb, "class=%s", pxc_class_name(req->fw_class));
   if (v->own != PXC_OWN_UNKNOWN)
     strbuf_printf(&sb, " own=%s", pxc_own_name(v->own));
   if (req->arch_source != PXC_ARCH_NONE) {
     const struct pxc_arch_info *info = pxc_arch_by_code(req->arch);
-    strbuf_printf(&sb, " arch=%u(%s)", req->arch, info ? info->name : "unassigned");
+    strbuf_printf(&sb, " arch=%u(%s)", req->arch,
+                  info ? info->name : "unassigned");
   }
   if (req->ipxe.has_version)
-    strbuf_printf(&sb, " version=%s", pxc_format_version(req, text, sizeof(text)));
+    strbuf_printf(&sb, " version=%s",
+                  pxc_format_version(req, text, sizeof(text)));
   if (req->ipxe.has_busid)
     strbuf_printf(&sb, " busid=%s", pxc_format_busid(req, text, sizeof(text)));
-  for (unsigned i = 0; i < req->user_class_count; i++) {
+  for (size_t i = 0; i < req->user_class_count; i++) {
+    struct pxc_bytes uc = pxc_user_class(req, i);
     strbuf_printf(&sb, i ? "," : " user-class=");
-    strbuf_bytes(&sb, req->user_class[i].data, req->user_class[i].len);
+    strbuf_bytes(&sb, uc.data, uc.len);
   }
   if (req->ipxe.present) {
     strbuf_printf(&sb, " features=");

@@ -2,12 +2,15 @@
  * The fact tables of libpxeclass: architectures (IANA "Processor
  * Architecture Types"), architecture families, iPXE feature flags, iPXE
  * bus types, firmware classes and the error/warning flags.  Each fact is
- * stated here once; everything else looks it up.
+ * stated here once (the names of classes, errors and warnings in the
+ * tables of pxeclass.h, expanded here); everything else looks it up.
+ * Every lookup takes any argument: NULL names find nothing.  This file
+ * calls nothing else of the library.
  */
-#include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "facts.h"
+#include "pxeclass.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -111,20 +114,18 @@ static const char *const bus_table[] = {
   [11] = "dt",
 };
 
-/* Firmware classes.  A request from boot firmware proper (not from a
-   program it loaded) begins a boot chain: the machine was powered on. */
+/* Firmware classes, from the one table of pxeclass.h. */
+#define CLASS_ROW_(id, name, starts) [PXC_CLASS_##id] = {name, starts},
 static const struct {
   const char *name;
   bool starts_chain;
-} class_table[PXC_CLASS_COUNT] = {
-  [PXC_CLASS_NONE] = { "none", false },
-  [PXC_CLASS_PXE] = { "pxe", true },
-  [PXC_CLASS_HTTP_BOOT] = { "http-boot", true },
-  [PXC_CLASS_IPXE] = { "ipxe", false },
-  [PXC_CLASS_GPXE] = { "gpxe", false },
-  [PXC_CLASS_ETHERBOOT] = { "etherboot", true },
-  [PXC_CLASS_UBOOT] = { "uboot", true },
-};
+} class_table[PXC_CLASS_COUNT] = {PXC_CLASSES(CLASS_ROW_)};
+#undef CLASS_ROW_
+
+/* What dhcp-pxe-class selects on past the class names (config.c keeps
+   the same order). */
+static const char *const selector_extra[] = {"ipxe-own", "ipxe-vendor",
+                                             "netboot"};
 
 static const char *const own_table[] = {
   [PXC_OWN_UNKNOWN] = "unknown",
@@ -147,40 +148,17 @@ static const uint8_t rpi_ouis[][3] = {
 
 static const char rpi_fourccs[][4] = { "RPi4", "RPi5" };
 
+/* Error and warning names and descriptions, from the tables of
+   pxeclass.h, indexed by bit number. */
 struct flag_info {
-  uint32_t bit;
   const char *name;
   const char *text;
 };
 
-static const struct flag_info error_table[] = {
-  { PXC_ERR_SHORT, "short", "packet shorter than the BOOTP header" },
-  { PXC_ERR_COOKIE, "no-cookie", "no DHCP magic cookie, options not read" },
-  { PXC_ERR_OPT_OVERRUN, "opt-overrun", "an option runs past the end of the packet" },
-  { PXC_ERR_OVERLOAD, "overload", "option 52 is malformed or its file/sname area unreadable" },
-  { PXC_ERR_SPLIT, "split-too-long", "a split option is too long to join" },
-  { PXC_ERR_MSG_TYPE, "msg-type", "option 53 has the wrong length" },
-  { PXC_ERR_ARCH, "arch-length", "option 93 is empty or of odd length" },
-  { PXC_ERR_UNDI, "undi", "option 94 is not 3 bytes of type 1" },
-  { PXC_ERR_UUID, "uuid", "option 97 is not 17 bytes of type 0" },
-  { PXC_ERR_ENCAP, "encap-overrun", "an option 175 sub-option runs past its end" },
-  { PXC_ERR_ENCAP_VALUE, "encap-value", "option 175 version or bus id has the wrong length" },
-  { PXC_ERR_USER_CLASS, "user-class", "option 77 is empty" },
-  { PXC_ERR_HLEN, "hlen", "hardware address length over 16" },
-  { PXC_ERR_NO_END, "no-end", "options end without an END option" },
-};
-
-static const struct flag_info warning_table[] = {
-  { PXC_WARN_ARCH_MISMATCH, "arch-mismatch", "option 93 and the Arch of option 60 differ" },
-  { PXC_WARN_ARCH_FROM_60, "arch-from-60", "no option 93: architecture read from option 60" },
-  { PXC_WARN_ARCH9_AS_X64, "arch9-as-x64", "arch 9 (EBC) taken as x64 UEFI" },
-  { PXC_WARN_ARCH_UNKNOWN, "arch-unassigned", "an architecture value IANA has not assigned" },
-  { PXC_WARN_ARCH_MANY, "arch-many", "more architecture values than are kept" },
-  { PXC_WARN_UNDI_MISMATCH, "undi-mismatch", "option 94 and the UNDI of option 60 differ" },
-  { PXC_WARN_NO_ARCH, "no-arch", "boot firmware that names no architecture" },
-  { PXC_WARN_USER_CLASS_MANY, "user-class-many", "more user classes than are kept" },
-  { PXC_WARN_RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS" },
-};
+#define FLAG_ROW_(id, name, text) {name, text},
+static const struct flag_info error_table[] = {PXC_ERRORS(FLAG_ROW_)};
+static const struct flag_info warning_table[] = {PXC_WARNINGS(FLAG_ROW_)};
+#undef FLAG_ROW_
 
 /* Table lookups. */
 
@@ -193,15 +171,25 @@ pxc_arch_by_code(uint32_t code)
 const struct pxc_arch_info *
 pxc_arch_by_name(const char *name)
 {
+  if (!name)
+    return NULL;
   for (size_t i = 0; i < COUNT(arch_table); i++)
     if (strcmp(arch_table[i].name, name) == 0)
       return &arch_table[i];
   return NULL;
 }
 
+const struct pxc_arch_info *
+pxc_arch_at(size_t i)
+{
+  return i < COUNT(arch_table) ? &arch_table[i] : NULL;
+}
+
 uint32_t
 pxc_family_by_name(const char *name)
 {
+  if (!name)
+    return 0;
   for (size_t i = 0; i < COUNT(family_table); i++)
     if (strcmp(family_table[i].name, name) == 0)
       return family_table[i].bit;
@@ -229,10 +217,18 @@ pxc_feature_name(uint8_t code)
 int
 pxc_feature_by_name(const char *name)
 {
+  if (!name)
+    return -1;
   for (size_t i = 0; i < COUNT(feature_table); i++)
     if (strcmp(feature_table[i].name, name) == 0)
       return feature_table[i].code;
   return -1;
+}
+
+int
+pxc_feature_at(size_t i)
+{
+  return i < COUNT(feature_table) ? feature_table[i].code : -1;
 }
 
 const char *
@@ -244,6 +240,8 @@ pxc_bus_name(uint8_t type)
 int
 pxc_bus_by_name(const char *name)
 {
+  if (!name)
+    return -1;
   for (size_t i = 0; i < COUNT(bus_table); i++)
     if (bus_table[i] && strcmp(bus_table[i], name) == 0)
       return (int)i;
@@ -263,6 +261,15 @@ pxc_class_starts_chain(enum pxc_class cls)
 }
 
 const char *
+pxc_class_selector_name(size_t i)
+{
+  if (i < PXC_CLASS_COUNT)
+    return class_table[i].name;
+  i -= PXC_CLASS_COUNT;
+  return i < COUNT(selector_extra) ? selector_extra[i] : NULL;
+}
+
+const char *
 pxc_own_name(enum pxc_own own)
 {
   return (unsigned)own < COUNT(own_table) ? own_table[own] : "invalid";
@@ -272,23 +279,26 @@ bool
 pxc_is_raspberry_pi(const uint8_t *mac, size_t mac_len, const uint8_t *uuid97,
                     size_t uuid97_len)
 {
-  for (size_t i = 0; uuid97_len >= 5 && i < COUNT(rpi_fourccs); i++)
+  for (size_t i = 0; uuid97 && uuid97_len >= 5 && i < COUNT(rpi_fourccs); i++)
     if (memcmp(uuid97 + 1, rpi_fourccs[i], 4) == 0)
       return true;
-  for (size_t i = 0; mac_len >= 3 && i < COUNT(rpi_ouis); i++)
+  for (size_t i = 0; mac && mac_len >= 3 && i < COUNT(rpi_ouis); i++)
     if (memcmp(mac, rpi_ouis[i], 3) == 0)
       return true;
   return false;
 }
 
-/* Find BIT in a flag table. */
+/* The entry of TABLE (COUNT rows) for BIT, a single bit; NULL for 0, for
+   several bits, or past the table. */
 static const struct flag_info *
 flag_lookup(const struct flag_info *table, size_t count, uint32_t bit)
 {
-  for (size_t i = 0; i < count; i++)
-    if (table[i].bit == bit)
-      return &table[i];
-  return NULL;
+  unsigned index;
+
+  if (bit == 0 || (bit & (bit - 1)) != 0)
+    return NULL;
+  index = (unsigned)__builtin_ctz(bit);
+  return index < count ? &table[index] : NULL;
 }
 
 const char *
@@ -308,47 +318,15 @@ pxc_error_text(uint32_t bit)
 const char *
 pxc_warning_name(uint32_t bit)
 {
-  const struct flag_info *f = flag_lookup(warning_table, COUNT(warning_table), bit);
+  const struct flag_info *f =
+      flag_lookup(warning_table, COUNT(warning_table), bit);
   return f ? f->name : NULL;
 }
 
 const char *
 pxc_warning_text(uint32_t bit)
 {
-  const struct flag_info *f = flag_lookup(warning_table, COUNT(warning_table), bit);
+  const struct flag_info *f =
+      flag_lookup(warning_table, COUNT(warning_table), bit);
   return f ? f->text : NULL;
-}
-
-/* Name lists for error messages: "pxe, http-boot, …" into BUF. */
-
-/* Append NAME (if any) to SB, after a comma unless it is the first. */
-static void
-list_name(struct strbuf *sb, const char *name)
-{
-  if (name)
-    strbuf_printf(sb, "%s%s", sb->used ? ", " : "", name);
-}
-
-void
-pxc_list_features(char *buf, size_t len)
-{
-  struct strbuf sb = STRBUF_INIT(buf, len);
-  for (size_t i = 0; i < COUNT(feature_table); i++)
-    list_name(&sb, feature_table[i].name);
-}
-
-void
-pxc_list_families(char *buf, size_t len)
-{
-  struct strbuf sb = STRBUF_INIT(buf, len);
-  for (size_t i = 0; i < COUNT(family_table); i++)
-    list_name(&sb, family_table[i].name);
-}
-
-void
-pxc_list_buses(char *buf, size_t len)
-{
-  struct strbuf sb = STRBUF_INIT(buf, len);
-  for (size_t i = 0; i < COUNT(bus_table); i++)
-    list_name(&sb, bus_table[i]);
 }

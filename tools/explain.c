@@ -16,6 +16,7 @@
 
 struct explain {
   struct pxc_config *cfg;
+  struct pxc_tracker *trk; /* NULL if the config needs none */
   bool json;
   const char *source; /* file name, for the text output */
   unsigned long requests;
@@ -113,15 +114,17 @@ json_features(const struct pxc_request *req)
 static void
 json_user_classes(const struct pxc_request *req)
 {
+  struct pxc_bytes uc = pxc_user_class(req, 0);
+
   printf(",\"user_class\":");
-  if (req->user_class_count)
-    json_string(req->user_class[0].data, req->user_class[0].len);
+  if (uc.data)
+    json_string(uc.data, uc.len);
   else
     printf("null");
   printf(",\"user_classes\":[");
-  for (unsigned i = 0; i < req->user_class_count; i++) {
+  for (size_t i = 0; (uc = pxc_user_class(req, i)).data; i++) {
     printf(i ? "," : "");
-    json_string(req->user_class[i].data, req->user_class[i].len);
+    json_string(uc.data, uc.len);
   }
   printf("]");
 }
@@ -177,10 +180,9 @@ static void
 json_chain(const struct explain *ex, const struct pxc_verdict *v)
 {
   const struct pxc_chain *c = &v->chain;
-  struct pxc_chain_stats st;
   char history[1024];
 
-  if (!pxc_chain_stats(ex->cfg, &st)) {
+  if (!ex->trk) {
     printf(",\"chain\":null");
     return;
   }
@@ -191,7 +193,7 @@ json_chain(const struct explain *ex, const struct pxc_verdict *v)
          c->stages, c->hops, c->follows_chainload ? "true" : "false",
          c->restarted ? "true" : "false", c->rebooted ? "true" : "false",
          c->looping ? "true" : "false");
-  json_cstring(pxc_format_chain(ex->cfg, v, history, sizeof(history)));
+  json_cstring(pxc_format_chain(ex->trk, v, history, sizeof(history)));
   printf("}");
 }
 
@@ -218,8 +220,8 @@ print_json(const struct explain *ex, const struct captured *pkt,
   json_text_or_null("busid", pxc_format_busid(req, text, sizeof(text)));
   json_user_classes(req);
   printf(",\"vendor_class\":");
-  if (req->vendor_class.data)
-    json_string(req->vendor_class.data, req->vendor_class.len);
+  if (pxc_vendor_class(req).data)
+    json_string(pxc_vendor_class(req).data, pxc_vendor_class(req).len);
   else
     printf("null");
   json_text_or_null("uuid", pxc_format_uuid(req, text, sizeof(text)));
@@ -266,8 +268,9 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
   struct pxc_chain_stats st;
   char history[1024];
 
-  if (!pxc_chain_stats(ex->cfg, &st) || v->req->fw_class == PXC_CLASS_NONE)
+  if (!ex->trk || v->req->fw_class == PXC_CLASS_NONE)
     return;
+  pxc_tracker_stats(ex->trk, &st);
   if (!c->tracked) {
     printf("  chain: not tracked (table full of clients mid-chain)\n");
     return;
@@ -278,7 +281,7 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
          c->follows_chainload ? ", follows a chainload" : "",
          c->rebooted ? ", rebooted" : c->restarted ? ", new chain" : "",
          c->looping ? ", LOOP" : "");
-  printf("  stages: %s\n", pxc_format_chain(ex->cfg, v, history, sizeof(history)));
+  printf("  stages: %s\n", pxc_format_chain(ex->trk, v, history, sizeof(history)));
   if (c->guard_tripped)
     printf("  guard: more than %u hops within %us: loop guard tripped\n",
            st.max_hops, st.window);
@@ -294,6 +297,7 @@ print_text(const struct explain *ex, const struct captured *pkt,
              (double)(pkt->time.tv_usec - ex->first.tv_usec) / 1e6;
   char text[1100];
   size_t n = pxc_rule_count(ex->cfg);
+  struct pxc_bytes uc;
 
   printf("%s #%lu  +%.3fs  %s  xid 0x%08x  %s  port %u%s\n", ex->source,
          pkt->index, t, pxc_format_mac(req, text, sizeof(text)), req->xid,
@@ -315,10 +319,10 @@ print_text(const struct explain *ex, const struct captured *pkt,
       printf("  busid %s", pxc_format_busid(req, text, sizeof(text)));
     printf("  features %s\n", pxc_format_features(req, text, sizeof(text)));
   }
-  for (unsigned i = 0; i < req->user_class_count; i++)
-    print_wire("user-class", req->user_class[i].data, req->user_class[i].len);
-  if (req->vendor_class.data)
-    print_wire("vendor-class", req->vendor_class.data, req->vendor_class.len);
+  for (size_t i = 0; (uc = pxc_user_class(req, i)).data; i++)
+    print_wire("user-class", uc.data, uc.len);
+  if ((uc = pxc_vendor_class(req)).data)
+    print_wire("vendor-class", uc.data, uc.len);
   if (req->has_undi)
     printf("  undi %u.%u", req->undi_major, req->undi_minor);
   if (req->has_uuid)
@@ -349,7 +353,7 @@ explain_packet(void *ctx, const struct captured *pkt)
   if (pkt->len < 1)
     return;
   if (pkt->data[0] != BOOTREQUEST) {
-    pxc_record_reply(ex->cfg, pkt->data, pkt->len, pkt->time.tv_sec);
+    pxc_tracker_reply(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
     return;
   }
   if (!ex->have_first) {
@@ -357,7 +361,8 @@ explain_packet(void *ctx, const struct captured *pkt)
     ex->have_first = true;
   }
   pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
-  pxc_evaluate(ex->cfg, &req, pkt->time.tv_sec, &verdict);
+  pxc_evaluate(ex->cfg, ex->trk, &req, pkt->time.tv_sec, &verdict);
+  pxc_tracker_record(ex->trk, &verdict);
   ex->requests++;
   if (ex->json)
     print_json(ex, pkt, &verdict);
@@ -461,8 +466,15 @@ cmd_explain(int argc, char **argv)
     fprintf(stderr, "pxeclass explain: out of memory\n");
     return 1;
   }
-  if (config && conf_load(ex.cfg, config, err, sizeof(err)) < 0) {
+  if (config ? conf_load(ex.cfg, config, err, sizeof(err)) < 0
+             : pxc_config_finish(ex.cfg, err, sizeof(err)) < 0) {
     fprintf(stderr, "pxeclass explain: %s\n", err);
+    pxc_config_free(ex.cfg);
+    return 1;
+  }
+  if (pxc_config_tracker_info(ex.cfg, NULL) &&
+      !(ex.trk = pxc_tracker_new(ex.cfg))) {
+    fprintf(stderr, "pxeclass explain: cannot allocate the chain table\n");
     pxc_config_free(ex.cfg);
     return 1;
   }
@@ -476,6 +488,7 @@ cmd_explain(int argc, char **argv)
       status = 1;
     }
   }
+  pxc_tracker_free(ex.trk);
   pxc_config_free(ex.cfg);
   return status;
 }

@@ -1,17 +1,29 @@
 /*
  * Benchmark: classifications per second on the real captures' requests,
- * alone, with every rule kind evaluated, and through the chain tracker
- * with a random-MAC workload.  Prints figures; it asserts nothing, since a
- * timed test on a shared machine would flake.
+ * the one-pass classifier next to the 0.1 one (tests/bench/legacy/, kept
+ * for this comparison only) in the same run, as a time ratio and, under
+ * callgrind, as instructions per request; then with every rule kind
+ * evaluated, and through the chain tracker with a random-MAC workload.
+ * Prints figures; it asserts nothing, since a timed test on a shared
+ * machine would flake.
+ *
+ * Instruction counts: the benchmark runs itself under valgrind
+ * --tool=callgrind (PXC_VALGRIND, found at build time), once per
+ * classifier, counting only inside pass_new() / pass_legacy().
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "legacy.h"
 
 #define MAX_PACKETS 256
+#define CALLGRIND_ROUNDS 20
 
 struct corpus {
   uint8_t *data[MAX_PACKETS];
@@ -41,6 +53,152 @@ seconds(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One pass of the new classifier over the corpus (callgrind counts from
+   here: not inlined, not static).  Returns a sum of the classes. */
+__attribute__((noinline)) unsigned long
+pass_new(const struct corpus *c)
+{
+  static struct pxc_request req;
+  unsigned long sum = 0;
+
+  for (size_t i = 0; i < c->count; i++) {
+    pxc_classify(NULL, c->data[i], c->len[i], &req);
+    sum += req.fw_class;
+  }
+  return sum;
+}
+
+/* The same pass with the 0.1 classifier. */
+__attribute__((noinline)) unsigned long
+pass_legacy(const struct corpus *c)
+{
+  unsigned long sum = 0;
+
+  for (size_t i = 0; i < c->count; i++)
+    sum += (unsigned long)legacy_classify_only(c->data[i], c->len[i]);
+  return sum;
+}
+
+/* Seconds per request of ROUNDS passes of PASS. */
+static double
+time_pass(unsigned long (*pass)(const struct corpus *), const struct corpus *c,
+          long rounds, unsigned long *sink)
+{
+  double start = seconds();
+
+  for (long r = 0; r < rounds; r++)
+    *sink += pass(c);
+  return (seconds() - start) / (double)rounds / (double)c->count;
+}
+
+/*
+ * Time both classifiers in turns (five turns each, the best of each
+ * kept, so a busy neighbour on a shared machine hurts both alike) and
+ * print both figures and their ratio.
+ */
+static void
+compare_times(const struct corpus *c, long rounds)
+{
+  double best_new = 1e9, best_old = 1e9;
+  unsigned long sink = 0;
+
+  for (int turn = 0; turn < 5; turn++) {
+    double t_old = time_pass(pass_legacy, c, rounds / 5 + 1, &sink);
+    double t_new = time_pass(pass_new, c, rounds / 5 + 1, &sink);
+    if (t_old < best_old)
+      best_old = t_old;
+    if (t_new < best_new)
+      best_new = t_new;
+  }
+  printf("%-40s %10.0f requests/s  %7.1f ns/request\n", "classify, 0.1 (legacy)",
+         1 / best_old, best_old * 1e9);
+  printf("%-40s %10.0f requests/s  %7.1f ns/request\n", "classify, one pass",
+         1 / best_new, best_new * 1e9);
+  printf("%-40s %10.2f  (goal <= 0.50)%s\n", "time ratio new/legacy",
+         best_new / best_old, sink == 42 ? " " : "");
+}
+
+/* Instructions callgrind counted in the file PATH ("totals:" line), or
+   -1. */
+static double
+callgrind_total(const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char line[512];
+  double total = -1;
+
+  if (!f)
+    return -1;
+  while (fgets(line, sizeof(line), f))
+    if (strncmp(line, "totals:", 7) == 0 || strncmp(line, "summary:", 8) == 0)
+      total = strtod(line + (line[0] == 't' ? 7 : 8), NULL);
+  fclose(f);
+  return total;
+}
+
+/* Run this program under callgrind counting inside pass_WHICH() only, for
+   CALLGRIND_ROUNDS passes; instructions per request, or -1. */
+static double
+count_instructions(const char *which, int argc, char **argv, size_t requests)
+{
+  char out[64], toggle[64], rounds[16];
+  double total;
+  pid_t pid;
+  int status;
+
+  if (PXC_VALGRIND[0] == '\0')
+    return -1;
+  snprintf(out, sizeof(out), "/tmp/pxc-bench-callgrind.%ld", (long)getpid());
+  snprintf(toggle, sizeof(toggle), "--toggle-collect=pass_%s", which);
+  snprintf(rounds, sizeof(rounds), "%d", CALLGRIND_ROUNDS);
+  pid = fork();
+  if (pid == 0) {
+    char *args[64];
+    int n = 0;
+    args[n++] = (char *)PXC_VALGRIND;
+    args[n++] = (char *)"--tool=callgrind";
+    args[n++] = (char *)"--collect-atstart=no";
+    args[n++] = toggle;
+    args[n++] = (char *)"--callgrind-out-file";
+    args[n++] = out;
+    args[n++] = argv[0];
+    args[n++] = (char *)"--pass";
+    args[n++] = (char *)which;
+    args[n++] = rounds;
+    for (int i = 2; i < argc && n < 63; i++)
+      args[n++] = argv[i];
+    args[n] = NULL;
+    if (!freopen("/dev/null", "w", stderr))
+      _exit(127);
+    execv(PXC_VALGRIND, args);
+    _exit(127);
+  }
+  if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0)
+    return -1;
+  total = callgrind_total(out);
+  unlink(out);
+  return total < 0 ? -1 : total / (double)(requests * CALLGRIND_ROUNDS);
+}
+
+/* Print the instruction counts of both classifiers. */
+static void
+compare_instructions(int argc, char **argv, size_t requests)
+{
+  double i_old = count_instructions("legacy", argc, argv, requests);
+  double i_new = count_instructions("new", argc, argv, requests);
+
+  if (i_old < 0 || i_new < 0) {
+    printf("instructions per request: callgrind not available\n");
+    return;
+  }
+  printf("%-40s %10.0f instructions/request\n", "classify, 0.1 (legacy)", i_old);
+  printf("%-40s %10.0f instructions/request  (goal <= 1000)\n",
+         "classify, one pass", i_new);
+  printf("%-40s %10.2f\n", "instruction ratio new/legacy", i_new / i_old);
+}
+
+#ifndef PXC_CLASSIFY_ONLY /* MERGE: see tests/meson.build */
 static struct pxc_config *
 config(const char *const lines[][2], size_t n)
 {
@@ -52,17 +210,22 @@ config(const char *const lines[][2], size_t n)
       fprintf(stderr, "%s\n", err);
       exit(1);
     }
-  pxc_config_finish(cfg, err, sizeof(err));
+  if (pxc_config_finish(cfg, err, sizeof(err)) < 0) {
+    fprintf(stderr, "%s\n", err);
+    exit(1);
+  }
   return cfg;
 }
 
-/* Run ROUNDS passes over the corpus; EVAL adds evaluation of every rule,
-   RANDOM_MAC gives each request a new MAC (a table-filling workload). */
+/* Run ROUNDS passes over the corpus with every rule of CFG evaluated and
+   the tracker (if CFG needs one) recording; RANDOM_MAC gives each request
+   a new MAC (a table-filling workload). */
 static void
 run(const char *label, struct pxc_config *cfg, const struct corpus *c,
-    long rounds, bool eval, bool random_mac)
+    long rounds, bool random_mac)
 {
   static struct pxc_request req;
+  struct pxc_tracker *trk = pxc_tracker_new(cfg);
   unsigned long matched = 0;
   uint64_t x = 88172645463325252ULL;
   double start = seconds(), elapsed;
@@ -76,19 +239,21 @@ run(const char *label, struct pxc_config *cfg, const struct corpus *c,
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         memcpy(req.chaddr, &x, 6);
       }
-      if (!eval)
-        continue;
-      pxc_evaluate(cfg, &req, (time_t)(n / 100000), &v);
+      pxc_evaluate(cfg, trk, &req, (time_t)(n / 100000), &v);
       for (size_t k = 0; k < pxc_rule_count(cfg); k++)
         matched += pxc_rule_matches(cfg, k, &v);
+      if (trk)
+        pxc_tracker_record(trk, &v);
     }
   elapsed = seconds() - start;
+  pxc_tracker_free(trk);
   printf("%-40s %10.0f requests/s  %7.1f ns/request  (%ld requests, %lu tags)\n",
          label, (double)n / elapsed, elapsed * 1e9 / (double)n, n, matched);
 }
 
-int
-main(int argc, char **argv)
+/* Classification with rules, and through the chain tracker. */
+static void
+run_rules(const struct corpus *c, long rounds)
 {
   static const char *const rules[][2] = {
       {"dhcp-pxe-class", "set:fw,pxe,http-boot"},
@@ -105,26 +270,49 @@ main(int argc, char **argv)
       {"dhcp-pxe-class", "set:own,ipxe-own"},
       {"dhcp-chain-guard", "4,60,4096"},
   };
+
+  run("classify + 8 rules", config(rules, 8), c, rounds, false);
+  run("classify + chain tracker (same MACs)", config(tracked, 3), c, rounds,
+      false);
+  run("classify + chain tracker (random MACs)", config(tracked, 3), c, rounds,
+      true);
+}
+#endif
+
+int
+main(int argc, char **argv)
+{
   struct corpus c = {0};
   char err[512];
-  long rounds = argc > 1 ? atol(argv[1]) : 20000;
+  bool pass_only = argc > 3 && strcmp(argv[1], "--pass") == 0;
+  int first = pass_only ? 4 : 2;
+  long rounds = atol(argv[first - 1 < argc ? first - 1 : 0]);
 
-  for (int i = 2; i < argc; i++)
+  if (argc <= first || rounds <= 0) {
+    fprintf(stderr, "usage: bench-classify ROUNDS capture.pcap...\n");
+    return 2;
+  }
+  for (int i = first; i < argc; i++)
     if (capture_each(argv[i], keep_request, &c, err, sizeof(err)) < 0) {
       fprintf(stderr, "%s\n", err);
       return 1;
     }
   if (c.count == 0) {
-    fprintf(stderr, "usage: bench-classify ROUNDS capture.pcap...\n");
+    fprintf(stderr, "no requests in the captures\n");
     return 2;
+  }
+  if (pass_only) { /* under callgrind, see count_instructions() */
+    unsigned long sink = 0;
+    for (long r = 0; r < rounds; r++)
+      sink += strcmp(argv[2], "new") == 0 ? pass_new(&c) : pass_legacy(&c);
+    return sink == 1 ? 3 : 0;
   }
   printf("%zu distinct requests from %d captures, %ld rounds\n", c.count,
          argc - 2, rounds);
-  run("classify only", NULL, &c, rounds, false, false);
-  run("classify + 8 rules", config(rules, 8), &c, rounds, true, false);
-  run("classify + chain tracker (same MACs)", config(tracked, 3), &c, rounds,
-      true, false);
-  run("classify + chain tracker (random MACs)", config(tracked, 3), &c, rounds,
-      true, true);
+  compare_times(&c, rounds);
+  compare_instructions(argc, argv, c.count);
+#ifndef PXC_CLASSIFY_ONLY
+  run_rules(&c, rounds);
+#endif
   return 0;
 }

@@ -17,6 +17,7 @@ Suite *captures_suite(void);
 Suite *rules_suite(void);
 Suite *tables_suite(void);
 Suite *chain_suite(void);
+Suite *equivalence_suite(void);
 Suite *factsheet_suite(void);
 
 /* A DHCP datagram of a capture in tests/captures/, copied out. */

@@ -58,13 +58,13 @@ check_stage(const struct pxc_request *req, const struct stage *stage,
                 pxc_class_name(req->fw_class));
   ck_assert_int_eq(req->arch_source, PXC_ARCH_OPT93);
   ck_assert_uint_eq(req->arch, stage->arch);
-  ck_assert_uint_eq(req->vendor_class.len, strlen(stage->vendor_class));
-  ck_assert(memcmp(req->vendor_class.data, stage->vendor_class,
-                   req->vendor_class.len) == 0);
+  ck_assert_uint_eq(pxc_vendor_class(req).len, strlen(stage->vendor_class));
+  ck_assert(memcmp(pxc_vendor_class(req).data, stage->vendor_class,
+                   pxc_vendor_class(req).len) == 0);
   if (stage->user_class) {
     ck_assert_uint_eq(req->user_class_count, 1);
     ck_assert(!req->user_class_rfc3004);
-    ck_assert_uint_eq(req->user_class[0].len, strlen(stage->user_class));
+    ck_assert_uint_eq(pxc_user_class(req, 0).len, strlen(stage->user_class));
   } else {
     ck_assert_uint_eq(req->user_class_count, 0);
   }

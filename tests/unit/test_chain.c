@@ -1,9 +1,11 @@
 /*
- * Unit tests of the chain tracker (lib/chain.c) with a simulated clock:
+ * Unit tests of the chain tracker (lib/tracker.c) with a simulated clock:
  * the real loop capture trips the guard at the configured hop, QEMU's ROM
  * and the undionly.kpxe it chainloads are told apart by `chained`, reboots
- * and expired windows restart a chain, retransmissions are no hop, and a
- * full table or a flood of random MACs never breaks a client's chain.
+ * and expired windows restart a chain, retransmissions are no hop, a
+ * reply's boot file is found where dnsmasq puts it (option 52), judging
+ * writes nothing, and a full table or a flood of random MACs never breaks
+ * a client's chain, in at most 160 bytes per client.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,53 @@
 
 static const uint8_t arch0[2] = {0, 0}, arch7[2] = {0, 7};
 
+/* A finished config and the tracker made from it. */
+struct world {
+  struct pxc_config *cfg;
+  struct pxc_tracker *trk;
+};
+
+/* The world of LINES; the test fails if the config needs no tracker. */
+static struct world
+world_of(const char *const *lines)
+{
+  struct world w = {config_of(lines), NULL};
+
+  w.trk = pxc_tracker_new(w.cfg);
+  ck_assert_ptr_nonnull(w.trk);
+  return w;
+}
+
+static void
+world_free(struct world *w)
+{
+  pxc_tracker_free(w->trk);
+  pxc_config_free(w->cfg);
+}
+
+/* What a server does with a request: judge it, then record it. */
+static void
+judge(struct world *w, const struct pxc_request *req, time_t now,
+      struct pxc_verdict *v)
+{
+  pxc_evaluate(w->cfg, w->trk, req, now, v);
+  pxc_tracker_record(w->trk, v);
+}
+
+static struct pxc_chain_stats
+stats(const struct world *w)
+{
+  struct pxc_chain_stats st;
+
+  pxc_tracker_stats(w->trk, &st);
+  return st;
+}
+
 /* The verdicts of each request of capture NAME, replayed with its replies
-   through CFG in time order.  Returns the number of requests. */
+   through W in time order.  Returns the number of requests. */
 static size_t
-replay_capture(struct pxc_config *cfg, const char *name,
-               struct pxc_verdict *out, size_t max)
+replay_capture(struct world *w, const char *name, struct pxc_verdict *out,
+               size_t max)
 {
   static struct loaded pkts[MAX_PACKETS];
   static struct pxc_request reqs[MAX_PACKETS];
@@ -29,12 +73,12 @@ replay_capture(struct pxc_config *cfg, const char *name,
 
   for (size_t i = 0; i < n; i++) {
     if (!pkts[i].request) {
-      pxc_record_reply(cfg, pkts[i].data, pkts[i].len, pkts[i].time.tv_sec);
+      pxc_tracker_reply(w->trk, pkts[i].data, pkts[i].len, pkts[i].time.tv_sec);
       continue;
     }
     ck_assert_uint_lt(k, max);
-    pxc_classify(cfg, pkts[i].data, pkts[i].len, &reqs[k]);
-    pxc_evaluate(cfg, &reqs[k], pkts[i].time.tv_sec, &out[k]);
+    pxc_classify(w->cfg, pkts[i].data, pkts[i].len, &reqs[k]);
+    judge(w, &reqs[k], pkts[i].time.tv_sec, &out[k]);
     k++;
   }
   free_loaded(pkts, n);
@@ -66,8 +110,7 @@ struct client {
    "pxe" (EDK2 PXE), "vbox" (VirtualBox's iPXE), "own" (a CSTM build),
    "os" (an ordinary client). */
 static struct pxc_request *
-request(struct pxc_config *cfg, struct client *c, const char *kind,
-        uint8_t msg)
+request(struct world *w, struct client *c, const char *kind, uint8_t msg)
 {
   static const uint8_t rom175[] = {0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00,
                                    0xeb, 3, 1, 0, 0, 0x13, 1, 1, 0x15, 1, 1};
@@ -90,43 +133,50 @@ request(struct pxc_config *cfg, struct client *c, const char *kind,
       builder_option(&c->b, 175, rom175, sizeof(rom175));
   }
   builder_end(&c->b);
-  pxc_classify(cfg, c->b.buf, c->b.len, &c->req);
+  pxc_classify(w->cfg, c->b.buf, c->b.len, &c->req);
   return &c->req;
+}
+
+/* The server's reply (an ACK) to C's current transaction, without END. */
+static void
+reply_to(struct builder *r, const struct client *c)
+{
+  static const uint8_t ack = 5;
+
+  builder_request(r, c->mac, c->xid, 0);
+  r->buf[0] = 2; /* BOOTREPLY */
+  builder_option(r, 53, &ack, 1);
 }
 
 /* The server's reply to C's current transaction, handing out FILE. */
 static void
-hand_out(struct pxc_config *cfg, struct client *c, const char *file,
-         time_t now)
+hand_out(struct world *w, struct client *c, const char *file, time_t now)
 {
   struct builder r;
-  static const uint8_t ack = 5;
 
-  builder_request(&r, c->mac, c->xid, 0);
-  r.buf[0] = 2; /* BOOTREPLY */
-  builder_option(&r, 53, &ack, 1);
+  reply_to(&r, c);
   builder_string(&r, 67, file);
   builder_end(&r);
-  pxc_record_reply(cfg, r.buf, r.len, now);
+  pxc_tracker_reply(w->trk, r.buf, r.len, now);
 }
 
 /* One whole stage: DISCOVER, hand-out, REQUEST, hand-out, with a new
    xid.  Returns the verdict on the DISCOVER, which began the stage. */
 static struct pxc_verdict
-stage(struct pxc_config *cfg, struct client *c, const char *kind,
-      const char *file, time_t now)
+stage(struct world *w, struct client *c, const char *kind, const char *file,
+      time_t now)
 {
   struct pxc_verdict v, again;
 
   c->xid++;
-  pxc_evaluate(cfg, request(cfg, c, kind, 1), now, &v);
+  judge(w, request(w, c, kind, 1), now, &v);
   if (file)
-    hand_out(cfg, c, file, now);
-  pxc_evaluate(cfg, request(cfg, c, kind, 3), now + 1, &again);
+    hand_out(w, c, file, now);
+  judge(w, request(w, c, kind, 3), now + 1, &again);
   ck_assert_int_eq(again.own, v.own); /* one stage, one verdict */
   ck_assert(!again.chain.new_stage);
   if (file)
-    hand_out(cfg, c, file, now + 1);
+    hand_out(w, c, file, now + 1);
   return v;
 }
 
@@ -136,9 +186,9 @@ stage(struct pxc_config *cfg, struct client *c, const char *kind,
 START_TEST(loop_capture_trips_guard)
 {
   const char *lines[] = {"dhcp-chain-guard=3,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct pxc_verdict v[MAX_PACKETS];
-  size_t n = replay_capture(cfg, "e3-loop-fast-seabios-virtio", v, MAX_PACKETS);
+  size_t n = replay_capture(&w, "e3-loop-fast-seabios-virtio", v, MAX_PACKETS);
   struct pxc_chain_stats st;
 
   ck_assert_uint_eq(n, 18); /* six stages of DISCOVER, DISCOVER, REQUEST */
@@ -147,13 +197,13 @@ START_TEST(loop_capture_trips_guard)
     ck_assert_uint_eq(v[i].chain.hops, stage_no);
     ck_assert(v[i].chain.new_stage == (i % 3 == 0));
     ck_assert_msg(v[i].chain.looping == (stage_no > 3), "request %zu", i);
-    ck_assert(tagged(cfg, &v[i], "chain-loop") == (stage_no > 3));
+    ck_assert(tagged(w.cfg, &v[i], "chain-loop") == (stage_no > 3));
     ck_assert(v[i].chain.guard_tripped == (i == 12 || i == 15));
   }
-  ck_assert(pxc_chain_stats(cfg, &st));
+  st = stats(&w);
   ck_assert_uint_eq(st.trips, 2);
   ck_assert_uint_eq(st.used, 1);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -164,9 +214,9 @@ START_TEST(loop_capture_chained_ownership)
 {
   const char *lines[] = {"dhcp-ipxe-own=chained",
                          "dhcp-pxe-class=set:own,ipxe-own", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct pxc_verdict v[MAX_PACKETS];
-  size_t n = replay_capture(cfg, "e3-loop-fast-seabios-virtio", v, MAX_PACKETS);
+  size_t n = replay_capture(&w, "e3-loop-fast-seabios-virtio", v, MAX_PACKETS);
 
   for (size_t i = 0; i < n; i++) {
     enum pxc_own want = (i / 3) % 2 ? PXC_OWN_OWN : PXC_OWN_VENDOR;
@@ -174,7 +224,7 @@ START_TEST(loop_capture_chained_ownership)
     ck_assert(v[i].chain.follows_chainload == (want == PXC_OWN_OWN));
     ck_assert(!v[i].chain.looping); /* no guard configured */
   }
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -182,9 +232,9 @@ END_TEST
 START_TEST(ovmf_capture_chained)
 {
   const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct pxc_verdict v[MAX_PACKETS];
-  size_t n = replay_capture(cfg, "c2-ovmf-virtio-norom", v, MAX_PACKETS);
+  size_t n = replay_capture(&w, "c2-ovmf-virtio-norom", v, MAX_PACKETS);
   char text[256];
 
   ck_assert_uint_eq(n, 5);
@@ -193,9 +243,9 @@ START_TEST(ovmf_capture_chained)
     ck_assert_int_eq(v[i].own, PXC_OWN_OWN);
     ck_assert_uint_eq(v[i].chain.hops, 1);
   }
-  ck_assert_str_eq(pxc_format_chain(cfg, &v[4], text, sizeof(text)),
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v[4], text, sizeof(text)),
                    "pxe@0s>ipxe.efi ipxe/own@10s>boot.ipxe");
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -204,16 +254,16 @@ END_TEST
 START_TEST(proxy_capture_one_stage)
 {
   const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct pxc_verdict v[MAX_PACKETS];
-  size_t n = replay_capture(cfg, "f2a-proxy-seabios-virtio", v, MAX_PACKETS);
+  size_t n = replay_capture(&w, "f2a-proxy-seabios-virtio", v, MAX_PACKETS);
 
   ck_assert_uint_eq(n, 4);
   for (size_t i = 0; i < n; i++) {
     ck_assert_uint_eq(v[i].chain.stages, 1);
     ck_assert_uint_eq(v[i].chain.hops, 0);
   }
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -222,28 +272,28 @@ END_TEST
 START_TEST(qemu_rom_then_undionly_then_reboot)
 {
   const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {0x52, 0x54, 0, 0x77, 0, 1}};
   struct pxc_verdict v;
 
-  v = stage(cfg, &c, "rom", "undionly.kpxe", 100);
+  v = stage(&w, &c, "rom", "undionly.kpxe", 100);
   ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
-  v = stage(cfg, &c, "rom", "boot.ipxe", 106);
+  v = stage(&w, &c, "rom", "boot.ipxe", 106);
   ck_assert_int_eq(v.own, PXC_OWN_OWN);
   ck_assert_uint_eq(v.chain.hops, 1);
-  v = stage(cfg, &c, "rom", "undionly.kpxe", 130); /* reboot, within window */
+  v = stage(&w, &c, "rom", "undionly.kpxe", 130); /* reboot, within window */
   ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
   ck_assert(v.chain.restarted); /* our iPXE had got its script */
   ck_assert_uint_eq(v.chain.hops, 0);
-  v = stage(cfg, &c, "rom", "boot.ipxe", 136);
+  v = stage(&w, &c, "rom", "boot.ipxe", 136);
   ck_assert_int_eq(v.own, PXC_OWN_OWN);
   ck_assert_uint_eq(v.chain.hops, 1);
   /* after the window, a new chain starts whatever came before */
-  v = stage(cfg, &c, "rom", NULL, 500);
+  v = stage(&w, &c, "rom", NULL, 500);
   ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
   ck_assert(v.chain.restarted);
   ck_assert_uint_eq(v.chain.hops, 0);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -255,24 +305,24 @@ START_TEST(quick_reboots_are_no_loop)
 {
   const char *lines[] = {"dhcp-ipxe-own=chained", "dhcp-chain-guard=3,60",
                          NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {0x52, 0x54, 0, 0x77, 0, 2}};
   struct pxc_verdict v;
 
   for (int boot = 0; boot < 5; boot++) {
-    v = stage(cfg, &c, "rom", "undionly.kpxe", 10 * boot);
+    v = stage(&w, &c, "rom", "undionly.kpxe", 10 * boot);
     ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
     ck_assert_uint_eq(v.chain.hops, 0);
-    v = stage(cfg, &c, "rom", "boot.ipxe", 10 * boot + 4);
+    v = stage(&w, &c, "rom", "boot.ipxe", 10 * boot + 4);
     ck_assert_int_eq(v.own, PXC_OWN_OWN);
     ck_assert_uint_eq(v.chain.hops, 1);
     ck_assert(!v.chain.looping);
   }
   for (int hop = 0; hop < 5; hop++) /* now undionly.kpxe for ever */
-    v = stage(cfg, &c, "rom", "undionly.kpxe", 100 + 5 * hop);
+    v = stage(&w, &c, "rom", "undionly.kpxe", 100 + 5 * hop);
   ck_assert_uint_eq(v.chain.hops, 4);
   ck_assert(v.chain.looping);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -281,26 +331,26 @@ END_TEST
 START_TEST(reboot_resets_hops)
 {
   const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {2, 0, 0, 0, 0, 9}};
   struct pxc_verdict v;
 
-  stage(cfg, &c, "pxe", "ipxe.efi", 0);
-  v = stage(cfg, &c, "own", "boot.ipxe", 10);
+  stage(&w, &c, "pxe", "ipxe.efi", 0);
+  v = stage(&w, &c, "own", "boot.ipxe", 10);
   ck_assert_uint_eq(v.chain.hops, 1);
-  v = stage(cfg, &c, "pxe", "ipxe.efi", 20);
+  v = stage(&w, &c, "pxe", "ipxe.efi", 20);
   ck_assert(v.chain.rebooted);
   ck_assert_uint_eq(v.chain.hops, 0);
   ck_assert_uint_eq(v.chain.stages, 1);
 
   /* VirtualBox: its ROM, then our build, then its ROM again */
-  stage(cfg, &c, "vbox", "undionly.kpxe", 100);
-  v = stage(cfg, &c, "own", "boot.ipxe", 105);
+  stage(&w, &c, "vbox", "undionly.kpxe", 100);
+  v = stage(&w, &c, "own", "boot.ipxe", 105);
   ck_assert_uint_eq(v.chain.hops, 1);
-  v = stage(cfg, &c, "vbox", "undionly.kpxe", 110);
+  v = stage(&w, &c, "vbox", "undionly.kpxe", 110);
   ck_assert(v.chain.rebooted);
   ck_assert_uint_eq(v.chain.hops, 0);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -309,27 +359,27 @@ END_TEST
 START_TEST(retransmissions_are_no_hop)
 {
   const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {2, 0, 0, 0, 0, 10}, .xid = 7};
   struct pxc_verdict v;
 
   for (int i = 0; i < 5; i++) {
-    pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 10 + i, &v);
+    judge(&w, request(&w, &c, "rom", 1), 10 + i, &v);
     ck_assert_uint_eq(v.chain.stages, 1);
   }
   c.xid++; /* a retry with a new xid, nothing handed out yet */
-  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 16, &v);
+  judge(&w, request(&w, &c, "rom", 1), 16, &v);
   ck_assert_uint_eq(v.chain.stages, 1);
   ck_assert_uint_eq(v.chain.hops, 0);
-  hand_out(cfg, &c, "undionly.kpxe", 16);
-  pxc_evaluate(cfg, request(cfg, &c, "rom", 3), 17, &v);
+  hand_out(&w, &c, "undionly.kpxe", 16);
+  judge(&w, request(&w, &c, "rom", 3), 17, &v);
   ck_assert_uint_eq(v.chain.hops, 0);
   c.xid++;
-  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 20, &v);
+  judge(&w, request(&w, &c, "rom", 1), 20, &v);
   ck_assert(v.chain.new_stage);
   ck_assert_uint_eq(v.chain.hops, 1);
   ck_assert(!v.chain.looping);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -338,25 +388,25 @@ END_TEST
 START_TEST(boot_server_request_after_proxy_offer_with_file)
 {
   const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {2, 0, 0, 0, 0, 14}, .xid = 5};
   static const uint8_t item[] = {71, 4, 0x80, 0x02, 0, 0, 255};
   struct pxc_verdict v;
 
-  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 10, &v);
-  hand_out(cfg, &c, "boot.ipxe", 10); /* the proxy offer */
+  judge(&w, request(&w, &c, "rom", 1), 10, &v);
+  hand_out(&w, &c, "boot.ipxe", 10); /* the proxy offer */
   c.xid = 0;
-  request(cfg, &c, "rom", 3);
+  request(&w, &c, "rom", 3);
   c.b.len--; /* drop the END and append option 43 */
   builder_option(&c.b, 43, item, sizeof(item));
   builder_end(&c.b);
-  pxc_classify(cfg, c.b.buf, c.b.len, &c.req);
+  pxc_classify(w.cfg, c.b.buf, c.b.len, &c.req);
   ck_assert(c.req.has_boot_item);
   ck_assert_uint_eq(c.req.boot_item_type, 0x8002);
-  pxc_evaluate(cfg, &c.req, 12, &v);
+  judge(&w, &c.req, 12, &v);
   ck_assert(!v.chain.new_stage);
   ck_assert_uint_eq(v.chain.hops, 0);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -364,19 +414,140 @@ END_TEST
 START_TEST(replies_must_match)
 {
   const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {2, 0, 0, 0, 0, 11}, .xid = 7};
   struct pxc_verdict v;
 
-  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 10, &v);
+  judge(&w, request(&w, &c, "rom", 1), 10, &v);
   c.xid = 99;
-  hand_out(cfg, &c, "undionly.kpxe", 10); /* someone else's xid */
+  hand_out(&w, &c, "undionly.kpxe", 10); /* someone else's xid */
   c.xid = 7;
-  hand_out(cfg, &c, "", 10);
+  hand_out(&w, &c, "", 10);
   c.xid = 8;
-  pxc_evaluate(cfg, request(cfg, &c, "rom", 1), 12, &v);
+  judge(&w, request(&w, &c, "rom", 1), 12, &v);
   ck_assert_uint_eq(v.chain.stages, 1);
-  pxc_config_free(cfg);
+  world_free(&w);
+}
+END_TEST
+
+/* The boot file of a reply is found where dnsmasq puts it: option 67, or
+   the file field, which option 52 = 2 (only sname holds options, what
+   dnsmasq sends when a large PXE menu needs room) leaves to the boot file;
+   52 = 1 or 3 makes file hold options, 67 among them maybe. */
+START_TEST(reply_boot_file_and_option_52)
+{
+  static const struct {
+    uint8_t overload;          /* option 52, 0: none */
+    const char *file_field;    /* the file field as text, or NULL */
+    const uint8_t *file_opts;  /* or options in it */
+    const uint8_t *sname_opts; /* options in sname */
+    const char *want;          /* the hand-out, NULL: none */
+  } cases[] = {
+      {0, "pxelinux.0", NULL, NULL, "pxelinux.0"},
+      {2, "menu/undionly.kpxe", NULL, (const uint8_t *)"\x42\x01x\xff",
+       "undionly.kpxe"},
+      {1, NULL, (const uint8_t *)"\x43\x08ipxe.efi\xff", NULL, "ipxe.efi"},
+      {1, NULL, (const uint8_t *)"\x42\x01x\xff", NULL, NULL},
+      {3, NULL, (const uint8_t *)"\x42\x01x\xff",
+       (const uint8_t *)"\x43\x09" "boot.ipxe\xff", "boot.ipxe"},
+  };
+  const char *lines[] = {"dhcp-chain-guard=3,60", NULL};
+
+  for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+    struct world w = world_of(lines);
+    struct client c = {.mac = {2, 0, 0, 0, 1, (uint8_t)k}, .xid = 40};
+    struct pxc_verdict v;
+    struct builder r;
+    char text[128], want[128];
+
+    judge(&w, request(&w, &c, "rom", 1), 10, &v);
+    reply_to(&r, &c);
+    if (cases[k].overload)
+      builder_option(&r, 52, &cases[k].overload, 1);
+    builder_end(&r);
+    if (cases[k].file_field)
+      strcpy((char *)r.buf + 108, cases[k].file_field);
+    if (cases[k].file_opts)
+      memcpy(r.buf + 108, cases[k].file_opts,
+             strlen((const char *)cases[k].file_opts));
+    if (cases[k].sname_opts)
+      memcpy(r.buf + 44, cases[k].sname_opts,
+             strlen((const char *)cases[k].sname_opts));
+    pxc_tracker_reply(w.trk, r.buf, r.len, 10);
+    snprintf(want, sizeof(want), "ipxe@0s%s%s", cases[k].want ? ">" : "",
+             cases[k].want ? cases[k].want : "");
+    ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)), want);
+    c.xid++; /* the program it was handed asks: a hop if it was handed one */
+    judge(&w, request(&w, &c, "rom", 1), 12, &v);
+    ck_assert_uint_eq(v.chain.hops, cases[k].want ? 1 : 0);
+    world_free(&w);
+  }
+}
+END_TEST
+
+/* pxc_evaluate() only reads: the same request judged twice gets the same
+   verdict, and nothing changes until pxc_tracker_record(). */
+START_TEST(evaluate_writes_nothing)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", "dhcp-chain-guard=1,60",
+                         NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 2, 1}};
+  struct pxc_verdict v1, v2;
+
+  stage(&w, &c, "pxe", "ipxe.efi", 0);
+  stage(&w, &c, "rom", "ipxe.efi", 5);
+  c.xid++;
+  request(&w, &c, "rom", 1);
+  pxc_evaluate(w.cfg, w.trk, &c.req, 10, &v1);
+  pxc_evaluate(w.cfg, w.trk, &c.req, 10, &v2);
+  ck_assert(memcmp(&v1, &v2, sizeof(v1)) == 0);
+  ck_assert(v1.chain.guard_tripped);
+  ck_assert_uint_eq(v1.chain.hops, 2);
+  ck_assert_uint_eq(v1.chain.stages, 3);
+  ck_assert_uint_eq(stats(&w).trips, 0);
+  pxc_tracker_record(w.trk, &v1);
+  ck_assert_uint_eq(stats(&w).trips, 1);
+  /* recorded once, the same request is the same stage now */
+  pxc_evaluate(w.cfg, w.trk, &c.req, 10, &v2);
+  ck_assert(!v2.chain.new_stage);
+  ck_assert_uint_eq(v2.chain.stages, 3);
+
+  /* a verdict on a newcomer recorded twice makes one client */
+  struct client d = {.mac = {2, 0, 0, 0, 2, 2}};
+  pxc_evaluate(w.cfg, w.trk, request(&w, &d, "pxe", 1), 20, &v1);
+  ck_assert_uint_eq(stats(&w).used, 1);
+  pxc_tracker_record(w.trk, &v1);
+  pxc_tracker_record(w.trk, &v1);
+  ck_assert_uint_eq(stats(&w).used, 2);
+  world_free(&w);
+}
+END_TEST
+
+/* Boot file names live in a fixed table of distinct names: past its size
+   a hand-out still counts, shown as "?", and never taken for another. */
+START_TEST(file_name_table_full)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60,512", NULL};
+  struct world w = world_of(lines);
+  struct client c;
+  struct pxc_verdict v;
+  char file[32], text[128];
+
+  for (int i = 0; i < 300; i++) {
+    memset(&c, 0, sizeof(c));
+    c.mac[0] = 2, c.mac[4] = (uint8_t)(i >> 8), c.mac[5] = (uint8_t)i;
+    snprintf(file, sizeof(file), "dir/file-%d.efi", i);
+    v = stage(&w, &c, "pxe", file, 0);
+    pxc_format_chain(w.trk, &v, text, sizeof(text));
+    if (i < 254)
+      ck_assert_msg(strcmp(text + strlen("pxe@0s>"), file + 4) == 0, "%s", text);
+    else
+      ck_assert_str_eq(text, "pxe@0s>?");
+    v = stage(&w, &c, "rom", NULL, 3);
+    ck_assert_uint_eq(v.chain.hops, 1);
+  }
+  world_free(&w);
 }
 END_TEST
 
@@ -385,19 +556,19 @@ END_TEST
 START_TEST(os_request_ends_chain)
 {
   const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c = {.mac = {2, 0, 0, 0, 0, 12}};
   struct pxc_chain_stats st;
   struct pxc_verdict v;
 
-  stage(cfg, &c, "pxe", "ipxe.efi", 0);
-  pxc_chain_stats(cfg, &st);
+  stage(&w, &c, "pxe", "ipxe.efi", 0);
+  st = stats(&w);
   ck_assert_uint_eq(st.used, 1);
-  v = stage(cfg, &c, "os", NULL, 30);
+  v = stage(&w, &c, "os", NULL, 30);
   ck_assert(!v.chain.tracked);
-  pxc_chain_stats(cfg, &st);
+  st = stats(&w);
   ck_assert_uint_eq(st.used, 0);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -406,7 +577,7 @@ END_TEST
 START_TEST(table_full)
 {
   const char *lines[] = {"dhcp-chain-guard=3,60,16", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client c[40];
   struct pxc_chain_stats st;
   struct pxc_verdict v;
@@ -415,25 +586,25 @@ START_TEST(table_full)
   for (int i = 0; i < 40; i++)
     c[i].mac[5] = (uint8_t)i, c[i].mac[0] = 2;
   for (int i = 0; i < 16; i++) { /* 16 clients make a hop */
-    stage(cfg, &c[i], "pxe", "ipxe.efi", 0);
-    stage(cfg, &c[i], "rom", "boot.ipxe", 5);
+    stage(&w, &c[i], "pxe", "ipxe.efi", 0);
+    stage(&w, &c[i], "rom", "boot.ipxe", 5);
   }
-  pxc_chain_stats(cfg, &st);
+  st = stats(&w);
   ck_assert_uint_eq(st.used, 16);
   ck_assert_uint_eq(st.mid_chain, 16);
-  v = stage(cfg, &c[20], "pxe", "ipxe.efi", 10);
+  v = stage(&w, &c[20], "pxe", "ipxe.efi", 10);
   ck_assert(!v.chain.tracked);
-  pxc_chain_stats(cfg, &st);
+  st = stats(&w);
   ck_assert_uint_eq(st.untracked, 2);
   ck_assert_uint_eq(st.evicted, 0);
 
   /* once their window has passed, the oldest chain makes room */
-  v = stage(cfg, &c[21], "pxe", "ipxe.efi", 100);
+  v = stage(&w, &c[21], "pxe", "ipxe.efi", 100);
   ck_assert(v.chain.tracked);
-  pxc_chain_stats(cfg, &st);
+  st = stats(&w);
   ck_assert_uint_eq(st.evicted, 1);
   ck_assert_uint_eq(st.used, 16);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
@@ -442,25 +613,25 @@ END_TEST
 START_TEST(flood_of_random_macs)
 {
   const char *lines[] = {"dhcp-chain-guard=3,600,1024", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = world_of(lines);
   struct client victim = {.mac = {0x52, 0x54, 0, 0x77, 0, 1}};
   struct client flood = {.mac = {2}};
   struct pxc_chain_stats before, after;
   struct pxc_verdict v;
   uint64_t x = 88172645463325252ULL;
 
-  pxc_chain_stats(cfg, &before);
-  stage(cfg, &victim, "pxe", "ipxe.efi", 0);
-  stage(cfg, &victim, "rom", "boot.ipxe", 5);
-  request(cfg, &flood, "pxe", 1);
+  before = stats(&w);
+  stage(&w, &victim, "pxe", "ipxe.efi", 0);
+  stage(&w, &victim, "rom", "boot.ipxe", 5);
+  request(&w, &flood, "pxe", 1);
   for (long i = 0; i < 1000000; i++) {
     x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
     memcpy(flood.req.chaddr + 1, &x, 5);
     flood.req.xid = (uint32_t)x;
-    pxc_evaluate(cfg, &flood.req, 10 + i / 10000, &v);
+    judge(&w, &flood.req, 10 + i / 10000, &v);
     ck_assert(v.chain.tracked);
   }
-  pxc_chain_stats(cfg, &after);
+  after = stats(&w);
   ck_assert_uint_eq(after.bytes, before.bytes);
   ck_assert_uint_eq(after.capacity, 1024);
   ck_assert_uint_eq(after.used, 1024);
@@ -469,40 +640,52 @@ START_TEST(flood_of_random_macs)
 
   /* the victim's next stage still knows its chain */
   victim.xid++;
-  pxc_evaluate(cfg, request(cfg, &victim, "rom", 1), 110, &v);
+  judge(&w, request(&w, &victim, "rom", 1), 110, &v);
   ck_assert_uint_eq(v.chain.stages, 3);
   ck_assert_uint_eq(v.chain.hops, 2);
-  pxc_config_free(cfg);
+  world_free(&w);
 }
 END_TEST
 
-/* Memory is fixed by the configuration and reported. */
+/* Memory is fixed by the configuration and reported: at most 160 bytes
+   per client (364 before the tracker was made lean). */
 START_TEST(stats_and_defaults)
 {
   const char *guard[] = {"dhcp-chain-guard=4,90,64,set:loop", NULL};
   const char *chained[] = {"dhcp-ipxe-own=chained", NULL};
   const char *neither[] = {"dhcp-pxe-class=set:x,pxe", NULL};
-  struct pxc_config *cfg = config_of(guard);
-  struct pxc_chain_stats st;
+  struct world w = world_of(guard);
+  struct pxc_config *cfg;
+  struct pxc_chain_stats st = stats(&w);
+  struct pxc_guard_info info;
 
-  ck_assert(pxc_chain_stats(cfg, &st));
   ck_assert_uint_eq(st.capacity, 64);
   ck_assert_uint_eq(st.window, 90);
   ck_assert_uint_eq(st.max_hops, 4);
-  ck_assert_uint_le(st.entry_bytes, 400);
+  ck_assert_uint_le(st.entry_bytes, 160);
   ck_assert_uint_ge(st.bytes, 64 * st.entry_bytes);
-  ck_assert_str_eq(pxc_rule_tag(cfg, 0), "loop");
-  pxc_config_free(cfg);
+  ck_assert_str_eq(pxc_rule_tag(w.cfg, 0), "loop");
+  ck_assert(pxc_config_tracker_info(w.cfg, &info));
+  ck_assert(info.guard);
+  ck_assert_uint_eq(info.hops, 4);
+  ck_assert_uint_eq(info.window, 90);
+  ck_assert_uint_eq(info.capacity, 64);
+  ck_assert_str_eq(info.tag, "loop");
+  world_free(&w);
 
-  cfg = config_of(chained);
-  ck_assert(pxc_chain_stats(cfg, &st));
+  w = world_of(chained);
+  st = stats(&w);
   ck_assert_uint_eq(st.capacity, 2048);
   ck_assert_uint_eq(st.window, 60);
   ck_assert_uint_eq(st.max_hops, 0);
-  pxc_config_free(cfg);
+  ck_assert(pxc_config_tracker_info(w.cfg, &info));
+  ck_assert(!info.guard);
+  ck_assert_ptr_null(info.tag);
+  world_free(&w);
 
   cfg = config_of(neither);
-  ck_assert(!pxc_chain_stats(cfg, &st));
+  ck_assert(!pxc_config_tracker_info(cfg, &info));
+  ck_assert_ptr_null(pxc_tracker_new(cfg));
   pxc_config_free(cfg);
 }
 END_TEST
@@ -550,17 +733,17 @@ END_TEST
 START_TEST(no_tracker_no_state)
 {
   const char *lines[] = {"dhcp-ipxe-own=user-class:CSTM", NULL};
-  struct pxc_config *cfg = config_of(lines);
+  struct world w = {config_of(lines), NULL};
   struct client c = {.mac = {2, 0, 0, 0, 0, 13}};
   struct pxc_verdict v;
   char text[64];
 
-  v = stage(cfg, &c, "rom", "undionly.kpxe", 0);
+  v = stage(&w, &c, "rom", "undionly.kpxe", 0);
   ck_assert(!v.chain.tracked);
   ck_assert_int_eq(v.own, PXC_OWN_VENDOR);
-  ck_assert_str_eq(pxc_format_chain(cfg, &v, text, sizeof(text)), "");
-  pxc_record_reply(NULL, c.b.buf, c.b.len, 0);
-  pxc_config_free(cfg);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)), "");
+  pxc_tracker_reply(NULL, c.b.buf, c.b.len, 0);
+  world_free(&w);
 }
 END_TEST
 
@@ -581,6 +764,9 @@ chain_suite(void)
   tcase_add_test(tc, retransmissions_are_no_hop);
   tcase_add_test(tc, boot_server_request_after_proxy_offer_with_file);
   tcase_add_test(tc, replies_must_match);
+  tcase_add_test(tc, reply_boot_file_and_option_52);
+  tcase_add_test(tc, evaluate_writes_nothing);
+  tcase_add_test(tc, file_name_table_full);
   tcase_add_test(tc, os_request_ends_chain);
   tcase_add_test(tc, table_full);
   tcase_add_test(tc, flood_of_random_macs);

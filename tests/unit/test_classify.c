@@ -151,8 +151,9 @@ START_TEST(user_class_rfc3004)
   classify_built();
   ck_assert(req.user_class_rfc3004);
   ck_assert_uint_eq(req.user_class_count, 2);
-  ck_assert_uint_eq(req.user_class[1].len, 4);
-  ck_assert(memcmp(req.user_class[1].data, "CSTM", 4) == 0);
+  ck_assert_uint_eq(pxc_user_class(&req, 1).len, 4);
+  ck_assert(memcmp(pxc_user_class(&req, 1).data, "CSTM", 4) == 0);
+  ck_assert_ptr_null(pxc_user_class(&req, 2).data);
   ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
 }
 END_TEST
@@ -165,7 +166,7 @@ START_TEST(user_class_raw_with_small_first_byte)
   classify_built();
   ck_assert(!req.user_class_rfc3004);
   ck_assert_uint_eq(req.user_class_count, 1);
-  ck_assert_uint_eq(req.user_class[0].len, 5);
+  ck_assert_uint_eq(pxc_user_class(&req, 0).len, 5);
 }
 END_TEST
 
@@ -186,7 +187,7 @@ START_TEST(user_class_split)
   builder_string(&b, 77, "iP");
   builder_string(&b, 77, "XE");
   ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_IPXE);
-  ck_assert_uint_eq(req.user_class[0].len, 4);
+  ck_assert_uint_eq(pxc_user_class(&req, 0).len, 4);
 }
 END_TEST
 

@@ -1,7 +1,8 @@
 /*
- * Unit tests of the DHCPv4 option index (lib/dhcp.c): overload, RFC 3396
- * joins, and every way a packet can be malformed.  Under ASan these also
- * prove that no read leaves the packet.
+ * Unit tests of the option walk of the classifier (lib/classify.c) and of
+ * the wire layer's readers (lib/wire.h): overload, RFC 3396 joins, and
+ * every way a packet can be malformed, seen through pxc_classify().  Under
+ * ASan these also prove that no read leaves the packet.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,34 +10,34 @@
 #include <check.h>
 
 #include "builder.h"
-#include "internal.h"
+#include "pxeclass.h"
 #include "suites.h"
+#include "wire.h"
 
 static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x77, 0x00, 0x01};
-static uint8_t scratch[PXC_SCRATCH_SIZE];
 
-/* The packet being built, its index, and the exact-size copy indexed. */
+/* The packet being built, the request, and the exact-size copy read. */
 static struct builder b;
-static struct dhcp_index ix;
+static struct pxc_request req;
 static uint8_t *copy;
 
-/* Index LEN bytes of DATA, copied into a heap block of exactly that
+/* Classify LEN bytes of DATA, copied into a heap block of exactly that
    length so that ASan catches any read past the end; the errors. */
 static uint32_t
-index_exact(const uint8_t *data, size_t len)
+classify_exact(const uint8_t *data, size_t len)
 {
   free(copy);
   copy = malloc(len ? len : 1);
   memcpy(copy, data, len);
-  dhcp_index_build(&ix, copy, len, scratch, sizeof(scratch));
-  return ix.errors;
+  pxc_classify(NULL, copy, len, &req);
+  return req.errors;
 }
 
-/* Index the packet built in B. */
+/* Classify the packet built in B. */
 static uint32_t
-index_built(void)
+classify_built(void)
 {
-  return index_exact(b.buf, b.len);
+  return classify_exact(b.buf, b.len);
 }
 
 static void
@@ -46,18 +47,30 @@ free_copy(void)
   copy = NULL;
 }
 
-/* Option CODE of the index as a NUL-terminated string (static buffer). */
+/* A view as a NUL-terminated string (static buffer), NULL for none. */
 static const char *
-option_text(struct dhcp_index *ix, uint8_t code)
+text_of(struct pxc_bytes v)
 {
-  static char text[PXC_SCRATCH_SIZE + 1];
-  struct pxc_bytes b;
+  static char text[PXC_TEXT_MAX + 1];
 
-  if (!dhcp_index_get(ix, code, &b))
+  if (!v.data)
     return NULL;
-  memcpy(text, b.data, b.len);
-  text[b.len] = '\0';
+  memcpy(text, v.data, v.len);
+  text[v.len] = '\0';
   return text;
+}
+
+/* Option 60 and the first string of option 77 of the request. */
+static const char *
+vendor_text(void)
+{
+  return text_of(pxc_vendor_class(&req));
+}
+
+static const char *
+user_text(void)
+{
+  return text_of(pxc_user_class(&req, 0));
 }
 
 START_TEST(plain_packet)
@@ -65,9 +78,9 @@ START_TEST(plain_packet)
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient");
   builder_end(&b);
-  ck_assert_uint_eq(index_built(), 0);
-  ck_assert_str_eq(option_text(&ix, 60), "PXEClient");
-  ck_assert_ptr_null(option_text(&ix, 77));
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert_str_eq(vendor_text(), "PXEClient");
+  ck_assert_ptr_null(user_text());
 }
 END_TEST
 
@@ -80,8 +93,8 @@ START_TEST(pad_is_skipped)
   builder_string(&b, 77, "iPXE");
   builder_raw(&b, pads, sizeof(pads));
   builder_end(&b);
-  ck_assert_uint_eq(index_built(), 0);
-  ck_assert_str_eq(option_text(&ix, 77), "iPXE");
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert_str_eq(user_text(), "iPXE");
 }
 END_TEST
 
@@ -97,9 +110,10 @@ START_TEST(overload_file_and_sname)
   /* file: 77 "CD", 60 "PXEClient", END; sname: 77 "EF", END */
   memcpy(b.buf + 108, "\x4d\x02" "CD" "\x3c\x09" "PXEClient" "\xff", 16);
   memcpy(b.buf + 44, "\x4d\x02" "EF" "\xff", 5);
-  ck_assert_uint_eq(index_built(), 0);
-  ck_assert_str_eq(option_text(&ix, 60), "PXEClient");
-  ck_assert_str_eq(option_text(&ix, 77), "ABCDEF");
+  classify_built();
+  ck_assert_uint_eq(req.errors, 0);
+  ck_assert_str_eq(vendor_text(), "PXEClient");
+  ck_assert_str_eq(user_text(), "ABCDEF");
 }
 END_TEST
 
@@ -113,9 +127,9 @@ START_TEST(overload_file_only)
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
   memcpy(b.buf + 44, "\x4d\x02" "EF" "\xff", 5);
-  ck_assert_uint_eq(index_built(), 0);
-  ck_assert_str_eq(option_text(&ix, 60), "HTTP");
-  ck_assert_ptr_null(option_text(&ix, 77));
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert_str_eq(vendor_text(), "HTTP");
+  ck_assert_ptr_null(user_text());
 }
 END_TEST
 
@@ -125,8 +139,8 @@ START_TEST(no_overload_ignores_file)
   builder_request(&b, mac, 1, 1);
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
-  ck_assert_uint_eq(index_built(), 0);
-  ck_assert_ptr_null(option_text(&ix, 60));
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert_ptr_null(vendor_text());
 }
 END_TEST
 
@@ -140,8 +154,8 @@ START_TEST(overload_bad_value)
     builder_option(&b, 52, opt, values[i][0]);
     builder_end(&b);
     memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\xff", 7);
-    ck_assert_uint_eq(index_built(), PXC_ERR_OVERLOAD);
-    ck_assert_ptr_null(option_text(&ix, 60));
+    ck_assert_uint_eq(classify_built(), PXC_ERR_OVERLOAD);
+    ck_assert_ptr_null(vendor_text());
   }
 }
 END_TEST
@@ -155,9 +169,9 @@ START_TEST(overload_into_garbage)
   builder_option(&b, 52, &file, 1);
   builder_end(&b);
   memcpy(b.buf + 108, "\x3c\x04" "HTTP" "\x4d\xf0" "xx", 10);
-  ck_assert_uint_eq(index_built(), PXC_ERR_OVERLOAD);
-  ck_assert_str_eq(option_text(&ix, 60), "HTTP");
-  ck_assert_ptr_null(option_text(&ix, 77));
+  ck_assert_uint_eq(classify_built(), PXC_ERR_OVERLOAD);
+  ck_assert_str_eq(vendor_text(), "HTTP");
+  ck_assert_ptr_null(user_text());
 }
 END_TEST
 
@@ -168,27 +182,70 @@ START_TEST(split_option_joined)
   builder_string(&b, 77, "iPXE");
   builder_string(&b, 60, "00007:UNDI:003000");
   builder_end(&b);
-  ck_assert_uint_eq(index_built(), 0);
-  ck_assert_str_eq(option_text(&ix, 60), "PXEClient:Arch:00007:UNDI:003000");
-  /* asking twice gives the same joined value */
-  ck_assert_str_eq(option_text(&ix, 60), "PXEClient:Arch:00007:UNDI:003000");
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert_str_eq(vendor_text(), "PXEClient:Arch:00007:UNDI:003000");
+  ck_assert_str_eq(user_text(), "iPXE");
+  /* the joined value is what was read */
+  ck_assert(req.has_arch60 && req.arch60 == 7 && req.undi60_major == 3);
 }
 END_TEST
 
+/* A split option too long to join: PXC_ERR_SPLIT, and the first fragment
+   alone is read (the boot item in the second one is not seen).  Joined
+   within bounds, the same fragments are read whole. */
 START_TEST(split_option_too_long)
 {
   uint8_t part[200];
-  struct pxc_bytes opt;
 
-  memset(part, 'x', sizeof(part));
+  memset(part, 0, sizeof(part)); /* PAD sub-options */
+  for (int fragments = 2; fragments <= 8; fragments += 6) {
+    builder_request(&b, mac, 1, 1);
+    builder_string(&b, 60, "PXEClient");
+    for (int i = 0; i < fragments; i++) {
+      memset(part, 0, sizeof(part));
+      if (i == 1)
+        memcpy(part, "\x47\x04\x80\x01\x00\x00", 6); /* boot item */
+      builder_option(&b, 43, part, sizeof(part));
+    }
+    builder_end(&b);
+    classify_built();
+    if (fragments == 2) {
+      ck_assert_uint_eq(req.errors, 0);
+      ck_assert(req.has_boot_item);
+      ck_assert_uint_eq(req.boot_item_type, 0x8001);
+    } else {
+      ck_assert_uint_eq(req.errors & PXC_ERR_SPLIT, PXC_ERR_SPLIT);
+      ck_assert(!req.has_boot_item);
+    }
+  }
+}
+END_TEST
+
+/* Options 60 and 77 are kept whole up to PXC_TEXT_MAX bytes: joined
+   beyond it, PXC_ERR_SPLIT and the first fragment alone. */
+START_TEST(split_text_too_long)
+{
+  char part[201];
+
+  memset(part, 'x', 200);
+  part[200] = '\0';
+  memcpy(part, "PXEClient", 9);
   builder_request(&b, mac, 1, 1);
-  for (int i = 0; i < 8; i++)
-    builder_option(&b, 43, part, sizeof(part));
+  builder_string(&b, 60, part);
+  builder_string(&b, 77, "iPXE");
+  builder_string(&b, 60, part + 9);
   builder_end(&b);
-  index_built();
-  ck_assert(dhcp_index_get(&ix, 43, &opt));
-  ck_assert_uint_eq(ix.errors, PXC_ERR_SPLIT);
-  ck_assert_uint_eq(opt.len, sizeof(part)); /* the first fragment is kept */
+  ck_assert_uint_eq(classify_built(), PXC_ERR_SPLIT);
+  ck_assert_uint_eq(pxc_vendor_class(&req).len, 200);
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
+  /* exactly PXC_TEXT_MAX joined is fine */
+  builder_request(&b, mac, 1, 1);
+  builder_string(&b, 60, part);
+  part[55] = '\0';
+  builder_string(&b, 60, part);
+  builder_end(&b);
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert_uint_eq(pxc_vendor_class(&req).len, PXC_TEXT_MAX);
 }
 END_TEST
 
@@ -197,9 +254,9 @@ START_TEST(option_overruns_packet)
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 60, "PXEClient");
   builder_raw(&b, "\x4d\x10" "iPXE", 6); /* says 16, holds 4 */
-  ck_assert_uint_eq(index_built(), PXC_ERR_OPT_OVERRUN);
-  ck_assert_str_eq(option_text(&ix, 60), "PXEClient");
-  ck_assert_ptr_null(option_text(&ix, 77));
+  ck_assert_uint_eq(classify_built(), PXC_ERR_OPT_OVERRUN);
+  ck_assert_str_eq(vendor_text(), "PXEClient");
+  ck_assert_ptr_null(user_text());
 }
 END_TEST
 
@@ -207,7 +264,7 @@ START_TEST(length_byte_missing)
 {
   builder_request(&b, mac, 1, 1);
   builder_raw(&b, "\x4d", 1);
-  ck_assert_uint_eq(index_built(), PXC_ERR_OPT_OVERRUN);
+  ck_assert_uint_eq(classify_built(), PXC_ERR_OPT_OVERRUN);
 }
 END_TEST
 
@@ -215,8 +272,8 @@ START_TEST(missing_end)
 {
   builder_request(&b, mac, 1, 1);
   builder_string(&b, 77, "iPXE");
-  ck_assert_uint_eq(index_built(), PXC_ERR_NO_END);
-  ck_assert_str_eq(option_text(&ix, 77), "iPXE");
+  ck_assert_uint_eq(classify_built(), PXC_ERR_NO_END);
+  ck_assert_str_eq(user_text(), "iPXE");
 }
 END_TEST
 
@@ -225,8 +282,8 @@ START_TEST(no_cookie)
   builder_request(&b, mac, 1, 1);
   builder_end(&b);
   b.buf[236] = 0;
-  ck_assert_uint_eq(index_built(), PXC_ERR_COOKIE);
-  ck_assert_ptr_null(option_text(&ix, 53));
+  ck_assert_uint_eq(classify_built(), PXC_ERR_COOKIE);
+  ck_assert_uint_eq(req.msg_type, 0);
 }
 END_TEST
 
@@ -239,7 +296,7 @@ START_TEST(every_truncation)
   builder_string(&b, 77, "iPXE");
   builder_end(&b);
   for (size_t len = 0; len <= b.len; len++) {
-    uint32_t errors = index_exact(b.buf, len);
+    uint32_t errors = classify_exact(b.buf, len);
     if (len < 236)
       ck_assert_uint_eq(errors, PXC_ERR_SHORT);
     else if (len < 240)
@@ -253,53 +310,110 @@ START_TEST(every_truncation)
 END_TEST
 
 /* A 64 KiB packet: walking it is bounded and finds the late option. */
+/* A 64 KiB packet: walking it is bounded and finds the late option. */
 START_TEST(huge_packet)
 {
   size_t len = 65535;
   uint8_t *pkt = calloc(1, len);
-  struct pxc_bytes opt;
 
   builder_request(&b, mac, 1, 1);
   memcpy(pkt, b.buf, b.len);
   memcpy(pkt + len - 7, "\x4d\x04" "iPXE" "\xff", 7);
-  dhcp_index_build(&ix, pkt, len, scratch, sizeof(scratch));
-  ck_assert_uint_eq(ix.errors, 0);
-  ck_assert(dhcp_index_get(&ix, 77, &opt));
-  ck_assert_uint_eq(opt.len, 4);
+  pxc_classify(NULL, pkt, len, &req);
+  ck_assert_uint_eq(req.errors, 0);
+  ck_assert_uint_eq(pxc_user_class(&req, 0).len, 4);
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
   free(pkt);
 }
 END_TEST
 
-struct seen {
-  unsigned count;
-  uint8_t codes[16];
-};
-
-static void
-note_subopt(void *ctx, uint8_t code, const uint8_t *data, uint8_t len)
-{
-  struct seen *s = ctx;
-
-  (void)data;
-  (void)len;
-  if (s->count < 16)
-    s->codes[s->count++] = code;
-}
-
+/* Option 175's sub-options: PAD skipped, END stops, an overrun stops and
+   is flagged, what came before it is kept. */
 START_TEST(encap_walk)
 {
-  struct seen s = {0};
   static const uint8_t ok[] = {0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00, 0x00,
                                0x13, 1, 1, 0xff, 0x14, 1, 1};
   static const uint8_t overrun[] = {0x13, 1, 1, 0x14, 9, 1};
 
-  ck_assert(dhcp_walk_encap(ok, sizeof(ok), note_subopt, &s));
-  ck_assert_uint_eq(s.count, 2); /* PAD skipped, END stops */
-  ck_assert_uint_eq(s.codes[1], 0x13);
-  s.count = 0;
-  ck_assert(!dhcp_walk_encap(overrun, sizeof(overrun), note_subopt, &s));
-  ck_assert_uint_eq(s.count, 1);
-  ck_assert(!dhcp_walk_encap(overrun, 4, note_subopt, &s));
+  builder_request(&b, mac, 1, 1);
+  builder_option(&b, 175, ok, sizeof(ok));
+  builder_end(&b);
+  ck_assert_uint_eq(classify_built(), 0);
+  ck_assert(req.ipxe.has_busid);
+  ck_assert(pxc_has_feature(&req, 0x13));
+  ck_assert(!pxc_has_feature(&req, 0x14)); /* after END */
+  builder_request(&b, mac, 1, 1);
+  builder_option(&b, 175, overrun, sizeof(overrun));
+  builder_end(&b);
+  ck_assert_uint_eq(classify_built(), PXC_ERR_ENCAP);
+  ck_assert(pxc_has_feature(&req, 0x13));
+  ck_assert(!pxc_has_feature(&req, 0x14));
+  builder_request(&b, mac, 1, 1);
+  builder_option(&b, 175, overrun, 4); /* length byte missing */
+  builder_end(&b);
+  ck_assert_uint_eq(classify_built(), PXC_ERR_ENCAP);
+}
+END_TEST
+
+/* The wire layer's readers never move past the end of their buffer. */
+START_TEST(wire_readers)
+{
+  static const uint8_t bytes[] = {0x12, 0x34, 0x56, 0x78, 0x9a};
+  struct reader r = reader_of(bytes, sizeof(bytes));
+  uint16_t v16;
+  uint32_t v32;
+  uint8_t v8;
+
+  ck_assert(read_be16(&r, &v16));
+  ck_assert_uint_eq(v16, 0x1234);
+  ck_assert(!read_be32(&r, &v32)); /* 3 left: nothing consumed */
+  ck_assert_uint_eq(r.left, 3);
+  ck_assert(read_bytes(&r, NULL, 2));
+  ck_assert(read_u8(&r, &v8));
+  ck_assert_uint_eq(v8, 0x9a);
+  ck_assert(!read_u8(&r, &v8));
+  ck_assert(!read_be16(&r, &v16));
+  ck_assert_uint_eq(be32_at(bytes), 0x12345678);
+}
+END_TEST
+
+/* tlv_next on each way an area can end. */
+START_TEST(wire_tlv_steps)
+{
+  static const uint8_t items[] = {0, 0, 60, 2, 'h', 'i', 0, 255, 77, 9};
+  struct reader r = reader_of(items, sizeof(items));
+  struct tlv item;
+
+  ck_assert_int_eq(tlv_next(&r, &item), TLV_ITEM);
+  ck_assert_uint_eq(item.code, 60);
+  ck_assert_uint_eq(item.len, 2);
+  ck_assert(memcmp(item.data, "hi", 2) == 0);
+  ck_assert_int_eq(tlv_next(&r, &item), TLV_END);
+  r = reader_of(items + 8, 2);
+  ck_assert_int_eq(tlv_next(&r, &item), TLV_OVERRUN);
+  r = reader_of(items + 8, 1);
+  ck_assert_int_eq(tlv_next(&r, &item), TLV_OVERRUN);
+  r = reader_of(items, 2);
+  ck_assert_int_eq(tlv_next(&r, &item), TLV_NO_END);
+}
+END_TEST
+
+/* The one hash: seeded, every byte counts, any alignment. */
+START_TEST(wire_hash)
+{
+  uint8_t a[24] = {0}, big[32] = {0};
+
+  ck_assert_uint_ne(pxc_hash(1, a, sizeof(a)), pxc_hash(2, a, sizeof(a)));
+  for (size_t i = 0; i < sizeof(a); i++) {
+    uint64_t before = pxc_hash(PXC_HASH_SEED, a, sizeof(a));
+    a[i] = 1;
+    ck_assert_uint_ne(pxc_hash(PXC_HASH_SEED, a, sizeof(a)), before);
+    a[i] = 0;
+  }
+  memcpy(big + 3, a, sizeof(a) - 3);
+  ck_assert_uint_eq(pxc_hash(7, big + 3, 16), pxc_hash(7, a, 16));
+  ck_assert_uint_ne(pxc_hash(7, a, 16), pxc_hash(7, a, 17));
+  ck_assert_uint_eq(pxc_hash(7, NULL, 5), pxc_hash(7, a, 0));
 }
 END_TEST
 
@@ -307,7 +421,7 @@ Suite *
 parser_suite(void)
 {
   Suite *s = suite_create("parser");
-  TCase *tc = tcase_create("index");
+  TCase *tc = tcase_create("walk");
 
   tcase_add_checked_fixture(tc, NULL, free_copy);
   tcase_add_test(tc, plain_packet);
@@ -319,6 +433,7 @@ parser_suite(void)
   tcase_add_test(tc, overload_into_garbage);
   tcase_add_test(tc, split_option_joined);
   tcase_add_test(tc, split_option_too_long);
+  tcase_add_test(tc, split_text_too_long);
   tcase_add_test(tc, option_overruns_packet);
   tcase_add_test(tc, length_byte_missing);
   tcase_add_test(tc, missing_end);
@@ -326,6 +441,9 @@ parser_suite(void)
   tcase_add_test(tc, every_truncation);
   tcase_add_test(tc, huge_packet);
   tcase_add_test(tc, encap_walk);
+  tcase_add_test(tc, wire_readers);
+  tcase_add_test(tc, wire_tlv_steps);
+  tcase_add_test(tc, wire_hash);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,12 +1,15 @@
 /*
- * Unit tests of the rules engine (lib/rules.c): every directive's parse
- * errors, word for word where it matters, and its evaluation against
- * crafted requests.
+ * Unit tests of the configuration (lib/config.c) and its evaluation
+ * (lib/eval.c): every directive's parse errors, word for word where it
+ * matters, what a finished config tells about itself, and the evaluation
+ * of crafted requests.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "builder.h"
+#include "config.h"
 #include "pxeclass.h"
 #include "suites.h"
 
@@ -32,7 +35,7 @@ tags_of(struct pxc_config *cfg, const struct pxc_request *req)
   struct pxc_verdict v;
   size_t used = 0;
 
-  pxc_evaluate(cfg, req, 1000, &v);
+  pxc_evaluate(cfg, NULL, req, 1000, &v);
   tags[0] = '\0';
   for (size_t i = 0; i < pxc_rule_count(cfg); i++)
     if (pxc_rule_matches(cfg, i, &v))
@@ -145,8 +148,122 @@ END_TEST
 START_TEST(feature_errors)
 {
   assert_refused("dhcp-ipxe-feature", "set:x,https,telnet", "unknown iPXE feature 'telnet'");
-  assert_refused("dhcp-ipxe-feature", "set:x,255", "unknown iPXE feature '255'");
-  assert_refused("dhcp-ipxe-feature", "set:x,0", "unknown iPXE feature '0'");
+  assert_refused("dhcp-ipxe-feature", "set:x,256", "unknown iPXE feature '256'");
+}
+END_TEST
+
+/* iPXE announces only feature codes 0x10-0x7f: a code outside can never
+   match, so the line is refused with the range named. */
+START_TEST(feature_code_range)
+{
+  static const char *const outside[] = {"0", "1", "15", "0x0f", "128",
+                                        "0x80", "200", "254", "255"};
+  struct pxc_config *cfg = pxc_config_new();
+  char err[512];
+
+  for (size_t i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+    char value[64];
+    snprintf(value, sizeof(value), "set:x,https,%s", outside[i]);
+    assert_refused("dhcp-ipxe-feature", value, "outside 16-127 (0x10-0x7f)");
+    snprintf(value, sizeof(value), "feature:%s", outside[i]);
+    assert_refused("dhcp-ipxe-own", value, "outside 16-127 (0x10-0x7f)");
+  }
+  ck_assert_int_eq(pxc_config_add(cfg, "dhcp-ipxe-feature", "set:lo,16", err,
+                                  sizeof(err)), 0);
+  ck_assert_int_eq(pxc_config_add(cfg, "dhcp-ipxe-feature", "set:hi,0x7f", err,
+                                  sizeof(err)), 0);
+  ck_assert_int_eq(pxc_config_add(cfg, "dhcp-ipxe-own", "feature:127", err,
+                                  sizeof(err)), 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* A line that fails leaves the config as it was; once finished, the
+   config takes no more lines. */
+START_TEST(failed_line_and_finished_config)
+{
+  struct pxc_config *cfg = pxc_config_new();
+  char err[512];
+
+  ck_assert_int_lt(pxc_config_add(cfg, "dhcp-ipxe-own",
+                                  "user-class:CSTM,feature:gopher", err,
+                                  sizeof(err)), 0);
+  ck_assert_int_lt(pxc_config_add(cfg, "dhcp-pxe-class", "set:a,pxe,floppy",
+                                  err, sizeof(err)), 0);
+  ck_assert_uint_eq(pxc_identity_count(cfg), 0);
+  ck_assert_uint_eq(pxc_rule_count(cfg), 0);
+  ck_assert_int_eq(pxc_config_add(cfg, "dhcp-pxe-class", "set:a,pxe", err,
+                                  sizeof(err)), 0);
+  ck_assert_int_eq(pxc_config_finish(cfg, err, sizeof(err)), 0);
+  ck_assert_int_lt(pxc_config_add(cfg, "dhcp-pxe-class", "set:b,ipxe", err,
+                                  sizeof(err)), 0);
+  ck_assert_str_eq(err, "bad dhcp-pxe-class: the configuration is finished: "
+                        "no line can be added");
+  ck_assert_uint_eq(pxc_rule_count(cfg), 1);
+  ck_assert_int_lt(pxc_config_add(NULL, "dhcp-pxe-class", "set:b,ipxe", err,
+                                  sizeof(err)), 0);
+  ck_assert_int_lt(pxc_config_add(cfg, NULL, "x", err, sizeof(err)), 0);
+  ck_assert_int_lt(pxc_config_add(cfg, "dhcp-pxe-class", "x", NULL, 0), 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
+/* Growing the rule and identity arrays: the byte size is checked before
+   it is computed (the old grow() multiplied blindly). */
+START_TEST(array_growth_checks_overflow)
+{
+  size_t n = 0;
+
+  ck_assert(array_next_capacity(0, 100, &n));
+  ck_assert_uint_eq(n, 8);
+  ck_assert(array_next_capacity(8, 100, &n));
+  ck_assert_uint_eq(n, 16);
+  ck_assert(!array_next_capacity(SIZE_MAX / 64, 64, &n));
+  ck_assert(!array_next_capacity(SIZE_MAX / 2 + 1, 1, &n));
+  ck_assert(!array_next_capacity(8, 0, &n));
+  ck_assert_uint_eq(n, 16);
+}
+END_TEST
+
+/* What a finished config tells about itself. */
+START_TEST(introspection)
+{
+  const char *lines[] = {"dhcp-pxe-class=set:own,ipxe-own",
+                         "dhcp-ipxe-own=user-class:CSTM,feature:https,"
+                         "version:>=1.21.1",
+                         "dhcp-ipxe-own=chained,version:!=2",
+                         "dhcp-pxe-arch9=ebc",
+                         "dhcp-chain-guard=2,30,set:loop", NULL};
+  struct pxc_config *cfg = config_of(lines);
+  struct pxc_identity_info id;
+
+  ck_assert_uint_eq(pxc_rule_count(cfg), 2);
+  ck_assert_str_eq(pxc_rule_directive(cfg, 0), "dhcp-pxe-class");
+  ck_assert_str_eq(pxc_rule_directive(cfg, 1), "dhcp-chain-guard");
+  ck_assert_str_eq(pxc_rule_text(cfg, 1), "dhcp-chain-guard=2,30,set:loop");
+  ck_assert_ptr_null(pxc_rule_directive(cfg, 2));
+  ck_assert_ptr_null(pxc_rule_directive(NULL, 0));
+  ck_assert_uint_eq(pxc_identity_count(cfg), 2);
+  ck_assert(pxc_identity_get(cfg, 0, &id));
+  ck_assert_str_eq(id.text, "dhcp-ipxe-own=user-class:CSTM,feature:https,"
+                            "version:>=1.21.1");
+  ck_assert_str_eq(id.user_class, "CSTM");
+  ck_assert(id.features[0x14 / 8] & (1u << (0x14 % 8)));
+  ck_assert(id.has_version);
+  ck_assert_str_eq(id.version_op, ">=");
+  ck_assert_uint_eq(id.version[0], 1);
+  ck_assert_uint_eq(id.version[1], 21);
+  ck_assert_uint_eq(id.version[2], 1);
+  ck_assert(!id.chained);
+  ck_assert(pxc_identity_get(cfg, 1, &id));
+  ck_assert_ptr_null(id.user_class);
+  ck_assert_str_eq(id.version_op, "!=");
+  ck_assert(id.chained);
+  ck_assert(!pxc_identity_get(cfg, 2, &id));
+  ck_assert(!pxc_identity_get(cfg, 0, NULL));
+  ck_assert(pxc_config_arch9_is_ebc(cfg));
+  ck_assert(!pxc_config_arch9_is_ebc(NULL));
+  pxc_config_free(cfg);
 }
 END_TEST
 
@@ -262,7 +379,7 @@ START_TEST(ownership)
   ck_assert_str_eq(tags_of(cfg, &req_rom), "vendor");
   ck_assert_str_eq(tags_of(cfg, &req_edk2), "");
   ck_assert_str_eq(tags_of(cfg, &req_gpxe), ""); /* gPXE is not iPXE */
-  pxc_evaluate(cfg, &req_edk2, 0, &v);
+  pxc_evaluate(cfg, NULL, &req_edk2, 0, &v);
   ck_assert_int_eq(v.own, PXC_OWN_UNKNOWN);
   pxc_config_free(cfg);
 
@@ -282,7 +399,7 @@ START_TEST(no_identity_means_unknown)
   struct pxc_config *cfg = config_of(lines);
   struct pxc_verdict v;
 
-  pxc_evaluate(cfg, &req_rom, 0, &v);
+  pxc_evaluate(cfg, NULL, &req_rom, 0, &v);
   ck_assert_int_eq(v.own, PXC_OWN_UNKNOWN);
   pxc_config_free(cfg);
 }
@@ -404,9 +521,27 @@ START_TEST(bounds)
 {
   struct pxc_verdict v;
 
-  pxc_evaluate(NULL, &req_rom, 0, &v);
+  struct pxc_chain_stats st = {.capacity = 1};
+  char text[16] = "x", err[64];
+
+  pxc_evaluate(NULL, NULL, &req_rom, 0, &v);
+  ck_assert_int_eq(v.own, PXC_OWN_UNKNOWN);
+  ck_assert(!v.chain.tracked);
+  pxc_evaluate(NULL, NULL, &req_rom, 0, NULL);
   ck_assert(!pxc_rule_matches(NULL, 0, &v));
   ck_assert_uint_eq(pxc_rule_count(NULL), 0);
+  ck_assert_ptr_null(pxc_rule_tag(NULL, 0));
+  ck_assert_ptr_null(pxc_rule_text(NULL, 0));
+  ck_assert_uint_eq(pxc_identity_count(NULL), 0);
+  ck_assert(!pxc_config_tracker_info(NULL, NULL));
+  ck_assert_int_lt(pxc_config_finish(NULL, err, sizeof(err)), 0);
+  ck_assert_ptr_null(pxc_tracker_new(NULL));
+  pxc_tracker_record(NULL, &v);
+  pxc_tracker_reply(NULL, NULL, 0, 0);
+  pxc_tracker_stats(NULL, &st);
+  ck_assert_uint_eq(st.capacity, 0);
+  ck_assert_str_eq(pxc_format_chain(NULL, &v, text, sizeof(text)), "");
+  pxc_tracker_free(NULL);
   ck_assert(!pxc_is_directive(NULL));
   ck_assert(!pxc_is_directive("dhcp-boot"));
   ck_assert(pxc_is_directive("dhcp-ipxe-busid"));
@@ -428,6 +563,10 @@ rules_suite(void)
   tcase_add_test(parse, class_errors);
   tcase_add_test(parse, arch_errors);
   tcase_add_test(parse, feature_errors);
+  tcase_add_test(parse, feature_code_range);
+  tcase_add_test(parse, failed_line_and_finished_config);
+  tcase_add_test(parse, array_growth_checks_overflow);
+  tcase_add_test(parse, introspection);
   tcase_add_test(parse, version_errors);
   tcase_add_test(parse, busid_errors);
   tcase_add_test(parse, own_errors);

@@ -1,0 +1,135 @@
+/*
+ * Internal declarations of the configuration (config.c), its pure
+ * evaluation (eval.c) and the chain tracker (tracker.c).  Kept apart from
+ * the classifier's internal headers: the classifier reads a config only
+ * through the public pxc_config_* functions.
+ */
+#ifndef PXC_CONFIG_H
+#define PXC_CONFIG_H
+
+#include "pxeclass.h"
+
+/* ------------------------------------------------------------------ */
+/* The chain tracker's sizes                                           */
+
+#define CHAIN_KEY_LEN  18 /* htype, hlen, chaddr[16] */
+#define CHAIN_STAGES   8  /* stages kept per client: at most 7 hops seen */
+#define CHAIN_DEFAULT_WINDOW   60
+#define CHAIN_DEFAULT_CAPACITY 2048
+#define CHAIN_MAX_CAPACITY     (1u << 22)
+
+/* ------------------------------------------------------------------ */
+/* Rules and identities                                                */
+
+enum version_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+
+struct version_test {
+  enum version_op op;
+  uint8_t version[3];
+};
+
+#define RULE_MAX_ARCH 32
+
+enum rule_kind {
+  RULE_CLASS,
+  RULE_ARCH,
+  RULE_FEATURE,
+  RULE_VERSION,
+  RULE_BUSID,
+  RULE_GUARD,
+  RULE_KIND_COUNT
+};
+
+/* The selectors of dhcp-pxe-class past the class names, in the order of
+   pxc_class_selector_name(): bit N of a class rule is selector N. */
+enum selector_extra {
+  SELECTOR_IPXE_OWN = PXC_CLASS_COUNT,
+  SELECTOR_IPXE_VENDOR,
+  SELECTOR_NETBOOT,
+  SELECTOR_COUNT
+};
+
+struct rule {
+  enum rule_kind kind;
+  const char *directive; /* static: the directive table's name */
+  char *tag;
+  char *text; /* "directive=value", for logs */
+  union {
+    uint32_t class_selectors; /* bit N: selector N */
+    struct {
+      uint32_t families;
+      uint16_t codes[RULE_MAX_ARCH];
+      unsigned code_count;
+    } arch;
+    uint8_t features[16]; /* as in pxc_ipxe.features */
+    struct version_test version;
+    struct {
+      uint8_t bus_type;
+      uint16_t vendor;
+      int32_t device; /* -1: any */
+    } busid;
+  } u;
+};
+
+/* One identity of the site's own iPXE build: every set criterion must hold. */
+struct identity {
+  char *user_class; /* NULL: not a criterion */
+  size_t user_class_len;
+  uint8_t features[16];
+  bool has_version;
+  struct version_test version;
+  bool chained; /* follows a chainload hand-out (chain tracker) */
+  char *text;
+};
+
+struct pxc_config {
+  struct rule *rules;
+  size_t rule_count, rule_alloc;
+  struct identity *identities;
+  size_t identity_count, identity_alloc;
+  bool finished;     /* pxc_config_finish() succeeded: read-only now */
+  bool arch9_is_ebc; /* quirk off: 9 stays EBC */
+  bool has_guard;    /* dhcp-chain-guard given */
+  bool uses_chained; /* an identity has `chained` */
+  unsigned guard_hops;
+  uint32_t window;   /* chain window, seconds */
+  uint32_t capacity; /* chain table size, clients */
+  const char *guard_tag; /* the guard rule's tag, NULL without a guard */
+};
+
+/* The operator's text (">=") of a version test. */
+const char *version_op_text(enum version_op op);
+
+/* The next capacity of a growing array of ELEM-byte elements that holds
+   ALLOC now; false if its size in bytes would overflow a size_t. */
+bool array_next_capacity(size_t alloc, size_t elem, size_t *out);
+
+/* True if V compares true against test T. */
+bool version_test_matches(const struct version_test *t, const uint8_t v[3]);
+
+/* ------------------------------------------------------------------ */
+/* Between evaluation and the tracker                                  */
+
+/* Bits of pxc_chain_step.flags. */
+enum step_flag {
+  STEP_VALID = 1,       /* made by pxc_evaluate() with a tracker */
+  STEP_DROP = 2,        /* the client leaves the table (the OS asked) */
+  STEP_UNTRACKED = 4,   /* no room: counted, not recorded */
+  STEP_NEW_CLIENT = 8,  /* the client gets a slot */
+  STEP_SAME_STAGE = 16, /* the request continues the newest stage */
+  STEP_RESTART = 32,    /* the stages so far are forgotten */
+  STEP_HOP = 64         /* the new stage follows a hand-out */
+};
+
+#define STEP_NO_SLOT UINT32_MAX
+
+/* Where REQ stands in its client's chain at NOW: fills STEP and every
+   field of OUT but `own`-dependent ones (none are).  FOLLOWS_HANDOUT
+   tells whether the stage REQ continues or begins follows a stage that
+   was handed a file and was not our own iPXE: `chained` needs it.
+   Reads the tracker only. */
+void tracker_judge(const struct pxc_tracker *trk,
+                   const struct pxc_request *req, time_t now,
+                   struct pxc_chain_step *step, struct pxc_chain *out);
+
+#endif /* PXC_CONFIG_H */

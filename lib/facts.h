@@ -1,0 +1,17 @@
+/*
+ * Facts of tables.c that the classifier needs and the public API does not
+ * show.  tables.c depends on nothing else of lib/ but wire.h.
+ */
+#ifndef PXC_FACTS_H
+#define PXC_FACTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* True if a client with this MAC (MAC_LEN bytes) and option 97 (raw, type
+   byte first, UUID97_LEN bytes) is a Raspberry Pi bootloader. */
+bool pxc_is_raspberry_pi(const uint8_t *mac, size_t mac_len,
+                         const uint8_t *uuid97, size_t uuid97_len);
+
+#endif /* PXC_FACTS_H */

@@ -1,0 +1,823 @@
+/*
+ * The chain tracker: per-client memory of the boot chain (firmware → iPXE
+ * binary → script), so that a request can be judged by what came before
+ * it.  QEMU's iPXE ROM and Debian's undionly.kpxe send byte-identical
+ * requests; only "this client was just handed a chainload" tells them
+ * apart, and only counting hops catches a chainload loop.
+ *
+ * Memory is one fixed table, allocated when the tracker is made: no
+ * allocation per request, O(1) work per request (a keyed hash lookup and
+ * a scan of a client's eight stages).  Clients live on two LRU lists:
+ * "idle" (no hop yet, or single requests such as a flood of random MACs)
+ * and "mid-chain" (made a hop within the window).  Room is made by taking,
+ * in this order, a mid-chain client whose window has passed, then the
+ * least recently seen idle client; when every client is mid-chain and
+ * fresh, the newcomer is not tracked rather than someone's chain broken.
+ *
+ * A request is judged by tracker_judge() (reading only, for
+ * pxc_evaluate()) and written by pxc_tracker_record(); replies go to
+ * pxc_tracker_reply().
+ *
+ * A client takes 124 bytes (plus 4 of its hash bucket): its stages are
+ * kept as parallel arrays of a 32-bit fingerprint, a start time, one byte
+ * of class, ownership and flags, and one byte naming the boot file handed
+ * out, an index into the tracker's table of distinct file names.  Only
+ * the newest stage keeps its xid, and the newest stage's last request or
+ * hand-out is the client's last_seen.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "config.h"
+#include "wire.h"
+
+#define NONE UINT32_MAX
+
+/* Boot files: each distinct value (as the reply carried it) is interned
+   in a table of NAME_COUNT, keyed by its hash, with its last path
+   component (at most NAME_LEN - 1 bytes) for logs; a stage holds its
+   index.  Two hand-outs are of the same file when their values are. */
+#define NAME_LEN       16
+#define NAME_COUNT     254
+#define NAME_NONE      0   /* no file handed out */
+#define NAME_UNKNOWN   255 /* handed out, but the table was full */
+#define NAME_SLOTS     512 /* hash slots of the name table, a power of 2 */
+
+/* A stage's byte of meta data: class, ownership, flags. */
+#define META_CLASS(m)  ((m) & 7u)
+#define META_OWN(m)    (((m) >> 3) & 3u)
+#define META_HOP       0x20u /* began after a file was handed to the stage before */
+#define META_HANDOUT   0x40u /* the server handed this stage a boot file */
+#define META(cls, own) ((uint8_t)((cls) | (own) << 3))
+
+enum list_id { LIST_FREE, LIST_IDLE, LIST_MID_CHAIN, LIST_COUNT };
+
+/* One client (hardware type + address) and its recent stages, in rings
+   indexed by stage; head is the ring index of the newest stage. */
+struct client {
+  uint8_t key[CHAIN_KEY_LEN];
+  uint8_t count; /* stages kept, ≤ CHAIN_STAGES */
+  uint8_t head;
+  uint8_t list;
+  uint8_t meta[CHAIN_STAGES];
+  uint8_t file[CHAIN_STAGES];
+  uint32_t prev, next; /* LRU list links, most recent at the head */
+  uint32_t hash_next;
+  uint32_t last_seen;  /* the newest stage's latest request or hand-out */
+  uint32_t xid;        /* of the newest stage */
+  uint32_t fp[CHAIN_STAGES];    /* low half of the request fingerprint */
+  uint32_t start[CHAIN_STAGES]; /* the stage's first request */
+};
+
+struct lru {
+  uint32_t head, tail;
+  size_t len;
+};
+
+/* The distinct boot files handed out. */
+struct names {
+  uint64_t hash[NAME_COUNT + 1];       /* of the value; [0] unused */
+  char text[NAME_COUNT + 1][NAME_LEN]; /* last path component */
+  uint8_t slot[NAME_SLOTS];            /* hash → index, 0 if empty */
+  unsigned count;
+};
+
+struct pxc_tracker {
+  struct client *clients;
+  uint32_t capacity;
+  uint32_t *buckets;
+  uint32_t bucket_mask;
+  struct lru lists[LIST_COUNT];
+  uint64_t seed;
+  uint32_t window;
+  unsigned max_hops;
+  unsigned long evicted, untracked, trips;
+  struct names names;
+};
+
+/* ------------------------------------------------------------------ */
+/* Lists and hashing                                                   */
+
+static void
+lru_remove(struct pxc_tracker *t, uint32_t i)
+{
+  struct client *c = &t->clients[i];
+  struct lru *l = &t->lists[c->list];
+
+  if (c->prev != NONE)
+    t->clients[c->prev].next = c->next;
+  else
+    l->head = c->next;
+  if (c->next != NONE)
+    t->clients[c->next].prev = c->prev;
+  else
+    l->tail = c->prev;
+  l->len--;
+}
+
+/* Put client I at the head (most recent end) of list LIST. */
+static void
+lru_push(struct pxc_tracker *t, uint32_t i, enum list_id list)
+{
+  struct client *c = &t->clients[i];
+  struct lru *l = &t->lists[list];
+
+  c->list = (uint8_t)list;
+  c->prev = NONE;
+  c->next = l->head;
+  if (l->head != NONE)
+    t->clients[l->head].prev = i;
+  else
+    l->tail = i;
+  l->head = i;
+  l->len++;
+}
+
+static void
+lru_move(struct pxc_tracker *t, uint32_t i, enum list_id list)
+{
+  if (t->clients[i].list == list && t->lists[list].head == i)
+    return;
+  lru_remove(t, i);
+  lru_push(t, i, list);
+}
+
+/* True if two client keys are equal. */
+static inline bool
+key_equal(const uint8_t *a, const uint8_t *b)
+{
+  uint64_t a0, a1, b0, b1;
+  uint16_t a2, b2;
+
+  memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&a2, a + 16, 2);
+  memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8), memcpy(&b2, b + 16, 2);
+  return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
+}
+
+/* Bucket of a client key: the one hash, with the tracker's random seed
+   so that a flood of chosen MACs cannot be aimed at one bucket. */
+static uint32_t
+key_bucket(const struct pxc_tracker *t, const uint8_t *key)
+{
+  return (uint32_t)pxc_hash(t->seed, key, CHAIN_KEY_LEN) & t->bucket_mask;
+}
+
+/* The client with KEY, or NONE. */
+static uint32_t
+find_client(const struct pxc_tracker *t, const uint8_t *key)
+{
+  uint32_t i = t->buckets[key_bucket(t, key)];
+
+  while (i != NONE && !key_equal(t->clients[i].key, key))
+    i = t->clients[i].hash_next;
+  return i;
+}
+
+static void
+unhash_client(struct pxc_tracker *t, uint32_t i)
+{
+  uint32_t *link = &t->buckets[key_bucket(t, t->clients[i].key)];
+
+  while (*link != i)
+    link = &t->clients[*link].hash_next;
+  *link = t->clients[i].hash_next;
+}
+
+/* Forget client I: back to the free list. */
+static void
+drop_client(struct pxc_tracker *t, uint32_t i)
+{
+  unhash_client(t, i);
+  lru_move(t, i, LIST_FREE);
+}
+
+/* Key of the client of REQ: hardware type, address length and address. */
+static void
+request_key(const struct pxc_request *req, uint8_t *key)
+{
+  key[0] = req->htype;
+  key[1] = req->hlen;
+  memcpy(key + 2, req->chaddr, CHAIN_KEY_LEN - 2);
+}
+
+/* Seconds from THEN to NOW; a clock that went back reads as no time. */
+static uint32_t
+elapsed(uint32_t then, uint32_t now)
+{
+  return (int32_t)(now - then) > 0 ? now - then : 0;
+}
+
+static bool
+expired(const struct pxc_tracker *t, uint32_t then, uint32_t now)
+{
+  return elapsed(then, now) > t->window;
+}
+
+/* The client's slot a newcomer would get: a free one; else a mid-chain
+   client whose window has passed; else the least recently seen idle
+   client.  NONE when every client is in a fresh chain: those are never
+   evicted for a newcomer. */
+static uint32_t
+room_for_newcomer(const struct pxc_tracker *t, uint32_t now)
+{
+  uint32_t victim;
+
+  if (t->lists[LIST_FREE].len > 0)
+    return t->lists[LIST_FREE].tail;
+  victim = t->lists[LIST_MID_CHAIN].tail;
+  if (victim == NONE || !expired(t, t->clients[victim].last_seen, now))
+    victim = t->lists[LIST_IDLE].tail;
+  return victim;
+}
+
+/* ------------------------------------------------------------------ */
+/* Stages                                                              */
+
+/* Ring index of stage N of client C, 0 being the newest. */
+static unsigned
+stage_back(const struct client *c, unsigned n)
+{
+  return (c->head + CHAIN_STAGES - n) % CHAIN_STAGES;
+}
+
+static unsigned
+oldest_stage(const struct client *c)
+{
+  return stage_back(c, c->count - 1u);
+}
+
+static uint32_t
+request_fp(const struct pxc_request *req)
+{
+  return (uint32_t)req->fingerprint;
+}
+
+/* True if REQ continues the newest stage of C: a retransmission, the
+   REQUEST after the DISCOVER, a retry before any hand-out, or a PXE
+   boot-server request (port 4011: PXE picks its boot file there even when
+   the proxy offer already named one). */
+static bool
+same_stage(const struct client *c, const struct pxc_request *req)
+{
+  unsigned s = c->head;
+
+  return META_CLASS(c->meta[s]) == (unsigned)req->fw_class &&
+         c->fp[s] == request_fp(req) &&
+         (c->xid == req->xid || !(c->meta[s] & META_HANDOUT) ||
+          req->has_boot_item);
+}
+
+/*
+ * True if REQ means the machine rebooted: a boot firmware (not a loaded
+ * program) asked again, or the chain's first program came back after
+ * another one.
+ */
+static bool
+is_reboot(const struct client *c, const struct pxc_request *req)
+{
+  if (pxc_class_starts_chain(req->fw_class))
+    return true;
+  return c->count > 1 && c->fp[oldest_stage(c)] == request_fp(req) &&
+         c->fp[c->head] != request_fp(req);
+}
+
+/* Hops among stages N0 … N1-1 of client C (0 the newest) that began
+   within the window ending at NOW. */
+static unsigned
+hops_in_window(const struct pxc_tracker *t, const struct client *c,
+               unsigned n0, unsigned n1, uint32_t now)
+{
+  unsigned hops = 0;
+
+  for (unsigned n = n0; n < n1; n++) {
+    unsigned s = stage_back(c, n);
+    if ((c->meta[s] & META_HOP) && !expired(t, c->start[s], now))
+      hops++;
+  }
+  return hops;
+}
+
+/* True if two stages were handed the same file (a name the table had no
+   room for is taken as different from every other). */
+static bool
+same_file(uint8_t a, uint8_t b)
+{
+  return a == b && a != NAME_UNKNOWN;
+}
+
+/*
+ * True if the newest stage of C, one of ours, was handed a file no
+ * earlier stage of the chain was handed: our iPXE got its answer (its
+ * script), so whatever asks next begins a new chain — typically the
+ * machine rebooted, which QEMU's iPXE ROM, byte-identical to Debian's
+ * undionly.kpxe, cannot otherwise show.  A file handed out again is a
+ * loop going round, and counts on.
+ */
+static bool
+chain_completed(const struct client *c)
+{
+  unsigned s = c->head;
+
+  if (!(c->meta[s] & META_HANDOUT) || META_OWN(c->meta[s]) != PXC_OWN_OWN)
+    return false;
+  for (unsigned n = 1; n < c->count; n++) {
+    unsigned older = stage_back(c, n);
+    if ((c->meta[older] & META_HANDOUT) && same_file(c->file[older], c->file[s]))
+      return false;
+  }
+  return true;
+}
+
+/* True if stage S of C, not one of ours, was handed a boot file: the next
+   program to ask is the one it was chainloaded into. */
+static bool
+handed_a_chainload(const struct client *c, unsigned s)
+{
+  return (c->meta[s] & META_HANDOUT) && META_OWN(c->meta[s]) != PXC_OWN_OWN;
+}
+
+/* The chain fields of a request that begins a chain (new client, or the
+   old chain forgotten). */
+static void
+judge_restart(struct pxc_chain_step *step, struct pxc_chain *out)
+{
+  step->flags |= STEP_RESTART;
+  out->new_stage = true;
+  out->restarted = true;
+  out->stages = 1;
+}
+
+/* How REQ continues the chain of client C (which has stages). */
+static void
+judge_known(const struct pxc_tracker *t, const struct client *c,
+            const struct pxc_request *req, struct pxc_chain_step *step,
+            struct pxc_chain *out)
+{
+  uint32_t now = step->now;
+  unsigned kept;
+
+  if (expired(t, c->last_seen, now)) {
+    judge_restart(step, out);
+    return;
+  }
+  if (same_stage(c, req)) {
+    step->flags |= STEP_SAME_STAGE;
+    out->follows_chainload = c->count > 1 && (c->meta[c->head] & META_HOP) &&
+                             handed_a_chainload(c, stage_back(c, 1));
+    out->stages = c->count;
+    out->hops = hops_in_window(t, c, 0, c->count, now);
+    return;
+  }
+  out->rebooted = is_reboot(c, req);
+  if (out->rebooted || chain_completed(c)) {
+    judge_restart(step, out);
+    return;
+  }
+  if (c->meta[c->head] & META_HANDOUT)
+    step->flags |= STEP_HOP;
+  out->follows_chainload = handed_a_chainload(c, c->head);
+  out->new_stage = true;
+  /* the new stage joins; when the ring is full, the oldest leaves */
+  kept = c->count < CHAIN_STAGES ? c->count : CHAIN_STAGES - 1u;
+  out->stages = kept + 1;
+  out->hops = hops_in_window(t, c, 0, kept, now) +
+              ((step->flags & STEP_HOP) ? 1 : 0);
+}
+
+void
+tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
+              time_t now, struct pxc_chain_step *step, struct pxc_chain *out)
+{
+  uint8_t key[CHAIN_KEY_LEN];
+  uint32_t i;
+
+  step->now = (uint32_t)now;
+  step->slot = STEP_NO_SLOT;
+  step->flags = STEP_VALID;
+  request_key(req, key);
+  i = find_client(t, key);
+  if (req->fw_class == PXC_CLASS_NONE) {
+    /* the installed OS: this machine's boot chain is over */
+    if (i != NONE) {
+      step->flags |= STEP_DROP;
+      step->slot = i;
+    }
+    return;
+  }
+  if (i == NONE) {
+    if (room_for_newcomer(t, step->now) == NONE) {
+      step->flags |= STEP_UNTRACKED;
+      return;
+    }
+    step->flags |= STEP_NEW_CLIENT;
+    out->tracked = true;
+    judge_restart(step, out);
+    return;
+  }
+  step->slot = i;
+  out->tracked = true;
+  if (t->clients[i].count == 0)
+    judge_restart(step, out);
+  else
+    judge_known(t, &t->clients[i], req, step, out);
+  out->looping = t->max_hops > 0 && out->hops > t->max_hops;
+  out->guard_tripped = out->looping && out->new_stage;
+}
+
+/* ------------------------------------------------------------------ */
+/* Recording                                                           */
+
+/* A slot for the new client with KEY, hashed and on the idle list; NONE
+   if there is no room. */
+static uint32_t
+add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
+{
+  uint32_t i = room_for_newcomer(t, now), bucket;
+  struct client *c;
+
+  if (i == NONE)
+    return NONE;
+  if (t->clients[i].list != LIST_FREE) {
+    drop_client(t, i);
+    t->evicted++;
+  }
+  c = &t->clients[i];
+  memcpy(c->key, key, CHAIN_KEY_LEN);
+  c->count = 0;
+  c->head = 0;
+  bucket = key_bucket(t, key);
+  c->hash_next = t->buckets[bucket];
+  t->buckets[bucket] = i;
+  lru_move(t, i, LIST_IDLE);
+  return i;
+}
+
+/* The slot of the verdict's client, checked against the request (a
+   verdict made before the tracker changed names no one); NONE if gone. */
+static uint32_t
+verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
+               const uint8_t *key)
+{
+  uint32_t i = v->step.slot;
+
+  if (v->step.flags & STEP_NEW_CLIENT)
+    return find_client(t, key) == NONE ? add_client(t, key, v->step.now)
+                                       : NONE;
+  if (i >= t->capacity || t->clients[i].list == LIST_FREE ||
+      !key_equal(t->clients[i].key, key))
+    return NONE;
+  return i;
+}
+
+void
+pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
+{
+  uint8_t key[CHAIN_KEY_LEN];
+  uint32_t flags, i;
+  struct client *c;
+  unsigned s;
+
+  if (!t || !v || !v->req || !(v->step.flags & STEP_VALID))
+    return;
+  flags = v->step.flags;
+  if (flags & STEP_UNTRACKED) {
+    t->untracked++;
+    return;
+  }
+  if (!(flags & STEP_DROP) && !v->chain.tracked)
+    return;
+  request_key(v->req, key);
+  i = verdict_client(t, v, key);
+  if (i == NONE)
+    return;
+  if (flags & STEP_DROP) {
+    drop_client(t, i);
+    return;
+  }
+  c = &t->clients[i];
+  if (flags & STEP_RESTART)
+    c->count = 0;
+  if (flags & STEP_SAME_STAGE) {
+    s = c->head;
+  } else {
+    c->head = (uint8_t)((c->head + 1) % CHAIN_STAGES);
+    if (c->count < CHAIN_STAGES)
+      c->count++;
+    s = c->head;
+    c->fp[s] = request_fp(v->req);
+    c->start[s] = v->step.now;
+    c->file[s] = NAME_NONE;
+    c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
+  }
+  c->xid = v->req->xid;
+  c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT)) |
+                         META(v->req->fw_class, v->own));
+  c->last_seen = v->step.now;
+  if (v->chain.guard_tripped)
+    t->trips++;
+  lru_move(t, i, v->chain.hops > 0 ? LIST_MID_CHAIN : LIST_IDLE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies                                                             */
+
+/* Option 67 in the TLV area DATA (LEN bytes): true with it in OUT.
+   Notes option 52's value in *OVERLOAD (3 if malformed: trust neither
+   field) when OVERLOAD is not NULL.  Stops at 67. */
+static bool
+find_bootfile(const uint8_t *data, size_t len, struct pxc_bytes *out,
+              unsigned *overload)
+{
+  struct reader r = reader_of(data, len);
+  struct tlv t;
+
+  while (tlv_next(&r, &t) == TLV_ITEM) {
+    if (t.code == DHCP_BOOTFILE) {
+      *out = (struct pxc_bytes){t.data, t.len};
+      return true;
+    }
+    if (t.code == DHCP_OVERLOAD && overload)
+      *overload = t.len == 1 ? t.data[0] & 3u : 3u;
+  }
+  return false;
+}
+
+/*
+ * The boot file of a reply (PKT, LEN ≥ BOOTP_HEADER_LEN bytes): option 67
+ * (in the options, then in file and sname when option 52 says they hold
+ * options, as dnsmasq's option_find() reads them), else the file field
+ * unless option 52 overloads it.  dnsmasq sets 52 = 2 (sname only) when a
+ * large reply needs room and file holds the boot file.
+ */
+static bool
+reply_boot_file(const uint8_t *pkt, size_t len, struct pxc_bytes *out)
+{
+  static const struct {
+    unsigned bit;
+    size_t off, len;
+  } areas[] = {
+      {DHCP_OVERLOAD_FILE, offsetof(struct bootp_header, file), 128},
+      {DHCP_OVERLOAD_SNAME, offsetof(struct bootp_header, sname), 64},
+  };
+  const uint8_t *file = pkt + offsetof(struct bootp_header, file);
+  unsigned overload = 0;
+
+  if (len >= DHCP_OPTIONS_OFF &&
+      memcmp(pkt + BOOTP_HEADER_LEN, dhcp_cookie, DHCP_COOKIE_LEN) == 0) {
+    if (find_bootfile(pkt + DHCP_OPTIONS_OFF, len - DHCP_OPTIONS_OFF, out,
+                      &overload))
+      return true;
+    for (size_t a = 0; a < sizeof(areas) / sizeof(areas[0]); a++)
+      if ((overload & areas[a].bit) &&
+          find_bootfile(pkt + areas[a].off, areas[a].len, out, NULL))
+        return true;
+  }
+  if (overload & DHCP_OVERLOAD_FILE)
+    return false;
+  *out = (struct pxc_bytes){file, strnlen((const char *)file, 128)};
+  return true;
+}
+
+/* The last path component of boot file F, made printable and cut to
+   NAME_LEN - 1 bytes, into NAME. */
+static void
+file_name(struct pxc_bytes f, char name[NAME_LEN])
+{
+  size_t start = 0, n;
+
+  for (size_t i = 0; i + 1 < f.len; i++)
+    if (f.data[i] == '/')
+      start = i + 1;
+  n = f.len - start < NAME_LEN - 1 ? f.len - start : NAME_LEN - 1;
+  memset(name, 0, NAME_LEN);
+  for (size_t i = 0; i < n; i++) {
+    uint8_t ch = f.data[start + i];
+    name[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+  }
+}
+
+/* The index of boot file F (not empty) in the table of distinct files,
+   added if new; NAME_UNKNOWN once the table is full.  Hashes the value
+   once; the name is made only for a new file. */
+static uint8_t
+intern_file(struct names *names, struct pxc_bytes f)
+{
+  uint64_t h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
+
+  for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
+    uint8_t *slot = &names->slot[(h + probe) & (NAME_SLOTS - 1)];
+    if (*slot == 0) {
+      if (names->count == NAME_COUNT)
+        return NAME_UNKNOWN;
+      *slot = (uint8_t)++names->count;
+      names->hash[*slot] = h;
+      file_name(f, names->text[*slot]);
+      return *slot;
+    }
+    if (names->hash[*slot] == h)
+      return *slot;
+  }
+  return NAME_UNKNOWN;
+}
+
+/* A reply to the current stage that names a boot file is a hand-out.
+   The BOOTREPLY and xid checks come first: most replies cost a lookup. */
+void
+pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
+                  time_t now)
+{
+  const size_t chaddr = offsetof(struct bootp_header, chaddr);
+  uint8_t key[CHAIN_KEY_LEN];
+  struct pxc_bytes file;
+  struct client *c;
+  uint32_t i;
+
+  if (!t || !pkt || len < BOOTP_HEADER_LEN || pkt[0] != BOOTP_REPLY)
+    return;
+  key[0] = pkt[offsetof(struct bootp_header, htype)];
+  key[1] = pkt[offsetof(struct bootp_header, hlen)];
+  memcpy(key + 2, pkt + chaddr, CHAIN_KEY_LEN - 2);
+  i = find_client(t, key);
+  if (i == NONE)
+    return;
+  c = &t->clients[i];
+  if (c->count == 0 ||
+      c->xid != be32_at(pkt + offsetof(struct bootp_header, xid)))
+    return;
+  if (!reply_boot_file(pkt, len, &file))
+    return;
+  while (file.len > 0 && file.data[file.len - 1] == '\0')
+    file.len--;
+  if (file.len == 0)
+    return;
+  c->file[c->head] = intern_file(&t->names, file);
+  c->meta[c->head] |= META_HANDOUT;
+  c->last_seen = (uint32_t)now;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle and reporting                                            */
+
+struct pxc_tracker *
+pxc_tracker_new(const struct pxc_config *cfg)
+{
+  struct pxc_guard_info info;
+  struct pxc_tracker *t;
+  uint32_t buckets = 1;
+
+  if (!cfg || !cfg->finished || !pxc_config_tracker_info(cfg, &info)) {
+    errno = EINVAL;
+    return NULL;
+  }
+  t = calloc(1, sizeof(*t));
+  if (!t)
+    return NULL;
+  while (buckets < info.capacity)
+    buckets <<= 1;
+  t->clients = calloc(info.capacity, sizeof(*t->clients));
+  t->buckets = calloc(buckets, sizeof(*t->buckets));
+  if (!t->clients || !t->buckets) {
+    pxc_tracker_free(t);
+    errno = ENOMEM;
+    return NULL;
+  }
+  t->capacity = info.capacity;
+  t->bucket_mask = buckets - 1;
+  t->window = info.window;
+  t->max_hops = info.hops;
+  memset(t->buckets, 0xff, buckets * sizeof(*t->buckets));
+  for (int l = 0; l < LIST_COUNT; l++)
+    t->lists[l] = (struct lru){NONE, NONE, 0};
+  for (uint32_t i = 0; i < t->capacity; i++)
+    lru_push(t, i, LIST_FREE);
+  if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
+      (ssize_t)sizeof(t->seed))
+    t->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
+  return t;
+}
+
+void
+pxc_tracker_free(struct pxc_tracker *t)
+{
+  if (!t)
+    return;
+  free(t->clients);
+  free(t->buckets);
+  free(t);
+}
+
+void
+pxc_tracker_stats(const struct pxc_tracker *t, struct pxc_chain_stats *st)
+{
+  if (!st)
+    return;
+  memset(st, 0, sizeof(*st));
+  if (!t)
+    return;
+  st->capacity = t->capacity;
+  st->entry_bytes = sizeof(struct client) + sizeof(uint32_t);
+  st->bytes = t->capacity * sizeof(struct client) +
+              (t->bucket_mask + 1u) * sizeof(uint32_t) + sizeof(*t);
+  st->used = t->capacity - t->lists[LIST_FREE].len;
+  st->mid_chain = t->lists[LIST_MID_CHAIN].len;
+  st->evicted = t->evicted;
+  st->untracked = t->untracked;
+  st->trips = t->trips;
+  st->window = t->window;
+  st->max_hops = t->max_hops;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rendering                                                           */
+
+/* Bounded text: appends never overrun, the text stays NUL-terminated. */
+struct text {
+  char *buf;
+  size_t size, used;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+text_printf(struct text *x, const char *fmt, ...)
+{
+  va_list ap;
+  int n;
+
+  if (x->used + 1 >= x->size)
+    return;
+  va_start(ap, fmt);
+  n = vsnprintf(x->buf + x->used, x->size - x->used, fmt, ap);
+  va_end(ap);
+  if (n > 0)
+    x->used += (size_t)n < x->size - x->used ? (size_t)n
+                                              : x->size - x->used - 1;
+}
+
+/* "class/own@+Ns>file" for each stage of the client of REQ, oldest first. */
+static void
+format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
+              struct text *x)
+{
+  uint8_t key[CHAIN_KEY_LEN];
+  const struct client *c;
+  uint32_t i;
+
+  request_key(req, key);
+  i = find_client(t, key);
+  if (i == NONE)
+    return;
+  c = &t->clients[i];
+  for (unsigned n = c->count; n-- > 0;) {
+    unsigned s = stage_back(c, n);
+    unsigned own = META_OWN(c->meta[s]);
+    text_printf(x, "%s%s", n + 1 == c->count ? "" : " ",
+                pxc_class_name((enum pxc_class)META_CLASS(c->meta[s])));
+    if (own != PXC_OWN_UNKNOWN)
+      text_printf(x, "/%s", pxc_own_name((enum pxc_own)own));
+    text_printf(x, "@%us", elapsed(c->start[oldest_stage(c)], c->start[s]));
+    if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_UNKNOWN)
+      text_printf(x, ">?");
+    else if (c->meta[s] & META_HANDOUT)
+      text_printf(x, ">%s", t->names.text[c->file[s]]);
+  }
+}
+
+char *
+pxc_format_chain(const struct pxc_tracker *trk, const struct pxc_verdict *v,
+                 char *buf, size_t len)
+{
+  struct text x = {buf, len, 0};
+
+  if (!buf || !len)
+    return buf;
+  buf[0] = '\0';
+  if (trk && v && v->req)
+    format_stages(trk, v->req, &x);
+  return buf;
+}
+
+char *
+pxc_format_loop_warning(const struct pxc_config *cfg,
+                        const struct pxc_tracker *trk,
+                        const struct pxc_verdict *v, char *buf, size_t len)
+{
+  struct text x = {buf, len, 0};
+  char mac[64];
+
+  if (!buf || !len)
+    return buf;
+  buf[0] = '\0';
+  if (!trk || !v || !v->req || !v->chain.guard_tripped)
+    return buf;
+  text_printf(&x, "%s made %u hops within %us (more than %u), tag %s set; "
+                  "chain: ",
+              pxc_format_mac(v->req, mac, sizeof(mac)), v->chain.hops,
+              trk->window, trk->max_hops,
+              cfg && cfg->guard_tag ? cfg->guard_tag : "chain-loop");
+  format_stages(trk, v->req, &x);
+  return buf;
+}

@@ -1,0 +1,317 @@
+/*
+ * Benchmark: what the dnsmasq hooks cost per call, measured on the real
+ * captures replayed through the hooks' call sequence with the config of
+ * tests/dnsmasq/bench_dnsmasq.py (every rule kind the bench mix uses,
+ * `chained` and a chain guard):
+ *
+ *   tag hook    pxc_classify → pxc_evaluate → every pxc_rule_matches →
+ *               pxc_tracker_record (then the loop warning if the guard
+ *               tripped), for each request;
+ *   reply hook  pxc_tracker_reply, for each reply.
+ *
+ * Each round replays every capture as MACHINES machines (the MAC changed,
+ * a round's clock a window later than the last), so the table holds many
+ * clients and every chain is walked from its start.
+ *
+ * Prints nanoseconds per call, the stack each hook used (painted-stack
+ * measurement), the tracker's bytes per client, and with --callgrind the
+ * instructions per call: the program runs itself under callgrind once per
+ * hook, collecting only inside that hook.  Figures only: it asserts
+ * nothing, since a timed test on a shared machine would flake.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+#define MAX_PACKETS 512
+#define MACHINES 64
+#define STACK_PAINT 16384
+
+/* One datagram of a capture, and when it was sent (seconds from the
+   start of its capture). */
+struct packet {
+  uint8_t *data;
+  size_t len;
+  long at;
+  bool request;
+};
+
+struct corpus {
+  struct packet pkt[MAX_PACKETS];
+  size_t count, requests, replies;
+  struct timeval first;
+  bool have_first;
+};
+
+/* The pxeclass lines of bench_dnsmasq.py's PXECLASS_CONFIG. */
+static const char *const bench_config[][2] = {
+    {"dhcp-ipxe-own", "chained"},
+    {"dhcp-pxe-class", "set:ipxe,ipxe,gpxe"},
+    {"dhcp-pxe-class", "set:own,ipxe-own"},
+    {"dhcp-pxe-arch", "set:efi64,efi-x64"},
+    {"dhcp-pxe-class", "set:httpclient,http-boot"},
+    {"dhcp-chain-guard", "3,60"},
+};
+
+static struct pxc_config *cfg;
+static struct pxc_tracker *trk;
+static unsigned long tags_set, loops_seen;
+
+/* Keep every datagram of a capture (requests and replies, file order). */
+static void
+keep_packet(void *ctx, const struct captured *pkt)
+{
+  struct corpus *c = ctx;
+  struct packet *p;
+
+  if (c->count == MAX_PACKETS || pkt->len < 1)
+    return;
+  if (!c->have_first) {
+    c->first = pkt->time;
+    c->have_first = true;
+  }
+  p = &c->pkt[c->count++];
+  p->data = malloc(pkt->len);
+  if (!p->data)
+    exit(1);
+  memcpy(p->data, pkt->data, pkt->len);
+  p->len = pkt->len;
+  p->at = (long)(pkt->time.tv_sec - c->first.tv_sec);
+  p->request = pkt->data[0] == 1;
+  if (p->request)
+    c->requests++;
+  else
+    c->replies++;
+}
+
+/* What the tag hook does after classifying: evaluate, match every rule,
+   record (and the loop warning when the guard tripped). */
+__attribute__((noinline)) void
+judge_part(const struct pxc_request *req, time_t now)
+{
+  struct pxc_verdict verdict;
+
+  pxc_evaluate(cfg, trk, req, now, &verdict);
+  for (size_t i = 0; i < pxc_rule_count(cfg); i++)
+    if (pxc_rule_matches(cfg, i, &verdict))
+      tags_set++;
+  pxc_tracker_record(trk, &verdict);
+  if (verdict.chain.guard_tripped) {
+    static char line[1024];
+    pxc_format_loop_warning(cfg, trk, &verdict, line, sizeof(line));
+    loops_seen++;
+  }
+}
+
+/* The tag hook of dnsmasq-hooks/pxeclass-hooks.c, without dnsmasq. */
+__attribute__((noinline)) void
+tag_hook(const uint8_t *pkt, size_t len, time_t now)
+{
+  struct pxc_request req;
+
+  pxc_classify(cfg, pkt, len, &req);
+  judge_part(&req, now);
+}
+
+/* The reply hook. */
+__attribute__((noinline)) void
+reply_hook(const uint8_t *pkt, size_t len, time_t now)
+{
+  pxc_tracker_reply(trk, pkt, len, now);
+}
+
+/* Fill the stack below the caller with a pattern ... */
+__attribute__((noinline)) static void
+paint_stack(void)
+{
+  volatile uint8_t area[STACK_PAINT];
+
+  for (size_t i = 0; i < sizeof(area); i++)
+    area[i] = 0xa5;
+}
+
+/* ... and, after a call, how much of it the call overwrote. */
+__attribute__((noinline)) static size_t
+stack_used(void)
+{
+  volatile uint8_t area[STACK_PAINT];
+  size_t untouched = 0;
+
+  while (untouched < sizeof(area) && area[untouched] == 0xa5)
+    untouched++;
+  return sizeof(area) - untouched;
+}
+
+/* Machine M's copy of a packet: the MAC's fourth byte is M. */
+static void
+as_machine(struct packet *p, unsigned m)
+{
+  if (p->len > 31)
+    p->data[31] = (uint8_t)m;
+}
+
+/* Replay the corpus ROUNDS times; the deepest stack of each hook in
+   *TAG_STACK and *REPLY_STACK when not NULL. */
+static void
+replay(struct corpus *c, unsigned rounds, size_t *tag_stack,
+       size_t *reply_stack)
+{
+  for (unsigned r = 0; r < rounds; r++) {
+    time_t base = 1000000 + (time_t)(r / MACHINES) * 1000;
+    for (size_t i = 0; i < c->count; i++) {
+      struct packet *p = &c->pkt[i];
+      size_t *deepest = p->request ? tag_stack : reply_stack;
+      as_machine(p, r % MACHINES);
+      if (deepest)
+        paint_stack();
+      if (p->request)
+        tag_hook(p->data, p->len, base + p->at);
+      else
+        reply_hook(p->data, p->len, base + p->at);
+      if (deepest) {
+        size_t used = stack_used();
+        if (used > *deepest)
+          *deepest = used;
+      }
+    }
+  }
+}
+
+static double
+seconds(void)
+{
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Instructions callgrind counted inside FN over this program run with
+   ARGS; -1 if valgrind could not be run. */
+static double
+callgrind_instructions(const char *self, const char *fn, const char *args)
+{
+  char cmd[4096], line[512];
+  double total = -1;
+  FILE *f;
+
+  snprintf(cmd, sizeof(cmd),
+           "valgrind --tool=callgrind --collect-atstart=no "
+           "--toggle-collect=%s --callgrind-out-file=/dev/null %s %s 2>&1",
+           fn, self, args);
+  f = popen(cmd, "r");
+  if (!f)
+    return -1;
+  while (fgets(line, sizeof(line), f)) {
+    const char *at = strstr(line, "Collected :");
+    if (at)
+      total = strtod(at + strlen("Collected :"), NULL);
+  }
+  pclose(f);
+  return total;
+}
+
+static void
+setup(void)
+{
+  char err[256];
+
+  cfg = pxc_config_new();
+  for (size_t i = 0; i < sizeof(bench_config) / sizeof(bench_config[0]); i++)
+    if (pxc_config_add(cfg, bench_config[i][0], bench_config[i][1], err,
+                       sizeof(err)) < 0) {
+      fprintf(stderr, "bench-hooks: %s\n", err);
+      exit(1);
+    }
+  if (pxc_config_finish(cfg, err, sizeof(err)) < 0 ||
+      !(trk = pxc_tracker_new(cfg))) {
+    fprintf(stderr, "bench-hooks: %s\n", err);
+    exit(1);
+  }
+}
+
+int
+main(int argc, char **argv)
+{
+  static struct corpus corpus;
+  unsigned rounds = 2000;
+  bool callgrind = false, quiet = false;
+  char err[512], args[3072] = "";
+  size_t tag_stack = 0, reply_stack = 0, used = 0;
+  struct pxc_chain_stats st;
+  double t0, t1;
+  int first = 1;
+
+  for (; first < argc && argv[first][0] == '-'; first++) {
+    if (strcmp(argv[first], "--callgrind") == 0)
+      callgrind = true;
+    else if (strcmp(argv[first], "--quiet") == 0)
+      quiet = true;
+    else if (strcmp(argv[first], "--rounds") == 0 && first + 1 < argc)
+      rounds = (unsigned)strtoul(argv[++first], NULL, 10);
+    else
+      break;
+  }
+  if (first == argc) {
+    fprintf(stderr, "usage: bench-hooks [--callgrind] [--rounds N] "
+                    "CAPTURE.pcap...\n");
+    return 2;
+  }
+  for (int i = first; i < argc; i++) {
+    corpus.have_first = false;
+    if (capture_each(argv[i], keep_packet, &corpus, err, sizeof(err)) < 0) {
+      fprintf(stderr, "bench-hooks: %s\n", err);
+      return 1;
+    }
+    used += (size_t)snprintf(args + used, sizeof(args) - used, " %s", argv[i]);
+    if (used >= sizeof(args))
+      return 1;
+  }
+  setup();
+
+  replay(&corpus, MACHINES, &tag_stack, &reply_stack); /* warm, and stack */
+  t0 = seconds();
+  replay(&corpus, rounds, NULL, NULL);
+  t1 = seconds();
+  if (quiet)
+    return 0;
+  pxc_tracker_stats(trk, &st);
+  printf("bench-hooks: %zu requests and %zu replies per round, %u rounds, "
+         "%u machines\n",
+         corpus.requests, corpus.replies, rounds, MACHINES);
+  printf("  both hooks: %.0f ns per packet (%lu tags set, %lu loop "
+         "warnings)\n",
+         (t1 - t0) * 1e9 / ((double)rounds * (double)corpus.count), tags_set,
+         loops_seen);
+  printf("  stack: tag hook %zu bytes, reply hook %zu bytes\n", tag_stack,
+         reply_stack);
+  printf("  tracker: %zu bytes per client, %zu clients tracked, %lu "
+         "evicted\n",
+         st.entry_bytes, st.used, st.evicted);
+  if (callgrind) {
+    unsigned cg_rounds = 200;
+    char cg_args[3200];
+    /* the warm-up replay runs under callgrind too */
+    double requests = (double)(cg_rounds + MACHINES) * (double)corpus.requests;
+    double replies = (double)(cg_rounds + MACHINES) * (double)corpus.replies;
+    double tag, judge, reply;
+
+    snprintf(cg_args, sizeof(cg_args), "--quiet --rounds %u%s", cg_rounds,
+             args);
+    tag = callgrind_instructions(argv[0], "tag_hook", cg_args);
+    judge = callgrind_instructions(argv[0], "judge_part", cg_args);
+    reply = callgrind_instructions(argv[0], "reply_hook", cg_args);
+    if (tag < 0 || judge < 0 || reply < 0) {
+      printf("  instructions: valgrind not available\n");
+      return 0;
+    }
+    printf("  instructions: tag hook %.0f per request (classify %.0f, "
+           "evaluate + rules + record %.0f), reply hook %.0f per reply\n",
+           tag / requests, (tag - judge) / requests, judge / requests,
+           reply / replies);
+  }
+  return 0;
+}
