@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import dhcp, firmware, replay              # noqa: E402
+from pxelab import dhcp, facts, firmware, replay       # noqa: E402
 from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq                     # noqa: E402
 
@@ -140,6 +140,23 @@ def _profiles():
 
 
 PROFILES = _profiles()
+# The dhcp-ipxe-own lines the sheet's verdicts assume.
+IDENTITY_LINES = "".join(f"dhcp-ipxe-own={v}\n" for v in firmware.load().identities)
+
+
+def verdict(name):
+    """(class, own or None, arch as the pxeclass log line writes it or None)
+    the firmware sheet expects of profile NAME under IDENTITY_LINES; QEMU's
+    ROM is the sheet's ipxe-bios (its capture is of that build)."""
+    sheet = firmware.load()
+    program = "ipxe-bios" if name == "qemu-ipxe" else sheet.machine("net", name).program
+    expect = sheet.programs[program].expect
+    own = None if expect["own"] == "unknown" else expect["own"]
+    arch = None
+    if expect["arch"] != "-":
+        code = int(expect["arch"])
+        arch = f"{code}({facts.arch_name(code)})"
+    return expect["class"], own, arch
 
 
 # ------------------------------------------------------------------ lab

@@ -104,6 +104,14 @@ def arch_code(name):
     raise KeyError(name)
 
 
+def arch_name(code):
+    """The library's name of option 93 value CODE ('efi-x64'); KeyError if none."""
+    for arch in library()["architectures"]:
+        if arch["code"] == code:
+            return arch["name"]
+    raise KeyError(code)
+
+
 def read_config(path):
     """The pxeclass lines of the dnsmasq.conf at PATH as the library reads
     them (`pxeclass config --json`); ConfigRejected if it refuses one."""
