@@ -22,7 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import boot, clients, dhcp, firmware, lab, replay, standins, testing  # noqa: E402
+from pxelab import (boot, clients, dhcp, facts, firmware, lab, replay, standins,  # noqa: E402
+                    testing)
 
 CLI = os.environ.get("PXC_CLI", os.path.join(ROOT, "build", "tools", "pxeclass"))
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
@@ -143,6 +144,41 @@ class OfflineTest(unittest.TestCase):
         self.assertEqual(clients.version_meeting("<", (2, 0, 0)), (1, 255, 255))
         self.assertEqual(clients.version_meeting(">", (1, 0, 255)), (1, 1, 0))
         self.assertIsNone(clients.version_meeting("<", (0, 0, 0)))
+
+    def test_firmware_sheet(self):
+        """The sheet's lab machines, in report order, each with a program the
+        lab can play; a line the reader does not know is named."""
+        sheet = firmware.load()
+        self.assertEqual(clients.machine_names(),
+                         ["bios-pxe", "uefi-x64-pxe", "uefi-x64-http", "arm64-pxe",
+                          "arm64-http", "qemu-ipxe", "vbox-ipxe", "own-ipxe", "gpxe"])
+        for machine in sheet.machines:
+            with self.subTest(machine=machine.name):
+                if machine.group == "lab" and machine.program != "own":
+                    program = sheet.programs[machine.program]
+                    self.assertIn(program.kind, ("pxe", "http", "ipxe", "gpxe"))
+                    self.assertTrue(program.label and program.arch and program.source)
+                self.assertIn(machine.group, ("lab", "net"))
+        with self.assertRaisesRegex(firmware.SheetError, r"x\.sheet:3: unknown program line"):
+            firmware.parse("program a\n  kind pxe\n  colour blue\n", "x.sheet")
+        with self.assertRaisesRegex(firmware.SheetError, "unknown program b"):
+            firmware.parse("machine lab m\n  program b\n", "x.sheet")
+
+    def test_missing_cli_is_named(self):
+        """Without a CLI to ask, the lab says where it looked."""
+        saved = {k: os.environ.pop(k, None) for k in facts.CLI_ENVIRONMENT}
+        old_tree = facts.BUILD_TREE_CLI
+        try:
+            os.environ["PXC_LAB_CLI"] = "/nonexistent/pxeclass"
+            facts.BUILD_TREE_CLI = "/nonexistent/build/tools/pxeclass"
+            with self.assertRaisesRegex(facts.FactsError,
+                                        r"cannot find the pxeclass CLI.*PXC_LAB_CLI="
+                                        r"/nonexistent/pxeclass"):
+                facts.cli_path()
+        finally:
+            facts.BUILD_TREE_CLI = old_tree
+            os.environ.pop("PXC_LAB_CLI", None)
+            os.environ.update({k: v for k, v in saved.items() if v is not None})
 
     def test_standin_guesses(self):
         """Names decide what a stand-in is (the rules in standins.py)."""

@@ -657,6 +657,9 @@ def main(argv=None):
     except LabError as exc:
         report_error(exc, args.json)
         return exc.status
+    except facts.FactsError as exc:          # the CLI is missing or too old
+        report_error(LabError(str(exc), EXIT_ENVIRONMENT), args.json)
+        return EXIT_ENVIRONMENT
     finally:
         if args.keep:
             print(f"pxeclass lab: work directory kept: {workdir}", file=sys.stderr)
