@@ -35,6 +35,7 @@ print_family_names(uint32_t bits)
   fputs("]", stdout);
 }
 
+/* "architectures": every entry of the option 93 table. */
 static void
 print_architectures(void)
 {
@@ -56,6 +57,7 @@ print_architectures(void)
   fputs("]", stdout);
 }
 
+/* "families": the family bits that have a name. */
 static void
 print_families(void)
 {
@@ -75,6 +77,8 @@ print_families(void)
   fputs("]", stdout);
 }
 
+/* "feature_range" and "features": the iPXE feature flags the library
+   names, and the codes iPXE can announce at all. */
 static void
 print_features(void)
 {
@@ -94,6 +98,7 @@ print_features(void)
   fputs("]", stdout);
 }
 
+/* "buses": the iPXE bus types (sub-option 177) that have a name. */
 static void
 print_buses(void)
 {
@@ -113,6 +118,7 @@ print_buses(void)
   fputs("]", stdout);
 }
 
+/* "classes" (with starts_chain) and "own": the verdict names. */
 static void
 print_classes(void)
 {
@@ -178,6 +184,7 @@ print_flags(const char *key, const char *(*name_of)(uint32_t),
   fputs("]", stdout);
 }
 
+/* The usage of `pxeclass facts`. */
 static void
 facts_usage(FILE *out)
 {
@@ -187,6 +194,7 @@ facts_usage(FILE *out)
                "error and warning flags) as one JSON document.\n");
 }
 
+/* pxeclass facts --json: the whole document on stdout. */
 int
 cmd_facts(int argc, char **argv)
 {
@@ -231,7 +239,7 @@ struct record {
   char *path;
   unsigned line;
   char *name;
-  char *value; /* NULL: the line had no '=' */
+  char *value;     /* NULL: the line had no '=' */
   const char *tag; /* the tag it sets (owned by the config), or NULL */
 };
 
@@ -275,6 +283,7 @@ keep_record(void *ctx, const struct conf_directive *d)
   return 0;
 }
 
+/* Free the copies keep_record() made. */
 static void
 free_records(struct records *rs)
 {
@@ -325,6 +334,7 @@ print_place(const struct record *r)
     fputs(",\"line\":null", stdout);
 }
 
+/* "directives": each pxeclass line with its place and its tag. */
 static void
 print_directives(const struct records *rs)
 {
@@ -365,6 +375,8 @@ print_identity_features(const uint8_t features[16])
   fputs("]", stdout);
 }
 
+/* "identities": each dhcp-ipxe-own line as the library parsed it, with
+   the place of its line. */
 static void
 print_identities(const struct pxc_config *cfg, const struct records *rs)
 {
@@ -414,6 +426,7 @@ print_tracker(const struct pxc_config *cfg)
   fputs("}", stdout);
 }
 
+/* The whole `config --json` document for the finished CFG. */
 static void
 print_config_json(const char *path, const struct pxc_config *cfg,
                   const struct records *rs)
@@ -442,17 +455,19 @@ print_config_text(const struct records *rs)
   }
 }
 
+/* The usage of `pxeclass config`. */
 static void
 config_usage(FILE *out)
 {
-  fprintf(out,
-          "usage: pxeclass config [--json] dnsmasq.conf\n"
-          "The pxeclass directives of a dnsmasq config (conf-file and "
-          "conf-dir followed),\nwith their file and line, the parsed "
-          "dhcp-ipxe-own identities and the chain\ntracker's parameters. "
-          "Errors read as dnsmasq prints them; exit status 1.\n");
+  fprintf(out, "usage: pxeclass config [--json] dnsmasq.conf\n"
+               "The pxeclass directives of a dnsmasq config (conf-file and "
+               "conf-dir followed),\nwith their file and line, the parsed "
+               "dhcp-ipxe-own identities and the chain\ntracker's parameters. "
+               "Errors read as dnsmasq prints them; exit status 1.\n");
 }
 
+/* pxeclass config [--json] FILE: read FILE as dnsmasq would, print its
+   pxeclass lines; status 1 with dnsmasq's message if one is refused. */
 int
 cmd_config(int argc, char **argv)
 {

@@ -27,8 +27,14 @@ struct sheet_reader {
 
 /* Program lines that only the lab and the REQUEST builders use. */
 static const char *const skipped_program_keys[] = {
-    "kind", "label", "arch", "source", "short-class-4011",
-    "request-order", "request-option", "request-drops",
+    "kind",
+    "label",
+    "arch",
+    "source",
+    "short-class-4011",
+    "request-order",
+    "request-option",
+    "request-drops",
 };
 
 /* Lines of a machine block (the C tests build for a machine of their own). */

@@ -30,7 +30,7 @@ struct sheet_option {
 /* One `program` block. */
 struct sheet_program {
   char name[SHEET_NAME_MAX];
-  unsigned line;                 /* of the block's first line */
+  unsigned line; /* of the block's first line */
   uint16_t flags;
   size_t pad_to;
   size_t option_count;
@@ -41,7 +41,7 @@ struct sheet_program {
   char features[SHEET_FEATURES_MAX][SHEET_NAME_MAX]; /* NAME or NAME=VALUE */
   bool has_expect;
   char expect_class[SHEET_NAME_MAX];
-  int expect_arch;               /* SHEET_ARCH_NONE: no architecture */
+  int expect_arch; /* SHEET_ARCH_NONE: no architecture */
   char expect_own[SHEET_NAME_MAX];
 };
 
@@ -49,7 +49,8 @@ struct sheet {
   size_t count;
   struct sheet_program *programs;
   size_t identity_count;
-  char identities[SHEET_IDENTITY_MAX][SHEET_TEXT_MAX]; /* dhcp-ipxe-own values */
+  /* the dhcp-ipxe-own values the verdicts assume */
+  char identities[SHEET_IDENTITY_MAX][SHEET_TEXT_MAX];
 };
 
 /* The hardware a packet is built for: what `uuid`, `client-id` and the

@@ -14,7 +14,8 @@
 #include "pxeclass.h"
 #include "suites.h"
 
-#define SHEET_PROGRAMS_AT_LEAST 30 /* the lab's 11 and the network tests' 21 */
+/* The lab's 11 programs and the network tests' 21. */
+#define SHEET_PROGRAMS_AT_LEAST 30
 
 static struct sheet sheet;
 static struct builder b;
@@ -97,8 +98,9 @@ START_TEST(every_program_classifies_as_the_sheet_says)
     const struct sheet_program *p = &sheet.programs[i];
     struct pxc_verdict v;
 
-    ck_assert_msg(sheet_build_discover(p, &m, (uint32_t)i, &b, err,
-                                       sizeof(err)) == 0, "%s", err);
+    ck_assert_msg(
+        sheet_build_discover(p, &m, (uint32_t)i, &b, err, sizeof(err)) == 0,
+        "%s", err);
     pxc_classify(cfg, b.buf, b.len, &req);
     pxc_evaluate(cfg, NULL, &req, 0, &v);
     ck_assert_msg(req.errors == 0, "%s: errors 0x%x", p->name, req.errors);
@@ -106,16 +108,16 @@ START_TEST(every_program_classifies_as_the_sheet_says)
                   "%s: class %s, the sheet says %s", p->name,
                   pxc_class_name(req.fw_class), p->expect_class);
     if (p->expect_arch == SHEET_ARCH_NONE)
-      ck_assert_msg(req.arch_source == PXC_ARCH_NONE, "%s: arch %u, the sheet "
-                    "says none", p->name, req.arch);
+      ck_assert_msg(req.arch_source == PXC_ARCH_NONE,
+                    "%s: arch %u, the sheet says none", p->name, req.arch);
     else
       ck_assert_msg(req.arch_source != PXC_ARCH_NONE &&
                         req.arch == (uint16_t)p->expect_arch,
                     "%s: arch %u, the sheet says %d", p->name, req.arch,
                     p->expect_arch);
     ck_assert_msg(strcmp(pxc_own_name(v.own), p->expect_own) == 0,
-                  "%s: own %s, the sheet says %s", p->name,
-                  pxc_own_name(v.own), p->expect_own);
+                  "%s: own %s, the sheet says %s", p->name, pxc_own_name(v.own),
+                  p->expect_own);
   }
   pxc_config_free(cfg);
 }
@@ -125,10 +127,13 @@ END_TEST
 START_TEST(discover_bytes_follow_the_sheet)
 {
   static const uint8_t gpxe_head[] = {
+      /* 97: the machine's UUID */
       97, 17, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+      /* 61: its MAC */
       61, 7, 1, 0x52, 0x54, 0x00, 0xfa, 0xc7, 0x01,
+      /* 175: bus id, version, then pxe-ext=2 first, as gPXE emits them */
       175, 45, 0xb1, 5, 1, 0x1a, 0xf4, 0x10, 0x00, 0xeb, 3, 0, 9, 7,
-      0x10, 1, 2, /* pxe-ext=2 first, as gPXE emits it */
+      0x10, 1, 2,
   };
   struct sheet_machine m = test_machine();
   const struct sheet_program *gpxe = NULL, *rom = NULL;
@@ -182,16 +187,16 @@ START_TEST(sheet_errors_are_named)
              "  expect class ipxe arch - own vendor\n",
              path, sizeof(path));
   ck_assert_int_eq(sheet_load(path, &bad, err, sizeof(err)), 0);
-  ck_assert_int_eq(sheet_build_discover(&bad.programs[0], &m, 1, &b, err,
-                                        sizeof(err)), -1);
+  ck_assert_int_eq(
+      sheet_build_discover(&bad.programs[0], &m, 1, &b, err, sizeof(err)), -1);
   ck_assert_msg(strstr(err, "feature 'nope' unknown"), "%s", err);
   sheet_free(&bad);
   unlink(path);
 
   temp_sheet("program a\n  option 93 arch efi-x65\n", path, sizeof(path));
   ck_assert_int_eq(sheet_load(path, &bad, err, sizeof(err)), 0);
-  ck_assert_int_eq(sheet_build_discover(&bad.programs[0], &m, 1, &b, err,
-                                        sizeof(err)), -1);
+  ck_assert_int_eq(
+      sheet_build_discover(&bad.programs[0], &m, 1, &b, err, sizeof(err)), -1);
   ck_assert_msg(strstr(err, "architecture 'efi-x65' unknown"), "%s", err);
   sheet_free(&bad);
   unlink(path);
