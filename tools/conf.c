@@ -224,6 +224,8 @@ read_conf_file(struct conf_reader *r, const char *path)
   return ret;
 }
 
+/* Read PATH (and what it includes) into CFG, telling FN of each directive
+   the library took, then finish CFG: see cli.h. */
 int
 conf_read(struct pxc_config *cfg, const char *path, conf_directive_fn *fn,
           void *ctx, char *err, size_t errlen)
@@ -235,6 +237,7 @@ conf_read(struct pxc_config *cfg, const char *path, conf_directive_fn *fn,
   return pxc_config_finish(cfg, err, errlen);
 }
 
+/* conf_read() for callers that need no record of the lines. */
 int
 conf_load(struct pxc_config *cfg, const char *path, char *err, size_t errlen)
 {
