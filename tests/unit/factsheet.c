@@ -175,15 +175,23 @@ program_features(struct sheet_reader *r, struct sheet_program *p, char *rest)
   return 0;
 }
 
-/* expect class C arch N|- own O */
+/* expect class C arch N|- own O [warnings W,…] */
 static int
 program_expect(struct sheet_reader *r, struct sheet_program *p,
                const char *rest)
 {
   char cls[SHEET_NAME_MAX], arch[16], own[SHEET_NAME_MAX];
+  int used = 0;
 
-  if (sscanf(rest, "class %63s arch %15s own %63s", cls, arch, own) != 3)
+  if (sscanf(rest, "class %63s arch %15s own %63s%n", cls, arch, own, &used) !=
+      3)
     return sheet_error(r, "expect needs: class C arch N own O");
+  rest += used;
+  p->expect_warnings[0] = '\0';
+  if (sscanf(rest, " warnings %255s%n", p->expect_warnings, &used) == 1)
+    rest += used;
+  if (*rest)
+    return sheet_error(r, "expect: unknown '%s'", rest);
   strcpy(p->expect_class, cls);
   strcpy(p->expect_own, own);
   p->expect_arch = strcmp(arch, "-") == 0 ? SHEET_ARCH_NONE : atoi(arch);

@@ -43,6 +43,7 @@ struct sheet_program {
   char expect_class[SHEET_NAME_MAX];
   int expect_arch; /* SHEET_ARCH_NONE: no architecture */
   char expect_own[SHEET_NAME_MAX];
+  char expect_warnings[SHEET_TEXT_MAX]; /* "a,b" in bit order; "" for none */
 };
 
 struct sheet {

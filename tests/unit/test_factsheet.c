@@ -54,6 +54,19 @@ free_sheet(void)
   sheet_free(&sheet);
 }
 
+/* The names of the warning bits of WARNINGS, "a,b" in bit order. */
+static void
+warning_names(uint32_t warnings, char *buf, size_t len)
+{
+  size_t used = 0;
+
+  buf[0] = '\0';
+  for (unsigned i = 0; i < 32; i++)
+    if (warnings & (1u << i))
+      used += (size_t)snprintf(buf + used, len - used, "%s%s",
+                               used ? "," : "", pxc_warning_name(1u << i));
+}
+
 /* A finished config of the sheet's dhcp-ipxe-own identities. */
 static struct pxc_config *
 sheet_config(void)
@@ -92,7 +105,7 @@ START_TEST(every_program_classifies_as_the_sheet_says)
 {
   struct pxc_config *cfg = sheet_config();
   struct sheet_machine m = test_machine();
-  char err[512];
+  char err[512], warned[SHEET_TEXT_MAX];
 
   for (size_t i = 0; i < sheet.count; i++) {
     const struct sheet_program *p = &sheet.programs[i];
@@ -115,6 +128,10 @@ START_TEST(every_program_classifies_as_the_sheet_says)
                         req.arch == (uint16_t)p->expect_arch,
                     "%s: arch %u, the sheet says %d", p->name, req.arch,
                     p->expect_arch);
+    warning_names(req.warnings, warned, sizeof(warned));
+    ck_assert_msg(strcmp(warned, p->expect_warnings) == 0,
+                  "%s: warnings '%s', the sheet says '%s'", p->name, warned,
+                  p->expect_warnings);
     ck_assert_msg(strcmp(pxc_own_name(v.own), p->expect_own) == 0,
                   "%s: own %s, the sheet says %s", p->name, pxc_own_name(v.own),
                   p->expect_own);
