@@ -45,9 +45,6 @@ from .servers import Dnsmasq, HttpFileServer, ServerError
 
 EXIT_OK, EXIT_LOOP, EXIT_CONFIG, EXIT_ENVIRONMENT = 0, 1, 2, 3
 BRIDGE = "br0"
-# How pxeclass directives begin: stock dnsmasq calling one a "bad option"
-# means the binary is not the patched one.
-PXECLASS_PREFIXES = ("dhcp-pxe-", "dhcp-ipxe-", "dhcp-chain-")
 DNSMASQ_START_TIMEOUT = 10.0
 LOG_SETTLE_TIMEOUT = 1.0
 
@@ -198,7 +195,7 @@ class Lab:
             line = quoted_line(self.config.lines, message)
         if line:
             details.update(file=line.path, line=line.number, text=line.text)
-            if "bad option" in message and line.key.startswith(PXECLASS_PREFIXES):
+            if "bad option" in message and is_pxeclass_directive(line.key):
                 details["hint"] = (f"{self.dnsmasq_binary} does not know {line.key}: "
                                    "is it the pxeclass-patched dnsmasq? (--dnsmasq)")
         return LabError(message, EXIT_CONFIG, details)
@@ -346,6 +343,15 @@ class Lab:
                                f"tag:{tag}")
         else:
             chain.reason += f" (after the guard tripped: {tag})"
+
+
+def is_pxeclass_directive(key):
+    """True if KEY is one of the library's directives: stock dnsmasq calling
+    one a "bad option" means the binary is not the patched one."""
+    try:
+        return key in facts.library()["directives"]
+    except facts.FactsError:
+        return False
 
 
 def quoted_line(lines, message):
