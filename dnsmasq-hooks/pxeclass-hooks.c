@@ -205,8 +205,10 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 					unsigned int mess_type,
 					struct dhcp_netid *netid, time_t now)
 {
-  struct pxc_request req;
-  struct pxc_verdict verdict;
+  /* Static: dnsmasq handles one packet at a time, and the request's
+     700 bytes stay off the stack of a small router. */
+  static struct pxc_request req;
+  static struct pxc_verdict verdict;
   size_t i;
 
   if (!pxeclass_config)

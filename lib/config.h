@@ -121,6 +121,11 @@ enum step_flag {
   STEP_HOP = 64         /* the new stage follows a hand-out */
 };
 
+/* pxc_evaluate() also keeps, above these flags, the selectors of
+   dhcp-pxe-class that accept the request (bit N: selector N), so each
+   class rule is one test. */
+#define STEP_SELECTOR_SHIFT 16
+
 #define STEP_NO_SLOT UINT32_MAX
 
 /* Where REQ stands in its client's chain at NOW: fills STEP and every

@@ -88,25 +88,6 @@ judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req,
   return PXC_OWN_VENDOR;
 }
 
-void
-pxc_evaluate(const struct pxc_config *cfg, const struct pxc_tracker *trk,
-             const struct pxc_request *req, time_t now,
-             struct pxc_verdict *verdict)
-{
-  if (!verdict)
-    return;
-  memset(verdict, 0, sizeof(*verdict));
-  verdict->req = req;
-  if (!req)
-    return;
-  if (trk)
-    tracker_judge(trk, req, now, &verdict->step, &verdict->chain);
-  verdict->own = judge_ownership(cfg, req, verdict->chain.follows_chainload);
-}
-
-/* ------------------------------------------------------------------ */
-/* Rule matching                                                       */
-
 /* The selectors of dhcp-pxe-class that accept the judged request, as
    bits: its class, ipxe-own or ipxe-vendor, and netboot. */
 static uint32_t
@@ -124,10 +105,31 @@ request_selectors(const struct pxc_verdict *v)
   return bits;
 }
 
+void
+pxc_evaluate(const struct pxc_config *cfg, const struct pxc_tracker *trk,
+             const struct pxc_request *req, time_t now,
+             struct pxc_verdict *verdict)
+{
+  if (!verdict)
+    return;
+  memset(verdict, 0, sizeof(*verdict));
+  verdict->req = req;
+  if (!req)
+    return;
+  if (trk)
+    tracker_judge(trk, req, now, &verdict->step, &verdict->chain);
+  verdict->own = judge_ownership(cfg, req, verdict->chain.follows_chainload);
+  verdict->step.flags |= request_selectors(verdict) << STEP_SELECTOR_SHIFT;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rule matching                                                       */
+
 static bool
 class_rule_matches(const struct rule *r, const struct pxc_verdict *v)
 {
-  return (r->u.class_selectors & request_selectors(v)) != 0;
+  return (r->u.class_selectors &
+          (v->step.flags >> STEP_SELECTOR_SHIFT)) != 0;
 }
 
 static bool
@@ -193,7 +195,10 @@ bool
 pxc_rule_matches(const struct pxc_config *cfg, size_t i,
                  const struct pxc_verdict *verdict)
 {
-  if (!cfg || i >= cfg->rule_count || !verdict || !verdict->req)
+  const struct rule *r;
+
+  if (!cfg || !verdict || i >= cfg->rule_count || !verdict->req)
     return false;
-  return rule_matchers[cfg->rules[i].kind](&cfg->rules[i], verdict);
+  r = &cfg->rules[i];
+  return rule_matchers[r->kind](r, verdict);
 }

@@ -26,7 +26,6 @@
  * hand-out is the client's last_seen.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,14 +33,16 @@
 #include <sys/random.h>
 
 #include "config.h"
+#include "strbuf.h"
 #include "wire.h"
 
 #define NONE UINT32_MAX
 
-/* Boot files: each distinct value (as the reply carried it) is interned
-   in a table of NAME_COUNT, keyed by its hash, with its last path
-   component (at most NAME_LEN - 1 bytes) for logs; a stage holds its
-   index.  Two hand-outs are of the same file when their values are. */
+/* Boot files: each distinct value (as the reply carried it, up to its
+   first NUL) is interned in a table of NAME_COUNT, found by its hash,
+   with its last path component (at most NAME_LEN - 1 bytes) for logs; a
+   stage holds its index.  Two hand-outs are of the same file when their
+   values are. */
 #define NAME_LEN       16
 #define NAME_COUNT     254
 #define NAME_NONE      0   /* no file handed out */
@@ -53,6 +54,7 @@
 #define META_OWN(m)    (((m) >> 3) & 3u)
 #define META_HOP       0x20u /* began after a file was handed to the stage before */
 #define META_HANDOUT   0x40u /* the server handed this stage a boot file */
+#define META_XID_DONE  0x80u /* ...in a reply to the newest request's xid */
 #define META(cls, own) ((uint8_t)((cls) | (own) << 3))
 
 enum list_id { LIST_FREE, LIST_IDLE, LIST_MID_CHAIN, LIST_COUNT };
@@ -79,9 +81,10 @@ struct lru {
   size_t len;
 };
 
-/* The distinct boot files handed out. */
+/* The distinct boot files handed out; entry 0 is unused. */
 struct names {
-  uint64_t hash[NAME_COUNT + 1];       /* of the value; [0] unused */
+  uint8_t len[NAME_COUNT + 1];
+  uint8_t value[NAME_COUNT + 1][255];  /* an option holds at most 255 */
   char text[NAME_COUNT + 1][NAME_LEN]; /* last path component */
   uint8_t slot[NAME_SLOTS];            /* hash → index, 0 if empty */
   unsigned count;
@@ -160,11 +163,15 @@ key_equal(const uint8_t *a, const uint8_t *b)
 }
 
 /* Bucket of a client key: the one hash, with the tracker's random seed
-   so that a flood of chosen MACs cannot be aimed at one bucket. */
+   so that a flood of chosen MACs cannot be aimed at one bucket.  The
+   type and length bytes go into the seed, so the address is hashed as
+   two whole words. */
 static uint32_t
 key_bucket(const struct pxc_tracker *t, const uint8_t *key)
 {
-  return (uint32_t)pxc_hash(t->seed, key, CHAIN_KEY_LEN) & t->bucket_mask;
+  uint64_t seed = t->seed ^ ((uint64_t)key[0] << 8 | key[1]);
+
+  return (uint32_t)pxc_hash(seed, key + 2, CHAIN_KEY_LEN - 2) & t->bucket_mask;
 }
 
 /* The client with KEY, or NONE. */
@@ -514,9 +521,11 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     c->file[s] = NAME_NONE;
     c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
   }
-  c->xid = v->req->xid;
-  c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT)) |
+  c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT |
+                                         (c->xid == v->req->xid ? META_XID_DONE
+                                                                : 0))) |
                          META(v->req->fw_class, v->own));
+  c->xid = v->req->xid;
   c->last_seen = v->step.now;
   if (v->chain.guard_tripped)
     t->trips++;
@@ -601,28 +610,55 @@ file_name(struct pxc_bytes f, char name[NAME_LEN])
   }
 }
 
-/* The index of boot file F (not empty) in the table of distinct files,
-   added if new; NAME_UNKNOWN once the table is full.  Hashes the value
-   once; the name is made only for a new file. */
-static uint8_t
-intern_file(struct names *names, struct pxc_bytes f)
+/* True if entry K of the table holds boot file F. */
+static bool
+names_hold(const struct names *names, uint8_t k, struct pxc_bytes f)
 {
-  uint64_t h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
+  return names->len[k] == f.len && memcmp(names->value[k], f.data, f.len) == 0;
+}
 
+/* The index of boot file F (1 to 255 bytes) in the table of distinct
+   files, added if new; NAME_UNKNOWN once the table is full.  KNOWN, the
+   file the client was handed last, is tried first: a DHCP transaction's
+   replies mostly name the same one, and then nothing is hashed. */
+static uint8_t
+intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
+{
+  uint64_t h;
+
+  if (known != NAME_NONE && known != NAME_UNKNOWN &&
+      names_hold(names, known, f))
+    return known;
+  h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
   for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
     uint8_t *slot = &names->slot[(h + probe) & (NAME_SLOTS - 1)];
     if (*slot == 0) {
       if (names->count == NAME_COUNT)
         return NAME_UNKNOWN;
       *slot = (uint8_t)++names->count;
-      names->hash[*slot] = h;
+      names->len[*slot] = (uint8_t)f.len;
+      memcpy(names->value[*slot], f.data, f.len);
       file_name(f, names->text[*slot]);
       return *slot;
     }
-    if (names->hash[*slot] == h)
+    if (names_hold(names, *slot, f))
       return *slot;
   }
   return NAME_UNKNOWN;
+}
+
+/* The file last handed to client C: its newest stage's, else the stage
+   before's (a loop hands the same file again); NAME_NONE if neither. */
+static uint8_t
+last_file(const struct client *c)
+{
+  unsigned before = stage_back(c, 1);
+
+  if (c->meta[c->head] & META_HANDOUT)
+    return c->file[c->head];
+  if (c->count > 1 && (c->meta[before] & META_HANDOUT))
+    return c->file[before];
+  return NAME_NONE;
 }
 
 /* A reply to the current stage that names a boot file is a hand-out.
@@ -649,14 +685,19 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   if (c->count == 0 ||
       c->xid != be32_at(pkt + offsetof(struct bootp_header, xid)))
     return;
+  if (c->meta[c->head] & META_XID_DONE) {
+    /* the transaction's file is known: its OFFER named it, the ACK does
+       again (a new xid, even in the same stage, is read afresh) */
+    c->last_seen = (uint32_t)now;
+    return;
+  }
   if (!reply_boot_file(pkt, len, &file))
     return;
-  while (file.len > 0 && file.data[file.len - 1] == '\0')
-    file.len--;
+  file.len = strnlen((const char *)file.data, file.len);
   if (file.len == 0)
     return;
-  c->file[c->head] = intern_file(&t->names, file);
-  c->meta[c->head] |= META_HANDOUT;
+  c->file[c->head] = intern_file(&t->names, file, last_file(c));
+  c->meta[c->head] |= META_HANDOUT | META_XID_DONE;
   c->last_seen = (uint32_t)now;
 }
 
@@ -735,32 +776,10 @@ pxc_tracker_stats(const struct pxc_tracker *t, struct pxc_chain_stats *st)
 /* ------------------------------------------------------------------ */
 /* Rendering                                                           */
 
-/* Bounded text: appends never overrun, the text stays NUL-terminated. */
-struct text {
-  char *buf;
-  size_t size, used;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-text_printf(struct text *x, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  if (x->used + 1 >= x->size)
-    return;
-  va_start(ap, fmt);
-  n = vsnprintf(x->buf + x->used, x->size - x->used, fmt, ap);
-  va_end(ap);
-  if (n > 0)
-    x->used += (size_t)n < x->size - x->used ? (size_t)n
-                                              : x->size - x->used - 1;
-}
-
 /* "class/own@+Ns>file" for each stage of the client of REQ, oldest first. */
 static void
 format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
-              struct text *x)
+              struct strbuf *sb)
 {
   uint8_t key[CHAIN_KEY_LEN];
   const struct client *c;
@@ -774,15 +793,15 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
   for (unsigned n = c->count; n-- > 0;) {
     unsigned s = stage_back(c, n);
     unsigned own = META_OWN(c->meta[s]);
-    text_printf(x, "%s%s", n + 1 == c->count ? "" : " ",
+    strbuf_printf(sb, "%s%s", n + 1 == c->count ? "" : " ",
                 pxc_class_name((enum pxc_class)META_CLASS(c->meta[s])));
     if (own != PXC_OWN_UNKNOWN)
-      text_printf(x, "/%s", pxc_own_name((enum pxc_own)own));
-    text_printf(x, "@%us", elapsed(c->start[oldest_stage(c)], c->start[s]));
+      strbuf_printf(sb, "/%s", pxc_own_name((enum pxc_own)own));
+    strbuf_printf(sb, "@%us", elapsed(c->start[oldest_stage(c)], c->start[s]));
     if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_UNKNOWN)
-      text_printf(x, ">?");
+      strbuf_printf(sb, ">?");
     else if (c->meta[s] & META_HANDOUT)
-      text_printf(x, ">%s", t->names.text[c->file[s]]);
+      strbuf_printf(sb, ">%s", t->names.text[c->file[s]]);
   }
 }
 
@@ -790,13 +809,10 @@ char *
 pxc_format_chain(const struct pxc_tracker *trk, const struct pxc_verdict *v,
                  char *buf, size_t len)
 {
-  struct text x = {buf, len, 0};
+  struct strbuf sb = strbuf_start(buf, len);
 
-  if (!buf || !len)
-    return buf;
-  buf[0] = '\0';
   if (trk && v && v->req)
-    format_stages(trk, v->req, &x);
+    format_stages(trk, v->req, &sb);
   return buf;
 }
 
@@ -805,19 +821,16 @@ pxc_format_loop_warning(const struct pxc_config *cfg,
                         const struct pxc_tracker *trk,
                         const struct pxc_verdict *v, char *buf, size_t len)
 {
-  struct text x = {buf, len, 0};
+  struct strbuf sb = strbuf_start(buf, len);
   char mac[64];
 
-  if (!buf || !len)
-    return buf;
-  buf[0] = '\0';
   if (!trk || !v || !v->req || !v->chain.guard_tripped)
     return buf;
-  text_printf(&x, "%s made %u hops within %us (more than %u), tag %s set; "
+  strbuf_printf(&sb, "%s made %u hops within %us (more than %u), tag %s set; "
                   "chain: ",
               pxc_format_mac(v->req, mac, sizeof(mac)), v->chain.hops,
               trk->window, trk->max_hops,
               cfg && cfg->guard_tag ? cfg->guard_tag : "chain-loop");
-  format_stages(trk, v->req, &x);
+  format_stages(trk, v->req, &sb);
   return buf;
 }
