@@ -23,6 +23,9 @@
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+_Static_assert(PXC_FEATURE_FIRST < 64 && PXC_FEATURE_LAST == 127,
+               "read_ipxe() gathers the feature flags in two 64-bit words");
+
 /* Longest joined split option (other than 60 and 77, which are joined
    into their PXC_TEXT_MAX-byte text arrays); as 0.1's scratch buffer. */
 #define JOIN_MAX 1024
@@ -114,15 +117,16 @@ static const uint8_t option_slot[256] = {
     [DHCP_OVERLOAD] = SLOT_OVERLOAD,
 };
 
-/* Note one option of the walk: the first fragment is the one kept. */
+/* Note one option of the walk in PS and PRESENT (PS->present, kept in a
+   register during the walk): the first fragment is the one kept. */
 static inline void
-note_option(struct parse *ps, const struct tlv *item)
+note_option(struct parse *ps, unsigned *present, const struct tlv *item)
 {
   unsigned s = option_slot[item->code];
   struct slot *slot = &ps->slot[s];
 
-  if (!(ps->present & (1u << s))) {
-    ps->present |= (uint16_t)(1u << s);
+  if (!(*present & (1u << s))) {
+    *present |= 1u << s;
     slot->data = item->data;
     slot->len = item->len;
     slot->fragments = 1;
@@ -137,12 +141,14 @@ static enum tlv_step
 walk_area(struct parse *ps, const struct area *area)
 {
   struct reader r = reader_of(area->start, area->len);
+  unsigned present = ps->present;
   struct tlv item;
   enum tlv_step step;
 
   while ((step = tlv_next(&r, &item)) == TLV_ITEM)
     if (option_slot[item.code])
-      note_option(ps, &item);
+      note_option(ps, &present, &item);
+  ps->present = (uint16_t)present;
   if (step == TLV_OVERRUN)
     ps->req->errors |= area->error;
   return step;
@@ -234,22 +240,23 @@ static void
 read_options(struct parse *ps)
 {
   uint8_t join[JOIN_MAX];
+  /* slots of readers, in readers[] order: lowest bit first */
+  unsigned todo = ps->present & ((1u << (COUNT(readers) + 1)) - 2);
 
-  for (unsigned n = 0; n < COUNT(readers); n++) {
-    const struct slot *slot = &ps->slot[n + 1];
-    const uint8_t *data = slot->data;
-    size_t len = slot->len;
-    if (!(ps->present & (1u << (n + 1))))
-      continue;
-    if (slot->fragments > 1) {
+  for (; todo; todo &= todo - 1) {
+    unsigned s = (unsigned)__builtin_ctz(todo);
+    const struct option_reader *reader = &readers[s - 1];
+    const uint8_t *data = ps->slot[s].data;
+    size_t len = ps->slot[s].len;
+    if (ps->slot[s].fragments > 1) {
       uint8_t *out = join;
       size_t room = sizeof(join);
       long joined;
-      if (readers[n].code == DHCP_VENDOR_CLASS)
+      if (reader->code == DHCP_VENDOR_CLASS)
         out = ps->req->vendor_class_text, room = PXC_TEXT_MAX;
-      else if (readers[n].code == DHCP_USER_CLASS)
+      else if (reader->code == DHCP_USER_CLASS)
         out = ps->req->user_class_text, room = PXC_TEXT_MAX;
-      joined = join_fragments(ps, readers[n].code, out, room);
+      joined = join_fragments(ps, reader->code, out, room);
       if (joined < 0) {
         ps->req->errors |= PXC_ERR_SPLIT;
         memset(out, 0, room); /* no half-joined bytes left in the request */
@@ -258,7 +265,7 @@ read_options(struct parse *ps)
         len = (size_t)joined;
       }
     }
-    readers[n].read(ps, data, len);
+    reader->read(ps, data, len);
   }
 }
 
@@ -299,7 +306,7 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 }
 
 /* Consume exactly DIGITS decimal digits into VALUE. */
-static bool
+static inline bool
 read_decimal(struct reader *r, unsigned digits, uint32_t *value)
 {
   uint32_t v = 0;
@@ -307,9 +314,10 @@ read_decimal(struct reader *r, unsigned digits, uint32_t *value)
   if (r->left < digits)
     return false;
   for (unsigned i = 0; i < digits; i++) {
-    if (r->p[i] < '0' || r->p[i] > '9')
+    uint32_t d = (uint32_t)r->p[i] - '0';
+    if (d > 9)
       return false;
-    v = v * 10 + (uint32_t)(r->p[i] - '0');
+    v = v * 10 + d;
   }
   read_bytes(r, NULL, digits);
   *value = v;
@@ -317,7 +325,7 @@ read_decimal(struct reader *r, unsigned digits, uint32_t *value)
 }
 
 /* Consume the literal TEXT (N bytes) if it is next. */
-static bool
+static inline bool
 read_literal(struct reader *r, const char *text, size_t n)
 {
   if (r->left < n || memcmp(r->p, text, n) != 0)
@@ -361,7 +369,8 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
   req->vendor_class_len = (uint8_t)len;
   for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
     struct reader r = reader_of(req->vendor_class_text, len);
-    if (!read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
+    if (len == 0 || req->vendor_class_text[0] != vendor_prefixes[i].prefix[0] ||
+        !read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
       continue;
     if (vendor_prefixes[i].has_arch)
       read_vendor_arch(req, &r);
@@ -466,19 +475,22 @@ read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
 static void
 read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
 {
-  static const uint8_t canonical_from_wire[16] = {3, 2, 1, 0, 5,  4,  7,  6,
-                                                  8, 9, 10, 11, 12, 13, 14, 15};
   struct pxc_request *req = ps->req;
+  uint8_t *u = req->uuid;
 
-  ps->uuid97_len = (uint8_t)(len < sizeof(ps->uuid97) ? len
-                                                      : sizeof(ps->uuid97));
-  memcpy(ps->uuid97, data, ps->uuid97_len);
+  /* pxc_is_raspberry_pi() reads the head only if it is all there */
+  ps->uuid97_len = len >= sizeof(ps->uuid97) ? sizeof(ps->uuid97) : 0;
+  if (ps->uuid97_len)
+    memcpy(ps->uuid97, data, sizeof(ps->uuid97));
   if (len != 17 || data[0] != 0) {
     req->errors |= PXC_ERR_UUID;
     return;
   }
-  for (size_t i = 0; i < 16; i++)
-    req->uuid[i] = data[1 + canonical_from_wire[i]];
+  data++;
+  u[0] = data[3], u[1] = data[2], u[2] = data[1], u[3] = data[0];
+  u[4] = data[5], u[5] = data[4];
+  u[6] = data[7], u[7] = data[6];
+  memcpy(u + 8, data + 8, 8);
   req->has_uuid = true;
 }
 
@@ -492,48 +504,82 @@ read_busid(struct pxc_ipxe *ipxe, const uint8_t *data)
   ipxe->has_busid = true;
 }
 
-/* One sub-option of 175: a feature flag (one byte, codes PXC_FEATURE_FIRST
-   to PXC_FEATURE_LAST), the version, or the bus id. */
+/* Sub-option 235 (version) or 177 (bus id) of 175; FIRST if its code was
+   not seen before (a repeat is ignored). */
 static void
-read_ipxe_subopt(struct pxc_request *req, const struct tlv *sub)
+read_ipxe_value(struct pxc_request *req, const struct tlv *sub, bool first)
 {
   struct pxc_ipxe *ipxe = &req->ipxe;
-  bool first = !bit_test(ipxe->subopts, sub->code);
 
-  bit_set(ipxe->subopts, sub->code);
-  if (sub->code >= PXC_FEATURE_FIRST && sub->code <= PXC_FEATURE_LAST) {
-    if (sub->len == 1)
-      bit_set(ipxe->features, sub->code);
-  } else if (sub->code == DHCP_EB_VERSION && first) {
-    if (sub->len != 3) {
-      req->errors |= PXC_ERR_ENCAP_VALUE;
-      return;
-    }
+  if (!first)
+    return;
+  if (sub->len != (sub->code == DHCP_EB_VERSION ? 3 : 5)) {
+    req->errors |= PXC_ERR_ENCAP_VALUE;
+    return;
+  }
+  if (sub->code == DHCP_EB_VERSION) {
     memcpy(ipxe->version, sub->data, 3);
     ipxe->has_version = true;
-  } else if (sub->code == DHCP_EB_BUS_ID && first) {
-    if (sub->len != 5) {
-      req->errors |= PXC_ERR_ENCAP_VALUE;
-      return;
-    }
+  } else {
     read_busid(ipxe, sub->data);
   }
 }
 
-/* Option 175: iPXE's encapsulated options, parsed as TLV (no order and
-   no END assumed, END honoured), never scanned. */
+/* OR the 64 bits of W into the 8 bytes of BITMAP (bit N of W is bit N of
+   the bitmap, as bit_set() numbers them). */
+static inline void
+bitmap_or64(uint8_t *bitmap, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  uint64_t v;
+  memcpy(&v, bitmap, 8);
+  v |= w;
+  memcpy(bitmap, &v, 8);
+#else
+  for (unsigned i = 0; i < 8; i++)
+    bitmap[i] |= (uint8_t)(w >> (8 * i));
+#endif
+}
+
+/*
+ * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
+ * no END assumed, END honoured), never scanned.  Every code is noted;
+ * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
+ * flag; 235 and 177 are the version and the bus id.  The codes below 128
+ * are gathered in two words, their bitmaps written once at the end.
+ */
 static void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
+  struct pxc_ipxe *ipxe = &ps->req->ipxe;
   struct reader r = reader_of(data, len);
+  uint64_t seen0 = 0, seen1 = 0, features0 = 0, features1 = 0;
   struct tlv sub;
   enum tlv_step step;
 
-  ps->req->ipxe.present = true;
-  while ((step = tlv_next(&r, &sub)) == TLV_ITEM)
-    read_ipxe_subopt(ps->req, &sub);
+  ipxe->present = true;
+  while ((step = tlv_next(&r, &sub)) == TLV_ITEM) {
+    uint64_t bit = 1ull << (sub.code & 63);
+    uint64_t flag = sub.len == 1 ? bit : 0;
+    if (sub.code < 64) {
+      seen0 |= bit;
+      features0 |= flag;
+    } else if (sub.code < 128) { /* PXC_FEATURE_LAST is 127 */
+      seen1 |= bit;
+      features1 |= flag;
+    } else {
+      if (sub.code == DHCP_EB_VERSION || sub.code == DHCP_EB_BUS_ID)
+        read_ipxe_value(ps->req, &sub, !bit_test(ipxe->subopts, sub.code));
+      bit_set(ipxe->subopts, sub.code);
+    }
+  }
   if (step == TLV_OVERRUN)
     ps->req->errors |= PXC_ERR_ENCAP;
+  bitmap_or64(ipxe->subopts, seen0);
+  bitmap_or64(ipxe->subopts + 8, seen1);
+  features0 &= ~((1ull << PXC_FEATURE_FIRST) - 1);
+  bitmap_or64(ipxe->features, features0);
+  bitmap_or64(ipxe->features + 8, features1);
 }
 
 /* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is
@@ -703,46 +749,39 @@ check_class(struct pxc_request *req)
 
 /*
  * A hash of what identifies a boot program, not a transaction: class,
- * user classes, architectures, UNDI version and the whole of 175 (as
- * parsed, so the order of sub-options does not matter).  Option 60 is left
- * out: iPXE shortens it to "PXEClient" in some requests of one stage.
- * Stable within one build on one machine.  One call of pxc_hash() over a
- * key laid out here; the user classes go in as count-prefixed strings.
+ * user classes, architectures, UNDI version and the whole of 175 as
+ * parsed (struct pxc_ipxe, so the order of sub-options does not matter).
+ * Option 60 is left out: iPXE shortens it to "PXEClient" in some requests
+ * of one stage.  Stable within one build on one machine.  One key, every
+ * byte of it set (pxc_classify() zeroed the padding of the request's
+ * struct pxc_ipxe); the user classes follow as count-prefixed strings.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
-  const struct pxc_ipxe *ipxe = &req->ipxe;
-  uint8_t key[14 + sizeof(req->arch_list) + sizeof(ipxe->subopts) +
-              sizeof(ipxe->features) + PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
+  struct {
+    uint8_t scalars[8];
+    uint16_t arch_list[PXC_MAX_ARCH]; /* zero past arch_count */
+    struct pxc_ipxe ipxe;
+    uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
+  } key;
   size_t n = 0;
 
-  key[n++] = (uint8_t)req->fw_class;
-  key[n++] = req->has_undi;
-  key[n++] = req->undi_major;
-  key[n++] = req->undi_minor;
-  key[n++] = ipxe->present;
-  memcpy(key + n, ipxe->version, 3);
-  n += 3;
-  key[n++] = ipxe->bus_type;
-  key[n++] = (uint8_t)(ipxe->bus_vendor >> 8);
-  key[n++] = (uint8_t)ipxe->bus_vendor;
-  key[n++] = (uint8_t)(ipxe->bus_device >> 8);
-  key[n++] = (uint8_t)ipxe->bus_device;
-  key[n++] = req->arch_count;
-  memcpy(key + n, req->arch_list, req->arch_count * sizeof(req->arch_list[0]));
-  n += req->arch_count * sizeof(req->arch_list[0]);
-  memcpy(key + n, ipxe->subopts, sizeof(ipxe->subopts));
-  n += sizeof(ipxe->subopts);
-  memcpy(key + n, ipxe->features, sizeof(ipxe->features));
-  n += sizeof(ipxe->features);
+  memset(key.scalars, 0, sizeof(key.scalars));
+  key.scalars[0] = (uint8_t)req->fw_class;
+  key.scalars[1] = req->has_undi;
+  key.scalars[2] = req->undi_major;
+  key.scalars[3] = req->undi_minor;
+  key.scalars[4] = req->arch_count;
+  memcpy(key.arch_list, req->arch_list, sizeof(key.arch_list));
+  memcpy(&key.ipxe, &req->ipxe, sizeof(key.ipxe));
   for (unsigned i = 0; i < req->user_class_count; i++) {
-    key[n++] = req->user_class_at[i].len;
-    memcpy(key + n, req->user_class_text + req->user_class_at[i].off,
+    key.classes[n++] = req->user_class_at[i].len;
+    memcpy(key.classes + n, req->user_class_text + req->user_class_at[i].off,
            req->user_class_at[i].len);
     n += req->user_class_at[i].len;
   }
-  return pxc_hash(PXC_HASH_SEED, key, n);
+  return pxc_hash(PXC_HASH_SEED, &key, offsetof(__typeof__(key), classes) + n);
 }
 
 /* Read the options of PKT (header and cookie checked) into PS->req. */
@@ -763,7 +802,8 @@ pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
     return;
   if (!pkt)
     len = 0;
-  memset(req, 0, sizeof(*req));
+  /* the text arrays are read only up to their lengths */
+  memset(req, 0, offsetof(struct pxc_request, vendor_class_text));
   ps.req = req;
   ps.area_count = 0;
   ps.present = 0;

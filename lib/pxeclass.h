@@ -295,17 +295,20 @@ struct pxc_request {
 /*
  * Classify one DHCPv4 packet (PKT, LEN bytes, BOOTP header first).  CFG
  * may be NULL (default quirks).  Never reads outside PKT[0..LEN); the
- * request holds what it keeps, so PKT may go when this returns.
+ * request holds what it keeps, so PKT may go when this returns.  A NULL
+ * PKT is an empty packet (PXC_ERR_SHORT); a NULL REQ, nothing to do.
+ * Bytes of the text arrays past their lengths are not cleared.
  */
 PXC_PUBLIC void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
                              size_t len, struct pxc_request *req);
 
-/* Option 60 as sent ({NULL, 0} if absent). */
+/* Option 60 as sent ({NULL, 0} if absent, or REQ is NULL). */
 PXC_PUBLIC struct pxc_bytes pxc_vendor_class(const struct pxc_request *req);
 /* User class I of option 77 ({NULL, 0} past the last). */
 PXC_PUBLIC struct pxc_bytes pxc_user_class(const struct pxc_request *req,
                                            size_t i);
-/* True if feature CODE was announced in option 175. */
+/* True if feature CODE was announced in option 175 (false for a NULL
+   REQ, and for codes the bitmap does not hold). */
 PXC_PUBLIC bool pxc_has_feature(const struct pxc_request *req, uint8_t code);
 
 /* ------------------------------------------------------------------ */
@@ -466,7 +469,9 @@ PXC_PUBLIC void pxc_tracker_stats(const struct pxc_tracker *trk,
 /* Rendering                                                           */
 
 /* "1.21.1" / "pci:1af4:1000" / canonical UUID / MAC "52:54:00:…".
-   Each writes at most LEN bytes, NUL-terminated, and returns BUF. */
+   Each writes at most LEN bytes, NUL-terminated, and returns BUF; a NULL
+   request (or verdict, or verdict without request) gives "", a NULL BUF
+   or a LEN of 0 is written nothing. */
 PXC_PUBLIC char *pxc_format_version(const struct pxc_request *req, char *buf,
                                     size_t len);
 PXC_PUBLIC char *pxc_format_busid(const struct pxc_request *req, char *buf,

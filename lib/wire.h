@@ -154,26 +154,42 @@ enum tlv_step { TLV_ITEM, TLV_END, TLV_NO_END, TLV_OVERRUN };
 /*
  * Step to the next item of a TLV area: PAD is skipped; END, the end of
  * the area, or a length that crosses it stops.  After TLV_OVERRUN nothing
- * more of the area is read.
+ * more of the area is read.  (Written so that the common case, an item
+ * with its length byte in bounds, takes one test per condition: the last
+ * byte of an area is the only place where a lone PAD/END/code needs
+ * telling apart.)
  */
 static inline enum tlv_step
 tlv_next(struct reader *r, struct tlv *item)
 {
-  while (r->left > 0 && r->p[0] == DHCP_PAD) {
-    r->p++;
-    r->left--;
+  const uint8_t *p = r->p;
+  size_t left = r->left;
+
+  for (;;) {
+    if (left < 2) { /* at most one byte left: PAD, END or a cut item */
+      if (left == 1 && p[0] == DHCP_PAD)
+        p++, left--;
+      r->p = p;
+      r->left = left;
+      if (left == 0)
+        return TLV_NO_END;
+      return p[0] == DHCP_END ? TLV_END : TLV_OVERRUN;
+    }
+    if (p[0] != DHCP_PAD)
+      break;
+    p++, left--;
   }
-  if (r->left == 0)
-    return TLV_NO_END;
-  if (r->p[0] == DHCP_END)
+  r->p = p;
+  r->left = left;
+  if (p[0] == DHCP_END)
     return TLV_END;
-  if (r->left < 2 || r->p[1] > r->left - 2)
+  if (p[1] > left - 2)
     return TLV_OVERRUN;
-  item->code = r->p[0];
-  item->len = r->p[1];
-  item->data = r->p + 2;
-  r->p += 2 + (size_t)item->len;
-  r->left -= 2 + (size_t)item->len;
+  item->code = p[0];
+  item->len = p[1];
+  item->data = p + 2;
+  r->p = p + 2 + p[1];
+  r->left = left - 2 - p[1];
   return TLV_ITEM;
 }
 

@@ -24,6 +24,7 @@
 
 #define MAX_PACKETS 256
 #define CALLGRIND_ROUNDS 20
+#define TURNS 25
 
 struct corpus {
   uint8_t *data[MAX_PACKETS];
@@ -92,9 +93,9 @@ time_pass(unsigned long (*pass)(const struct corpus *), const struct corpus *c,
 }
 
 /*
- * Time both classifiers in turns (five turns each, the best of each
- * kept, so a busy neighbour on a shared machine hurts both alike) and
- * print both figures and their ratio.
+ * Time both classifiers in short alternating turns (TURNS each, the best
+ * turn of each kept: on a shared machine a busy neighbour slows some
+ * turns of both, rarely the best) and print both figures and their ratio.
  */
 static void
 compare_times(const struct corpus *c, long rounds)
@@ -102,9 +103,9 @@ compare_times(const struct corpus *c, long rounds)
   double best_new = 1e9, best_old = 1e9;
   unsigned long sink = 0;
 
-  for (int turn = 0; turn < 5; turn++) {
-    double t_old = time_pass(pass_legacy, c, rounds / 5 + 1, &sink);
-    double t_new = time_pass(pass_new, c, rounds / 5 + 1, &sink);
+  for (int turn = 0; turn < TURNS; turn++) {
+    double t_old = time_pass(pass_legacy, c, rounds / TURNS + 1, &sink);
+    double t_new = time_pass(pass_new, c, rounds / TURNS + 1, &sink);
     if (t_old < best_old)
       best_old = t_old;
     if (t_new < best_new)
@@ -141,7 +142,7 @@ callgrind_total(const char *path)
 static double
 count_instructions(const char *which, int argc, char **argv, size_t requests)
 {
-  char out[64], toggle[64], rounds[16];
+  char out[96], out_arg[128], toggle[64], rounds[16];
   double total;
   pid_t pid;
   int status;
@@ -149,6 +150,7 @@ count_instructions(const char *which, int argc, char **argv, size_t requests)
   if (PXC_VALGRIND[0] == '\0')
     return -1;
   snprintf(out, sizeof(out), "/tmp/pxc-bench-callgrind.%ld", (long)getpid());
+  snprintf(out_arg, sizeof(out_arg), "--callgrind-out-file=%s", out);
   snprintf(toggle, sizeof(toggle), "--toggle-collect=pass_%s", which);
   snprintf(rounds, sizeof(rounds), "%d", CALLGRIND_ROUNDS);
   pid = fork();
@@ -159,8 +161,7 @@ count_instructions(const char *which, int argc, char **argv, size_t requests)
     args[n++] = (char *)"--tool=callgrind";
     args[n++] = (char *)"--collect-atstart=no";
     args[n++] = toggle;
-    args[n++] = (char *)"--callgrind-out-file";
-    args[n++] = out;
+    args[n++] = out_arg;
     args[n++] = argv[0];
     args[n++] = (char *)"--pass";
     args[n++] = (char *)which;

@@ -13,6 +13,7 @@
 
 #include "pxeclass.h"
 
+#ifndef PXC_CLASSIFY_ONLY /* MERGE: see tests/meson.build */
 static const char *const config_lines[][2] = {
     {"dhcp-pxe-class", "set:fw,pxe,http-boot,uboot,etherboot,gpxe"},
     {"dhcp-pxe-class", "set:own,ipxe-own"},
@@ -27,7 +28,6 @@ static const char *const config_lines[][2] = {
     {"dhcp-chain-guard", "2,30,16,set:loop"},
 };
 
-#ifndef PXC_CLASSIFY_ONLY /* MERGE: see tests/meson.build */
 static struct pxc_config *cfg;
 
 /* Build the config once; the fuzzer calls the target millions of times. */

@@ -3,6 +3,9 @@
  * class, the architecture rules and quirks, both forms of option 77, and
  * every malformed option of SPEC §3.
  */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "builder.h"
@@ -744,6 +747,170 @@ START_TEST(uboot_efi_hex_arch)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The public entries take any argument                                */
+
+/* NULL and empty arguments: defined results, no crash. */
+START_TEST(arguments_checked)
+{
+  char text[64] = "untouched";
+  struct pxc_verdict v = {.own = PXC_OWN_OWN, .req = NULL};
+
+  pxc_classify(NULL, NULL, 0, NULL);       /* nothing to fill: returns */
+  pxc_classify(NULL, b.buf, 300, NULL);
+  pxc_classify(NULL, NULL, 300, &req);     /* no packet: as 0 bytes */
+  ck_assert_uint_eq(req.errors, PXC_ERR_SHORT);
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_NONE);
+  ck_assert_ptr_null(pxc_vendor_class(NULL).data);
+  ck_assert_ptr_null(pxc_user_class(NULL, 0).data);
+  ck_assert_ptr_null(pxc_user_class(&req, 0).data);
+  ck_assert(!pxc_has_feature(NULL, 0x13));
+  ck_assert_str_eq(pxc_format_mac(NULL, text, sizeof(text)), "");
+  ck_assert_str_eq(pxc_format_summary(NULL, text, sizeof(text)), "");
+  ck_assert_str_eq(pxc_format_summary(&v, text, sizeof(text)), "");
+  ck_assert_ptr_null(pxc_format_version(&req, NULL, 10));
+  strcpy(text, "untouched");
+  pxc_format_uuid(&req, text, 0); /* no room: nothing written */
+  ck_assert_str_eq(text, "untouched");
+}
+END_TEST
+
+/* Feature codes past the 16-byte bitmap are never announced (and never
+   read past it). */
+START_TEST(feature_codes_past_bitmap)
+{
+  static const uint8_t eb[] = {0x80, 1, 1, 0xfe, 1, 1, 0x7f, 1, 1};
+
+  start("PXEClient");
+  builder_option(&b, 175, eb, sizeof(eb));
+  classify_built();
+  ck_assert(pxc_has_feature(&req, 0x7f));
+  for (unsigned code = 0x80; code < 256; code++)
+    ck_assert(!pxc_has_feature(&req, (uint8_t)code));
+  ck_assert_str_eq(text_of(pxc_format_features), "127");
+}
+END_TEST
+
+/* Only codes PXC_FEATURE_FIRST..PXC_FEATURE_LAST are feature flags
+   (iPXE features.h); lower one-byte sub-options are noted, not flags. */
+START_TEST(feature_range)
+{
+  static const uint8_t eb[] = {0x01, 1, 1, 0x0f, 1, 1, 0x10, 1, 1};
+
+  start("PXEClient");
+  builder_option(&b, 175, eb, sizeof(eb));
+  classify_built();
+  for (unsigned code = 0; code < PXC_FEATURE_FIRST; code++)
+    ck_assert(!pxc_has_feature(&req, (uint8_t)code));
+  ck_assert(pxc_has_feature(&req, PXC_FEATURE_FIRST));
+  ck_assert(req.ipxe.subopts[0] & 0x02); /* code 1 was seen */
+}
+END_TEST
+
+/* The request is a value: a copy outlives the packet and the original. */
+START_TEST(request_is_a_value)
+{
+  struct pxc_request copy;
+
+  start("PXEClient:Arch:00007:UNDI:003000");
+  builder_string(&b, 77, "iPXE");
+  classify_built();
+  copy = req;
+  memset(b.buf, 0xee, sizeof(b.buf));
+  memset(&req, 0, sizeof(req));
+  ck_assert_uint_eq(pxc_vendor_class(&copy).len, 32);
+  ck_assert(memcmp(pxc_vendor_class(&copy).data, "PXEClient:Arch:00007", 20) ==
+            0);
+  ck_assert(memcmp(pxc_user_class(&copy, 0).data, "iPXE", 4) == 0);
+}
+END_TEST
+
+#ifndef PXC_SANITIZED
+#define STACK_AREA (64 * 1024)
+#define STACK_PAINT 0xa5
+
+struct stack_run {
+  bool classify;
+  const uint8_t *pkt;
+  size_t len;
+};
+
+/* The thread body: classify, or only return (the baseline). */
+static void *
+stack_thread(void *arg)
+{
+  static struct pxc_request r;
+  struct stack_run *run = arg;
+
+  if (run->classify)
+    pxc_classify(NULL, run->pkt, run->len, &r);
+  return NULL;
+}
+
+/* Bytes of a painted STACK_AREA stack a thread running RUN touched. */
+static size_t
+stack_touched(struct stack_run *run)
+{
+  uint8_t *area = malloc(STACK_AREA);
+  pthread_attr_t attr;
+  pthread_t thread;
+  size_t low = 0;
+
+  ck_assert_ptr_nonnull(area);
+  memset(area, STACK_PAINT, STACK_AREA);
+  pthread_attr_init(&attr);
+  ck_assert_int_eq(pthread_attr_setstack(&attr, area, STACK_AREA), 0);
+  ck_assert_int_eq(pthread_create(&thread, &attr, stack_thread, run), 0);
+  pthread_join(thread, NULL);
+  pthread_attr_destroy(&attr);
+  while (low < STACK_AREA && area[low] == STACK_PAINT)
+    low++;
+  free(area);
+  return STACK_AREA - low;
+}
+
+/*
+ * pxc_classify() needs at most 2 KiB of stack (dnsmasq runs on small
+ * routers), measured on a painted thread stack against a thread that
+ * does nothing, for a packet that takes the deepest path: split options
+ * joined, overload, every reader.
+ */
+START_TEST(stack_within_2k)
+{
+  static const uint8_t eb[] = {0xeb, 3, 1, 0, 0, 0x13, 1, 1};
+  static const uint8_t both = 3;
+  uint8_t uuid[17] = {0};
+  struct stack_run idle = {false, NULL, 0}, busy;
+  size_t base, used;
+
+  start("PXEClient:Arch:");
+  builder_option(&b, 52, &both, 1);
+  builder_string(&b, 77, "iP");
+  builder_option(&b, 93, arch0, 2);
+  builder_option(&b, 94, undi21, 3);
+  builder_option(&b, 97, uuid, 17);
+  builder_option(&b, 175, eb, 4);
+  builder_option(&b, 175, eb + 4, sizeof(eb) - 4);
+  builder_string(&b, 60, "00000:UNDI:002001");
+  builder_end(&b);
+  memcpy(b.buf + 108, "\x4d\x02" "XE" "\xff", 5);
+  busy = (struct stack_run){true, b.buf, b.len};
+  /* once here first, so that lazy binding of libc's functions (which
+     saves the vector registers on the stack) is not counted */
+  pxc_classify(NULL, b.buf, b.len, &req);
+  base = stack_touched(&idle);
+  used = stack_touched(&busy) - base;
+  pxc_classify(NULL, b.buf, b.len, &req);
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE); /* the path was taken */
+  ck_assert_uint_eq(req.errors, 0);
+  ck_assert(req.ipxe.has_version);
+  printf("stack: pxc_classify used %zu bytes\n", used);
+  ck_assert_uint_le(used, 2048);
+  ck_assert_uint_gt(used, 0);
+}
+END_TEST
+#endif
+
 Suite *
 classify_suite(void)
 {
@@ -751,6 +918,7 @@ classify_suite(void)
   TCase *classes = tcase_create("classes");
   TCase *arch = tcase_create("arch");
   TCase *bad = tcase_create("malformed");
+  TCase *api = tcase_create("api");
 
   tcase_add_test(classes, gpxe_097);
   tcase_add_test(classes, raspberry_pi4);
@@ -799,8 +967,16 @@ classify_suite(void)
   tcase_add_test(bad, hlen_too_long);
   tcase_add_test(bad, bootp_without_options);
   tcase_add_test(bad, short_packet_header);
+  tcase_add_test(api, arguments_checked);
+  tcase_add_test(api, feature_codes_past_bitmap);
+  tcase_add_test(api, feature_range);
+  tcase_add_test(api, request_is_a_value);
+#ifndef PXC_SANITIZED
+  tcase_add_test(api, stack_within_2k);
+#endif
   suite_add_tcase(s, classes);
   suite_add_tcase(s, arch);
   suite_add_tcase(s, bad);
+  suite_add_tcase(s, api);
   return s;
 }

@@ -112,6 +112,77 @@ START_TEST(class_names)
 }
 END_TEST
 
+/* The iterators walk each whole table, then say NULL / -1. */
+START_TEST(table_iterators)
+{
+  size_t i;
+
+  for (i = 0; pxc_arch_at(i); i++)
+    ck_assert_ptr_eq(pxc_arch_by_code(pxc_arch_at(i)->code), pxc_arch_at(i));
+  ck_assert_uint_eq(i, 42);
+  for (i = 0; pxc_feature_at(i) >= 0; i++) {
+    int code = pxc_feature_at(i);
+    /* every named feature is one the classifier records */
+    ck_assert_int_ge(code, PXC_FEATURE_FIRST);
+    ck_assert_int_le(code, PXC_FEATURE_LAST);
+    ck_assert_ptr_nonnull(pxc_feature_name((uint8_t)code));
+  }
+  ck_assert_uint_eq(i, 23);
+  ck_assert_int_eq(pxc_feature_at((size_t)-1), -1);
+}
+END_TEST
+
+/* dhcp-pxe-class selectors: every class name in enum order, then the
+   three that are not classes. */
+START_TEST(class_selectors)
+{
+  static const char *const extra[] = {"ipxe-own", "ipxe-vendor", "netboot"};
+  size_t i;
+
+  for (i = 0; i < PXC_CLASS_COUNT; i++)
+    ck_assert_str_eq(pxc_class_selector_name(i),
+                     pxc_class_name((enum pxc_class)i));
+  for (size_t k = 0; k < 3; k++)
+    ck_assert_str_eq(pxc_class_selector_name(i + k), extra[k]);
+  ck_assert_ptr_null(pxc_class_selector_name(i + 3));
+  ck_assert(pxc_class_starts_chain(PXC_CLASS_PXE));
+  ck_assert(!pxc_class_starts_chain(PXC_CLASS_IPXE));
+  ck_assert(!pxc_class_starts_chain(PXC_CLASS_COUNT));
+}
+END_TEST
+
+/* The names come from the header's tables, bit by bit; a value that is
+   not one bit has none. */
+START_TEST(flag_names_from_header)
+{
+#define CHECK_ERR_(id, name, text)                                             \
+  ck_assert_str_eq(pxc_error_name(PXC_ERR_##id), name);                        \
+  ck_assert_str_eq(pxc_error_text(PXC_ERR_##id), text);
+#define CHECK_WARN_(id, name, text)                                            \
+  ck_assert_str_eq(pxc_warning_name(PXC_WARN_##id), name);                     \
+  ck_assert_str_eq(pxc_warning_text(PXC_WARN_##id), text);
+  PXC_ERRORS(CHECK_ERR_)
+  PXC_WARNINGS(CHECK_WARN_)
+#undef CHECK_ERR_
+#undef CHECK_WARN_
+  ck_assert_ptr_null(pxc_error_name(0));
+  ck_assert_ptr_null(pxc_error_name(PXC_ERR_SHORT | PXC_ERR_COOKIE));
+  ck_assert_ptr_null(pxc_error_name(1u << PXC_ERR_INDEX_COUNT));
+  ck_assert_ptr_null(pxc_warning_name(1u << PXC_WARN_INDEX_COUNT));
+}
+END_TEST
+
+/* Lookups by name take NULL. */
+START_TEST(null_names)
+{
+  ck_assert_ptr_null(pxc_arch_by_name(NULL));
+  ck_assert_uint_eq(pxc_family_by_name(NULL), 0);
+  ck_assert_int_eq(pxc_feature_by_name(NULL), -1);
+  ck_assert_int_eq(pxc_bus_by_name(NULL), -1);
+  ck_assert_ptr_null(pxc_family_name(0));
+}
+END_TEST
+
 Suite *
 tables_suite(void)
 {
@@ -124,6 +195,10 @@ tables_suite(void)
   tcase_add_test(tc, bus_table);
   tcase_add_test(tc, flag_names);
   tcase_add_test(tc, class_names);
+  tcase_add_test(tc, table_iterators);
+  tcase_add_test(tc, class_selectors);
+  tcase_add_test(tc, flag_names_from_header);
+  tcase_add_test(tc, null_names);
   suite_add_tcase(s, tc);
   return s;
 }
