@@ -30,11 +30,38 @@ int capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
                  size_t errlen);
 
 /* Load the pxeclass directives of a dnsmasq.conf (following conf-file and
-   conf-dir) into CFG.  Returns 0, or -1 with "… at line N of FILE". */
+   conf-dir) into CFG and finish it.  Returns 0, or -1 with "… at line N
+   of FILE" (or the library's message for a check of the whole config). */
 int conf_load(struct pxc_config *cfg, const char *path, char *err,
               size_t errlen);
 
+/* One pxeclass directive line, as the reader met it: the file (as named
+   by the caller or by its conf-file/conf-dir line), the line number from
+   1, the directive and its value (unquoted, NULL without '=').  Valid
+   during the callback only. */
+struct conf_directive {
+  const char *path;
+  unsigned line;
+  const char *name;
+  const char *value;
+};
+
+/* Told of each directive the library accepted, in config order; returns
+   0, or -1 to stop reading (out of memory). */
+typedef int conf_directive_fn(void *ctx, const struct conf_directive *d);
+
+/* conf_load(), telling FN (may be NULL) of every directive it adds. */
+int conf_read(struct pxc_config *cfg, const char *path, conf_directive_fn *fn,
+              void *ctx, char *err, size_t errlen);
+
+/* JSON output on stdout (json.c): strings escaped for any bytes. */
+void json_bytes(const uint8_t *data, size_t len);
+void json_str(const char *s);          /* null for NULL */
+void json_key(const char *sep, const char *key); /* SEP "KEY": */
+
 int cmd_explain(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
+int cmd_facts(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif /* PXC_CLI_H */

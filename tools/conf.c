@@ -20,6 +20,8 @@
 
 struct conf_reader {
   struct pxc_config *cfg;
+  conf_directive_fn *fn; /* told of each directive the library took */
+  void *ctx;
   char *err;
   size_t errlen;
   unsigned depth;
@@ -171,6 +173,14 @@ conf_line(struct conf_reader *r, char *line, unsigned lineno, const char *path)
   r->directives++;
   if (pxc_config_add(r->cfg, name, value, msg, sizeof(msg)) < 0)
     return line_error(r, msg, lineno, path);
+  if (r->fn) {
+    struct conf_directive d = {path, lineno, name, value};
+    if (r->fn(r->ctx, &d) < 0) {
+      snprintf(r->err, r->errlen, "out of memory at line %u of %s", lineno,
+               path);
+      return -1;
+    }
+  }
   return 0;
 }
 
@@ -214,12 +224,22 @@ read_conf_file(struct conf_reader *r, const char *path)
   return ret;
 }
 
+/* Read PATH (and what it includes) into CFG, telling FN of each directive
+   the library took, then finish CFG: see cli.h. */
 int
-conf_load(struct pxc_config *cfg, const char *path, char *err, size_t errlen)
+conf_read(struct pxc_config *cfg, const char *path, conf_directive_fn *fn,
+          void *ctx, char *err, size_t errlen)
 {
-  struct conf_reader r = {cfg, err, errlen, 0, 0};
+  struct conf_reader r = {cfg, fn, ctx, err, errlen, 0, 0};
 
   if (read_conf_file(&r, path) < 0)
     return -1;
   return pxc_config_finish(cfg, err, errlen);
+}
+
+/* conf_read() for callers that need no record of the lines. */
+int
+conf_load(struct pxc_config *cfg, const char *path, char *err, size_t errlen)
+{
+  return conf_read(cfg, path, NULL, NULL, err, errlen);
 }

@@ -5,7 +5,8 @@
  * it — next to the sources when run from the build tree, under
  * <datadir>/pxeclass when installed — and tells it the defaults that only
  * the build knows: the lab's own config (examples/lab.conf), the newest
- * patched dnsmasq, and the iPXE feature names of libpxeclass's table.
+ * patched dnsmasq, and this very executable, which the lab asks for
+ * libpxeclass's facts and for the pxeclass lines of a config.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -108,27 +109,19 @@ prepend_python_path(const char *dir)
   free(value);
 }
 
-/* "16=pxe-ext,17=iscsi,…": the feature names the library knows, so the
-   lab reads dhcp-ipxe-own=feature:<name> as dnsmasq does. */
+/* This executable, so the lab asks it (`pxeclass facts --json`, `pxeclass
+   config --json`) what the library knows and reads: the lab keeps no copy
+   of the library's tables or of the directives' grammar. */
 static void
-export_features(void)
+export_cli(void)
 {
-  char list[2048];
-  size_t used = 0;
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
-  list[0] = '\0';
-  for (size_t i = 0; pxc_feature_at(i) >= 0; i++) {
-    int code = pxc_feature_at(i), n;
-    const char *name = pxc_feature_name((uint8_t)code);
-    if (!name)
-      continue;
-    n = snprintf(list + used, sizeof(list) - used, "%s%d=%s", used ? "," : "",
-                 code, name);
-    if (n < 0 || (size_t)n >= sizeof(list) - used)
-      break;
-    used += (size_t)n;
-  }
-  setenv("PXC_LAB_FEATURES", list, 1);
+  if (n <= 0)
+    return;
+  exe[n] = '\0';
+  setenv("PXC_LAB_CLI", exe, 1);
 }
 
 /* The newest patched dnsmasq of the build tree, else the installed one. */
@@ -176,7 +169,7 @@ cmd_lab(int argc, char **argv)
   prepend_python_path(place.python_path);
   default_env("PXC_LAB_DEFAULT_CONFIG", config);
   default_env("PXC_LAB_DNSMASQ", default_dnsmasq());
-  export_features();
+  export_cli();
 
   /* -P: no current directory on sys.path, only PYTHONPATH's lab;
      -B: no __pycache__ written next to an installed lab */

@@ -2,6 +2,8 @@
  * pxeclass: the command-line face of libpxeclass.
  *   pxeclass explain …   classify the DHCP requests of captures
  *   pxeclass lab …       play boot clients against the patched dnsmasq
+ *   pxeclass facts …     the library's fact tables, as JSON
+ *   pxeclass config …    the pxeclass lines of a dnsmasq.conf, parsed
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,8 @@ static const struct {
 } commands[] = {
     {"explain", cmd_explain, "classify every DHCP request of a capture"},
     {"lab", cmd_lab, "play every boot client against a dnsmasq config (root)"},
+    {"facts", cmd_facts, "the library's fact tables as JSON"},
+    {"config", cmd_config, "the pxeclass lines of a dnsmasq config, parsed"},
 };
 
 static void

@@ -1,11 +1,11 @@
 """Scripted boot clients and a one-server lab for the dnsmasq network tests.
 
 Each Profile is one kind of network-boot client: its DHCP options in the
-order and with the bytes that client sends, read from its source (gPXE,
-iPXE, Etherboot, U-Boot, EDK2) or seen in public captures, as the comments
-of the library's crafted-packet tests (tests/unit/test_classify.c) name
-them; the QEMU iPXE ROM comes from our own capture.  Here the same
-clients are sent over a veth to a real dnsmasq.
+order and with the bytes that client sends.  They come from the firmware
+fact sheet (tools/pxelab/firmware.sheet, its `machine net` blocks), which
+the lab and the C unit tests read too; the QEMU iPXE ROM comes from our
+own capture.  Here the same clients are sent over a veth to a real
+dnsmasq.
 
 Lab puts one dnsmasq (any binary, any config) in a server namespace and
 plays profiles from a client namespace: DISCOVER/OFFER, the REQUEST/ACK
@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import dhcp, replay                        # noqa: E402
+from pxelab import dhcp, facts, firmware, replay       # noqa: E402
 from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq                     # noqa: E402
 
@@ -59,41 +59,6 @@ def u16(value):
 def pxe_vendor_class(arch, undi="002001", prefix="PXEClient"):
     """Option 60 of a PXE/HTTP client: 'PXEClient:Arch:00007:UNDI:003000'."""
     return b"%s:Arch:%05d:UNDI:%s" % (prefix.encode(), arch, undi.encode())
-
-
-def encap(*items):
-    """Option 175 from (sub-code, bytes) items, in the order given."""
-    return b"".join(bytes([code, len(value)]) + value for code, value in items)
-
-
-def features(*codes, pxe_ext=None):
-    """175 feature sub-options (each `code 01 01`; PXEXT carries its version)."""
-    items = []
-    for code in codes:
-        items.append((code, bytes([pxe_ext if code == 0x10 and pxe_ext else 1])))
-    return items
-
-
-def busid(bus, vendor, device):
-    """175.177 bus id sub-option."""
-    return (0xb1, struct.pack("!BHH", bus, vendor, device))
-
-
-def version(major, minor, patch):
-    """175.235 version sub-option."""
-    return (0xeb, bytes([major, minor, patch]))
-
-
-UUID = bytes(range(0x10, 0x20))
-PARAMS_EDK2_PXE = bytes([1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42,
-                         43, 50, 51, 54, 58, 59, 60, 66, 67, 97, 128, 129, 130, 131,
-                         132, 133, 134, 135])
-PARAMS_EDK2_HTTP = bytes([1, 2, 3, 4, 5, 6, 12, 13, 15, 17, 18, 22, 23, 28, 40, 41, 42,
-                          43, 50, 51, 54, 58, 59, 60, 0xeb, 67, 97])
-PARAMS_IPXE_121 = bytes([1, 3, 6, 7, 12, 15, 17, 26, 43, 60, 66, 67, 119, 128, 129,
-                         130, 131, 132, 133, 134, 135, 175, 203])
-PARAMS_GPXE = bytes([1, 3, 6, 7, 12, 15, 17, 43, 60, 66, 67, 175, 203])
-IPXE_BIOS_FEATURES = (0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x18, 0x19, 0x21, 0x22, 0x27)
 
 
 @dataclass(frozen=True)
@@ -156,117 +121,42 @@ def _qemu_ipxe_options():
                  if code != dhcp.OPT_CLIENT_ID)
 
 
+def _sheet_profile(machine):
+    """The Profile of one `machine net` block of the firmware sheet."""
+    program = firmware.load().programs[machine.program]
+    return Profile(machine.name, machine.mac,
+                   tuple(firmware.discover_options(program, machine)),
+                   pad_to=program.pad_to, flags=program.flags,
+                   request_drops=tuple(program.request_drops))
+
+
 def _profiles():
-    """Every scripted client, by name."""
-    arch0, undi21 = u16(0), bytes([1, 2, 1])
-    bios_pxe = lambda arch=0: (
-        (53, b"\1"), (57, u16(1472)), (55, PARAMS_EDK2_PXE[:23]), (93, u16(arch)),
-        (94, undi21), (97, b"\0" + UUID), (60, pxe_vendor_class(arch)))
-    edk2 = lambda arch, undi="003000", prefix="PXEClient", params=PARAMS_EDK2_PXE, a93=None: (
-        (53, b"\1"), (57, u16(1472)), (55, params), (97, b"\0" + UUID),
-        (94, bytes([1, 3, 0])), (93, a93 if a93 is not None else u16(arch)),
-        (60, pxe_vendor_class(arch, undi, prefix)))
-    ipxe = lambda user_class, eb, arch=0, undi=undi21, undi_text="002001": (
-        (53, b"\1"), (57, u16(1472)), (93, u16(arch)), (94, undi),
-        (60, pxe_vendor_class(arch, undi_text)), (77, user_class), (55, PARAMS_IPXE_121),
-        (175, eb), (97, b"\0" + UUID))
-    table = [
-        # PXE ROMs and UEFI PXE
-        ("pxe-bios", "52:54:00:7a:00:01", bios_pxe(), {}),
-        ("uefi-x64", "52:54:00:7a:00:02", edk2(7), {"flags": dhcp.BROADCAST_FLAG}),
-        ("uefi-ia32", "52:54:00:7a:00:03", edk2(6), {"flags": dhcp.BROADCAST_FLAG}),
-        # x64 firmware that sends 9 (BC_EFI), as in the field
-        ("uefi-x64-sends-9", "52:54:00:7a:00:04", edk2(9, "003016"),
-         {"flags": dhcp.BROADCAST_FLAG}),
-        # two values in 93: the first is the arch, both are matched
-        ("uefi-two-arch", "52:54:00:7a:00:05",
-         edk2(7, "003016", a93=u16(7) + u16(16)), {"flags": dhcp.BROADCAST_FLAG}),
-        # no 93: the decimal digits of 60 (00011 = ARM64 UEFI)
-        ("arch-only-in-60", "52:54:00:7a:00:06",
-         tuple(o for o in edk2(11) if o[0] != 93), {"flags": dhcp.BROADCAST_FLAG}),
-        ("uefi-arm64", "52:54:00:7a:00:07", edk2(11), {"flags": dhcp.BROADCAST_FLAG}),
-        # UEFI HTTP Boot (EDK2 HttpBootDxe)
-        ("httpboot-arm64", "52:54:00:7a:00:08",
-         edk2(19, prefix="HTTPClient", params=PARAMS_EDK2_HTTP), {"flags": dhcp.BROADCAST_FLAG}),
-        ("httpboot-x64", "52:54:00:7a:00:09",
-         edk2(16, prefix="HTTPClient", params=PARAMS_EDK2_HTTP), {"flags": dhcp.BROADCAST_FLAG}),
-        # U-Boot aarch64 `dhcp` (net/bootp.c): 57 = 576, 93 = 0x16, padded to 300
-        ("uboot-armv8", "52:54:00:7a:00:0a",
-         ((53, b"\1"), (57, u16(576)), (93, u16(0x16)), (94, bytes([1, 0, 0])),
-          (60, b"U-Boot.armv8"), (55, bytes([1, 3, 6, 12, 17, 209]))), {"pad_to": 300}),
-        # Raspberry Pi 4 EEPROM: 93 = 0 (x86 BIOS!), 97 "RPi4"; REQUEST without 60
-        ("rpi4", "dc:a6:32:7a:00:0b",
-         ((53, b"\1"), (55, bytes([1, 3, 43, 60, 66, 67, 128, 129, 130, 131, 132, 133, 134,
-                                   135])),
-          (93, arch0), (94, undi21),
-          (97, b"\0RPi4" + bytes([0x11, 0x31, 0xc0, 0x00, 0x32, 0x7a, 0x00, 0x0b, 0xef, 0xbe,
-                                  0xad, 0xde])),
-          (60, pxe_vendor_class(0))), {"pad_to": 322, "request_drops": (60,)}),
-        # Etherboot 5.4 (src/core/nic.c): 548-byte payload, NIC id in 150
-        ("etherboot-5.4", "52:54:00:7a:00:0c",
-         ((53, b"\1"), (57, u16(1500)), (60, b"Etherboot-5.4"), (55, bytes([1, 3, 12, 43])),
-          (150, bytes([0xaf, 5, 1, 0x80, 0x86, 0x10, 0x0e, 0xb1, 2, 3, 0]))),
-         {"pad_to": 548}),
-        # gPXE 0.9.7: options prepended (97, 61, 175, 53, ...), user class gPXE
-        ("gpxe-0.9.7", "52:54:00:7a:00:0d",
-         ((97, b"\0" + UUID), (61, b"\1" + bytes.fromhex("5254007a000d")),
-          (175, encap(busid(1, 0x8086, 0x100e), version(0, 9, 7),
-                      *features(0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x18, 0x19, 0x21, 0x22,
-                                0x23, pxe_ext=2))),
-          (53, b"\1"), (57, u16(1472)), (93, arch0), (94, undi21), (60, pxe_vendor_class(0)),
-          (77, b"gPXE"), (55, PARAMS_GPXE)), {}),
-        # gPXE 0.9.3: no user class, 175 without a version, client id type 0
-        ("gpxe-0.9.3", "52:54:00:7a:00:0e",
-         ((97, b"\0" + UUID), (61, b"\0" + bytes.fromhex("5254007a000e")),
-          (175, encap(busid(1, 0x8086, 0x100e),
-                      *features(0x10, 0x11, 0x12, 0x13, 0x15, 0x17, 0x18, 0x19, 0x21,
-                                pxe_ext=1))),
-          (94, undi21), (93, arch0), (60, pxe_vendor_class(0)), (57, u16(1500)),
-          (55, PARAMS_GPXE), (53, b"\1")), {}),
-        # gPXE 2006-2007 snapshots said "Etherboot", with 175
-        ("gpxe-2007", "52:54:00:7a:00:0f",
-         ((97, b"\0" + UUID), (175, encap(busid(1, 0x10ec, 0x8139),
-                                          *features(0x10, 0x13))),
-          (53, b"\1"), (57, u16(1500)), (60, b"Etherboot"), (55, PARAMS_GPXE)), {}),
-        # VirtualBox's built-in iPXE 1.21.1: PXEXT, TFTP, DNS, PXE only
-        ("virtualbox-ipxe", "08:00:27:7a:00:10",
-         ipxe(b"iPXE", encap(busid(1, 0x8086, 0x100e), version(1, 21, 1),
-                             *features(0x10, 0x15, 0x17, 0x21, pxe_ext=2))), {}),
-        # Mellanox FlexBoot: iPXE 1.0.0 without a user class
-        ("flexboot", "52:54:00:7a:00:11",
-         tuple(o for o in ipxe(b"", encap(busid(1, 0x15b3, 0x1003), version(1, 0, 0),
-                                          *features(0x10, 0x11, 0x13, 0x15, 0x17, 0x18, 0x19,
-                                                    0x21, 0x22, 0x23, 0x26, 0x27,
-                                                    pxe_ext=2)))
-               if o[0] != 77), {}),
-        # QEMU's iPXE ROM, bytes from tests/captures/a-seabios-virtio
-        ("qemu-ipxe", "52:54:00:7a:00:12", _qemu_ipxe_options(), {}),
-        # iPXE 1.20.1 undionly.kpxe: its version bytes hold 0x14 (HTTPS's code)
-        ("ipxe-1.20.1", "52:54:00:7a:00:13",
-         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(1, 20, 1),
-                             *features(*IPXE_BIOS_FEATURES, pxe_ext=2))), {}),
-        # iPXE 2.0.0 snponly.efi x64: HTTPS and VLAN
-        ("ipxe-2.0-efi", "52:54:00:7a:00:14",
-         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(2, 0, 0),
-                             *features(0x11, 0x12, 0x13, 0x14, 0x15, 0x17, 0x24, 0x26, 0x27)),
-              arch=7, undi=bytes([1, 3, 10]), undi_text="003010"), {}),
-        # an iPXE 1.21.1 BIOS build with HTTPS (example 02a's "full build")
-        ("ipxe-https-bios", "52:54:00:7a:00:17",
-         ipxe(b"iPXE", encap(busid(1, 0x1af4, 0x1000), version(1, 21, 1),
-                             *features(*IPXE_BIOS_FEATURES, 0x14, pxe_ext=2))), {}),
-        # the site's own build: user class CSTM (example 01)
-        ("ipxe-cstm", "52:54:00:7a:00:15",
-         ipxe(b"CSTM", encap(busid(1, 0x1af4, 0x1000), version(1, 21, 1),
-                             *features(*IPXE_BIOS_FEATURES, pxe_ext=2))), {}),
-        # an ordinary DHCP client (an installed OS)
-        ("ordinary", "52:54:00:7a:00:16",
-         ((53, b"\1"), (61, b"\1" + bytes.fromhex("5254007a0016")), (12, b"laptop"),
-          (60, b"MSFT 5.0"), (55, bytes([1, 3, 6, 15]))), {}),
-    ]
-    return {name: Profile(name, mac, tuple(opts), **extra) for name, mac, opts, extra in table}
+    """Every scripted client, by name: the sheet's, and QEMU's iPXE ROM
+    as captured."""
+    profiles = {m.name: _sheet_profile(m) for m in firmware.load().machines
+                if m.group == "net"}
+    profiles["qemu-ipxe"] = Profile("qemu-ipxe", "52:54:00:7a:00:12", _qemu_ipxe_options())
+    return profiles
 
 
 PROFILES = _profiles()
+# The dhcp-ipxe-own lines the sheet's verdicts assume.
+IDENTITY_LINES = "".join(f"dhcp-ipxe-own={v}\n" for v in firmware.load().identities)
+
+
+def verdict(name):
+    """(class, own or None, arch as the pxeclass log line writes it or None)
+    the firmware sheet expects of profile NAME under IDENTITY_LINES; QEMU's
+    ROM is the sheet's ipxe-bios (its capture is of that build)."""
+    sheet = firmware.load()
+    program = "ipxe-bios" if name == "qemu-ipxe" else sheet.machine("net", name).program
+    expect = sheet.programs[program].expect
+    own = None if expect["own"] == "unknown" else expect["own"]
+    arch = None
+    if expect["arch"] != "-":
+        code = int(expect["arch"])
+        arch = f"{code}({facts.arch_name(code)})"
+    return expect["class"], own, arch
 
 
 # ------------------------------------------------------------------ lab

@@ -25,8 +25,8 @@ import os
 import re
 import unittest
 
-from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, PROXY_RANGE,
-                    RANGE, SERVER, Lab, forced_tags, tag_options)
+from netkit import (BASE_CONFIG, IDENTITY_LINES, PEER, PLAIN_DHCP_CONFIG, PROFILES,
+                    PROXY_RANGE, RANGE, SERVER, Lab, forced_tags, tag_options, verdict)
 from pxelab import dhcp, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
@@ -34,10 +34,10 @@ STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
 HAVE_PATCHED = testing.executable(PATCHED)
 HAVE_STOCK = testing.executable(STOCK)
 
-# One line per tag: the directive that sets it.
-MATRIX_RULES = """dhcp-ipxe-own=user-class:CSTM
-dhcp-ipxe-own=feature:https,version:>=2
-dhcp-pxe-class=set:c-pxe,pxe
+# One line per tag: the directive that sets it; the identities are the
+# firmware sheet's (user-class:CSTM; feature:https,version:>=2), which its
+# verdicts assume.
+MATRIX_RULES = IDENTITY_LINES + """dhcp-pxe-class=set:c-pxe,pxe
 dhcp-pxe-class=set:c-http,http-boot
 dhcp-pxe-class=set:c-ipxe,ipxe
 dhcp-pxe-class=set:c-own,ipxe-own
@@ -71,45 +71,36 @@ dhcp-match=set:m-https,175,20
 """
 MATRIX_TAGS = re.findall(r"set:([\w-]+)", MATRIX_RULES)
 
-# profile -> (class, own, arch in the log, the tags it must get).
+# profile -> the tags it must get; its class, own/vendor and arch (in the
+# log) are the firmware sheet's verdict (netkit.verdict).
 # m-https is stock dnsmasq's byte scan, for comparison.
 EXPECTED = {
-    "pxe-bios": ("pxe", None, "0(x86-bios)", "c-pxe c-net a-bios"),
-    "uefi-x64": ("pxe", None, "7(efi-x64)", "c-pxe c-net a-x64 a-efi a-7"),
-    "uefi-ia32": ("pxe", None, "6(efi-x86)", "c-pxe c-net a-ia32 a-efi"),
-    "uefi-x64-sends-9": ("pxe", None, "7(efi-x64)", "c-pxe c-net a-x64 a-efi a-7"),
-    "uefi-two-arch": ("pxe", None, "7(efi-x64)", "c-pxe c-net a-x64 a-efi a-7 a-16 a-http"),
-    "arch-only-in-60": ("pxe", None, "11(efi-arm64)", "c-pxe c-net a-arm64 a-efi"),
-    "uefi-arm64": ("pxe", None, "11(efi-arm64)", "c-pxe c-net a-arm64 a-efi"),
-    "httpboot-arm64": ("http-boot", None, "19(efi-arm64-http)",
-                       "c-http c-net a-arm64 a-efi a-http"),
-    "httpboot-x64": ("http-boot", None, "16(efi-x64-http)",
-                     "c-http c-net a-x64 a-efi a-http a-16"),
-    "uboot-armv8": ("uboot", None, "22(uboot-arm64)", "c-uboot c-net a-arm64 a-uboot"),
-    "rpi4": ("pxe", None, "0(x86-bios)", "c-pxe c-net a-bios a-rpi"),
-    "etherboot-5.4": ("etherboot", None, None, "c-eb c-net b-e1000"),
-    "gpxe-0.9.7": ("gpxe", None, "0(x86-bios)",
-                   "c-gpxe c-net a-bios b-e1000 f-http-dns f-tftp v-lt1"),
-    "gpxe-0.9.3": ("gpxe", None, "0(x86-bios)", "c-gpxe c-net a-bios b-e1000 f-http-dns f-tftp"),
-    "gpxe-2007": ("etherboot", None, None, "c-eb c-net"),
-    "virtualbox-ipxe": ("ipxe", "vendor", "0(x86-bios)",
-                        "c-ipxe c-vendor c-net a-bios b-e1000 f-tftp v-ge121"),
-    "flexboot": ("ipxe", "vendor", "0(x86-bios)",
-                 "c-ipxe c-vendor c-net a-bios b-mlx f-http-dns f-tftp v-eq100"),
-    "qemu-ipxe": ("ipxe", "vendor", "0(x86-bios)",
-                  "c-ipxe c-vendor c-net a-bios b-virtio f-http-dns f-tftp v-eq100"),
-    "ipxe-1.20.1": ("ipxe", "vendor", "0(x86-bios)",
-                    "c-ipxe c-vendor c-net a-bios b-virtio f-http-dns f-tftp m-https"),
+    "pxe-bios": "c-pxe c-net a-bios",
+    "uefi-x64": "c-pxe c-net a-x64 a-efi a-7",
+    "uefi-ia32": "c-pxe c-net a-ia32 a-efi",
+    "uefi-x64-sends-9": "c-pxe c-net a-x64 a-efi a-7",
+    "uefi-two-arch": "c-pxe c-net a-x64 a-efi a-7 a-16 a-http",
+    "arch-only-in-60": "c-pxe c-net a-arm64 a-efi",
+    "uefi-arm64": "c-pxe c-net a-arm64 a-efi",
+    "httpboot-arm64": "c-http c-net a-arm64 a-efi a-http",
+    "httpboot-x64": "c-http c-net a-x64 a-efi a-http a-16",
+    "uboot-armv8": "c-uboot c-net a-arm64 a-uboot",
+    "rpi4": "c-pxe c-net a-bios a-rpi",
+    "etherboot-5.4": "c-eb c-net b-e1000",
+    "gpxe-0.9.7": "c-gpxe c-net a-bios b-e1000 f-http-dns f-tftp v-lt1",
+    "gpxe-0.9.3": "c-gpxe c-net a-bios b-e1000 f-http-dns f-tftp",
+    "gpxe-2007": "c-eb c-net",
+    "virtualbox-ipxe": "c-ipxe c-vendor c-net a-bios b-e1000 f-tftp v-ge121",
+    "flexboot": "c-ipxe c-vendor c-net a-bios b-mlx f-http-dns f-tftp v-eq100",
+    "qemu-ipxe": "c-ipxe c-vendor c-net a-bios b-virtio f-http-dns f-tftp v-eq100",
+    "ipxe-1.20.1": "c-ipxe c-vendor c-net a-bios b-virtio f-http-dns f-tftp m-https",
     # HTTPS but older than 2: not own (criteria on one line are ANDed)
-    "ipxe-https-bios": ("ipxe", "vendor", "0(x86-bios)",
-                        "c-ipxe c-vendor c-net a-bios b-virtio f-https f-http-dns f-tftp "
+    "ipxe-https-bios": ("c-ipxe c-vendor c-net a-bios b-virtio f-https f-http-dns f-tftp "
                         "v-ge121 m-https"),
-    "ipxe-2.0-efi": ("ipxe", "own", "7(efi-x64)",
-                     "c-ipxe c-own c-net a-x64 a-efi a-7 b-virtio f-https f-http-dns f-tftp "
+    "ipxe-2.0-efi": ("c-ipxe c-own c-net a-x64 a-efi a-7 b-virtio f-https f-http-dns f-tftp "
                      "v-ge121 m-https"),
-    "ipxe-cstm": ("ipxe", "own", "0(x86-bios)",
-                  "c-ipxe c-own c-net a-bios b-virtio f-http-dns f-tftp v-ge121"),
-    "ordinary": ("none", None, None, "c-none"),
+    "ipxe-cstm": "c-ipxe c-own c-net a-bios b-virtio f-http-dns f-tftp v-ge121",
+    "ordinary": "c-none",
 }
 
 
@@ -136,7 +127,8 @@ class NormalModeMatrixTest(unittest.TestCase):
 
     def test_every_client_gets_exactly_its_tags(self):
         self.assertEqual(set(EXPECTED), set(PROFILES))
-        for name, (fw_class, own, arch, tags) in EXPECTED.items():
+        for name, tags in EXPECTED.items():
+            fw_class, own, arch = verdict(name)
             with self.subTest(client=name):
                 offer, ack = self.lab.dora(PROFILES[name])
                 self.assertEqual(forced_tags(offer, self.codes), set(tags.split()))

@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
-from pxelab import qemu  # noqa: E402
+from pxelab import firmware, qemu  # noqa: E402
 from pxelab.netns import Topology  # noqa: E402
 from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E402
 
@@ -148,7 +148,8 @@ MAC = re.escape(qemu.DEFAULT_MAC)
 ACK = rf"DHCPACK\(br0\) 10\.77\.0\.\d+ {MAC}"
 SCRIPT_URL = re.escape(f"http://{SERVER_IP}/boot.ipxe")
 TFTP_SENT = r"sent \S*/{} to 10\.77\.0\.\d+"
-ROM_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00000:UNDI:002001"
+# What the firmware sends, from the firmware fact sheet (tools/pxelab/firmware.sheet).
+ROM_VENDOR_CLASS = "vendor class: " + re.escape(firmware.text_option("ipxe-bios", 60))
 # dnsmasq logs a dhcp-option-force value given without a type as hex.
 HTTPCLIENT_HEX = ":".join(f"{byte:02x}" for byte in b"HTTPClient")
 IPXE_BANNER = r"iPXE 1\.\d+\.\d+\S*(?: \(\w+\))? -- Open Source Network Boot Firmware"
@@ -187,12 +188,14 @@ TAG_IPXE = r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)"
 TAG_HTTP = r"http \(dhcp-ipxe-feature=set:http,http\)"
 TAG_X64 = r"x64 \(dhcp-pxe-arch=set:x64,x64\)"
 TAG_EFI64 = r"efi64 \(dhcp-pxe-arch=set:efi64,x64\)"
-EDK2_PXE_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003000"
-IPXE_EFI_VENDOR_CLASS = r"vendor class: PXEClient:Arch:00007:UNDI:003010"
-IPXE_BIOS_SUMMARY = (r"class=ipxe{own} arch=0\(x86-bios\) version=1\.0\.0 busid={busid} "
-                     r"user-class={uc} ")
-IPXE_EFI_SUMMARY = (r"class=ipxe{own} arch=7\(efi-x64\) version=1\.0\.0 busid=pci:1af4:1000 "
-                    r"user-class={uc} ")
+EDK2_PXE_VENDOR_CLASS = "vendor class: " + re.escape(firmware.text_option("edk2-pxe-efi-x64", 60))
+IPXE_EFI_VENDOR_CLASS = "vendor class: " + re.escape(firmware.text_option("ipxe-efi-x64", 60))
+IPXE_BIOS_SUMMARY = (r"class=ipxe{own} arch=0\(x86-bios\) version="
+                     + re.escape(firmware.ipxe_version_text("ipxe-bios"))
+                     + r" busid={busid} user-class={uc} ")
+IPXE_EFI_SUMMARY = (r"class=ipxe{own} arch=7\(efi-x64\) version="
+                    + re.escape(firmware.ipxe_version_text("ipxe-efi-x64"))
+                    + r" busid=pci:1af4:1000 user-class={uc} ")
 NIC_BUSIDS = {name: f"pci:{vendor:04x}:{device:04x}"
               for name, (vendor, device) in qemu.NIC_PCI_IDS.items()}
 LOOP_SCRIPT = "#!ipxe\necho PXC-LOOP-GUARD-TRIPPED\necho {marker}\n"

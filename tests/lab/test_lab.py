@@ -22,7 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
-from pxelab import boot, clients, dhcp, lab, replay, standins, testing  # noqa: E402
+from pxelab import (boot, clients, dhcp, facts, firmware, lab, replay, standins,  # noqa: E402
+                    testing)
 
 CLI = os.environ.get("PXC_CLI", os.path.join(ROOT, "build", "tools", "pxeclass"))
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
@@ -72,7 +73,7 @@ class OfflineTest(unittest.TestCase):
         (every byte but secs), port-4011 boot-server request included."""
         machine = clients.Machine("x", "x", "bios", "52:54:00:77:00:01",
                                   "00112233-4455-6677-8899-aabbccddeeff",
-                                  clients.BUSID_VIRTIO, None)
+                                  firmware.parse_busid("pci:1af4:1000"), None)
         cases = {
             "a-seabios-virtio": [clients.ipxe_build("bios")] * 2,
             "c2-ovmf-virtio-norom": [clients.edk2_pxe("efi-x64")] * 2
@@ -125,16 +126,59 @@ class OfflineTest(unittest.TestCase):
     def test_own_build_from_identities(self):
         """The site's iPXE meets the first identity that can be met."""
         base = clients.ipxe_build("bios")
-        own, said = clients.own_build(base, [["user-class:CSTM", "feature:https",
-                                              "version:>=1.21.1"]], {"https": 0x14})
+        identity = {"text": "user-class:CSTM,feature:https,version:>=1.21.1",
+                    "user_class": "CSTM", "features": [{"code": 0x14, "name": "https"}],
+                    "version": {"op": ">=", "value": "1.21.1"}, "chained": False}
+        own, said = clients.own_build(base, [identity])
         self.assertEqual(own.values[clients.USER_CLASS], b"CSTM")
         self.assertIn(0x14, own.features())
         self.assertEqual(clients.ipxe_version(own.values[clients.IPXE]), (1, 21, 1))
         self.assertIn("CSTM", said)
-        plain, _ = clients.own_build(base, [["chained"]], {})
+        chained = {"text": "chained", "user_class": None, "features": [], "version": None,
+                   "chained": True}
+        plain, _ = clients.own_build(base, [chained])
         self.assertEqual(plain.values, base.values)
-        self.assertEqual(clients.version_meeting("<2"), (1, 255, 255))
-        self.assertEqual(clients.version_meeting(">1.0.255"), (1, 1, 0))
+        never = dict(chained, version={"op": "<", "value": "0.0.0"}, chained=False)
+        first, _ = clients.own_build(base, [never, identity])
+        self.assertEqual(first.values[clients.USER_CLASS], b"CSTM", "unmeetable: the next")
+        self.assertEqual(clients.version_meeting("<", (2, 0, 0)), (1, 255, 255))
+        self.assertEqual(clients.version_meeting(">", (1, 0, 255)), (1, 1, 0))
+        self.assertIsNone(clients.version_meeting("<", (0, 0, 0)))
+
+    def test_firmware_sheet(self):
+        """The sheet's lab machines, in report order, each with a program the
+        lab can play; a line the reader does not know is named."""
+        sheet = firmware.load()
+        self.assertEqual(clients.machine_names(),
+                         ["bios-pxe", "uefi-x64-pxe", "uefi-x64-http", "arm64-pxe",
+                          "arm64-http", "qemu-ipxe", "vbox-ipxe", "own-ipxe", "gpxe"])
+        for machine in sheet.machines:
+            with self.subTest(machine=machine.name):
+                if machine.group == "lab" and machine.program != "own":
+                    program = sheet.programs[machine.program]
+                    self.assertIn(program.kind, ("pxe", "http", "ipxe", "gpxe"))
+                    self.assertTrue(program.label and program.arch and program.source)
+                self.assertIn(machine.group, ("lab", "net"))
+        with self.assertRaisesRegex(firmware.SheetError, r"x\.sheet:3: unknown program line"):
+            firmware.parse("program a\n  kind pxe\n  colour blue\n", "x.sheet")
+        with self.assertRaisesRegex(firmware.SheetError, "unknown program b"):
+            firmware.parse("machine lab m\n  program b\n", "x.sheet")
+
+    def test_missing_cli_is_named(self):
+        """Without a CLI to ask, the lab says where it looked."""
+        saved = {k: os.environ.pop(k, None) for k in facts.CLI_ENVIRONMENT}
+        old_tree = facts.BUILD_TREE_CLI
+        try:
+            os.environ["PXC_LAB_CLI"] = "/nonexistent/pxeclass"
+            facts.BUILD_TREE_CLI = "/nonexistent/build/tools/pxeclass"
+            with self.assertRaisesRegex(facts.FactsError,
+                                        r"cannot find the pxeclass CLI.*PXC_LAB_CLI="
+                                        r"/nonexistent/pxeclass"):
+                facts.cli_path()
+        finally:
+            facts.BUILD_TREE_CLI = old_tree
+            os.environ.pop("PXC_LAB_CLI", None)
+            os.environ.update({k: v for k, v in saved.items() if v is not None})
 
     def test_standin_guesses(self):
         """Names decide what a stand-in is (the rules in standins.py)."""

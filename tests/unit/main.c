@@ -18,6 +18,7 @@ main(void)
 #ifndef PXC_CLASSIFY_ONLY /* MERGE: see tests/meson.build */
   srunner_add_suite(sr, rules_suite());
   srunner_add_suite(sr, chain_suite());
+  srunner_add_suite(sr, factsheet_suite());
 #endif
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);

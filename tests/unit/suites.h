@@ -18,6 +18,7 @@ Suite *rules_suite(void);
 Suite *tables_suite(void);
 Suite *chain_suite(void);
 Suite *equivalence_suite(void);
+Suite *factsheet_suite(void);
 
 /* A DHCP datagram of a capture in tests/captures/, copied out. */
 struct loaded {

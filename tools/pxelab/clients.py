@@ -7,71 +7,22 @@ conventions (flags, padding), what it can fetch (TFTP, HTTP) and run.
 A Machine is one client type of the lab: hardware (MAC, SMBIOS UUID, NIC
 bus id, architecture) and the Program its firmware starts with.
 
-Where the bytes come from (each profile names its source):
-  [cap]  tests/captures (QEMU 7.2, Debian bookworm firmware): OVMF PXE and
-         HTTP Boot, QEMU's iPXE ROM = Debian's undionly.kpxe, Debian's
-         ipxe.efi.  tests/lab checks the profiles against the captures
-         byte for byte.
-  [fact] the crafted-packet fact sheet (notes/crafted-packets.md, read from
-         the firmware sources): EDK2 on AArch64, VirtualBox's iPXE, gPXE.
-  [inf]  inferred, no capture and no source: the legacy BIOS PXE ROM
-         (PXE 2.1 spec options 53/55/57/60/93/94/97, option order and
-         parameter list as Intel Boot Agent ROMs send them, 548-byte
-         BOOTP payload), and iPXE EFI for ARM64 (the x64 build with the
-         architecture swapped).
+What each program sends comes from the firmware fact sheet
+(firmware.sheet, read by firmware.py), which the C unit tests and the
+dnsmasq network tests read too; its header says where the bytes come from.
 """
 
-import uuid as uuidlib
 from dataclasses import dataclass, field, replace
 
-from . import dhcp
+from . import dhcp, facts, firmware
 
 # Option codes used below (decimal, as DHCP names them).
 MAX_SIZE, PARAMS, VENDOR_CLASS, CLIENT_ID, USER_CLASS = 57, 55, 60, 61, 77
 ARCH, NDI, UUID, IPXE = 93, 94, 97, 175
 SERVER_ID, REQUESTED_IP, VENDOR_OPTS = 54, 50, 43
 
-# Option 175 (iPXE) sub-options: bus id, version; feature codes (hex, as
-# iPXE's features.h): HTTP and HTTPS decide what an iPXE can fetch.
-IPXE_BUSID, IPXE_VERSION = 0xB1, 0xEB
-FEATURE_HTTP, FEATURE_HTTPS = 0x13, 0x14
-
-# Parameter request lists (option 55) per family.
-PARAMS_PXE_ROM = bytes([1, 2, 3, 5, 6, 11, 12, 13, 15, 16, 17, 18, 43, 54, 60, 67,
-                        128, 129, 130, 131, 132, 133, 134, 135])
-PARAMS_EDK2_PXE = bytes.fromhex("0102030405060c0d0f111216171c28292a2b3233363a3b3c4243"
-                                "618081828384858687")
-# EDK2 HTTP Boot: the 25th byte is an uninitialised stack byte; OVMF sent eb.
-PARAMS_EDK2_HTTP = bytes.fromhex("0102030405060c0d0f111216171c28292a2b3233363a3b3ceb4361")
-PARAMS_IPXE_2019 = bytes.fromhex("010306070c0f111a2b3c4243778081828384858687afcb")
-PARAMS_IPXE_1_21 = PARAMS_IPXE_2019
-PARAMS_GPXE = bytes.fromhex("010306070c0f112b3c4243afcb")
-
-# Feature lists of option 175, in the order the builds emit them.
-FEATURES_IPXE_BIOS_2019 = [(0x17, 1), (0x22, 1), (0x13, 1), (0x11, 1), (0x27, 1), (0x19, 1),
-                           (0x29, 1), (0x10, 2), (0x21, 1), (0x15, 1), (0x18, 1), (0x12, 1)]
-FEATURES_IPXE_EFI_2019 = [(0x17, 1), (0x24, 1), (0x13, 1), (0x11, 1), (0x27, 1), (0x29, 1),
-                          (0x15, 1), (0x1B, 1), (0x12, 1)]
-FEATURES_VBOX = [(0x10, 2), (0x15, 1), (0x17, 1), (0x21, 1)]
-FEATURES_GPXE_097 = [(0x10, 2), (0x11, 1), (0x12, 1), (0x13, 1), (0x15, 1), (0x17, 1),
-                     (0x18, 1), (0x19, 1), (0x21, 1), (0x22, 1), (0x23, 1)]
-
-# Option order on the wire per family ([fact] §1); 50/54 mark where a
-# REQUEST puts the requested address and server id.
-ORDER_IPXE = ([53, 57, 93, 94, 60, 77, 55, 175, 61, 97],
-              [53, 57, 93, 94, 60, 77, 55, 175, 61, 97, 54, 50])
-ORDER_GPXE_097 = ([97, 61, 175, 53, 57, 93, 94, 60, 77, 55],
-                  [50, 54, 97, 61, 175, 53, 57, 93, 94, 60, 77, 55])
-ORDER_EDK2 = ([53, 57, 55, 97, 94, 93, 60], [53, 54, 50, 57, 55, 97, 94, 93, 60])
-ORDER_PXE_ROM = ([53, 57, 93, 94, 97, 55, 60], [53, 50, 54, 57, 93, 94, 97, 55, 60])
-
-# UEFI / BIOS architecture numbers (option 93) and the lab's arch names.
-ARCH_CODES = {"bios": 0, "efi-x86": 6, "efi-x64": 7, "efi-arm64": 11}
-HTTP_ARCH_CODES = {"efi-x86": 15, "efi-x64": 16, "efi-arm64": 19}
-
-PXE_NDI_BIOS = bytes([1, 2, 1])       # UNDI 2.1
-EDK2_NDI = bytes([1, 3, 0])           # no NII: DEFAULT_UNDI 3.0
-IPXE_EFI_NDI = bytes([1, 3, 10])      # iPXE EFI: UNDI 3.10
+# Option 175 (iPXE) sub-options: bus id, version.
+IPXE_BUSID, IPXE_VERSION = firmware.IPXE_BUSID, firmware.IPXE_VERSION
 
 
 @dataclass(frozen=True)
@@ -112,9 +63,11 @@ class Program:
             return scheme == "tftp"
         if self.kind == "http":
             return scheme in ("http", "https")
-        features = self.features()
-        wanted = {"tftp": None, "http": FEATURE_HTTP, "https": FEATURE_HTTPS}.get(scheme, -1)
-        return wanted is None or wanted in features
+        if scheme == "tftp":
+            return True
+        if scheme not in ("http", "https"):
+            return False
+        return facts.feature_code(scheme) in self.features()
 
     def runs_scripts(self):
         """iPXE and gPXE run iPXE scripts; firmware does not."""
@@ -156,7 +109,7 @@ class Machine:
     arch: str
     mac: str
     uuid: str
-    busid: tuple            # (PCI vendor, device) of the NIC
+    busid: tuple            # (bus type, vendor, device) of the NIC
     firmware: Program
 
     def with_identity(self, program):
@@ -172,10 +125,7 @@ class Machine:
 
 
 # ------------------------------------------------------------------ helpers
-def smbios_uuid(text):
-    """The 16 bytes SMBIOS ≥ 2.6 stores (first three fields little-endian),
-    which EDK2, iPXE and PXE ROMs put into option 97 after a 00 type byte."""
-    return uuidlib.UUID(text).bytes_le
+smbios_uuid = firmware.smbios_uuid
 
 
 def _tlv(raw):
@@ -188,22 +138,11 @@ def _tlv(raw):
         pos += 2 + length
 
 
-def ipxe_option(busid, version, features):
-    """Option 175: bus id first, version, then features, as iPXE emits them."""
-    vendor, device = busid
-    out = bytes([IPXE_BUSID, 5, 1]) + vendor.to_bytes(2, "big") + device.to_bytes(2, "big")
-    if version is not None:
-        out += bytes([IPXE_VERSION, 3, *version])
-    for code, value in features:
-        out += bytes([code, 1, value])
-    return out
-
-
 def with_busid(raw, busid):
     """An option-175 value with its bus id replaced (inserted if absent)."""
     parts = [(raw[p], raw[p + 2:p + 2 + raw[p + 1]]) for p in _positions(raw)]
-    vendor, device = busid
-    new = bytes([1]) + vendor.to_bytes(2, "big") + device.to_bytes(2, "big")
+    bus, vendor, device = busid
+    new = bytes([bus]) + vendor.to_bytes(2, "big") + device.to_bytes(2, "big")
     parts = [(IPXE_BUSID, new)] + [(c, v) for c, v in parts if c != IPXE_BUSID]
     return b"".join(bytes([c, len(v)]) + v for c, v in parts)
 
@@ -244,199 +183,121 @@ def add_ipxe_feature(raw, code, value=1):
     return raw + bytes([code, 1, value])
 
 
-def vendor_class(prefix, arch_code, undi):
-    """'PXEClient:Arch:00007:UNDI:003000' (decimal digits, as the spec says)."""
-    return f"{prefix}:Arch:{arch_code:05d}:UNDI:{undi}".encode()
-
-
 # ------------------------------------------------------------------ programs
-PLACEHOLDER_BUSID = (0, 0)
-
-
-def pxe_identity(arch_code, ndi, undi, prefix="PXEClient"):
-    """Options 93, 94 and 60 of a PXE or HTTP Boot stack: its architecture,
-    its network interface (UNDI) version, and the vendor class repeating both."""
-    return {ARCH: arch_code.to_bytes(2, "big"), NDI: ndi,
-            VENDOR_CLASS: vendor_class(prefix, arch_code, undi)}
-
-
-# A legacy BIOS PXE stack (x86, UNDI 2.1): PXE ROMs and BIOS iPXE/gPXE builds.
-BIOS_PXE_IDENTITY = pxe_identity(ARCH_CODES["bios"], PXE_NDI_BIOS, "002001")
+def program(name):
+    """The Program of the sheet's `program NAME` block."""
+    entry = firmware.load().programs[name]
+    values = {o.code: firmware.option_value(entry, o) for o in entry.options
+              if o.kind != "msg-type"}
+    overrides = {o.code: firmware.option_value(entry, o) for o in entry.request_options}
+    discover = [o.code for o in entry.options]
+    return Program(kind=entry.kind, label=entry.label, arch=entry.arch, values=values,
+                   order=(discover, entry.request_order or discover), source=entry.source,
+                   request_overrides=overrides, flags=entry.flags, pad_to=entry.pad_to,
+                   short_class_4011=entry.short_class_4011)
 
 
 def pxe_rom():
-    """A legacy BIOS PXE 2.1 ROM (Intel Boot Agent style) [inf]."""
-    return Program(
-        kind="pxe", label="pxe", arch="bios", order=ORDER_PXE_ROM,
-        values={MAX_SIZE: (1260).to_bytes(2, "big"), UUID: b"", PARAMS: PARAMS_PXE_ROM,
-                **BIOS_PXE_IDENTITY},
-        flags=dhcp.BROADCAST_FLAG, pad_to=548,
-        source="[inf] PXE 2.1 spec options, Intel Boot Agent order and 548-byte payload")
-
-
-def _edk2(kind, label, arch, identity, params, source, **program):
-    """A Program of EDK2's network stack: PXE and HTTP Boot send the same
-    options, apart from the identity (93, 94, 60) and the parameter list."""
-    return Program(
-        kind=kind, label=label, arch=arch, order=ORDER_EDK2,
-        values={MAX_SIZE: (1472).to_bytes(2, "big"), PARAMS: params, UUID: b"", **identity},
-        flags=dhcp.BROADCAST_FLAG, source=source, **program)
+    """A legacy BIOS PXE 2.1 ROM (Intel Boot Agent style)."""
+    return program("pxe-rom")
 
 
 def edk2_pxe(arch):
-    """EDK2 UefiPxeBcDxe (OVMF, ArmVirtQemu): [cap c2] x64, [fact §7] ARM64."""
-    return _edk2("pxe", "pxe", arch, pxe_identity(ARCH_CODES[arch], EDK2_NDI, "003000"),
-                 PARAMS_EDK2_PXE,
-                 "[cap] c2-ovmf-virtio-norom" if arch == "efi-x64" else
-                 "[fact] §7 EDK2 PXE on AArch64",
-                 request_overrides={MAX_SIZE: (65280).to_bytes(2, "big")})
+    """EDK2 UefiPxeBcDxe (OVMF, ArmVirtQemu) for efi-x64 or efi-arm64."""
+    return program(f"edk2-pxe-{arch}")
 
 
 def edk2_http(arch):
-    """EDK2 HttpBootDxe: [cap f1] x64, [fact §7] ARM64."""
-    return _edk2("http", "http-boot", arch,
-                 pxe_identity(HTTP_ARCH_CODES[arch], EDK2_NDI, "003000", prefix="HTTPClient"),
-                 PARAMS_EDK2_HTTP,
-                 "[cap] f1-ovmf-httpboot" if arch == "efi-x64" else
-                 "[fact] §7 EDK2 HTTP Boot on AArch64")
+    """EDK2 HttpBootDxe for efi-x64 or efi-arm64."""
+    return program(f"edk2-http-{arch}")
 
 
-def _ipxe_family(kind, label, arch, identity, user_class, params, ipxe, order, source):
-    """A Program of an iPXE or gPXE build: the family's option set with the
-    build's identity (93, 94, 60), user class, parameter list and option 175
-    (61 and 97 are filled per machine)."""
-    values = {MAX_SIZE: (1472).to_bytes(2, "big"), USER_CLASS: user_class, PARAMS: params,
-              CLIENT_ID: b"", UUID: b"", IPXE: ipxe, **identity}
-    return Program(kind=kind, label=label, arch=arch, values=values, order=order,
-                   short_class_4011=True, source=source)
-
-
-def ipxe_build(arch, label="ipxe"):
-    """Debian's iPXE 1.0.0+git-20190125 for `arch`: undionly.kpxe (= QEMU's
-    ROM, [cap a]), ipxe.efi ([cap c2]), and for ARM64/IA32 the EFI build
-    with the architecture swapped [inf]."""
-    if arch == "bios":
-        identity, features = BIOS_PXE_IDENTITY, FEATURES_IPXE_BIOS_2019
-        source = "[cap] a-seabios-virtio (QEMU iPXE ROM = Debian undionly.kpxe)"
-    else:
-        identity = pxe_identity(ARCH_CODES[arch], IPXE_EFI_NDI, "003010")
-        features = FEATURES_IPXE_EFI_2019
-        source = "[cap] c2-ovmf-virtio-norom (Debian ipxe.efi)" if arch == "efi-x64" else \
-            "[inf] Debian ipxe.efi with the architecture of " + arch
-    return _ipxe_family("ipxe", label, arch, identity, b"iPXE", PARAMS_IPXE_2019,
-                        ipxe_option(PLACEHOLDER_BUSID, (1, 0, 0), features), ORDER_IPXE, source)
+def ipxe_build(arch):
+    """Debian's iPXE 1.0.0+git-20190125 for `arch` (bios, efi-x86,
+    efi-x64, efi-arm64)."""
+    return program(f"ipxe-{arch}")
 
 
 def vbox_ipxe():
-    """VirtualBox's built-in iPXE ROM (1.21.1 sources, no HTTP) [fact §8]."""
-    return _ipxe_family("ipxe", "ipxe", "bios", BIOS_PXE_IDENTITY, b"iPXE", PARAMS_IPXE_1_21,
-                        ipxe_option(PLACEHOLDER_BUSID, (1, 21, 1), FEATURES_VBOX), ORDER_IPXE,
-                        "[fact] §8 VirtualBox iPXE")
+    """VirtualBox's built-in iPXE ROM (1.21.1 sources, no HTTP)."""
+    return program("vbox-ipxe")
 
 
 def gpxe_097():
-    """gPXE 0.9.7 undionly.kpxe (options prepended: reversed order) [fact §2]."""
-    return _ipxe_family("gpxe", "gpxe", "bios", BIOS_PXE_IDENTITY, b"gPXE", PARAMS_GPXE,
-                        ipxe_option(PLACEHOLDER_BUSID, (0, 9, 7), FEATURES_GPXE_097),
-                        ORDER_GPXE_097, "[fact] §2 gPXE 0.9.7")
+    """gPXE 0.9.7 undionly.kpxe (options prepended: reversed order)."""
+    return program("gpxe-0.9.7")
 
 
 # ------------------------------------------------------------------ the site's own iPXE
-VERSION_OPS = (">=", "<=", "!=", "==", ">", "<", "=")
-
-
-def parse_version(text):
-    """'1.21.1' -> (1, 21, 1); missing parts are 0."""
-    parts = [int(p) for p in text.split(".")]
-    return tuple((parts + [0, 0, 0])[:3])
-
-
-def version_meeting(test):
-    """A version that passes `test` ('>=1.21.1', '<2', '!=1.0.0' ...)."""
-    op = next((o for o in VERSION_OPS if test.startswith(o)), "=")
-    bound = parse_version(test[len(op):] if test.startswith(op) else test)
+def version_meeting(op, bound):
+    """A version (major, minor, patch) that passes `op bound` (op as the
+    library names it: >=, <=, !=, =, >, <; bound a (major, minor, patch)),
+    or None if none does (<0.0.0)."""
     as_int = (bound[0] << 16) | (bound[1] << 8) | bound[2]
     step = {"<": -1, ">": 1, "!=": 1}.get(op, 0)
-    value = max(0, min(0xFFFFFF, as_int + step))
+    if op == "!=" and as_int == 0xFFFFFF:
+        step = -1
+    value = as_int + step
+    if not 0 <= value <= 0xFFFFFF:
+        return None
     return (value >> 16, (value >> 8) & 0xFF, value & 0xFF)
 
 
-def own_build(base, identities, feature_codes):
+def own_build(base, identities):
     """The site's own iPXE: `base` (a plain build of the client's arch)
-    changed to meet the first identity of dhcp-ipxe-own that can be met
-    (user class, features, version; `chained` needs no bytes).  Returns
-    (program, description)."""
+    changed to meet the first identity of dhcp-ipxe-own that can be met.
+    IDENTITIES are the library's reading of those lines (`pxeclass config
+    --json`: user_class, features [{code, name}], version {op, value},
+    chained); `chained` needs no bytes.  Returns (program, description)."""
     for identity in identities:
         try:
-            program, said = _apply_identity(base, identity, feature_codes)
+            program, said = _apply_identity(base, identity)
         except ValueError:
             continue
         return replace(program, label="ipxe"), said
     return base, "plain iPXE (no dhcp-ipxe-own identity)"
 
 
-def _apply_identity(base, identity, feature_codes):
-    """`base` changed to meet every criterion of one identity."""
+def _apply_identity(base, identity):
+    """`base` changed to meet every criterion of one identity; ValueError
+    if a version test no version passes."""
     values = dict(base.values)
     said = []
-    for criterion in identity:
-        name, _, arg = criterion.partition(":")
-        if name == "user-class":
-            values[USER_CLASS] = arg.encode()
-            said.append(f"user class {arg}")
-        elif name == "feature":
-            code = feature_codes.get(arg)
-            if code is None:
-                code = int(arg, 0)
-            values[IPXE] = add_ipxe_feature(values[IPXE], code)
-            said.append(f"feature {arg}")
-        elif name == "version":
-            version = version_meeting(arg)
-            values[IPXE] = set_ipxe_version(values[IPXE], version)
-            said.append("version " + ".".join(map(str, version)))
-        elif criterion == "chained":
-            said.append("chained")
-        else:
-            raise ValueError(criterion)
+    if identity.get("user_class") is not None:
+        values[USER_CLASS] = identity["user_class"].encode()
+        said.append(f"user class {identity['user_class']}")
+    for feature in identity.get("features", ()):
+        values[IPXE] = add_ipxe_feature(values[IPXE], feature["code"])
+        said.append(f"feature {feature['name'] or hex(feature['code'])}")
+    if identity.get("version"):
+        bound = tuple(int(p) for p in identity["version"]["value"].split("."))
+        version = version_meeting(identity["version"]["op"], bound)
+        if version is None:
+            raise ValueError(identity["text"])
+        values[IPXE] = set_ipxe_version(values[IPXE], version)
+        said.append("version " + ".".join(map(str, version)))
+    if identity.get("chained"):
+        said.append("chained")
     return replace(base, values=values), "own iPXE (" + ", ".join(said or ["plain"]) + ")"
 
 
 # ------------------------------------------------------------------ the lab's client types
-BUSID_E1000 = (0x8086, 0x100E)
-BUSID_VIRTIO = (0x1AF4, 0x1000)
-
-
 def machines(own_program=None):
-    """Every client type, in the order the lab reports them.  `own_program`
-    is the site's own iPXE for the own-ipxe machine (default: plain BIOS)."""
-    own = own_program or ipxe_build("bios")
-    table = [
-        ("bios-pxe", "BIOS PXE ROM (Intel PXE 2.1)", "bios", "00:1b:21:77:00:01",
-         BUSID_E1000, pxe_rom()),
-        ("uefi-x64-pxe", "UEFI x64 PXE (OVMF)", "efi-x64", "52:54:00:77:00:02",
-         BUSID_VIRTIO, edk2_pxe("efi-x64")),
-        ("uefi-x64-http", "UEFI x64 HTTP Boot (OVMF)", "efi-x64", "52:54:00:77:00:03",
-         BUSID_VIRTIO, edk2_http("efi-x64")),
-        ("arm64-pxe", "ARM64 UEFI PXE (ArmVirtQemu)", "efi-arm64", "52:54:00:77:00:04",
-         BUSID_VIRTIO, edk2_pxe("efi-arm64")),
-        ("arm64-http", "ARM64 UEFI HTTP Boot (ArmVirtQemu)", "efi-arm64", "52:54:00:77:00:05",
-         BUSID_VIRTIO, edk2_http("efi-arm64")),
-        ("qemu-ipxe", "QEMU's iPXE ROM (virtio)", "bios", "52:54:00:77:00:06",
-         BUSID_VIRTIO, ipxe_build("bios")),
-        ("vbox-ipxe", "VirtualBox's iPXE ROM", "bios", "08:00:27:77:00:07",
-         BUSID_E1000, vbox_ipxe()),
-        ("own-ipxe", "the site's own iPXE, booted directly", own.arch, "52:54:00:77:00:08",
-         BUSID_VIRTIO, own),
-        ("gpxe", "gPXE 0.9.7 (undionly)", "bios", "00:1b:21:77:00:09",
-         BUSID_E1000, gpxe_097()),
-    ]
+    """Every client type of the sheet's `machine lab` blocks, in the order
+    the lab reports them.  `own_program` is the site's own iPXE for the
+    machine that runs `own` (default: plain BIOS iPXE)."""
     result = []
-    for index, (name, title, arch, mac, busid, program) in enumerate(table, 1):
-        machine = Machine(name, title, arch, mac, f"00112233-4455-6677-8899-aabbccdd{index:04x}",
-                          busid, program)
-        result.append(replace(machine, firmware=machine.with_identity(program)))
+    for entry in firmware.load().machines:
+        if entry.group != "lab":
+            continue
+        runs = own_program or ipxe_build("bios") if entry.program == "own" else \
+            program(entry.program)
+        machine = Machine(entry.name, entry.title, runs.arch, entry.mac, entry.uuid,
+                          firmware.parse_busid(entry.busid), runs)
+        result.append(replace(machine, firmware=machine.with_identity(runs)))
     return result
 
 
-MACHINE_NAMES = ("bios-pxe", "uefi-x64-pxe", "uefi-x64-http", "arm64-pxe", "arm64-http",
-                 "qemu-ipxe", "vbox-ipxe", "own-ipxe", "gpxe")
+def machine_names():
+    """The lab's client type names, in report order."""
+    return [m.name for m in firmware.load().machines if m.group == "lab"]

@@ -20,7 +20,8 @@ rejects the config (the message names the line); 3 the lab cannot run
 Environment (set by the C front end `pxeclass lab`):
   PXC_LAB_DEFAULT_CONFIG   the config used without --config
   PXC_LAB_DNSMASQ          the dnsmasq used without --dnsmasq
-  PXC_LAB_FEATURES         iPXE feature names, "16=pxe-ext,17=iscsi,..."
+  PXC_LAB_CLI              the pxeclass executable, asked for the library's
+                           facts and for the config's pxeclass lines (facts.py)
 """
 
 import argparse
@@ -37,20 +38,15 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from . import boot, clients, labconf, standins
+from . import boot, clients, facts, labconf, standins
 from .dhcp import DhcpClient
 from .netns import Topology
 from .servers import Dnsmasq, HttpFileServer, ServerError
 
 EXIT_OK, EXIT_LOOP, EXIT_CONFIG, EXIT_ENVIRONMENT = 0, 1, 2, 3
 BRIDGE = "br0"
-# How pxeclass directives begin: stock dnsmasq calling one a "bad option"
-# means the binary is not the patched one.
-PXECLASS_PREFIXES = ("dhcp-pxe-", "dhcp-ipxe-", "dhcp-chain-")
 DNSMASQ_START_TIMEOUT = 10.0
 LOG_SETTLE_TIMEOUT = 1.0
-TABLES_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib",
-                        "tables.c")
 
 
 class LabError(RuntimeError):
@@ -80,24 +76,6 @@ class LabResult:
         return [c for c in self.chains if c.verdict == boot.VERDICT_LOOP]
 
 
-# ------------------------------------------------------------------ iPXE feature names
-def feature_codes():
-    """{name: code} of iPXE features: from the C front end (one table in
-    lib/tables.c), else read from that file in a source tree."""
-    text = os.environ.get("PXC_LAB_FEATURES", "")
-    table = {}
-    for item in text.split(","):
-        code, _, name = item.partition("=")
-        if name and code.strip().isdigit():
-            table[name.strip()] = int(code)
-    if table or not os.path.isfile(TABLES_C):
-        return table
-    with open(TABLES_C) as f:
-        for code, name in re.findall(r'\{\s*(0x[0-9a-fA-F]+),\s*"([a-z0-9-]+)"\s*\}', f.read()):
-            table[name] = int(code, 16)
-    return table
-
-
 # ------------------------------------------------------------------ the lab
 class Lab:
     """One run: config, stand-ins, namespaces, servers and the players."""
@@ -108,13 +86,14 @@ class Lab:
         self.workdir = workdir
         self.machine_names = machine_names
         self.overrides = overrides or {}
-        self.features = feature_codes()
         self.config = None
         self.own_programs = {}
 
     # -- preparation --------------------------------------------------------
     def prepare(self):
-        """Read the config, write the stand-ins and the lab's copy; check it."""
+        """Read the config and write the lab's copy; check it (dnsmasq
+        first, so its own words name a bad line); learn its pxeclass lines
+        from the library; write the stand-ins."""
         confdir = os.path.join(self.workdir, "conf")
         os.makedirs(confdir)
         try:
@@ -127,10 +106,21 @@ class Lab:
         os.makedirs(self.http_root)
         self.server_addr = labconf.server_address(self.config)
         self.server_ip = self.server_addr.split("/")[0]
-        self.machines = self._machines()
-        self.written = self._write_standins()
         labconf.write_main(self.config, BRIDGE, self.tftp_root)
         self._syntax_check()
+        self._read_pxeclass()
+        self.machines = self._machines()
+        self.written = self._write_standins()
+
+    def _read_pxeclass(self):
+        """The config's pxeclass lines as the library reads them (the
+        user's files, so a message names them as dnsmasq would)."""
+        try:
+            labconf.learn_pxeclass(self.config, facts.read_config(self.config.path))
+        except facts.ConfigRejected as exc:
+            raise self.config_problem(f"dnsmasq: {exc}")
+        except facts.FactsError as exc:
+            raise LabError(str(exc), EXIT_ENVIRONMENT)
 
     def _machines(self):
         """The client types to play (all, or those named)."""
@@ -141,7 +131,7 @@ class Lab:
         unknown = set(self.machine_names) - {m.name for m in every}
         if unknown:
             raise LabError(f"unknown client type(s) {', '.join(sorted(unknown))} (known: "
-                           f"{', '.join(clients.MACHINE_NAMES)})", EXIT_CONFIG)
+                           f"{', '.join(clients.machine_names())})", EXIT_CONFIG)
         return [m for m in every if m.name in self.machine_names]
 
     def own_build(self, arch, machine=None):
@@ -149,8 +139,7 @@ class Lab:
         `arch` (from dhcp-ipxe-own), with `machine`'s identity."""
         if arch not in self.own_programs:
             base = clients.ipxe_build(arch)
-            self.own_programs[arch] = clients.own_build(base, self.config.identities,
-                                                        self.features)
+            self.own_programs[arch] = clients.own_build(base, self.config.identities)
         program = self.own_programs[arch][0]
         return machine.with_identity(program) if machine else program
 
@@ -206,7 +195,7 @@ class Lab:
             line = quoted_line(self.config.lines, message)
         if line:
             details.update(file=line.path, line=line.number, text=line.text)
-            if "bad option" in message and line.key.startswith(PXECLASS_PREFIXES):
+            if "bad option" in message and is_pxeclass_directive(line.key):
                 details["hint"] = (f"{self.dnsmasq_binary} does not know {line.key}: "
                                    "is it the pxeclass-patched dnsmasq? (--dnsmasq)")
         return LabError(message, EXIT_CONFIG, details)
@@ -354,6 +343,15 @@ class Lab:
                                f"tag:{tag}")
         else:
             chain.reason += f" (after the guard tripped: {tag})"
+
+
+def is_pxeclass_directive(key):
+    """True if KEY is one of the library's directives: stock dnsmasq calling
+    one a "bad option" means the binary is not the patched one."""
+    try:
+        return key in facts.library()["directives"]
+    except facts.FactsError:
+        return False
 
 
 def quoted_line(lines, message):
@@ -593,7 +591,7 @@ def parse_args(argv):
     parser.add_argument("--json", action="store_true", help="one JSON object per client type")
     parser.add_argument("--client", action="append", metavar="NAME",
                         help="play only this client type (repeatable): "
-                        + ", ".join(clients.MACHINE_NAMES))
+                        + ", ".join(clients.machine_names()))
     parser.add_argument("--standin", action="append", default=[], metavar="NAME=KIND[:ARCH]",
                         help="what a boot file stands for, instead of the name's guess "
                         "(KIND: ipxe, script, nbp, missing; ARCH: bios, efi-x86, efi-x64, "
@@ -665,6 +663,9 @@ def main(argv=None):
     except LabError as exc:
         report_error(exc, args.json)
         return exc.status
+    except facts.FactsError as exc:          # the CLI is missing or too old
+        report_error(LabError(str(exc), EXIT_ENVIRONMENT), args.json)
+        return EXIT_ENVIRONMENT
     finally:
         if args.keep:
             print(f"pxeclass lab: work directory kept: {workdir}", file=sys.stderr)

@@ -7,11 +7,13 @@ line keeps its number and dnsmasq's "at line N of FILE" still points into
 the user's file once the copy's path is swapped back.  Files pulled in with
 conf-file= and conf-dir= are copied and neutralised the same way.
 
-From the same lines the lab learns what it must stand in for: every boot
-file name the config can hand out (dhcp-boot, pxe-service, option 67), the
-addresses servers are expected at (URL hosts, next-server fields), the
-subnet of the first IPv4 dhcp-range, whether dnsmasq is only a proxy, the
-identities of the site's own iPXE (dhcp-ipxe-own) and the loop guard's tag.
+From dnsmasq's own lines the lab learns what it must stand in for: every
+boot file name the config can hand out (dhcp-boot, pxe-service, option 67),
+the addresses servers are expected at (URL hosts, next-server fields), the
+subnet of the first IPv4 dhcp-range and whether dnsmasq is only a proxy.
+The pxeclass lines are the library's to read: learn_pxeclass() takes what
+`pxeclass config --json` says of them (the identities of the site's own
+iPXE, the loop guard's tag), so the lab never re-parses their grammar.
 """
 
 import fnmatch
@@ -63,7 +65,6 @@ LAB_LINES = (
 )
 
 DEFAULT_SUBNET = ipaddress.IPv4Network("10.77.0.0/24")
-DEFAULT_GUARD_TAG = "chain-loop"
 TAG_PREFIXES = ("tag:", "net:", "set:")
 URL_RE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
@@ -102,8 +103,9 @@ class LabConfig:
     range_hosts: tuple = ()                              # (first, last) leased address
     proxy: bool = False
     has_range: bool = False
-    identities: list = field(default_factory=list)      # [[criterion, ...], ...]
+    identities: list = field(default_factory=list)      # [identity], see learn_pxeclass
     guard_tag: str = None                                # None: no dhcp-chain-guard
+    pxeclass: list = field(default_factory=list)        # the library's directive list
     server_addresses: list = field(default_factory=list)  # IPv4 the clients expect servers at
     notes: list = field(default_factory=list)
 
@@ -225,7 +227,7 @@ def _copy_dir(config, value, workdir):
 
 # ------------------------------------------------------------------ learning
 def _learn(config):
-    """Fill in ranges, boot names, identities, the guard and server addresses."""
+    """Fill in ranges, boot names and server addresses."""
     _learn_range(config)
     for line in config.lines:
         handler = LINE_HANDLERS.get(line.key)
@@ -292,25 +294,23 @@ def _option_line(config, line):
         config.boot_names.append(BootName(fields[1], line))
 
 
-def _identity_line(config, line):
-    """dhcp-ipxe-own=<criterion>[,...]: one identity of the site's own iPXE."""
-    config.identities.append([c for c in split_values(line.value) if c])
-
-
-def _guard_line(config, line):
-    """dhcp-chain-guard=<hops>,<seconds>[,<size>][,set:<tag>]"""
-    tags = [f[4:] for f in split_values(line.value) if f.startswith("set:")]
-    config.guard_tag = tags[0] if tags else DEFAULT_GUARD_TAG
-
-
 LINE_HANDLERS = {
     "dhcp-boot": _boot_line,
     "pxe-service": _pxe_service_line,
     "dhcp-option": _option_line,
     "dhcp-option-force": _option_line,
-    "dhcp-ipxe-own": _identity_line,
-    "dhcp-chain-guard": _guard_line,
 }
+
+
+def learn_pxeclass(config, parsed):
+    """Take the pxeclass lines as the library read them (`pxeclass config
+    --json`, see facts.read_config): the identities of dhcp-ipxe-own (each
+    {user_class, features [{code, name}], version {op, value}, chained,
+    text, file, line}) and the tag of the loop guard, if there is one."""
+    config.pxeclass = parsed["directives"]
+    config.identities = parsed["identities"]
+    tracker = parsed["tracker"]
+    config.guard_tag = tracker["tag"] if tracker and tracker["guard"] else None
 
 
 def url_host(name):
