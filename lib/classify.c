@@ -584,9 +584,9 @@ read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
     return;
   }
   data++;
-  u[0] = data[3], u[1] = data[2], u[2] = data[1], u[3] = data[0];
-  u[4] = data[5], u[5] = data[4];
-  u[6] = data[7], u[7] = data[6];
+  store_be32(u, le32_at(data));
+  store_be16(u + 4, le16_at(data + 4));
+  store_be16(u + 6, le16_at(data + 6));
   memcpy(u + 8, data + 8, 8);
   req->has_uuid = true;
 }
@@ -785,15 +785,22 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Decisions on the whole request                                      */
 
-/* True if one of the user classes is exactly NAME (N bytes). */
-static bool
-has_user_class(const struct pxc_request *req, const char *name, size_t n)
+/* What the user classes say of the firmware: gPXE if one of them is
+   exactly "gPXE", else iPXE if one is "iPXE", else none.  One pass,
+   each four-byte class compared as a word with both names. */
+static enum pxc_class
+user_class_firmware(const struct pxc_request *req)
 {
-  for (unsigned i = 0; i < req->user_class_count; i++)
-    if (req->user_class_at[i].len == n &&
-        memcmp(req->user_class_text + req->user_class_at[i].off, name, n) == 0)
-      return true;
-  return false;
+  bool gpxe = false, ipxe = false;
+
+  for (unsigned i = 0; i < req->user_class_count; i++) {
+    const uint8_t *text = req->user_class_text + req->user_class_at[i].off;
+    if (req->user_class_at[i].len != 4)
+      continue;
+    gpxe |= memcmp(text, "gPXE", 4) == 0;
+    ipxe |= memcmp(text, "iPXE", 4) == 0;
+  }
+  return gpxe ? PXC_CLASS_GPXE : ipxe ? PXC_CLASS_IPXE : PXC_CLASS_NONE;
 }
 
 /* Families of the primary architecture, 0 if none or unassigned. */
@@ -862,12 +869,12 @@ check_undi(struct pxc_request *req)
 static enum pxc_class
 decide_class(const struct pxc_request *req, enum pxc_class vendor)
 {
+  enum pxc_class by_user_class = user_class_firmware(req);
+
   if (vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
-  if (has_user_class(req, "gPXE", 4))
-    return PXC_CLASS_GPXE;
-  if (has_user_class(req, "iPXE", 4))
-    return PXC_CLASS_IPXE;
+  if (by_user_class != PXC_CLASS_NONE)
+    return by_user_class;
   if (req->ipxe.present)
     return req->ipxe.has_version || (req->errors & PXC_ERR_ENCAP)
                ? PXC_CLASS_IPXE

@@ -142,6 +142,38 @@ be32_at(const uint8_t *p)
          p[3];
 }
 
+/* Little-endian values at a place already known to be in bounds (the
+   first fields of a GUID on the wire, RFC 4578 §2.3). */
+static inline uint16_t
+le16_at(const uint8_t *p)
+{
+  return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+le32_at(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* Store V big-endian at P (in bounds). */
+static inline void
+store_be16(uint8_t *p, uint16_t v)
+{
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
+static inline void
+store_be32(uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
 /* The 8 bytes at P as a little-endian word (first byte lowest), at a
    place already known to be in bounds. */
 static inline uint64_t
