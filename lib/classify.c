@@ -331,7 +331,7 @@ read_header(struct pxc_request *req, const uint8_t *pkt, size_t len)
 }
 
 /* Option 53: the DHCP message type, one byte. */
-static void
+static inline void
 read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 {
   if (len != 1) {
@@ -453,7 +453,7 @@ read_vendor_arch(struct pxc_request *req, struct reader *r)
 }
 
 /* Option 60: keep a copy, and note the class its prefix announces. */
-static void
+static inline void
 read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -497,7 +497,7 @@ is_rfc3004(const uint8_t *text, size_t len)
 
 /* Option 77, as RFC 3004 counted strings or as iPXE's single raw string;
    kept as sent, the strings as offsets into the copy. */
-static void
+static inline void
 read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -531,7 +531,7 @@ read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 }
 
 /* Option 93: every 16-bit value of the list (RFC 4578 §2.1). */
-static void
+static inline void
 read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -549,7 +549,7 @@ read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 }
 
 /* Option 94: type 1 (UNDI), major, minor (RFC 4578 §2.2). */
-static void
+static inline void
 read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -569,7 +569,7 @@ read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
  * uuid_mangle).  Stored in canonical RFC 4122 order.  Its head is kept
  * for the Raspberry Pi test, whatever its length.
  */
-static void
+static inline void
 read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -716,7 +716,7 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * sub-options take a shorter step (take_flag_run()); the codes are
  * gathered in words, written once at the end.
  */
-static void
+static inline void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
