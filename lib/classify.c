@@ -601,25 +601,27 @@ read_busid(struct pxc_ipxe *ipxe, const uint8_t *data)
   ipxe->has_busid = true;
 }
 
-/* Sub-option 235 (version) or 177 (bus id) of 175; FIRST if its code was
-   not seen before (a repeat is ignored). */
-static void
-read_ipxe_value(struct pxc_request *req, const struct tlv *sub, bool first)
+/* Sub-option 235 of 175: the iPXE version, major, minor, patch. */
+static inline void
+read_ipxe_version(struct pxc_request *req, const struct tlv *sub)
 {
-  struct pxc_ipxe *ipxe = &req->ipxe;
-
-  if (!first)
-    return;
-  if (sub->len != (sub->code == DHCP_EB_VERSION ? 3 : 5)) {
+  if (sub->len != 3) {
     req->errors |= PXC_ERR_ENCAP_VALUE;
     return;
   }
-  if (sub->code == DHCP_EB_VERSION) {
-    memcpy(ipxe->version, sub->data, 3);
-    ipxe->has_version = true;
-  } else {
-    read_busid(ipxe, sub->data);
+  memcpy(req->ipxe.version, sub->data, 3);
+  req->ipxe.has_version = true;
+}
+
+/* Sub-option 177 of 175: the bus id. */
+static inline void
+read_ipxe_busid(struct pxc_request *req, const struct tlv *sub)
+{
+  if (sub->len != 5) {
+    req->errors |= PXC_ERR_ENCAP_VALUE;
+    return;
   }
+  read_busid(&req->ipxe, sub->data);
 }
 
 /* OR the 64 bits of W into the 8 bytes of BITMAP (bit N of W is bit N of
@@ -696,10 +698,12 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
   if (sub->code < 128) { /* PXC_FEATURE_LAST is 127 */
     note_low(codes, sub->code, sub->len == 1);
   } else if (sub->code == DHCP_EB_VERSION) { /* 235: in seen[3] */
-    read_ipxe_value(req, sub, !(codes->seen[3] & bit));
+    if (!(codes->seen[3] & bit))
+      read_ipxe_version(req, sub);
     codes->seen[3] |= bit;
   } else if (sub->code == DHCP_EB_BUS_ID) { /* 177: in seen[2] */
-    read_ipxe_value(req, sub, !(codes->seen[2] & bit));
+    if (!(codes->seen[2] & bit))
+      read_ipxe_busid(req, sub);
     codes->seen[2] |= bit;
   } else if (sub->code < 192) {
     codes->seen[2] |= bit;
@@ -1005,8 +1009,10 @@ read_option_fast(struct parse *ps, unsigned s, const struct tlv *item)
     return true;
   switch (s) {
     OPTION_READERS(READ_CASE_)
-  default:
-    return false; /* SLOT_OVERLOAD */
+  case SLOT_OVERLOAD:
+    return false;
+  default: /* S is a slot of option_slot[], not SLOT_NONE (skipped) */
+    __builtin_unreachable();
   }
 #undef READ_CASE_
 }
