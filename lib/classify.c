@@ -344,30 +344,6 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 /* A byte in each of the eight lanes of a word. */
 #define LANES(byte) (0x0101010101010101ULL * (byte))
 
-/* The N (1..7) bytes at P as a little-endian word, zero above: built
-   in a register from a 4-byte load (the compiler merges those four byte
-   loads) and up to three single ones.  (Bytes stored to the stack and
-   read back as one word would stall the load.) */
-static inline uint64_t
-le_bytes_at(const uint8_t *p, unsigned n)
-{
-  uint64_t w = 0;
-  unsigned i = 0;
-
-  if (n >= 4) {
-    w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-        (uint64_t)p[3] << 24;
-    i = 4;
-  }
-  if (i < n)
-    w |= (uint64_t)p[i] << (8 * i), i++;
-  if (i < n)
-    w |= (uint64_t)p[i] << (8 * i), i++;
-  if (i < n)
-    w |= (uint64_t)p[i] << (8 * i), i++;
-  return w;
-}
-
 /*
  * The value of the N (1..7) decimal digits at P (N bytes in bounds), or
  * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the

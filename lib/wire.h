@@ -157,6 +157,23 @@ le32_at(const uint8_t *p)
          (uint32_t)p[3] << 24;
 }
 
+/*
+ * The N (0..8) bytes at P (in bounds) as a little-endian word, zero
+ * above, without reading past them: from 4 bytes on, two 4-byte loads
+ * that overlap as N needs; below, the first, middle and last byte
+ * (which cover 1 to 3 bytes).
+ */
+static inline uint64_t
+le_bytes_at(const uint8_t *p, size_t n)
+{
+  if (n >= 4)
+    return (uint64_t)le32_at(p) | (uint64_t)le32_at(p + n - 4) << (8 * (n - 4));
+  if (n == 0)
+    return 0;
+  return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+         (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
 /* Store V big-endian at P (in bounds). */
 static inline void
 store_be16(uint8_t *p, uint16_t v)

@@ -403,6 +403,16 @@ START_TEST(wire_readers)
   ck_assert(!read_u8(&r, &v8));
   ck_assert(!read_be16(&r, &v16));
   ck_assert_uint_eq(be32_at(bytes), 0x12345678);
+  ck_assert_uint_eq(le32_at(bytes), 0x78563412);
+  ck_assert_uint_eq(le16_at(bytes), 0x3412);
+  /* le_bytes_at: each length reads exactly its bytes */
+  for (size_t n = 0; n <= 8; n++) {
+    static const uint8_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint64_t want = 0;
+    for (size_t i = 0; i < n; i++)
+      want |= (uint64_t)eight[i] << (8 * i);
+    ck_assert_uint_eq(le_bytes_at(eight, n), want);
+  }
 }
 END_TEST
 
