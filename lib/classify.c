@@ -921,20 +921,20 @@ fingerprint_scalars(const struct pxc_request *req, uint64_t w[2])
          (uint64_t)ipxe->bus_vendor << 32 | (uint64_t)ipxe->bus_device << 48;
 }
 
-/* The user classes as count-prefixed strings into OUT (room for
-   PXC_MAX_USER_CLASS + PXC_TEXT_MAX bytes); returns their length. */
-static size_t
-fingerprint_classes(const struct pxc_request *req, uint8_t *out)
+/* Mix user class I into H: its length and first 7 bytes as one word,
+   then 8 bytes a word.  (The lengths say where each string ends, so the
+   words tell the sequence of strings apart, as count-prefixed strings
+   would.) */
+static inline uint64_t
+hash_user_class(uint64_t h, const struct pxc_request *req, unsigned i)
 {
-  size_t n = 0;
+  const uint8_t *text = req->user_class_text + req->user_class_at[i].off;
+  size_t len = req->user_class_at[i].len, at = len < 7 ? len : 7;
 
-  for (unsigned i = 0; i < req->user_class_count; i++) {
-    out[n++] = req->user_class_at[i].len;
-    copy_short(out + n, req->user_class_text + req->user_class_at[i].off,
-               req->user_class_at[i].len);
-    n += req->user_class_at[i].len;
-  }
-  return n;
+  h = pxc_hash_word(h, len | le_bytes_at(text, at) << 8);
+  for (; at < len; at += 8)
+    h = pxc_hash_word(h, le_bytes_at(text + at, len - at < 8 ? len - at : 8));
+  return h;
 }
 
 /*
@@ -943,26 +943,29 @@ fingerprint_classes(const struct pxc_request *req, uint8_t *out)
  * parsed (so the order of sub-options does not matter).  Option 60 is
  * left out: iPXE shortens it to "PXEClient" in some requests of one
  * stage.  Stable within one build on one machine.  The key is words
- * (the scalars, the architecture list, zero past arch_count, and the
- * 175 bitmaps) hashed as they are, then the user classes.
+ * hashed as they are: the scalars, the architecture list (zero past
+ * arch_count; its second word only if used), the 175 bitmaps, the user
+ * classes; then pxc_hash()'s final mix.
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
   _Static_assert(sizeof(req->arch_list) == 16, "two words of architectures");
-  uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
   uint64_t scalars[2], h = PXC_HASH_SEED;
 
   fingerprint_scalars(req, scalars);
   h = pxc_hash_word(h, scalars[0]);
   h = pxc_hash_word(h, scalars[1]);
   h = pxc_hash_word(h, word_at(req->arch_list));
-  h = pxc_hash_word(h, word_at(req->arch_list + 4));
+  if (req->arch_count > 4) /* arch_count is in scalars[0] */
+    h = pxc_hash_word(h, word_at(req->arch_list + 4));
   for (unsigned i = 0; i < sizeof(req->ipxe.subopts); i += 8)
     h = pxc_hash_word(h, word_at(req->ipxe.subopts + i));
   h = pxc_hash_word(h, word_at(req->ipxe.features));
   h = pxc_hash_word(h, word_at(req->ipxe.features + 8));
-  return pxc_hash(h, classes, fingerprint_classes(req, classes));
+  for (unsigned i = 0; i < req->user_class_count; i++)
+    h = hash_user_class(h, req, i);
+  return pxc_hash(h, NULL, 0);
 }
 
 /*
