@@ -308,26 +308,25 @@ copy_short(uint8_t *dst, const uint8_t *src, size_t n)
   }
 }
 
-/* Read the BOOTP header fields that lie inside the packet. */
+/* Read the BOOTP header fields that lie inside the packet (LEN bytes):
+   each group only if all of it is there. */
 static void
 read_header(struct pxc_request *req, const uint8_t *pkt, size_t len)
 {
-  struct reader r = reader_of(pkt, len);
-  uint8_t head[4];
-
-  if (!read_bytes(&r, head, sizeof(head)))
+  if (len < offsetof(struct bootp_header, xid))
     return;
-  req->op = head[offsetof(struct bootp_header, op)];
-  req->htype = head[offsetof(struct bootp_header, htype)];
-  req->hlen = head[offsetof(struct bootp_header, hlen)];
+  req->op = pkt[offsetof(struct bootp_header, op)];
+  req->htype = pkt[offsetof(struct bootp_header, htype)];
+  req->hlen = pkt[offsetof(struct bootp_header, hlen)];
   if (req->hlen > sizeof(req->chaddr))
     req->errors |= PXC_ERR_HLEN;
-  if (!read_be32(&r, &req->xid) ||
-      !read_bytes(&r, NULL,
-                  offsetof(struct bootp_header, chaddr) -
-                      offsetof(struct bootp_header, secs)))
+  if (len < offsetof(struct bootp_header, secs))
     return;
-  read_bytes(&r, req->chaddr, sizeof(req->chaddr));
+  req->xid = be32_at(pkt + offsetof(struct bootp_header, xid));
+  if (len < offsetof(struct bootp_header, sname))
+    return;
+  memcpy(req->chaddr, pkt + offsetof(struct bootp_header, chaddr),
+         sizeof(req->chaddr));
 }
 
 /* Option 53: the DHCP message type, one byte. */
@@ -511,16 +510,16 @@ static inline void
 read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
-  struct reader r = reader_of(data, len);
+  size_t n = len / 2 < PXC_MAX_ARCH ? len / 2 : PXC_MAX_ARCH;
 
   if (len == 0 || len % 2 != 0)
     req->errors |= PXC_ERR_ARCH;
   if (len / 2 > PXC_MAX_ARCH)
     req->warnings |= PXC_WARN_ARCH_MANY;
-  while (req->arch_count < PXC_MAX_ARCH &&
-         read_be16(&r, &req->arch_list[req->arch_count]))
-    req->arch_count++;
-  if (req->arch_count > 0)
+  for (size_t i = 0; i < n; i++) /* 2 * n <= len */
+    req->arch_list[i] = be16_at(data + 2 * i);
+  req->arch_count = (uint8_t)n;
+  if (n > 0)
     req->arch93_raw = req->arch_list[0];
 }
 
