@@ -641,23 +641,27 @@ note_low(struct ipxe_codes *codes, unsigned code, bool one_byte)
 }
 
 /*
- * Take the run of one-byte sub-options of codes 1..127 at C (how iPXE
+ * Take the run of one-byte sub-options of codes 1..63 at C (how iPXE
  * sends its feature flags: code, 1, value) into CODES, three bytes each,
  * each checked to lie before the end.  Stops at anything else, which
- * tlv_step() reads.
+ * tlv_step() reads.  The run's codes are gathered in one word, then
+ * noted as seen and as flags.
  */
 static inline void
 take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
 {
   const uint8_t *p = c->p, *last;
+  uint64_t run = 0;
 
   if (c->end - p < 3)
     return;
   last = c->end - 3; /* the last place a whole 3-byte item can start */
-  while (p <= last && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
-    note_low(codes, p[0], true);
+  while (p <= last && p[1] == 1 && (uint8_t)(p[0] - 1) < 63) {
+    run |= 1ull << p[0];
     p += 3;
   }
+  codes->seen[0] |= run;
+  codes->flags[0] |= run;
   c->p = p;
 }
 
