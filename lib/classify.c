@@ -599,22 +599,6 @@ read_ipxe_busid(struct pxc_request *req, const struct tlv *sub)
   read_busid(&req->ipxe, sub->data);
 }
 
-/* OR the 64 bits of W into the 8 bytes of BITMAP (bit N of W is bit N of
-   the bitmap, as bit_set() numbers them). */
-static inline void
-bitmap_or64(uint8_t *bitmap, uint64_t w)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  uint64_t v;
-  memcpy(&v, bitmap, 8);
-  v |= w;
-  memcpy(bitmap, &v, 8);
-#else
-  for (unsigned i = 0; i < 8; i++)
-    bitmap[i] |= (uint8_t)(w >> (8 * i));
-#endif
-}
-
 /* The sub-option codes of one option 175, gathered in registers as the
    walk meets them: bit N % 64 of seen[N / 64] for every code N, of
    flags[N / 64] for a one-byte one below 128 (every feature flag). */
@@ -717,13 +701,14 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
   }
   if (step == TLV_OVERRUN)
     req->errors |= PXC_ERR_ENCAP;
-  bitmap_or64(req->ipxe.subopts, codes.seen[0]);
-  bitmap_or64(req->ipxe.subopts + 8, codes.seen[1]);
-  bitmap_or64(req->ipxe.subopts + 16, codes.seen[2]);
-  bitmap_or64(req->ipxe.subopts + 24, codes.seen[3]);
-  bitmap_or64(req->ipxe.features,
-              codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
-  bitmap_or64(req->ipxe.features + 8, codes.flags[1]);
+  /* the bitmaps are zero until now, and 175 is read once */
+  store_le64(req->ipxe.subopts, codes.seen[0]);
+  store_le64(req->ipxe.subopts + 8, codes.seen[1]);
+  store_le64(req->ipxe.subopts + 16, codes.seen[2]);
+  store_le64(req->ipxe.subopts + 24, codes.seen[3]);
+  store_le64(req->ipxe.features,
+             codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
+  store_le64(req->ipxe.features + 8, codes.flags[1]);
 }
 
 /* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is

@@ -174,6 +174,17 @@ le_bytes_at(const uint8_t *p, size_t n)
          (uint64_t)p[n - 1] << (8 * (n - 1));
 }
 
+/* Store W little-endian at P (8 bytes in bounds): bit N of W becomes
+   bit N of the bitmap at P, as bit_set() numbers them. */
+static inline void
+store_le64(uint8_t *p, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  memcpy(p, &w, sizeof(w));
+}
+
 /* Store V big-endian at P (in bounds). */
 static inline void
 store_be16(uint8_t *p, uint16_t v)

@@ -405,6 +405,14 @@ START_TEST(wire_readers)
   ck_assert_uint_eq(be32_at(bytes), 0x12345678);
   ck_assert_uint_eq(le32_at(bytes), 0x78563412);
   ck_assert_uint_eq(le16_at(bytes), 0x3412);
+  /* store_le64: bit N of the word is bit N of the bitmap */
+  {
+    uint8_t bitmap[8];
+    store_le64(bitmap, 1ull << 0 | 1ull << 17 | 1ull << 63);
+    for (unsigned n = 0; n < 64; n++)
+      ck_assert_int_eq(bit_test(bitmap, n), n == 0 || n == 17 || n == 63);
+    ck_assert_uint_eq(le64_at(bitmap), 1ull << 0 | 1ull << 17 | 1ull << 63);
+  }
   /* le_bytes_at: each length reads exactly its bytes */
   for (size_t n = 0; n <= 8; n++) {
     static const uint8_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8};
