@@ -679,9 +679,10 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
- * flag; 235 and 177 are the version and the bus id.  Runs of one-byte
- * sub-options take a shorter step (take_flag_run()); the codes are
- * gathered in words, written once at the end.
+ * flag; 235 and 177 are the version and the bus id.  After a one-byte
+ * sub-option, the run of them that follows takes a shorter step
+ * (take_flag_run()); the codes are gathered in words, written once at
+ * the end.
  */
 static inline void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
@@ -693,11 +694,10 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
   enum tlv_step step;
 
   req->ipxe.present = true;
-  for (;;) {
-    take_flag_run(&c, &codes);
-    if ((step = tlv_step(&c, &sub)) != TLV_ITEM)
-      break;
+  while ((step = tlv_step(&c, &sub)) == TLV_ITEM) {
     note_ipxe_sub(&codes, req, &sub);
+    if (sub.len == 1) /* a flag: more may follow */
+      take_flag_run(&c, &codes);
   }
   if (step == TLV_OVERRUN)
     req->errors |= PXC_ERR_ENCAP;
