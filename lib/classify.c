@@ -640,8 +640,12 @@ take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
   if (c->end - p < 3)
     return;
   last = c->end - 3; /* the last place a whole 3-byte item can start */
-  while (p <= last && p[1] == 1 && (uint8_t)(p[0] - 1) < 63) {
-    run |= 1ull << p[0];
+  while (p <= last) {
+    uint16_t item = le16_at(p); /* the code, the length as high byte */
+    if ((uint16_t)(item - 0x0101) >= 63) /* not 0x0101..0x013f: length 1
+                                            with a code 1..63 */
+      break;
+    run |= 1ull << (item & 63);
     p += 3;
   }
   codes->seen[0] |= run;
