@@ -897,20 +897,24 @@ word_at(const void *p)
   return w;
 }
 
-/* The fingerprint's scalars in two words: class, UNDI (94), how many
-   architectures, and what 175 says besides its bitmaps. */
+/* The fingerprint's scalars in two words: class and UNDI (94) sharing
+   a byte, how many architectures, the bus vendor and device of 175; and
+   the first seven bytes of struct pxc_ipxe (present .. bus_type, single
+   bytes with no padding among them) read as they lie. */
 static void
 fingerprint_scalars(const struct pxc_request *req, uint64_t w[2])
 {
   const struct pxc_ipxe *ipxe = &req->ipxe;
+  uint32_t bus = ipxe->bus_vendor | (uint32_t)ipxe->bus_device << 16;
 
-  w[0] = (uint64_t)req->fw_class | (uint64_t)req->has_undi << 8 |
-         (uint64_t)req->undi_major << 16 | (uint64_t)req->undi_minor << 24 |
-         (uint64_t)req->arch_count << 32 | (uint64_t)ipxe->present << 40 |
-         (uint64_t)ipxe->has_version << 48 | (uint64_t)ipxe->has_busid << 56;
-  w[1] = (uint64_t)ipxe->version[0] | (uint64_t)ipxe->version[1] << 8 |
-         (uint64_t)ipxe->version[2] << 16 | (uint64_t)ipxe->bus_type << 24 |
-         (uint64_t)ipxe->bus_vendor << 32 | (uint64_t)ipxe->bus_device << 48;
+  _Static_assert(PXC_CLASS_COUNT <= 16, "a class fits in four bits");
+  _Static_assert(offsetof(struct pxc_ipxe, bus_type) == 6 &&
+                     sizeof(bool) == 1,
+                 "struct pxc_ipxe starts with seven single bytes");
+  w[0] = ((uint64_t)req->fw_class | (uint64_t)req->has_undi << 4) |
+         (uint64_t)req->undi_major << 8 | (uint64_t)req->undi_minor << 16 |
+         (uint64_t)req->arch_count << 24 | (uint64_t)bus << 32;
+  w[1] = le_bytes_at((const uint8_t *)ipxe, 7);
 }
 
 /* Mix user class I into H: its length and first 7 bytes as one word,
