@@ -347,21 +347,22 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
  * The value of the N (1..7) decimal digits at P (N bytes in bounds), or
  * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the
  * top of a word of '0's, first digit lowest, so one check and one sum
- * serve any N.  A byte is a digit if its high nibble is 3 and adding 6
- * leaves it 3 (0x39 + 6 = 0x3f, 0x3a + 6 = 0x40; no carry leaves a
- * byte).  The sum pairs lanes thrice: 2, then 4, then 8 digits each
- * (as simdjson's parse_eight_digits_unrolled).
+ * serve any N.  Every byte is a digit if none of B - '0' and B + 0x46
+ * sets its top bit: below '0' the first does, above '9' (to 0xb9) the
+ * second, from 0xba the first again (a carry or borrow out of a lane
+ * only comes from a lane that fails by itself).  The sum pairs lanes
+ * thrice: 2, then 4, then 8 digits each (as simdjson's
+ * parse_eight_digits_unrolled).
  */
 static inline int32_t
 decimal_at(const uint8_t *p, unsigned n)
 {
   uint64_t w = le_bytes_at(p, n) << (64 - 8 * n) | LANES('0') >> (8 * n);
+  uint64_t d = w - LANES('0');
 
-  if ((w & LANES(0xf0)) != LANES(0x30) ||
-      ((w + LANES(0x06)) & LANES(0xf0)) != LANES(0x30))
+  if (((w + LANES(0x46)) | d) & LANES(0x80))
     return -1;
-  w -= LANES('0');
-  w = w * 10 + (w >> 8);
+  w = d * 10 + (d >> 8);
   w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
        ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >>
       32;
