@@ -966,19 +966,25 @@ fingerprint(const struct pxc_request *req)
 }
 
 /*
- * The fast path's step for ITEM, an option of slot S: read it now by a
- * direct call (a switch over OPTION_READERS, so the compiler can inline
- * each reader into the walk), or keep a late one for after the walk.
- * False for option 52: the general path handles overloading.
+ * The fast path's step for ITEM, an option of slot S: note it in PRESENT
+ * and read it now by a direct call (a switch over OPTION_READERS, so the
+ * compiler can inline each reader into the walk, and each case tests
+ * and sets its own constant bit), or keep a late one for after the walk.
+ * False if the option came before (a split option) or is 52: the
+ * general path handles those.
  */
 static inline bool
-read_option_fast(struct parse *ps, unsigned s, const struct tlv *item)
+read_option_fast(struct parse *ps, unsigned *present, unsigned s,
+                 const struct tlv *item)
 {
 #define READ_CASE_(code, read, late)                                           \
   case SLOT_##read:                                                            \
+    if (*present & (1u << SLOT_##read))                                        \
+      return false;                                                            \
+    *present |= 1u << SLOT_##read;                                             \
     if (late) {                                                                \
-      ps->slot[s].data = item->data;                                           \
-      ps->slot[s].len = item->len;                                             \
+      ps->slot[SLOT_##read].data = item->data;                                 \
+      ps->slot[SLOT_##read].len = item->len;                                   \
     } else {                                                                   \
       read(ps, item->data, item->len);                                         \
     }                                                                          \
@@ -1012,12 +1018,7 @@ read_options_fast(struct parse *ps, const uint8_t *pkt, size_t len)
 
   while ((step = tlv_step(&c, &item)) == TLV_ITEM) {
     unsigned s = option_slot[item.code];
-    if (s == SLOT_NONE)
-      continue;
-    if (present & (1u << s))
-      return false;
-    present |= 1u << s;
-    if (!read_option_fast(ps, s, &item))
+    if (s != SLOT_NONE && !read_option_fast(ps, &present, s, &item))
       return false;
   }
   if (step == TLV_OVERRUN)
