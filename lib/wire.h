@@ -328,6 +328,11 @@ tlv_step(struct tlv_cursor *c, struct tlv *item)
     c->p = p + 2 + p[1];
     return TLV_ITEM;
   }
+  /* the ends every walk meets, before the general rare path */
+  if (c->end == p)
+    return TLV_NO_END;
+  if (p[0] == DHCP_END)
+    return TLV_END;
   r = reader_of(p, (size_t)(c->end - p));
   step = tlv_next_rare(&r, item);
   c->p = r.p;
