@@ -942,7 +942,7 @@ hash_user_class(uint64_t h, const struct pxc_request *req, unsigned i)
  * stage.  Stable within one build on one machine.  The key is words
  * hashed as they are: the scalars, the architecture list (zero past
  * arch_count; its second word only if used), the 175 bitmaps, the user
- * classes; then pxc_hash()'s final mix.
+ * classes; then the final mix (pxc_hash_final()).
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
@@ -962,7 +962,7 @@ fingerprint(const struct pxc_request *req)
   h = pxc_hash_word(h, word_at(req->ipxe.features + 8));
   for (unsigned i = 0; i < req->user_class_count; i++)
     h = hash_user_class(h, req, i);
-  return pxc_hash(h, NULL, 0);
+  return pxc_hash_final(h);
 }
 
 /*

@@ -374,6 +374,19 @@ pxc_hash_word(uint64_t h, uint64_t w)
   return h ^ (h >> 29);
 }
 
+/* pxc_hash()'s final mix (MurmurHash3's fmix64), for a caller that took
+   its words with pxc_hash_word(): pxc_hash_final(h) is pxc_hash(h, NULL,
+   0). */
+static inline uint64_t
+pxc_hash_final(uint64_t h)
+{
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
+}
+
 #define PXC_HASH_SEED 0xcbf29ce484222325ULL
 
 #endif /* PXC_WIRE_H */

@@ -518,6 +518,7 @@ START_TEST(wire_hash)
   for (size_t n = 1; n < 8; n++) /* a zero byte more in the tail counts */
     ck_assert_uint_ne(pxc_hash(7, a, 8 + n), pxc_hash(7, a, 9 + n));
   ck_assert_uint_eq(pxc_hash(7, NULL, 5), pxc_hash(7, a, 0));
+  ck_assert_uint_eq(pxc_hash_final(7), pxc_hash(7, NULL, 0));
   /* a word step, then bytes: the same as hashing them all */
   memcpy(a, "12345678abc", 11);
   ck_assert_uint_eq(pxc_hash(pxc_hash_word(7, word(a)), a + 8, 3),
