@@ -816,7 +816,7 @@ resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
       req->arch_list[i] = 7;
       req->warnings |= PXC_WARN_ARCH9_AS_X64;
     }
-    if (!pxc_arch_by_code(req->arch_list[i]))
+    if (req->arch_list[i] >= PXC_ARCH_CODES) /* pxc_arch_by_code(): NULL */
       req->warnings |= PXC_WARN_ARCH_UNKNOWN;
   }
   req->arch = req->arch_list[0];
