@@ -308,30 +308,29 @@ copy_short(uint8_t *dst, const uint8_t *src, size_t n)
   }
 }
 
-/* Read the BOOTP header fields that lie inside the packet. */
+/* Read the BOOTP header fields that lie inside the packet (LEN bytes):
+   each group only if all of it is there. */
 static void
 read_header(struct pxc_request *req, const uint8_t *pkt, size_t len)
 {
-  struct reader r = reader_of(pkt, len);
-  uint8_t head[4];
-
-  if (!read_bytes(&r, head, sizeof(head)))
+  if (len < offsetof(struct bootp_header, xid))
     return;
-  req->op = head[offsetof(struct bootp_header, op)];
-  req->htype = head[offsetof(struct bootp_header, htype)];
-  req->hlen = head[offsetof(struct bootp_header, hlen)];
+  req->op = pkt[offsetof(struct bootp_header, op)];
+  req->htype = pkt[offsetof(struct bootp_header, htype)];
+  req->hlen = pkt[offsetof(struct bootp_header, hlen)];
   if (req->hlen > sizeof(req->chaddr))
     req->errors |= PXC_ERR_HLEN;
-  if (!read_be32(&r, &req->xid) ||
-      !read_bytes(&r, NULL,
-                  offsetof(struct bootp_header, chaddr) -
-                      offsetof(struct bootp_header, secs)))
+  if (len < offsetof(struct bootp_header, secs))
     return;
-  read_bytes(&r, req->chaddr, sizeof(req->chaddr));
+  req->xid = be32_at(pkt + offsetof(struct bootp_header, xid));
+  if (len < offsetof(struct bootp_header, sname))
+    return;
+  memcpy(req->chaddr, pkt + offsetof(struct bootp_header, chaddr),
+         sizeof(req->chaddr));
 }
 
 /* Option 53: the DHCP message type, one byte. */
-static void
+static inline void
 read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 {
   if (len != 1) {
@@ -344,49 +343,26 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 /* A byte in each of the eight lanes of a word. */
 #define LANES(byte) (0x0101010101010101ULL * (byte))
 
-/* The N (1..7) bytes at P as a little-endian word, zero above: built
-   in a register from a 4-byte load (the compiler merges those four byte
-   loads) and up to three single ones.  (Bytes stored to the stack and
-   read back as one word would stall the load.) */
-static inline uint64_t
-le_bytes_at(const uint8_t *p, unsigned n)
-{
-  uint64_t w = 0;
-  unsigned i = 0;
-
-  if (n >= 4) {
-    w = (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-        (uint64_t)p[3] << 24;
-    i = 4;
-  }
-  if (i < n)
-    w |= (uint64_t)p[i] << (8 * i), i++;
-  if (i < n)
-    w |= (uint64_t)p[i] << (8 * i), i++;
-  if (i < n)
-    w |= (uint64_t)p[i] << (8 * i), i++;
-  return w;
-}
-
 /*
  * The value of the N (1..7) decimal digits at P (N bytes in bounds), or
  * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the
  * top of a word of '0's, first digit lowest, so one check and one sum
- * serve any N.  A byte is a digit if its high nibble is 3 and adding 6
- * leaves it 3 (0x39 + 6 = 0x3f, 0x3a + 6 = 0x40; no carry leaves a
- * byte).  The sum pairs lanes thrice: 2, then 4, then 8 digits each
- * (as simdjson's parse_eight_digits_unrolled).
+ * serve any N.  Every byte is a digit if none of B - '0' and B + 0x46
+ * sets its top bit: below '0' the first does, above '9' (to 0xb9) the
+ * second, from 0xba the first again (a carry or borrow out of a lane
+ * only comes from a lane that fails by itself).  The sum pairs lanes
+ * thrice: 2, then 4, then 8 digits each (as simdjson's
+ * parse_eight_digits_unrolled).
  */
 static inline int32_t
 decimal_at(const uint8_t *p, unsigned n)
 {
   uint64_t w = le_bytes_at(p, n) << (64 - 8 * n) | LANES('0') >> (8 * n);
+  uint64_t d = w - LANES('0');
 
-  if ((w & LANES(0xf0)) != LANES(0x30) ||
-      ((w + LANES(0x06)) & LANES(0xf0)) != LANES(0x30))
+  if (((w + LANES(0x46)) | d) & LANES(0x80))
     return -1;
-  w -= LANES('0');
-  w = w * 10 + (w >> 8);
+  w = d * 10 + (d >> 8);
   w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
        ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >>
       32;
@@ -453,7 +429,7 @@ read_vendor_arch(struct pxc_request *req, struct reader *r)
 }
 
 /* Option 60: keep a copy, and note the class its prefix announces. */
-static void
+static inline void
 read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -497,7 +473,7 @@ is_rfc3004(const uint8_t *text, size_t len)
 
 /* Option 77, as RFC 3004 counted strings or as iPXE's single raw string;
    kept as sent, the strings as offsets into the copy. */
-static void
+static inline void
 read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -531,25 +507,25 @@ read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 }
 
 /* Option 93: every 16-bit value of the list (RFC 4578 §2.1). */
-static void
+static inline void
 read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
-  struct reader r = reader_of(data, len);
+  size_t n = len / 2 < PXC_MAX_ARCH ? len / 2 : PXC_MAX_ARCH;
 
   if (len == 0 || len % 2 != 0)
     req->errors |= PXC_ERR_ARCH;
   if (len / 2 > PXC_MAX_ARCH)
     req->warnings |= PXC_WARN_ARCH_MANY;
-  while (req->arch_count < PXC_MAX_ARCH &&
-         read_be16(&r, &req->arch_list[req->arch_count]))
-    req->arch_count++;
-  if (req->arch_count > 0)
+  for (size_t i = 0; i < n; i++) /* 2 * n <= len */
+    req->arch_list[i] = be16_at(data + 2 * i);
+  req->arch_count = (uint8_t)n;
+  if (n > 0)
     req->arch93_raw = req->arch_list[0];
 }
 
 /* Option 94: type 1 (UNDI), major, minor (RFC 4578 §2.2). */
-static void
+static inline void
 read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -569,7 +545,7 @@ read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
  * uuid_mangle).  Stored in canonical RFC 4122 order.  Its head is kept
  * for the Raspberry Pi test, whatever its length.
  */
-static void
+static inline void
 read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -584,9 +560,9 @@ read_client_uuid(struct parse *ps, const uint8_t *data, size_t len)
     return;
   }
   data++;
-  u[0] = data[3], u[1] = data[2], u[2] = data[1], u[3] = data[0];
-  u[4] = data[5], u[5] = data[4];
-  u[6] = data[7], u[7] = data[6];
+  store_be32(u, le32_at(data));
+  store_be16(u + 4, le16_at(data + 4));
+  store_be16(u + 6, le16_at(data + 6));
   memcpy(u + 8, data + 8, 8);
   req->has_uuid = true;
 }
@@ -601,41 +577,27 @@ read_busid(struct pxc_ipxe *ipxe, const uint8_t *data)
   ipxe->has_busid = true;
 }
 
-/* Sub-option 235 (version) or 177 (bus id) of 175; FIRST if its code was
-   not seen before (a repeat is ignored). */
-static void
-read_ipxe_value(struct pxc_request *req, const struct tlv *sub, bool first)
+/* Sub-option 235 of 175: the iPXE version, major, minor, patch. */
+static inline void
+read_ipxe_version(struct pxc_request *req, const struct tlv *sub)
 {
-  struct pxc_ipxe *ipxe = &req->ipxe;
-
-  if (!first)
-    return;
-  if (sub->len != (sub->code == DHCP_EB_VERSION ? 3 : 5)) {
+  if (sub->len != 3) {
     req->errors |= PXC_ERR_ENCAP_VALUE;
     return;
   }
-  if (sub->code == DHCP_EB_VERSION) {
-    memcpy(ipxe->version, sub->data, 3);
-    ipxe->has_version = true;
-  } else {
-    read_busid(ipxe, sub->data);
-  }
+  memcpy(req->ipxe.version, sub->data, 3);
+  req->ipxe.has_version = true;
 }
 
-/* OR the 64 bits of W into the 8 bytes of BITMAP (bit N of W is bit N of
-   the bitmap, as bit_set() numbers them). */
+/* Sub-option 177 of 175: the bus id. */
 static inline void
-bitmap_or64(uint8_t *bitmap, uint64_t w)
+read_ipxe_busid(struct pxc_request *req, const struct tlv *sub)
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  uint64_t v;
-  memcpy(&v, bitmap, 8);
-  v |= w;
-  memcpy(bitmap, &v, 8);
-#else
-  for (unsigned i = 0; i < 8; i++)
-    bitmap[i] |= (uint8_t)(w >> (8 * i));
-#endif
+  if (sub->len != 5) {
+    req->errors |= PXC_ERR_ENCAP_VALUE;
+    return;
+  }
+  read_busid(&req->ipxe, sub->data);
 }
 
 /* The sub-option codes of one option 175, gathered in registers as the
@@ -664,23 +626,31 @@ note_low(struct ipxe_codes *codes, unsigned code, bool one_byte)
 }
 
 /*
- * Take the run of one-byte sub-options of codes 1..127 at C (how iPXE
+ * Take the run of one-byte sub-options of codes 1..63 at C (how iPXE
  * sends its feature flags: code, 1, value) into CODES, three bytes each,
  * each checked to lie before the end.  Stops at anything else, which
- * tlv_step() reads.
+ * tlv_step() reads.  The run's codes are gathered in one word, then
+ * noted as seen and as flags.
  */
 static inline void
 take_flag_run(struct tlv_cursor *c, struct ipxe_codes *codes)
 {
   const uint8_t *p = c->p, *last;
+  uint64_t run = 0;
 
   if (c->end - p < 3)
     return;
   last = c->end - 3; /* the last place a whole 3-byte item can start */
-  while (p <= last && p[1] == 1 && (uint8_t)(p[0] - 1) < 127) {
-    note_low(codes, p[0], true);
+  while (p <= last) {
+    uint16_t item = le16_at(p); /* the code, the length as high byte */
+    if ((uint16_t)(item - 0x0101) >= 63) /* not 0x0101..0x013f: length 1
+                                            with a code 1..63 */
+      break;
+    run |= 1ull << (item & 63);
     p += 3;
   }
+  codes->seen[0] |= run;
+  codes->flags[0] |= run;
   c->p = p;
 }
 
@@ -696,10 +666,12 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
   if (sub->code < 128) { /* PXC_FEATURE_LAST is 127 */
     note_low(codes, sub->code, sub->len == 1);
   } else if (sub->code == DHCP_EB_VERSION) { /* 235: in seen[3] */
-    read_ipxe_value(req, sub, !(codes->seen[3] & bit));
+    if (!(codes->seen[3] & bit))
+      read_ipxe_version(req, sub);
     codes->seen[3] |= bit;
   } else if (sub->code == DHCP_EB_BUS_ID) { /* 177: in seen[2] */
-    read_ipxe_value(req, sub, !(codes->seen[2] & bit));
+    if (!(codes->seen[2] & bit))
+      read_ipxe_busid(req, sub);
     codes->seen[2] |= bit;
   } else if (sub->code < 192) {
     codes->seen[2] |= bit;
@@ -712,11 +684,12 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * Option 175: iPXE's encapsulated options, parsed as TLV (no order and
  * no END assumed, END honoured), never scanned.  Every code is noted;
  * a one-byte sub-option PXC_FEATURE_FIRST..PXC_FEATURE_LAST is a feature
- * flag; 235 and 177 are the version and the bus id.  Runs of one-byte
- * sub-options take a shorter step (take_flag_run()); the codes are
- * gathered in words, written once at the end.
+ * flag; 235 and 177 are the version and the bus id.  After a one-byte
+ * sub-option, the run of them that follows takes a shorter step
+ * (take_flag_run()); the codes are gathered in words, written once at
+ * the end.
  */
-static void
+static inline void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -726,21 +699,21 @@ read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
   enum tlv_step step;
 
   req->ipxe.present = true;
-  for (;;) {
-    take_flag_run(&c, &codes);
-    if ((step = tlv_step(&c, &sub)) != TLV_ITEM)
-      break;
+  while ((step = tlv_step(&c, &sub)) == TLV_ITEM) {
     note_ipxe_sub(&codes, req, &sub);
+    if (sub.len == 1) /* a flag: more may follow */
+      take_flag_run(&c, &codes);
   }
   if (step == TLV_OVERRUN)
     req->errors |= PXC_ERR_ENCAP;
-  bitmap_or64(req->ipxe.subopts, codes.seen[0]);
-  bitmap_or64(req->ipxe.subopts + 8, codes.seen[1]);
-  bitmap_or64(req->ipxe.subopts + 16, codes.seen[2]);
-  bitmap_or64(req->ipxe.subopts + 24, codes.seen[3]);
-  bitmap_or64(req->ipxe.features,
-              codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
-  bitmap_or64(req->ipxe.features + 8, codes.flags[1]);
+  /* the bitmaps are zero until now, and 175 is read once */
+  store_le64(req->ipxe.subopts, codes.seen[0]);
+  store_le64(req->ipxe.subopts + 8, codes.seen[1]);
+  store_le64(req->ipxe.subopts + 16, codes.seen[2]);
+  store_le64(req->ipxe.subopts + 24, codes.seen[3]);
+  store_le64(req->ipxe.features,
+             codes.flags[0] & ~((1ull << PXC_FEATURE_FIRST) - 1));
+  store_le64(req->ipxe.features + 8, codes.flags[1]);
 }
 
 /* Option 150: Etherboot 5.x's encapsulated options; its sub-option 175 is
@@ -785,15 +758,22 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Decisions on the whole request                                      */
 
-/* True if one of the user classes is exactly NAME (N bytes). */
-static bool
-has_user_class(const struct pxc_request *req, const char *name, size_t n)
+/* What the user classes say of the firmware: gPXE if one of them is
+   exactly "gPXE", else iPXE if one is "iPXE", else none.  One pass,
+   each four-byte class compared as a word with both names. */
+static enum pxc_class
+user_class_firmware(const struct pxc_request *req)
 {
-  for (unsigned i = 0; i < req->user_class_count; i++)
-    if (req->user_class_at[i].len == n &&
-        memcmp(req->user_class_text + req->user_class_at[i].off, name, n) == 0)
-      return true;
-  return false;
+  bool gpxe = false, ipxe = false;
+
+  for (unsigned i = 0; i < req->user_class_count; i++) {
+    const uint8_t *text = req->user_class_text + req->user_class_at[i].off;
+    if (req->user_class_at[i].len != 4)
+      continue;
+    gpxe |= memcmp(text, "gPXE", 4) == 0;
+    ipxe |= memcmp(text, "iPXE", 4) == 0;
+  }
+  return gpxe ? PXC_CLASS_GPXE : ipxe ? PXC_CLASS_IPXE : PXC_CLASS_NONE;
 }
 
 /* Families of the primary architecture, 0 if none or unassigned. */
@@ -836,7 +816,7 @@ resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
       req->arch_list[i] = 7;
       req->warnings |= PXC_WARN_ARCH9_AS_X64;
     }
-    if (!pxc_arch_by_code(req->arch_list[i]))
+    if (req->arch_list[i] >= PXC_ARCH_CODES) /* pxc_arch_by_code(): NULL */
       req->warnings |= PXC_WARN_ARCH_UNKNOWN;
   }
   req->arch = req->arch_list[0];
@@ -862,12 +842,12 @@ check_undi(struct pxc_request *req)
 static enum pxc_class
 decide_class(const struct pxc_request *req, enum pxc_class vendor)
 {
+  enum pxc_class by_user_class = user_class_firmware(req);
+
   if (vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
-  if (has_user_class(req, "gPXE", 4))
-    return PXC_CLASS_GPXE;
-  if (has_user_class(req, "iPXE", 4))
-    return PXC_CLASS_IPXE;
+  if (by_user_class != PXC_CLASS_NONE)
+    return by_user_class;
   if (req->ipxe.present)
     return req->ipxe.has_version || (req->errors & PXC_ERR_ENCAP)
                ? PXC_CLASS_IPXE
@@ -918,36 +898,40 @@ word_at(const void *p)
   return w;
 }
 
-/* The fingerprint's scalars in two words: class, UNDI (94), how many
-   architectures, and what 175 says besides its bitmaps. */
+/* The fingerprint's scalars in two words: class and UNDI (94) sharing
+   a byte, how many architectures, the bus vendor and device of 175; and
+   the first seven bytes of struct pxc_ipxe (present .. bus_type, single
+   bytes with no padding among them) read as they lie. */
 static void
 fingerprint_scalars(const struct pxc_request *req, uint64_t w[2])
 {
   const struct pxc_ipxe *ipxe = &req->ipxe;
+  uint32_t bus = ipxe->bus_vendor | (uint32_t)ipxe->bus_device << 16;
 
-  w[0] = (uint64_t)req->fw_class | (uint64_t)req->has_undi << 8 |
-         (uint64_t)req->undi_major << 16 | (uint64_t)req->undi_minor << 24 |
-         (uint64_t)req->arch_count << 32 | (uint64_t)ipxe->present << 40 |
-         (uint64_t)ipxe->has_version << 48 | (uint64_t)ipxe->has_busid << 56;
-  w[1] = (uint64_t)ipxe->version[0] | (uint64_t)ipxe->version[1] << 8 |
-         (uint64_t)ipxe->version[2] << 16 | (uint64_t)ipxe->bus_type << 24 |
-         (uint64_t)ipxe->bus_vendor << 32 | (uint64_t)ipxe->bus_device << 48;
+  _Static_assert(PXC_CLASS_COUNT <= 16, "a class fits in four bits");
+  _Static_assert(offsetof(struct pxc_ipxe, bus_type) == 6 &&
+                     sizeof(bool) == 1,
+                 "struct pxc_ipxe starts with seven single bytes");
+  w[0] = ((uint64_t)req->fw_class | (uint64_t)req->has_undi << 4) |
+         (uint64_t)req->undi_major << 8 | (uint64_t)req->undi_minor << 16 |
+         (uint64_t)req->arch_count << 24 | (uint64_t)bus << 32;
+  w[1] = le_bytes_at((const uint8_t *)ipxe, 7);
 }
 
-/* The user classes as count-prefixed strings into OUT (room for
-   PXC_MAX_USER_CLASS + PXC_TEXT_MAX bytes); returns their length. */
-static size_t
-fingerprint_classes(const struct pxc_request *req, uint8_t *out)
+/* Mix user class I into H: its length and first 7 bytes as one word,
+   then 8 bytes a word.  (The lengths say where each string ends, so the
+   words tell the sequence of strings apart, as count-prefixed strings
+   would.) */
+static inline uint64_t
+hash_user_class(uint64_t h, const struct pxc_request *req, unsigned i)
 {
-  size_t n = 0;
+  const uint8_t *text = req->user_class_text + req->user_class_at[i].off;
+  size_t len = req->user_class_at[i].len, at = len < 7 ? len : 7;
 
-  for (unsigned i = 0; i < req->user_class_count; i++) {
-    out[n++] = req->user_class_at[i].len;
-    copy_short(out + n, req->user_class_text + req->user_class_at[i].off,
-               req->user_class_at[i].len);
-    n += req->user_class_at[i].len;
-  }
-  return n;
+  h = pxc_hash_word(h, len | le_bytes_at(text, at) << 8);
+  for (; at < len; at += 8)
+    h = pxc_hash_word(h, le_bytes_at(text + at, len - at < 8 ? len - at : 8));
+  return h;
 }
 
 /*
@@ -956,50 +940,61 @@ fingerprint_classes(const struct pxc_request *req, uint8_t *out)
  * parsed (so the order of sub-options does not matter).  Option 60 is
  * left out: iPXE shortens it to "PXEClient" in some requests of one
  * stage.  Stable within one build on one machine.  The key is words
- * (the scalars, the architecture list, zero past arch_count, and the
- * 175 bitmaps) hashed as they are, then the user classes.
+ * hashed as they are: the scalars, the architecture list (zero past
+ * arch_count; its second word only if used), the 175 bitmaps, the user
+ * classes; then the final mix (pxc_hash_final()).
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
 {
   _Static_assert(sizeof(req->arch_list) == 16, "two words of architectures");
-  uint8_t classes[PXC_MAX_USER_CLASS + PXC_TEXT_MAX];
   uint64_t scalars[2], h = PXC_HASH_SEED;
 
   fingerprint_scalars(req, scalars);
   h = pxc_hash_word(h, scalars[0]);
   h = pxc_hash_word(h, scalars[1]);
   h = pxc_hash_word(h, word_at(req->arch_list));
-  h = pxc_hash_word(h, word_at(req->arch_list + 4));
+  if (req->arch_count > 4) /* arch_count is in scalars[0] */
+    h = pxc_hash_word(h, word_at(req->arch_list + 4));
   for (unsigned i = 0; i < sizeof(req->ipxe.subopts); i += 8)
     h = pxc_hash_word(h, word_at(req->ipxe.subopts + i));
   h = pxc_hash_word(h, word_at(req->ipxe.features));
   h = pxc_hash_word(h, word_at(req->ipxe.features + 8));
-  return pxc_hash(h, classes, fingerprint_classes(req, classes));
+  for (unsigned i = 0; i < req->user_class_count; i++)
+    h = hash_user_class(h, req, i);
+  return pxc_hash_final(h);
 }
 
 /*
- * The fast path's step for ITEM, an option of slot S: read it now by a
- * direct call (a switch over OPTION_READERS, so the compiler can inline
- * each reader into the walk), or keep a late one for after the walk.
- * False for option 52: the general path handles overloading.
+ * The fast path's step for ITEM, an option of slot S: note it in PRESENT
+ * and read it now by a direct call (a switch over OPTION_READERS, so the
+ * compiler can inline each reader into the walk, and each case tests
+ * and sets its own constant bit), or keep a late one for after the walk.
+ * False if the option came before (a split option) or is 52: the
+ * general path handles those.
  */
 static inline bool
-read_option_fast(struct parse *ps, unsigned s, const struct tlv *item)
+read_option_fast(struct parse *ps, unsigned *present, unsigned s,
+                 const struct tlv *item)
 {
 #define READ_CASE_(code, read, late)                                           \
   case SLOT_##read:                                                            \
+    if (*present & (1u << SLOT_##read))                                        \
+      return false;                                                            \
+    *present |= 1u << SLOT_##read;                                             \
     if (late) {                                                                \
-      ps->slot[s].data = item->data;                                           \
-      ps->slot[s].len = item->len;                                             \
+      ps->slot[SLOT_##read].data = item->data;                                 \
+      ps->slot[SLOT_##read].len = item->len;                                   \
     } else {                                                                   \
       read(ps, item->data, item->len);                                         \
     }                                                                          \
     return true;
   switch (s) {
     OPTION_READERS(READ_CASE_)
-  default:
-    return false; /* SLOT_OVERLOAD */
+  case SLOT_OVERLOAD:
+    return false;
+  default: /* S is a slot of option_slot[], not SLOT_NONE (skipped) */
+    __builtin_unreachable();
   }
 #undef READ_CASE_
 }
@@ -1023,12 +1018,7 @@ read_options_fast(struct parse *ps, const uint8_t *pkt, size_t len)
 
   while ((step = tlv_step(&c, &item)) == TLV_ITEM) {
     unsigned s = option_slot[item.code];
-    if (s == SLOT_NONE)
-      continue;
-    if (present & (1u << s))
-      return false;
-    present |= 1u << s;
-    if (!read_option_fast(ps, s, &item))
+    if (s != SLOT_NONE && !read_option_fast(ps, &present, s, &item))
       return false;
   }
   if (step == TLV_OVERRUN)

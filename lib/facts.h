@@ -9,6 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* How many option 93 codes the architecture table names: 0 up to one
+   less than this, each at its code (pxc_arch_by_code() is NULL from here
+   on; tables.c checks the count).  The classifier tests a code against
+   it without a call. */
+#define PXC_ARCH_CODES 42
+
 /* True if a client with this MAC (MAC_LEN bytes) and option 97 (raw, type
    byte first, UUID97_LEN bytes) is a Raspberry Pi bootloader. */
 bool pxc_is_raspberry_pi(const uint8_t *mac, size_t mac_len,

@@ -162,6 +162,9 @@ static const struct flag_info warning_table[] = {PXC_WARNINGS(FLAG_ROW_)};
 
 /* Table lookups. */
 
+_Static_assert(COUNT(arch_table) == PXC_ARCH_CODES,
+               "facts.h says how many codes the architecture table names");
+
 const struct pxc_arch_info *
 pxc_arch_by_code(uint32_t code)
 {

@@ -58,10 +58,5 @@ pxc_hash(uint64_t seed, const void *data, size_t len)
   }
   if (len > 0)
     h = pxc_hash_word(h, tail_word(p, len));
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ULL;
-  h ^= h >> 33;
-  return h;
+  return pxc_hash_final(h);
 }

@@ -142,6 +142,66 @@ be32_at(const uint8_t *p)
          p[3];
 }
 
+/* Little-endian values at a place already known to be in bounds (the
+   first fields of a GUID on the wire, RFC 4578 §2.3). */
+static inline uint16_t
+le16_at(const uint8_t *p)
+{
+  return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t
+le32_at(const uint8_t *p)
+{
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/*
+ * The N (0..8) bytes at P (in bounds) as a little-endian word, zero
+ * above, without reading past them: from 4 bytes on, two 4-byte loads
+ * that overlap as N needs; below, the first, middle and last byte
+ * (which cover 1 to 3 bytes).
+ */
+static inline uint64_t
+le_bytes_at(const uint8_t *p, size_t n)
+{
+  if (n >= 4)
+    return (uint64_t)le32_at(p) | (uint64_t)le32_at(p + n - 4) << (8 * (n - 4));
+  if (n == 0)
+    return 0;
+  return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) |
+         (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+
+/* Store W little-endian at P (8 bytes in bounds): bit N of W becomes
+   bit N of the bitmap at P, as bit_set() numbers them. */
+static inline void
+store_le64(uint8_t *p, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  w = __builtin_bswap64(w);
+#endif
+  memcpy(p, &w, sizeof(w));
+}
+
+/* Store V big-endian at P (in bounds). */
+static inline void
+store_be16(uint8_t *p, uint16_t v)
+{
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+
+static inline void
+store_be32(uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
 /* The 8 bytes at P as a little-endian word (first byte lowest), at a
    place already known to be in bounds. */
 static inline uint64_t
@@ -268,6 +328,11 @@ tlv_step(struct tlv_cursor *c, struct tlv *item)
     c->p = p + 2 + p[1];
     return TLV_ITEM;
   }
+  /* the ends every walk meets, before the general rare path */
+  if (c->end == p)
+    return TLV_NO_END;
+  if (p[0] == DHCP_END)
+    return TLV_END;
   r = reader_of(p, (size_t)(c->end - p));
   step = tlv_next_rare(&r, item);
   c->p = r.p;
@@ -307,6 +372,19 @@ pxc_hash_word(uint64_t h, uint64_t w)
 {
   h = (h ^ w) * PXC_HASH_PRIME;
   return h ^ (h >> 29);
+}
+
+/* pxc_hash()'s final mix (MurmurHash3's fmix64), for a caller that took
+   its words with pxc_hash_word(): pxc_hash_final(h) is pxc_hash(h, NULL,
+   0). */
+static inline uint64_t
+pxc_hash_final(uint64_t h)
+{
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ULL;
+  return h ^ (h >> 33);
 }
 
 #define PXC_HASH_SEED 0xcbf29ce484222325ULL

@@ -747,6 +747,47 @@ START_TEST(uboot_efi_hex_arch)
 }
 END_TEST
 
+/* The digits of "PXEClient:Arch:NNNNN:UNDI:yyyzzz" with every byte value
+   at every digit place: read exactly as a byte-by-byte decimal reader
+   would (the classifier checks eight at a time). */
+START_TEST(vendor_digits_every_byte)
+{
+  static const char form[] = "PXEClient:Arch:00007:UNDI:003016";
+  static const size_t places[] = {15, 16, 17, 18, 19, 26, 27, 28, 29, 30, 31};
+
+  for (size_t k = 0; k < sizeof(places) / sizeof(places[0]); k++)
+    for (unsigned v = 0; v < 256; v++) {
+      char vc[sizeof(form)];
+      bool digit = v >= '0' && v <= '9';
+      unsigned arch = 0, undi = 0;
+      memcpy(vc, form, sizeof(form));
+      vc[places[k]] = (char)v;
+      for (size_t i = 15; i < 20; i++)
+        arch = arch * 10 + (unsigned)(vc[i] - '0');
+      for (size_t i = 26; i < 32; i++)
+        undi = undi * 10 + (unsigned)(vc[i] - '0');
+      builder_request(&b, mac, 0x1234, 1);
+      builder_option(&b, 60, (const uint8_t *)vc, sizeof(form) - 1);
+      classify_built();
+      if (places[k] < 20) { /* an Arch digit: without it, no UNDI either;
+                               nor above 65535 */
+        bool read = digit && arch <= UINT16_MAX;
+        ck_assert_int_eq(req.has_arch60, read);
+        ck_assert_int_eq(req.has_undi60, read);
+        if (read)
+          ck_assert_uint_eq(req.arch60, arch);
+      } else {
+        ck_assert(req.has_arch60 && req.arch60 == 7);
+        ck_assert_int_eq(req.has_undi60, digit);
+        if (digit) {
+          ck_assert_uint_eq(req.undi60_major, undi / 1000);
+          ck_assert_uint_eq(req.undi60_minor, undi % 1000);
+        }
+      }
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The public entries take any argument                                */
 
@@ -950,6 +991,7 @@ classify_suite(void)
   tcase_add_test(arch, two_arch_values);
   tcase_add_test(arch, x64_sending_9);
   tcase_add_test(arch, arch_from_60_only);
+  tcase_add_test(arch, vendor_digits_every_byte);
   tcase_add_test(arch, arch_93_60_mismatch);
   tcase_add_test(arch, undi_mismatch);
   tcase_add_test(arch, arch_unassigned);

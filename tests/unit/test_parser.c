@@ -403,6 +403,24 @@ START_TEST(wire_readers)
   ck_assert(!read_u8(&r, &v8));
   ck_assert(!read_be16(&r, &v16));
   ck_assert_uint_eq(be32_at(bytes), 0x12345678);
+  ck_assert_uint_eq(le32_at(bytes), 0x78563412);
+  ck_assert_uint_eq(le16_at(bytes), 0x3412);
+  /* store_le64: bit N of the word is bit N of the bitmap */
+  {
+    uint8_t bitmap[8];
+    store_le64(bitmap, 1ull << 0 | 1ull << 17 | 1ull << 63);
+    for (unsigned n = 0; n < 64; n++)
+      ck_assert_int_eq(bit_test(bitmap, n), n == 0 || n == 17 || n == 63);
+    ck_assert_uint_eq(le64_at(bitmap), 1ull << 0 | 1ull << 17 | 1ull << 63);
+  }
+  /* le_bytes_at: each length reads exactly its bytes */
+  for (size_t n = 0; n <= 8; n++) {
+    static const uint8_t eight[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    uint64_t want = 0;
+    for (size_t i = 0; i < n; i++)
+      want |= (uint64_t)eight[i] << (8 * i);
+    ck_assert_uint_eq(le_bytes_at(eight, n), want);
+  }
 }
 END_TEST
 
@@ -500,6 +518,7 @@ START_TEST(wire_hash)
   for (size_t n = 1; n < 8; n++) /* a zero byte more in the tail counts */
     ck_assert_uint_ne(pxc_hash(7, a, 8 + n), pxc_hash(7, a, 9 + n));
   ck_assert_uint_eq(pxc_hash(7, NULL, 5), pxc_hash(7, a, 0));
+  ck_assert_uint_eq(pxc_hash_final(7), pxc_hash(7, NULL, 0));
   /* a word step, then bytes: the same as hashing them all */
   memcpy(a, "12345678abc", 11);
   ck_assert_uint_eq(pxc_hash(pxc_hash_word(7, word(a)), a + 8, 3),
