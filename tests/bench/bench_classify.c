@@ -199,7 +199,6 @@ compare_instructions(int argc, char **argv, size_t requests)
   printf("%-40s %10.2f\n", "instruction ratio new/legacy", i_new / i_old);
 }
 
-#ifndef PXC_CLASSIFY_ONLY /* MERGE: see tests/meson.build */
 static struct pxc_config *
 config(const char *const lines[][2], size_t n)
 {
@@ -278,7 +277,6 @@ run_rules(const struct corpus *c, long rounds)
   run("classify + chain tracker (random MACs)", config(tracked, 3), c, rounds,
       true);
 }
-#endif
 
 int
 main(int argc, char **argv)
@@ -312,8 +310,6 @@ main(int argc, char **argv)
          argc - 2, rounds);
   compare_times(&c, rounds);
   compare_instructions(argc, argv, c.count);
-#ifndef PXC_CLASSIFY_ONLY
   run_rules(&c, rounds);
-#endif
   return 0;
 }

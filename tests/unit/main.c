@@ -15,11 +15,9 @@ main(void)
   srunner_add_suite(sr, captures_suite());
   srunner_add_suite(sr, tables_suite());
   srunner_add_suite(sr, equivalence_suite());
-#ifndef PXC_CLASSIFY_ONLY /* MERGE: see tests/meson.build */
   srunner_add_suite(sr, rules_suite());
   srunner_add_suite(sr, chain_suite());
   srunner_add_suite(sr, factsheet_suite());
-#endif
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
