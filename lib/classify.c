@@ -472,8 +472,9 @@ read_pxeclient_form(struct parse *ps, const uint8_t *data)
   req->has_arch60 = true;
   req->arch60 = (uint16_t)arch;
   req->has_undi60 = true;
-  req->undi60_major = (uint16_t)(undi / 1000);
-  req->undi60_minor = (uint16_t)(undi % 1000);
+  /* unsigned, so that the divisions need no sign fix-up */
+  req->undi60_major = (uint16_t)((uint32_t)undi / 1000);
+  req->undi60_minor = (uint16_t)((uint32_t)undi % 1000);
   return true;
 }
 
