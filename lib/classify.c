@@ -524,8 +524,9 @@ is_rfc3004(const uint8_t *text, size_t len)
 }
 
 /* Option 77, as RFC 3004 counted strings or as iPXE's single raw string;
-   kept as sent, the strings as offsets into the copy. */
-static inline void
+   kept as sent, the strings as offsets into the copy.  Inlined into
+   the walk, where a call would save and restore the walk's registers. */
+static inline __attribute__((always_inline)) void
 read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
