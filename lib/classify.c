@@ -478,8 +478,10 @@ read_pxeclient_form(struct parse *ps, const uint8_t *data)
   return true;
 }
 
-/* Option 60: keep a copy, and note the class its prefix announces. */
-static inline void
+/* Option 60: keep a copy, and note the class its prefix announces.
+   Inlined into the walk, where a call would save and restore the walk's
+   registers. */
+static inline __attribute__((always_inline)) void
 read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -740,9 +742,9 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * flag; 235 and 177 are the version and the bus id.  After a one-byte
  * sub-option, the run of them that follows takes a shorter step
  * (take_flag_run()); the codes are gathered in words, written once at
- * the end.
+ * the end.  Inlined into the walk, as 60's and 77's readers are.
  */
-static inline void
+static inline __attribute__((always_inline)) void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
