@@ -344,8 +344,9 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
 #define LANES(byte) (0x0101010101010101ULL * (byte))
 
 /*
- * The value of the N (1..7) decimal digits at P (N bytes in bounds), or
- * -1 if one is not a digit.  Word-at-a-time (SWAR): the digits go at the
+ * The value of the N (1..7) decimal digits in the low N bytes of DIGITS
+ * (first digit lowest, the bytes above ignored), or -1 if one is not a
+ * digit.  Word-at-a-time (SWAR): the digits go at the
  * top of a word of '0's, first digit lowest, so one check and one sum
  * serve any N.  Every byte is a digit if none of B - '0' and B + 0x46
  * sets its top bit: below '0' the first does, above '9' (to 0xb9) the
@@ -355,9 +356,9 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
  * parse_eight_digits_unrolled).
  */
 static inline int32_t
-decimal_at(const uint8_t *p, unsigned n)
+decimal_of(uint64_t digits, unsigned n)
 {
-  uint64_t w = le_bytes_at(p, n) << (64 - 8 * n) | LANES('0') >> (8 * n);
+  uint64_t w = digits << (64 - 8 * n) | LANES('0') >> (8 * n);
   uint64_t d = w - LANES('0');
 
   if (((w + LANES(0x46)) | d) & LANES(0x80))
@@ -367,6 +368,14 @@ decimal_at(const uint8_t *p, unsigned n)
        ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >>
       32;
   return (int32_t)w;
+}
+
+/* The value of the N (1..7) decimal digits at P (N bytes in bounds), or
+   -1 if one is not a digit. */
+static inline int32_t
+decimal_at(const uint8_t *p, unsigned n)
+{
+  return decimal_of(le_bytes_at(p, n), n);
 }
 
 /* Consume exactly DIGITS (1..7) decimal digits into VALUE. */
@@ -428,8 +437,51 @@ read_vendor_arch(struct pxc_request *req, struct reader *r)
   }
 }
 
-/* Option 60: keep a copy, and note the class its prefix announces. */
-static inline void
+/* The form of option 60 that iPXE and EDK2 send, the digits as '0'. */
+static const uint8_t pxeclient_form[32] = "PXEClient:Arch:00000:UNDI:000000";
+
+/*
+ * Option 60 (DATA, 32 bytes) if it is exactly of pxeclient_form with
+ * valid digits, as iPXE and EDK2 send it: note what read_vendor_class()
+ * and read_vendor_arch() would, from four words loaded once, and return
+ * true.  Otherwise store nothing and return false: the general reading
+ * then decides (a wrong digit still leaves "PXEClient" and maybe :Arch:).
+ */
+static inline bool
+read_pxeclient_form(struct parse *ps, const uint8_t *data)
+{
+  /* the bytes of each word that must be as in the form: all but the
+     digits, bytes 15..19 (arch) and 26..31 (UNDI) */
+  static const uint64_t fixed[4] = {~0ULL, 0x00ffffffffffffffULL,
+                                    0xffffffff00000000ULL, 0xffffULL};
+  struct pxc_request *req = ps->req;
+  uint64_t w[4], differ = 0;
+  int32_t arch, undi;
+
+  for (unsigned i = 0; i < 4; i++) {
+    w[i] = le64_at(data + 8 * i);
+    differ |= (w[i] ^ le64_at(pxeclient_form + 8 * i)) & fixed[i];
+  }
+  if (differ)
+    return false;
+  arch = decimal_of(w[1] >> 56 | w[2] << 8, 5);
+  undi = decimal_of(w[3] >> 16, 6);
+  if (arch < 0 || arch > UINT16_MAX || undi < 0)
+    return false;
+  ps->vendor = PXC_CLASS_PXE;
+  req->has_arch60 = true;
+  req->arch60 = (uint16_t)arch;
+  req->has_undi60 = true;
+  /* unsigned, so that the divisions need no sign fix-up */
+  req->undi60_major = (uint16_t)((uint32_t)undi / 1000);
+  req->undi60_minor = (uint16_t)((uint32_t)undi % 1000);
+  return true;
+}
+
+/* Option 60: keep a copy, and note the class its prefix announces.
+   Inlined into the walk, where a call would save and restore the walk's
+   registers. */
+static inline __attribute__((always_inline)) void
 read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -438,6 +490,8 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
     copy_short(req->vendor_class_text, data, len);
   req->has_vendor_class = true;
   req->vendor_class_len = (uint8_t)len;
+  if (len == sizeof(pxeclient_form) && read_pxeclient_form(ps, data))
+    return;
   /* read from DATA, not from the copy just written: loads of a word
      from bytes just stored would stall */
   for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
@@ -472,8 +526,9 @@ is_rfc3004(const uint8_t *text, size_t len)
 }
 
 /* Option 77, as RFC 3004 counted strings or as iPXE's single raw string;
-   kept as sent, the strings as offsets into the copy. */
-static inline void
+   kept as sent, the strings as offsets into the copy.  Inlined into
+   the walk, where a call would save and restore the walk's registers. */
+static inline __attribute__((always_inline)) void
 read_user_class(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -687,9 +742,9 @@ note_ipxe_sub(struct ipxe_codes *codes, struct pxc_request *req,
  * flag; 235 and 177 are the version and the bus id.  After a one-byte
  * sub-option, the run of them that follows takes a shorter step
  * (take_flag_run()); the codes are gathered in words, written once at
- * the end.
+ * the end.  Inlined into the walk, as 60's and 77's readers are.
  */
-static inline void
+static inline __attribute__((always_inline)) void
 read_ipxe(struct parse *ps, const uint8_t *data, size_t len)
 {
   struct pxc_request *req = ps->req;
@@ -934,6 +989,23 @@ hash_user_class(uint64_t h, const struct pxc_request *req, unsigned i)
   return h;
 }
 
+/* Mix the 175 bitmaps into H: the sub-options seen, the feature flags.
+   Only for a request with 175: without, they are all zero, and the key
+   says so already (ipxe.present), so leaving them out tells no two
+   requests less apart. */
+static inline uint64_t
+fingerprint_ipxe(uint64_t h, const struct pxc_ipxe *ipxe)
+{
+  _Static_assert(sizeof(ipxe->subopts) == 32, "four words of sub-options");
+  /* word by word, not a loop: the compiler keeps a loop of four */
+  h = pxc_hash_word(h, word_at(ipxe->subopts));
+  h = pxc_hash_word(h, word_at(ipxe->subopts + 8));
+  h = pxc_hash_word(h, word_at(ipxe->subopts + 16));
+  h = pxc_hash_word(h, word_at(ipxe->subopts + 24));
+  h = pxc_hash_word(h, word_at(ipxe->features));
+  return pxc_hash_word(h, word_at(ipxe->features + 8));
+}
+
 /*
  * A hash of what identifies a boot program, not a transaction: class,
  * user classes, architectures, UNDI version and the whole of 175 as
@@ -941,8 +1013,8 @@ hash_user_class(uint64_t h, const struct pxc_request *req, unsigned i)
  * left out: iPXE shortens it to "PXEClient" in some requests of one
  * stage.  Stable within one build on one machine.  The key is words
  * hashed as they are: the scalars, the architecture list (zero past
- * arch_count; its second word only if used), the 175 bitmaps, the user
- * classes; then the final mix (pxc_hash_final()).
+ * arch_count; its second word only if used), the 175 bitmaps (only if 175
+ * came), the user classes; then the final mix (pxc_hash_final()).
  */
 static uint64_t
 fingerprint(const struct pxc_request *req)
@@ -956,10 +1028,8 @@ fingerprint(const struct pxc_request *req)
   h = pxc_hash_word(h, word_at(req->arch_list));
   if (req->arch_count > 4) /* arch_count is in scalars[0] */
     h = pxc_hash_word(h, word_at(req->arch_list + 4));
-  for (unsigned i = 0; i < sizeof(req->ipxe.subopts); i += 8)
-    h = pxc_hash_word(h, word_at(req->ipxe.subopts + i));
-  h = pxc_hash_word(h, word_at(req->ipxe.features));
-  h = pxc_hash_word(h, word_at(req->ipxe.features + 8));
+  if (req->ipxe.present) /* ipxe.present is in scalars[1] */
+    h = fingerprint_ipxe(h, &req->ipxe);
   for (unsigned i = 0; i < req->user_class_count; i++)
     h = hash_user_class(h, req, i);
   return pxc_hash_final(h);

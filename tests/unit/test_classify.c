@@ -788,6 +788,42 @@ START_TEST(vendor_digits_every_byte)
 }
 END_TEST
 
+/* Every other byte of the 32-byte form with every other value: the
+   classifier reads this form from four words at once, and must read a
+   vendor class that differs anywhere but in the digits as the general
+   reading does: no PXEClient if the prefix differs, no Arch if
+   ":Arch:" does, no UNDI if ":UNDI:" does; the text kept as sent. */
+START_TEST(vendor_form_every_byte)
+{
+  static const char form[] = "PXEClient:Arch:00007:UNDI:003016";
+
+  for (size_t place = 0; place < sizeof(form) - 1; place++) {
+    if ((place >= 15 && place < 20) || place >= 26)
+      continue; /* a digit: vendor_digits_every_byte */
+    for (unsigned v = 0; v < 256; v++) {
+      char vc[sizeof(form)];
+      struct pxc_bytes kept;
+      if (v == (unsigned char)form[place])
+        continue;
+      memcpy(vc, form, sizeof(form));
+      vc[place] = (char)v;
+      builder_request(&b, mac, 0x1234, 1);
+      builder_option(&b, 60, (const uint8_t *)vc, sizeof(form) - 1);
+      classify_built();
+      kept = pxc_vendor_class(&req);
+      ck_assert_uint_eq(kept.len, sizeof(form) - 1);
+      ck_assert(memcmp(kept.data, vc, kept.len) == 0);
+      ck_assert_int_eq(req.fw_class,
+                       place < 9 ? PXC_CLASS_NONE : PXC_CLASS_PXE);
+      ck_assert_int_eq(req.has_arch60, place >= 20);
+      if (place >= 20)
+        ck_assert_uint_eq(req.arch60, 7);
+      ck_assert(!req.has_undi60);
+    }
+  }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* The public entries take any argument                                */
 
@@ -992,6 +1028,7 @@ classify_suite(void)
   tcase_add_test(arch, x64_sending_9);
   tcase_add_test(arch, arch_from_60_only);
   tcase_add_test(arch, vendor_digits_every_byte);
+  tcase_add_test(arch, vendor_form_every_byte);
   tcase_add_test(arch, arch_93_60_mismatch);
   tcase_add_test(arch, undi_mismatch);
   tcase_add_test(arch, arch_unassigned);
