@@ -39,6 +39,29 @@ strbuf_printf(struct strbuf *sb, const char *fmt, ...)
 }
 
 void
+strbuf_puts(struct strbuf *sb, const char *s)
+{
+  if (sb->size == 0)
+    return;
+  while (*s && sb->used < sb->size - 1)
+    sb->buf[sb->used++] = *s++;
+  sb->buf[sb->used] = '\0';
+}
+
+void
+strbuf_putu(struct strbuf *sb, unsigned u)
+{
+  char digits[12];
+  size_t n = sizeof(digits) - 1;
+
+  digits[n] = '\0';
+  do
+    digits[--n] = (char)('0' + u % 10);
+  while ((u /= 10) != 0);
+  strbuf_puts(sb, digits + n);
+}
+
+void
 strbuf_bytes(struct strbuf *sb, const uint8_t *data, size_t len)
 {
   for (size_t i = 0; i < len; i++) {

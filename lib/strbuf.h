@@ -29,6 +29,13 @@ struct strbuf strbuf_start(char *buf, size_t len);
 void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Append the string S, truncating at the end of the buffer; no printf
+   machinery, so a caller on a small stack (a dnsmasq hook) stays small. */
+void strbuf_puts(struct strbuf *sb, const char *s);
+
+/* Append U in decimal, like strbuf_puts(). */
+void strbuf_putu(struct strbuf *sb, unsigned u);
+
 /* Append bytes from the wire as text: printable ASCII as is, others (and
    the backslash) as \xNN, so a client cannot put control characters into
    a log line. */

@@ -784,15 +784,22 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
   for (unsigned n = c->count; n-- > 0;) {
     unsigned s = stage_back(c, n);
     unsigned own = META_OWN(c->meta[s]);
-    strbuf_printf(sb, "%s%s", n + 1 == c->count ? "" : " ",
-                pxc_class_name((enum pxc_class)META_CLASS(c->meta[s])));
-    if (own != PXC_OWN_UNKNOWN)
-      strbuf_printf(sb, "/%s", pxc_own_name((enum pxc_own)own));
-    strbuf_printf(sb, "@%us", elapsed(c->start[oldest_stage(c)], c->start[s]));
+    if (n + 1 != c->count)
+      strbuf_puts(sb, " ");
+    strbuf_puts(sb, pxc_class_name((enum pxc_class)META_CLASS(c->meta[s])));
+    if (own != PXC_OWN_UNKNOWN) {
+      strbuf_puts(sb, "/");
+      strbuf_puts(sb, pxc_own_name((enum pxc_own)own));
+    }
+    strbuf_puts(sb, "@");
+    strbuf_putu(sb, elapsed(c->start[oldest_stage(c)], c->start[s]));
+    strbuf_puts(sb, "s");
     if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_UNKNOWN)
-      strbuf_printf(sb, ">?");
-    else if (c->meta[s] & META_HANDOUT)
-      strbuf_printf(sb, ">%s", t->names.text[c->file[s]]);
+      strbuf_puts(sb, ">?");
+    else if (c->meta[s] & META_HANDOUT) {
+      strbuf_puts(sb, ">");
+      strbuf_puts(sb, t->names.text[c->file[s]]);
+    }
   }
 }
 
@@ -817,11 +824,16 @@ pxc_format_loop_warning(const struct pxc_config *cfg,
 
   if (!trk || !v || !v->req || !v->chain.guard_tripped)
     return buf;
-  strbuf_printf(&sb, "%s made %u hops within %us (more than %u), tag %s set; "
-                  "chain: ",
-              pxc_format_mac(v->req, mac, sizeof(mac)), v->chain.hops,
-              trk->window, trk->max_hops,
-              cfg && cfg->guard_tag ? cfg->guard_tag : "chain-loop");
+  strbuf_puts(&sb, pxc_format_mac(v->req, mac, sizeof(mac)));
+  strbuf_puts(&sb, " made ");
+  strbuf_putu(&sb, v->chain.hops);
+  strbuf_puts(&sb, " hops within ");
+  strbuf_putu(&sb, trk->window);
+  strbuf_puts(&sb, "s (more than ");
+  strbuf_putu(&sb, trk->max_hops);
+  strbuf_puts(&sb, "), tag ");
+  strbuf_puts(&sb, cfg && cfg->guard_tag ? cfg->guard_tag : "chain-loop");
+  strbuf_puts(&sb, " set; chain: ");
   format_stages(trk, v->req, &sb);
   return buf;
 }
