@@ -119,6 +119,8 @@ def autopkgtest(timer, name, debs, dsc, testbed, outdir):
     the tests it did not finish are then run again, up to RETRIES times."""
     tests = control_tests(dsc)
     results = {}
+    for old in glob.glob(glob.escape(outdir) + "-*"):    # earlier runs
+        subprocess.run(["rm", "-rf", old], check=True)
     virt = [virt_server(os.path.dirname(outdir)), "--timeout-reboot", str(BOOT_TIMEOUT),
             "--qemu-options=-readconfig %s/qemu.cfg" % testbed]
     if os.environ.get("PXC_TESTBED_KVM") != "1":
