@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "classify.h"
 #include "facts.h"
 #include "pxeclass.h"
 #include "wire.h"
@@ -506,6 +507,41 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
   }
 }
 
+/* The entry of vendor_prefixes[] whose prefix starts DATA (LEN bytes),
+   or -1. */
+static int
+vendor_prefix_at(const uint8_t *data, size_t len)
+{
+  for (size_t i = 0; i < COUNT(vendor_prefixes); i++) {
+    struct reader r = reader_of(data, len);
+    if (len != 0 && data[0] == vendor_prefixes[i].prefix[0] &&
+        read_literal(&r, vendor_prefixes[i].prefix, vendor_prefixes[i].len))
+      return (int)i;
+  }
+  return -1;
+}
+
+enum pxc_class
+vendor_string_class(const uint8_t *data, size_t len)
+{
+  int i = vendor_prefix_at(data, len);
+
+  return i < 0 ? PXC_CLASS_NONE : vendor_prefixes[i].cls;
+}
+
+void
+read_vendor_string_arch(struct pxc_request *req, const uint8_t *data,
+                        size_t len)
+{
+  int i = vendor_prefix_at(data, len);
+  struct reader r = reader_of(data, len);
+
+  if (i < 0 || !vendor_prefixes[i].has_arch)
+    return;
+  read_bytes(&r, NULL, vendor_prefixes[i].len);
+  read_vendor_arch(req, &r);
+}
+
 /*
  * True if TEXT (LEN bytes) is RFC 3004 counted strings filling it exactly
  * (each count ≥ 1).  iPXE's raw "iPXE" is not: 'i' (105) exceeds the
@@ -561,30 +597,36 @@ read_user_class(struct parse *ps, const uint8_t *data, size_t len)
   }
 }
 
-/* Option 93: every 16-bit value of the list (RFC 4578 §2.1). */
-static inline void
-read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
+/* Every 16-bit value of an architecture list (RFC 4578 §2.1, RFC 5970
+   §3.3), after those REQ holds already (DHCPv6 may repeat 61). */
+void
+read_arch_values(struct pxc_request *req, const uint8_t *data, size_t len)
 {
-  struct pxc_request *req = ps->req;
-  size_t n = len / 2 < PXC_MAX_ARCH ? len / 2 : PXC_MAX_ARCH;
+  size_t have = req->arch_count, room = PXC_MAX_ARCH - have;
+  size_t n = len / 2 < room ? len / 2 : room;
 
   if (len == 0 || len % 2 != 0)
     req->errors |= PXC_ERR_ARCH;
-  if (len / 2 > PXC_MAX_ARCH)
+  if (len / 2 > room)
     req->warnings |= PXC_WARN_ARCH_MANY;
   for (size_t i = 0; i < n; i++) /* 2 * n <= len */
-    req->arch_list[i] = be16_at(data + 2 * i);
-  req->arch_count = (uint8_t)n;
-  if (n > 0)
+    req->arch_list[have + i] = be16_at(data + 2 * i);
+  req->arch_count = (uint8_t)(have + n);
+  if (have == 0 && n > 0)
     req->arch93_raw = req->arch_list[0];
 }
 
-/* Option 94: type 1 (UNDI), major, minor (RFC 4578 §2.2). */
+/* Option 93: every 16-bit value of the list. */
 static inline void
-read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
+read_client_arch(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct pxc_request *req = ps->req;
+  read_arch_values(ps->req, data, len);
+}
 
+/* Type 1 (UNDI), major, minor (RFC 4578 §2.2, RFC 5970 §3.4). */
+void
+read_ndi_value(struct pxc_request *req, const uint8_t *data, size_t len)
+{
   if (len != 3 || data[0] != 1) {
     req->errors |= PXC_ERR_UNDI;
     return;
@@ -592,6 +634,13 @@ read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
   req->has_undi = true;
   req->undi_major = data[1];
   req->undi_minor = data[2];
+}
+
+/* Option 94. */
+static inline void
+read_client_ndi(struct parse *ps, const uint8_t *data, size_t len)
+{
+  read_ndi_value(ps->req, data, len);
 }
 
 /*
@@ -816,7 +865,7 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 /* What the user classes say of the firmware: gPXE if one of them is
    exactly "gPXE", else iPXE if one is "iPXE", else none.  One pass,
    each four-byte class compared as a word with both names. */
-static enum pxc_class
+enum pxc_class
 user_class_firmware(const struct pxc_request *req)
 {
   bool gpxe = false, ipxe = false;
@@ -832,7 +881,7 @@ user_class_firmware(const struct pxc_request *req)
 }
 
 /* Families of the primary architecture, 0 if none or unassigned. */
-static uint32_t
+uint32_t
 primary_families(const struct pxc_request *req)
 {
   const struct pxc_arch_info *info;
@@ -848,7 +897,7 @@ primary_families(const struct pxc_request *req)
  * digits of option 60; the 7/9 quirk (RFC 4578 erratum 4624: firmware in
  * the field sends 9 for x64); and the consistency warnings.
  */
-static void
+void
 resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
 {
   bool arch9_is_ebc = cfg && pxc_config_arch9_is_ebc(cfg);
@@ -878,7 +927,7 @@ resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
 }
 
 /* The consistency check between option 94 and the UNDI digits of 60. */
-static void
+void
 check_undi(struct pxc_request *req)
 {
   if (req->has_undi && req->has_undi60 &&
@@ -935,7 +984,7 @@ check_raspberry_pi(struct pxc_request *req, const struct parse *ps)
 }
 
 /* Warnings that depend on the class. */
-static void
+void
 check_class(struct pxc_request *req)
 {
   if (req->fw_class != PXC_CLASS_NONE && req->arch_source == PXC_ARCH_NONE &&
@@ -1016,7 +1065,7 @@ fingerprint_ipxe(uint64_t h, const struct pxc_ipxe *ipxe)
  * arch_count; its second word only if used), the 175 bitmaps (only if 175
  * came), the user classes; then the final mix (pxc_hash_final()).
  */
-static uint64_t
+uint64_t
 fingerprint(const struct pxc_request *req)
 {
   _Static_assert(sizeof(req->arch_list) == 16, "two words of architectures");

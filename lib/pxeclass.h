@@ -1,10 +1,10 @@
 /*
  * libpxeclass — classify network-boot DHCP requests.
  *
- * The library reads one DHCPv4 packet (bounds-checked, one pass), tells
- * which boot firmware sent it (PXE ROM, UEFI PXE, UEFI HTTP Boot, iPXE,
- * gPXE, Etherboot, U-Boot), for which CPU architecture, and which iPXE
- * build with which features.  A configuration made of dnsmasq-style
+ * The library reads one DHCPv4 or DHCPv6 packet (bounds-checked, one
+ * pass), tells which boot firmware sent it (PXE ROM, UEFI PXE, UEFI HTTP
+ * Boot, iPXE, gPXE, Etherboot, U-Boot), for which CPU architecture, and
+ * which iPXE build with which features.  A configuration made of dnsmasq-style
  * directive lines (dhcp-pxe-class=set:tag,… and friends) turns that
  * classification into tags.  The library knows nothing about dnsmasq: the
  * same code serves the dnsmasq hooks and the pxeclass CLI.
@@ -12,6 +12,8 @@
  * One request goes through four steps, each its own call:
  *
  *   pxc_classify()        packet → struct pxc_request        (pure)
+ *   (pxc_classify6() for a DHCPv6 packet: the same request, the same
+ *   classes; everything after it is the same for both families)
  *   pxc_evaluate()        request + config + tracker → verdict (pure)
  *   pxc_rule_matches()    verdict → which rules set their tag (pure)
  *   pxc_tracker_record()  the verdict joins its client's chain (the write)
@@ -83,6 +85,32 @@ enum pxc_arch_source {
   PXC_ARCH_OPT93,       /* option 93, client system architecture */
   PXC_ARCH_OPT60        /* the Arch:NNNNN digits of option 60 */
 };
+/* (In a DHCPv6 request, PXC_ARCH_OPT93 stands for option 61, the same
+   IANA values, and PXC_ARCH_OPT60 for the Arch digits of option 16.) */
+
+/* The address family of a request: which of pxc_classify() and
+   pxc_classify6() read it.  X(ID, name) */
+#define PXC_IP_FAMILIES(X)                                                     \
+  X(IPV4, "ipv4")                                                              \
+  X(IPV6, "ipv6")
+
+#define PXC_IP_FAMILY_ENUM_(id, name) PXC_##id,
+enum pxc_ip_family { PXC_IP_FAMILIES(PXC_IP_FAMILY_ENUM_) PXC_IP_FAMILY_COUNT };
+#undef PXC_IP_FAMILY_ENUM_
+
+/* Where the client's hardware address (htype, hlen, chaddr) came from.
+   X(ID, name) */
+#define PXC_MAC_SOURCES(X)                                                     \
+  X(CHADDR, "chaddr")     /* DHCPv4: the BOOTP header */                      \
+  X(NONE, "none")         /* DHCPv6 and none of the below: hlen is 0 */       \
+  X(RELAY, "relay")       /* DHCPv6 option 79, from a relay (RFC 6939) */     \
+  X(DUID_LL, "duid-ll")   /* DHCPv6 DUID-LL (U-Boot, GRUB) */                 \
+  X(DUID_LLT, "duid-llt") /* DHCPv6 DUID-LLT: EDK2 keeps one for every NIC */ \
+  X(CALLER, "caller")     /* written by the caller (see pxc_classify6) */
+
+#define PXC_MAC_SOURCE_ENUM_(id, name) PXC_MAC_##id,
+enum pxc_mac_source { PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT };
+#undef PXC_MAC_SOURCE_ENUM_
 
 /* ------------------------------------------------------------------ */
 /* Problems found in a packet, one table each.                         */
@@ -90,37 +118,54 @@ enum pxc_arch_source {
 /* inconsistent or quirky.  X(ID, name, description)                   */
 
 #define PXC_ERRORS(X)                                                          \
-  X(SHORT, "short", "packet shorter than the BOOTP header")                    \
+  X(SHORT, "short",                                                            \
+    "packet shorter than its header (BOOTP's; DHCPv6's or a relay's)")                    \
   X(COOKIE, "no-cookie", "no DHCP magic cookie, options not read")             \
   X(OPT_OVERRUN, "opt-overrun", "an option runs past the end of the packet")   \
   X(OVERLOAD, "overload",                                                      \
     "option 52 is malformed or its file/sname area unreadable")                \
   X(SPLIT, "split-too-long", "a split option is too long to join")             \
   X(MSG_TYPE, "msg-type", "option 53 has the wrong length")                    \
-  X(ARCH, "arch-length", "option 93 is empty or of odd length")                \
-  X(UNDI, "undi", "option 94 is not 3 bytes of type 1")                        \
+  X(ARCH, "arch-length",                                                       \
+    "option 93 (DHCPv6: 61) is empty or of odd length")                        \
+  X(UNDI, "undi", "option 94 (DHCPv6: 62) is not 3 bytes of type 1")          \
   X(UUID, "uuid", "option 97 is not 17 bytes of type 0")                       \
   X(ENCAP, "encap-overrun", "an option 175 sub-option runs past its end")      \
   X(ENCAP_VALUE, "encap-value",                                                \
     "option 175 version or bus id has the wrong length")                       \
-  X(USER_CLASS, "user-class", "option 77 is empty")                            \
+  X(USER_CLASS, "user-class",                                                 \
+    "option 77 is empty (DHCPv6: 15 is, or has an empty or cut entry)")        \
   X(HLEN, "hlen", "hardware address length over 16")                           \
-  X(NO_END, "no-end", "options end without an END option")
+  X(NO_END, "no-end", "options end without an END option")                     \
+  X(RELAY_DEPTH, "relay-depth",                                                \
+    "DHCPv6 relay messages nested deeper than PXC_RELAY_MAX")                  \
+  X(RELAY_MSG, "relay-no-message",                                             \
+    "a DHCPv6 relay message without a relay-message option (9)")              \
+  X(DUID, "duid",                                                              \
+    "DHCPv6 option 1 too short for its DUID type, or over 130 bytes")          \
+  X(VENDOR_CLASS, "vendor-class",                                              \
+    "DHCPv6 option 16 has no enterprise number, or an empty or cut entry")     \
+  X(LINK_LAYER, "link-layer",                                                  \
+    "DHCPv6 option 79 is under 3 bytes or its address over 16")
 
 #define PXC_WARNINGS(X)                                                        \
   X(ARCH_MISMATCH, "arch-mismatch",                                            \
-    "option 93 and the Arch of option 60 differ")                              \
+    "option 93 and the Arch of option 60 (DHCPv6: 61, 16) differ")                              \
   X(ARCH_FROM_60, "arch-from-60",                                              \
-    "no option 93: architecture read from option 60")                          \
+    "no option 93 (DHCPv6: 61): architecture read from option 60 (16)")                          \
   X(ARCH9_AS_X64, "arch9-as-x64", "arch 9 (EBC) taken as x64 UEFI")            \
   X(ARCH_UNKNOWN, "arch-unassigned",                                           \
     "an architecture value IANA has not assigned")                             \
   X(ARCH_MANY, "arch-many", "more architecture values than are kept")          \
   X(UNDI_MISMATCH, "undi-mismatch",                                            \
-    "option 94 and the UNDI of option 60 differ")                              \
+    "option 94 and the UNDI of option 60 (DHCPv6: 62, 16) differ")                              \
   X(NO_ARCH, "no-arch", "boot firmware that names no architecture")            \
   X(USER_CLASS_MANY, "user-class-many", "more user classes than are kept")     \
-  X(RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS")
+  X(RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS")  \
+  X(CLASS_REPEATED, "class-repeated",                                          \
+    "a DHCPv6 user or vendor class sent twice (stock dnsmasq's tag loop)")     \
+  X(UUID_EDK2, "uuid-edk2-order",                                              \
+    "DUID-UUID in EDK2's SMBIOS byte order, turned to RFC 4122's")
 
 #define PXC_FLAG_INDEX_(id, name, text) PXC_ERR_INDEX_##id,
 enum pxc_error_index { PXC_ERRORS(PXC_FLAG_INDEX_) PXC_ERR_INDEX_COUNT };
@@ -193,6 +238,10 @@ PXC_PUBLIC const char *pxc_bus_name(uint8_t type);
 PXC_PUBLIC int pxc_bus_by_name(const char *name);
 
 PXC_PUBLIC const char *pxc_class_name(enum pxc_class cls);
+/* "ipv4", "ipv6"; "chaddr", "relay", … ("invalid" for a value not in
+   the table, as pxc_class_name()). */
+PXC_PUBLIC const char *pxc_ip_family_name(enum pxc_ip_family family);
+PXC_PUBLIC const char *pxc_mac_source_name(enum pxc_mac_source source);
 PXC_PUBLIC const char *pxc_own_name(enum pxc_own own);
 /* True for boot firmware proper (see PXC_CLASSES). */
 PXC_PUBLIC bool pxc_class_starts_chain(enum pxc_class cls);
@@ -212,6 +261,11 @@ PXC_PUBLIC bool pxc_is_directive(const char *name);
 #define PXC_MAX_ARCH        8
 #define PXC_MAX_USER_CLASS  8
 #define PXC_TEXT_MAX        255   /* bytes kept of option 60 and of 77 */
+#define PXC_DUID_MAX        130   /* DHCPv6: a whole DUID, type included */
+#define PXC_IFACE_ID_MAX    32    /* DHCPv6: bytes kept of an interface-id */
+#define PXC_RELAY_MAX       32    /* DHCPv6: relay wrappers unwrapped at most
+                                     (RFC 3315's HOP_COUNT_LIMIT; RFC 8415's
+                                     relays stop at 8) */
 
 /* A view of bytes. */
 struct pxc_bytes {
@@ -279,6 +333,18 @@ struct pxc_request {
   uint32_t errors;              /* PXC_ERR_* */
   uint32_t warnings;            /* PXC_WARN_* */
 
+  /* The address family; and for DHCPv6 (zero in a DHCPv4 request): */
+  enum pxc_ip_family ip_family;
+  enum pxc_mac_source mac_source; /* where htype, hlen and chaddr came from */
+  uint16_t duid_type;           /* of option 1, 0 if absent */
+  uint8_t duid_len;             /* bytes of duid[], type included */
+  uint8_t relay_depth;          /* relay messages unwrapped, 0: direct */
+  uint16_t interface_id_len;    /* of the innermost relay's option 18, as
+                                   sent (at most PXC_IFACE_ID_MAX kept) */
+  uint8_t vendor_class_count;   /* option 16 entries, every instance */
+  bool has_enterprise;          /* option 16 seen with its enterprise: */
+  uint32_t enterprise;          /* of the instance of the entry kept */
+
   /* Option 60 (vendor class) and option 77 (user class), as sent (split
      options joined), at most PXC_TEXT_MAX bytes each: read them through
      pxc_vendor_class() and pxc_user_class(). */
@@ -290,6 +356,13 @@ struct pxc_request {
   struct { uint8_t off, len; } user_class_at[PXC_MAX_USER_CLASS];
   uint8_t vendor_class_text[PXC_TEXT_MAX];
   uint8_t user_class_text[PXC_TEXT_MAX];
+
+  /* DHCPv6, read up to their lengths only (not cleared): option 1 as
+     sent; the innermost relay's addresses (if relay_depth) and option
+     18. */
+  uint8_t duid[PXC_DUID_MAX];
+  uint8_t link_address[16], peer_address[16];
+  uint8_t interface_id[PXC_IFACE_ID_MAX];
 };
 
 /*
@@ -302,9 +375,39 @@ struct pxc_request {
 PXC_PUBLIC void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
                              size_t len, struct pxc_request *req);
 
-/* Option 60 as sent ({NULL, 0} if absent, or REQ is NULL). */
+/*
+ * Classify one DHCPv6 message (PKT, LEN bytes: type and transaction id
+ * first), into the same request and the same classes as pxc_classify(),
+ * with ip_family PXC_IPV6.  Relay messages (RELAY-FORW, and RELAY-REPL)
+ * are unwrapped to the client's message, at most PXC_RELAY_MAX deep; the
+ * innermost relay's link- and peer-address, interface-id and the client
+ * link-layer address (79) are kept.  msg_type and xid are the client
+ * message's (24-bit xid).  The class comes from option 16 (every
+ * instance and entry: PXEClient, HTTPClient, U-Boot …), 15 (iPXE, or a
+ * dhcp-ipxe-own user class of CFG), the architecture from every value of
+ * 61, the UNDI from 62, the UUID from a DUID-UUID (EDK2's byte order
+ * turned round, as uuid-edk2-order says), the MAC from option 79, else
+ * from a DUID-LL or -LLT (mac_source tells which).  DHCPv6 carries no
+ * option 175: ipxe.present is false, no version, features or bus id.
+ *
+ * A caller that knows the client's MAC better (dnsmasq: from its
+ * neighbour table) writes it into htype, hlen and chaddr afterwards and
+ * sets mac_source to PXC_MAC_CALLER; nothing else depends on them.
+ *
+ * A separate entry point rather than a family argument to pxc_classify():
+ * the caller always knows the family (the socket it read from), the v4
+ * entry keeps its signature, and each family's hook calls its own.
+ * Same guarantees as pxc_classify(): pure, never reads outside
+ * PKT[0..LEN), the request holds copies.
+ */
+PXC_PUBLIC void pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt,
+                              size_t len, struct pxc_request *req);
+
+/* Option 60 as sent ({NULL, 0} if absent, or REQ is NULL); for DHCPv6,
+   the entry of option 16 that named the class (else its first). */
 PXC_PUBLIC struct pxc_bytes pxc_vendor_class(const struct pxc_request *req);
-/* User class I of option 77 ({NULL, 0} past the last). */
+/* User class I of option 77 (DHCPv6: entry I of option 15, every
+   instance) ({NULL, 0} past the last). */
 PXC_PUBLIC struct pxc_bytes pxc_user_class(const struct pxc_request *req,
                                            size_t i);
 /* True if feature CODE was announced in option 175 (false for a NULL

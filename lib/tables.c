@@ -133,6 +133,11 @@ static const char *const own_table[] = {
   [PXC_OWN_OWN] = "own",
 };
 
+#define NAME_ROW_(id, name) name,
+static const char *const ip_family_table[] = {PXC_IP_FAMILIES(NAME_ROW_)};
+static const char *const mac_source_table[] = {PXC_MAC_SOURCES(NAME_ROW_)};
+#undef NAME_ROW_
+
 /*
  * Raspberry Pi network bootloaders (Pi 4/400/CM4/Pi 5 EEPROM) send option
  * 93 = 0, claiming x86 BIOS.  They are known by the FourCC at the start of
@@ -276,6 +281,20 @@ const char *
 pxc_own_name(enum pxc_own own)
 {
   return (unsigned)own < COUNT(own_table) ? own_table[own] : "invalid";
+}
+
+const char *
+pxc_ip_family_name(enum pxc_ip_family family)
+{
+  return (unsigned)family < COUNT(ip_family_table) ? ip_family_table[family]
+                                                   : "invalid";
+}
+
+const char *
+pxc_mac_source_name(enum pxc_mac_source source)
+{
+  return (unsigned)source < COUNT(mac_source_table) ? mac_source_table[source]
+                                                    : "invalid";
 }
 
 bool

@@ -1,8 +1,8 @@
 /*
- * The bottom layer of libpxeclass: the DHCPv4 wire format in one place,
- * length-checked typed readers, and the one hash.  Everything above reads
- * packets only through these, so no read can cross the end of its buffer.
- * This file depends on nothing else of the library.
+ * The bottom layer of libpxeclass: the DHCPv4 and DHCPv6 wire formats in
+ * one place, length-checked typed readers, and the one hash.  Everything
+ * above reads packets only through these, so no read can cross the end of
+ * its buffer.  This file depends on nothing else of the library.
  */
 #ifndef PXC_WIRE_H
 #define PXC_WIRE_H
@@ -65,6 +65,47 @@ enum dhcp_overload {
 #define DHCP_EB_BUS_ID  177
 #define DHCP_EB5_NIC_ID 175 /* inside Etherboot 5's option 150 */
 #define DHCP_EB_VERSION 235
+
+/* ------------------------------------------------------------------ */
+/* DHCPv6 (RFC 8415; RFC 5970 boot options; RFC 6355 DUID-UUID; RFC     */
+/* 6939 client link-layer address)                                      */
+
+/* A client or server message: type, then a 24-bit transaction id. */
+#define DHCP6_HEADER_LEN 4
+/* A relay message: type, hop count, link-address, peer-address. */
+#define DHCP6_RELAY_HEADER_LEN 34
+#define DHCP6_OPTION_HEADER_LEN 4 /* code u16, length u16 */
+
+enum dhcp6_msg {
+  DHCP6_SOLICIT = 1,
+  DHCP6_ADVERTISE = 2,
+  DHCP6_REQUEST = 3,
+  DHCP6_REPLY = 7,
+  DHCP6_INFORMATION_REQUEST = 11,
+  DHCP6_RELAY_FORW = 12,
+  DHCP6_RELAY_REPL = 13
+};
+
+enum dhcp6_option {
+  DHCP6_CLIENT_ID = 1,
+  DHCP6_RELAY_MSG = 9,
+  DHCP6_USER_CLASS = 15,
+  DHCP6_VENDOR_CLASS = 16,
+  DHCP6_INTERFACE_ID = 18,
+  DHCP6_CLIENT_ARCH = 61,
+  DHCP6_CLIENT_NII = 62,
+  DHCP6_CLIENT_LINKLAYER = 79
+};
+
+/* DUID types (RFC 8415 §11, RFC 6355) and the bytes each needs after
+   its 2-byte type: LLT hwtype + time, EN enterprise, LL hwtype, UUID. */
+enum dhcp6_duid {
+  DUID_LLT = 1,
+  DUID_EN = 2,
+  DUID_LL = 3,
+  DUID_UUID = 4
+};
+#define DUID_MAX_LEN 130 /* type + 128 bytes (RFC 8415 §11.1) */
 
 /* ------------------------------------------------------------------ */
 /* Typed readers: a cursor over bytes that never moves past its end.    */
@@ -337,6 +378,41 @@ tlv_step(struct tlv_cursor *c, struct tlv *item)
   step = tlv_next_rare(&r, item);
   c->p = r.p;
   return step;
+}
+
+/* One DHCPv6 option: 16-bit code and length (RFC 8415 §21.1). */
+struct tlv6 {
+  uint16_t code;
+  uint16_t len;
+  const uint8_t *data;
+};
+
+/*
+ * Step to the next DHCPv6 option of R: true with it in ITEM, false at the
+ * end of the area (*OVERRUN false) or at an option whose header or value
+ * crosses the end (*OVERRUN true; R then stays there, so nothing more of
+ * the area is read).  DHCPv6 has no PAD and no END.
+ */
+static inline bool
+tlv6_next(struct reader *r, struct tlv6 *item, bool *overrun)
+{
+  const uint8_t *p = r->p;
+  size_t left = r->left;
+
+  *overrun = false;
+  if (left == 0)
+    return false;
+  if (left < DHCP6_OPTION_HEADER_LEN ||
+      be16_at(p + 2) > left - DHCP6_OPTION_HEADER_LEN) {
+    *overrun = true;
+    return false;
+  }
+  item->code = be16_at(p);
+  item->len = be16_at(p + 2);
+  item->data = p + DHCP6_OPTION_HEADER_LEN;
+  r->p = p + DHCP6_OPTION_HEADER_LEN + item->len;
+  r->left = left - DHCP6_OPTION_HEADER_LEN - item->len;
+  return true;
 }
 
 /* ------------------------------------------------------------------ */

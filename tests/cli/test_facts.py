@@ -66,7 +66,8 @@ class Facts(unittest.TestCase):
                     self.assertEqual(item["mask"], 1 << item["bit"])
         errors = {e["name"]: e for e in f["errors"]}
         self.assertEqual(errors["short"]["bit"], 0)
-        self.assertEqual(errors["short"]["text"], "packet shorter than the BOOTP header")
+        self.assertEqual(errors["short"]["text"],
+                         "packet shorter than its header (BOOTP's; DHCPv6's or a relay's)")
         self.assertIn("arch-mismatch", {w["name"] for w in f["warnings"]})
         family_names = {x["name"] for x in f["families"]}
         for arch in f["architectures"]:

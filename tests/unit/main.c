@@ -12,6 +12,7 @@ main(void)
   int failed;
 
   srunner_add_suite(sr, classify_suite());
+  srunner_add_suite(sr, classify6_suite());
   srunner_add_suite(sr, captures_suite());
   srunner_add_suite(sr, tables_suite());
   srunner_add_suite(sr, equivalence_suite());

@@ -13,6 +13,7 @@
 
 Suite *parser_suite(void);
 Suite *classify_suite(void);
+Suite *classify6_suite(void);
 Suite *captures_suite(void);
 Suite *rules_suite(void);
 Suite *tables_suite(void);

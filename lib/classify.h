@@ -1,0 +1,53 @@
+/*
+ * What the DHCPv4 classifier (classify.c) shares with the DHCPv6 one
+ * (classify6.c): the readers of the values both families send alike
+ * (architectures, UNDI, a vendor class string) and the decisions on a
+ * whole request.  One place per rule: the families differ only in where
+ * the values lie in the packet.  Internal (hidden), not in pxeclass.h.
+ */
+#ifndef PXC_CLASSIFY_H
+#define PXC_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pxeclass.h"
+
+/* Append the 16-bit architecture values of DATA (LEN bytes: option 93,
+   or DHCPv6 61) to REQ's list: empty or odd-length raises
+   PXC_ERR_ARCH, more than the list holds PXC_WARN_ARCH_MANY. */
+void read_arch_values(struct pxc_request *req, const uint8_t *data,
+                      size_t len);
+
+/* The network interface identifier (option 94, DHCPv6 62): type 1
+   (UNDI), major, minor; anything else raises PXC_ERR_UNDI. */
+void read_ndi_value(struct pxc_request *req, const uint8_t *data,
+                    size_t len);
+
+/* The class a vendor class string (option 60, or one entry of DHCPv6
+   option 16) announces by its prefix, PXC_CLASS_NONE for none. */
+enum pxc_class vendor_string_class(const uint8_t *data, size_t len);
+
+/* Read the ":Arch:NNNNN:UNDI:yyyzzz" that may follow the prefix of a
+   PXEClient/HTTPClient vendor class string into REQ (arch60, undi60). */
+void read_vendor_string_arch(struct pxc_request *req, const uint8_t *data,
+                             size_t len);
+
+/* gPXE, iPXE or none, by the user classes of REQ. */
+enum pxc_class user_class_firmware(const struct pxc_request *req);
+
+/* Families of REQ's primary architecture, 0 if none or unassigned. */
+uint32_t primary_families(const struct pxc_request *req);
+
+/* Settle the architecture of REQ (the list, else the vendor class's
+   Arch digits; the 7/9 quirk of CFG) and its warnings. */
+void resolve_arch(struct pxc_request *req, const struct pxc_config *cfg);
+
+/* The UNDI consistency warning, and the warnings that need the class. */
+void check_undi(struct pxc_request *req);
+void check_class(struct pxc_request *req);
+
+/* The identity hash of REQ (see struct pxc_request.fingerprint). */
+uint64_t fingerprint(const struct pxc_request *req);
+
+#endif /* PXC_CLASSIFY_H */
