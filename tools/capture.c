@@ -1,7 +1,8 @@
 /*
  * DHCP packets out of a capture file (libpcap): Ethernet (with 802.1Q
- * tags), Linux cooked v1/v2 and raw IPv4 link types; IPv4/UDP to or from
- * the DHCP server ports 67 and 4011.  Each link and network header is
+ * tags), Linux cooked v1/v2 and raw IP link types; IPv4/UDP to or from
+ * the DHCP server ports 67 and 4011, IPv6/UDP to or from DHCPv6's 547
+ * (relays talk 547 to 547).  Each link and network header is
  * length-checked before it is read; a truncated frame yields what it
  * holds, and the classifier flags the rest.
  */
@@ -12,11 +13,15 @@
 #include "cli.h"
 
 #define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
 #define ETHERTYPE_VLAN 0x8100
 #define ETHERTYPE_QINQ 0x88a8
 #define IPPROTO_UDP_NUM 17
 #define PORT_BOOTPS 67
 #define PORT_PXE 4011
+#define PORT_DHCP6_SERVER 547
+#define IPV6_HEADER_LEN 40
+#define DLT_IPV6_NUM 229
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -28,7 +33,14 @@ be16(const uint8_t *p)
   return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-/* Offset of the IPv4 header in an Ethernet frame, or -1. */
+/* True for the EtherTypes of IP. */
+static bool
+is_ip_type(uint16_t type)
+{
+  return type == ETHERTYPE_IPV4 || type == ETHERTYPE_IPV6;
+}
+
+/* Offset of the IP header in an Ethernet frame, or -1. */
 static long
 ethernet_ip_offset(const uint8_t *frame, size_t len)
 {
@@ -36,7 +48,7 @@ ethernet_ip_offset(const uint8_t *frame, size_t len)
 
   while (off + 2 <= len) {
     uint16_t type = be16(frame + off);
-    if (type == ETHERTYPE_IPV4)
+    if (is_ip_type(type))
       return (long)(off + 2);
     if (type != ETHERTYPE_VLAN && type != ETHERTYPE_QINQ)
       return -1;
@@ -45,32 +57,67 @@ ethernet_ip_offset(const uint8_t *frame, size_t len)
   return -1;
 }
 
-/* Offset of the IPv4 header for link type LINK, or -1 if not IPv4. */
+/* Offset of the IP header for link type LINK, or -1 if not IP; the
+   link-layer source address into PKT where the link type has one. */
 static long
-ip_offset(int link, const uint8_t *frame, size_t len)
+ip_offset(int link, const uint8_t *frame, size_t len, struct captured *pkt)
 {
   switch (link) {
   case DLT_EN10MB:
+    if (len >= 12) {
+      memcpy(pkt->src_mac, frame + 6, 6);
+      pkt->src_mac_len = 6;
+    }
     return ethernet_ip_offset(frame, len);
-  case DLT_LINUX_SLL: /* 16-byte header, protocol last */
-    return len >= 16 && be16(frame + 14) == ETHERTYPE_IPV4 ? 16 : -1;
-  case DLT_LINUX_SLL2: /* 20-byte header, protocol first */
-    return len >= 20 && be16(frame) == ETHERTYPE_IPV4 ? 20 : -1;
+  case DLT_LINUX_SLL: /* 16-byte header: address length at 4, address at
+                         6, protocol last */
+    if (len < 16 || !is_ip_type(be16(frame + 14)))
+      return -1;
+    if (be16(frame + 4) <= 8) {
+      pkt->src_mac_len = (uint8_t)be16(frame + 4);
+      memcpy(pkt->src_mac, frame + 6, pkt->src_mac_len);
+    }
+    return 16;
+  case DLT_LINUX_SLL2: /* 20-byte header: protocol first, address length
+                          at 11, address at 12 */
+    if (len < 20 || !is_ip_type(be16(frame)))
+      return -1;
+    if (frame[11] <= 8) {
+      pkt->src_mac_len = frame[11];
+      memcpy(pkt->src_mac, frame + 12, pkt->src_mac_len);
+    }
+    return 20;
   case DLT_RAW:
   case DLT_IPV4:
+  case DLT_IPV6_NUM:
     return 0;
   default:
     return -1;
   }
 }
 
+/* Fill PKT's ports and payload from the UDP header at UDP (LEN bytes
+   captured, at least 8). */
+static void
+parse_udp(const uint8_t *udp, size_t len, struct captured *pkt)
+{
+  size_t udp_len = be16(udp + 4);
+
+  pkt->src_port = be16(udp);
+  pkt->dst_port = be16(udp + 2);
+  pkt->data = udp + 8;
+  pkt->len = len - 8;
+  if (udp_len >= 8 && udp_len - 8 < pkt->len)
+    pkt->len = udp_len - 8;
+}
+
 /* Fill PKT from the IPv4/UDP datagram at IP (LEN bytes captured). */
 static bool
-parse_udp(const uint8_t *ip, size_t len, struct captured *pkt)
+parse_ipv4(const uint8_t *ip, size_t len, struct captured *pkt)
 {
-  size_t ihl, udp_len;
+  size_t ihl;
 
-  if (len < 20 || (ip[0] >> 4) != 4)
+  if (len < 20)
     return false;
   ihl = (size_t)(ip[0] & 0x0f) * 4;
   if (ihl < 20 || len < ihl + 8 || ip[9] != IPPROTO_UDP_NUM)
@@ -79,20 +126,64 @@ parse_udp(const uint8_t *ip, size_t len, struct captured *pkt)
     return false;
   memcpy(pkt->src_ip, ip + 12, 4);
   memcpy(pkt->dst_ip, ip + 16, 4);
-  pkt->src_port = be16(ip + ihl);
-  pkt->dst_port = be16(ip + ihl + 2);
-  udp_len = be16(ip + ihl + 4);
-  pkt->data = ip + ihl + 8;
-  pkt->len = len - ihl - 8;
-  if (udp_len >= 8 && udp_len - 8 < pkt->len)
-    pkt->len = udp_len - 8;
+  parse_udp(ip + ihl, len - ihl, pkt);
   return true;
 }
 
-/* True for the ports DHCP servers (and PXE boot servers) use. */
+/* IPv6 extension headers a UDP datagram may follow (RFC 8200 §4):
+   hop-by-hop, routing, destination options; each (length + 1) * 8
+   bytes, the next header first.  A fragment (44) is not reassembled. */
 static bool
-is_server_port(uint16_t port)
+is_skipped_extension(uint8_t next)
 {
+  return next == 0 || next == 43 || next == 60;
+}
+
+/* Fill PKT from the IPv6/UDP datagram at IP (LEN bytes captured). */
+static bool
+parse_ipv6(const uint8_t *ip, size_t len, struct captured *pkt)
+{
+  size_t off = IPV6_HEADER_LEN;
+  uint8_t next;
+
+  if (len < IPV6_HEADER_LEN)
+    return false;
+  next = ip[6];
+  for (unsigned n = 0; is_skipped_extension(next) && n < 8; n++) {
+    if (len < off + 8)
+      return false;
+    next = ip[off];
+    off += ((size_t)ip[off + 1] + 1) * 8;
+  }
+  if (next != IPPROTO_UDP_NUM || len < off + 8)
+    return false;
+  memcpy(pkt->src_ip, ip + 8, 16);
+  memcpy(pkt->dst_ip, ip + 24, 16);
+  pkt->ipv6 = true;
+  parse_udp(ip + off, len - off, pkt);
+  return true;
+}
+
+/* Fill PKT from the IP/UDP datagram at IP (LEN bytes captured). */
+static bool
+parse_ip(const uint8_t *ip, size_t len, struct captured *pkt)
+{
+  if (len < 1)
+    return false;
+  if ((ip[0] >> 4) == 4)
+    return parse_ipv4(ip, len, pkt);
+  if ((ip[0] >> 4) == 6)
+    return parse_ipv6(ip, len, pkt);
+  return false;
+}
+
+/* True for the ports DHCP servers (and PXE boot servers) use: DHCPv4's
+   for IPv4, DHCPv6's for IPv6. */
+static bool
+is_server_port(const struct captured *pkt, uint16_t port)
+{
+  if (pkt->ipv6)
+    return port == PORT_DHCP6_SERVER;
   return port == PORT_BOOTPS || port == PORT_PXE;
 }
 
@@ -115,11 +206,12 @@ capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
   link = pcap_datalink(pc);
   while ((rc = pcap_next_ex(pc, &hdr, &frame)) == 1) {
     struct captured pkt = {0};
-    long off = ip_offset(link, frame, hdr->caplen);
+    long off = ip_offset(link, frame, hdr->caplen, &pkt);
     index++;
-    if (off < 0 || !parse_udp(frame + off, hdr->caplen - (size_t)off, &pkt))
+    if (off < 0 || !parse_ip(frame + off, hdr->caplen - (size_t)off, &pkt))
       continue;
-    if (!is_server_port(pkt.dst_port) && !is_server_port(pkt.src_port))
+    if (!is_server_port(&pkt, pkt.dst_port) &&
+        !is_server_port(&pkt, pkt.src_port))
       continue;
     pkt.index = index;
     pkt.time = hdr->ts;

@@ -11,11 +11,15 @@
 
 #include "pxeclass.h"
 
-/* One UDP datagram to or from a DHCP server port, out of a capture. */
+/* One UDP datagram to or from a DHCP server port (67, 4011; DHCPv6 547),
+   out of a capture. */
 struct captured {
   unsigned long index;       /* frame number in the file, from 1 */
   struct timeval time;
-  uint8_t src_ip[4], dst_ip[4];
+  bool ipv6;                 /* IPv6/UDP (DHCPv6), else IPv4 */
+  uint8_t src_ip[16], dst_ip[16]; /* the first 4 bytes for IPv4 */
+  uint8_t src_mac[8];        /* the link-layer source, where the link */
+  uint8_t src_mac_len;       /* type has one (0 if not) */
   uint16_t src_port, dst_port;
   const uint8_t *data;       /* UDP payload, valid during the callback */
   size_t len;

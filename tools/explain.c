@@ -1,8 +1,11 @@
 /*
  * pxeclass explain: what every DHCP request of a capture (or one packet
  * given as hex) says about the machine that sent it, and with --config
- * which pxeclass tags a dnsmasq with that config would set.
+ * which pxeclass tags a dnsmasq with that config would set.  DHCPv4 and
+ * DHCPv6 (relayed too) alike: the same request, the same output, with
+ * the family and DHCPv6's own fields (DUID, relay) added.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -17,7 +20,10 @@
 struct explain {
   struct pxc_config *cfg;
   struct pxc_tracker *trk; /* NULL if the config needs none */
+  const struct pxc_tracker *judged_by; /* the tracker the request at hand
+                                         was judged by: trk, or NULL */
   bool json;
+  int family;         /* --hex: 4, 6, or 0 to tell by the bytes */
   const char *source; /* file name, for the text output */
   unsigned long requests;
   struct timeval first;
@@ -29,12 +35,56 @@ static const char *const msg_names[] = {
     "NAK",     "RELEASE",  "INFORM", "FORCERENEW", "LEASEQUERY",
 };
 
-/* Name of DHCP message type T (option 53; 0 means plain BOOTP). */
+/* RFC 8415 §7.3 */
+static const char *const msg6_names[] = {
+    "UNKNOWN", "SOLICIT", "ADVERTISE", "REQUEST",    "CONFIRM",
+    "RENEW",   "REBIND",  "REPLY",     "RELEASE",    "DECLINE",
+    "RECONFIGURE", "INFORMATION-REQUEST", "RELAY-FORW", "RELAY-REPL",
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Name of the message type of REQ (DHCPv4 option 53, 0 meaning plain
+   BOOTP; or the DHCPv6 message type). */
 static const char *
-msg_name(uint8_t t)
+msg_name(const struct pxc_request *req)
 {
-  return t < sizeof(msg_names) / sizeof(msg_names[0]) ? msg_names[t]
-                                                       : "UNKNOWN";
+  uint8_t t = req->msg_type;
+
+  if (req->ip_family == PXC_IPV6)
+    return t < COUNT(msg6_names) ? msg6_names[t] : "UNKNOWN";
+  return t < COUNT(msg_names) ? msg_names[t] : "UNKNOWN";
+}
+
+/* DHCPv6 message types a client (or a relay on its behalf) sends to a
+   server, RFC 8415 §7.3: what explain classifies. */
+static bool
+is_client_msg6(uint8_t t)
+{
+  return t == 1 || t == 3 || (t >= 4 && t <= 6) || t == 8 || t == 9 ||
+         t == 11 || t == 12;
+}
+
+/* The transaction id as sent: 8 hex digits for DHCPv4, 6 for DHCPv6. */
+static const char *
+xid_text(const struct pxc_request *req, char *buf, size_t len)
+{
+  snprintf(buf, len, req->ip_family == PXC_IPV6 ? "0x%06x" : "0x%08x",
+           req->xid);
+  return buf;
+}
+
+/* Where the architecture came from, by family (DHCPv6's options 61 and
+   16 stand where DHCPv4's 93 and 60 do). */
+static const char *
+arch_source_name(const struct pxc_request *req)
+{
+  static const char *const v4[] = {"none", "option-93", "option-60"};
+  static const char *const v6[] = {"none", "option-61", "option-16"};
+
+  if ((unsigned)req->arch_source >= COUNT(v4))
+    return "none";
+  return (req->ip_family == PXC_IPV6 ? v6 : v4)[req->arch_source];
 }
 
 /* ------------------------------------------------------------------ */
@@ -95,6 +145,10 @@ json_features(const struct pxc_request *req)
 {
   const char *sep = "";
 
+  if (req->ip_family == PXC_IPV6) { /* no option 175: unknown, not none */
+    printf(",\"features\":null");
+    return;
+  }
   printf(",\"features\":[");
   for (unsigned code = 0; code < 256; code++) {
     const char *name;
@@ -132,7 +186,6 @@ json_user_classes(const struct pxc_request *req)
 static void
 json_arch(const struct pxc_request *req)
 {
-  static const char *const sources[] = {"none", "option-93", "option-60"};
   const struct pxc_arch_info *info = pxc_arch_by_code(req->arch);
 
   if (req->arch_source == PXC_ARCH_NONE) {
@@ -147,7 +200,7 @@ json_arch(const struct pxc_request *req)
   printf(",\"arch_list\":[");
   for (unsigned i = 0; i < req->arch_count; i++)
     printf("%s%u", i ? "," : "", req->arch_list[i]);
-  printf("],\"arch_source\":\"%s\"", sources[req->arch_source]);
+  printf("],\"arch_source\":\"%s\"", arch_source_name(req));
 }
 
 /* The tags set by matching rules, and the rule behind each. */
@@ -182,7 +235,7 @@ json_chain(const struct explain *ex, const struct pxc_verdict *v)
   const struct pxc_chain *c = &v->chain;
   char history[1024];
 
-  if (!ex->trk) {
+  if (!ex->judged_by) {
     printf(",\"chain\":null");
     return;
   }
@@ -197,6 +250,61 @@ json_chain(const struct explain *ex, const struct pxc_verdict *v)
   printf("}");
 }
 
+/* Print LEN bytes of DATA as lower-case hex. */
+static void
+print_hex(const uint8_t *data, size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    printf("%02x", data[i]);
+}
+
+/* The IPv6 address at A as text. */
+static const char *
+ip6_text(const uint8_t *a, char *buf, size_t len)
+{
+  if (!inet_ntop(AF_INET6, a, buf, (socklen_t)len))
+    snprintf(buf, len, "?");
+  return buf;
+}
+
+/* DHCPv6's fields: DUID, enterprise of option 16, relay (null for a
+   DHCPv4 request, and for what was not sent). */
+static void
+json_v6(const struct pxc_request *req)
+{
+  char text[INET6_ADDRSTRLEN];
+
+  printf(",\"duid_type\":");
+  if (req->duid_len) {
+    printf("%u,\"duid\":\"", req->duid_type);
+    print_hex(req->duid, req->duid_len);
+    printf("\"");
+  } else {
+    printf("null,\"duid\":null");
+  }
+  if (req->has_enterprise)
+    printf(",\"enterprise\":%u", req->enterprise);
+  else
+    printf(",\"enterprise\":null");
+  if (!req->relay_depth) {
+    printf(",\"relay\":null");
+    return;
+  }
+  printf(",\"relay\":{\"depth\":%u,\"link_address\":\"%s\"", req->relay_depth,
+         ip6_text(req->link_address, text, sizeof(text)));
+  printf(",\"peer_address\":\"%s\",\"interface_id\":",
+         ip6_text(req->peer_address, text, sizeof(text)));
+  if (req->interface_id_len) {
+    printf("\"");
+    print_hex(req->interface_id, req->interface_id_len < PXC_IFACE_ID_MAX
+                                     ? req->interface_id_len
+                                     : PXC_IFACE_ID_MAX);
+    printf("\"}");
+  } else {
+    printf("null}");
+  }
+}
+
 static void
 print_json(const struct explain *ex, const struct captured *pkt,
            const struct pxc_verdict *v)
@@ -208,8 +316,11 @@ print_json(const struct explain *ex, const struct captured *pkt,
   json_cstring(ex->source);
   printf(",\"frame\":%lu,\"time\":%ld.%06ld,\"port\":%u", pkt->index,
          (long)pkt->time.tv_sec, (long)pkt->time.tv_usec, pkt->dst_port);
+  printf(",\"family\":\"%s\"", pxc_ip_family_name(req->ip_family));
   printf(",\"mac\":\"%s\"", pxc_format_mac(req, text, sizeof(text)));
-  printf(",\"xid\":\"0x%08x\",\"msg\":\"%s\"", req->xid, msg_name(req->msg_type));
+  printf(",\"mac_source\":\"%s\"", pxc_mac_source_name(req->mac_source));
+  printf(",\"xid\":\"%s\"", xid_text(req, text, sizeof(text)));
+  printf(",\"msg\":\"%s\"", msg_name(req));
   printf(",\"class\":\"%s\"", pxc_class_name(req->fw_class));
   printf(",\"own\":%s", v->own == PXC_OWN_OWN      ? "true"
                         : v->own == PXC_OWN_VENDOR ? "false"
@@ -229,6 +340,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
     printf(",\"undi\":\"%u.%u\"", req->undi_major, req->undi_minor);
   else
     printf(",\"undi\":null");
+  json_v6(req);
   printf(",\"fingerprint\":\"%016llx\"", (unsigned long long)req->fingerprint);
   json_flags("errors", req->errors, pxc_error_name);
   json_flags("warnings", req->warnings, pxc_warning_name);
@@ -268,7 +380,7 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
   struct pxc_chain_stats st;
   char history[1024];
 
-  if (!ex->trk || v->req->fw_class == PXC_CLASS_NONE)
+  if (!ex->judged_by || v->req->fw_class == PXC_CLASS_NONE)
     return;
   pxc_tracker_stats(ex->trk, &st);
   if (!c->tracked) {
@@ -287,6 +399,35 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
            st.max_hops, st.window);
 }
 
+/* The lines only a DHCPv6 request has: DUID, MAC source, relay, and
+   what is unknown without option 175. */
+static void
+print_v6(const struct pxc_request *req)
+{
+  char text[INET6_ADDRSTRLEN];
+
+  if (req->duid_len) {
+    printf("  duid type %u ", req->duid_type);
+    print_hex(req->duid, req->duid_len);
+  }
+  if (req->has_enterprise)
+    printf("  enterprise %u", req->enterprise);
+  printf("  mac from %s\n", pxc_mac_source_name(req->mac_source));
+  if (req->relay_depth) {
+    printf("  relay %u deep  link %s", req->relay_depth,
+           ip6_text(req->link_address, text, sizeof(text)));
+    printf("  peer %s", ip6_text(req->peer_address, text, sizeof(text)));
+    if (req->interface_id_len)
+      print_wire("interface-id", req->interface_id,
+                 req->interface_id_len < PXC_IFACE_ID_MAX ? req->interface_id_len
+                                                          : PXC_IFACE_ID_MAX);
+    printf("\n");
+  }
+  if (req->fw_class == PXC_CLASS_IPXE)
+    printf("  ipxe: version, features and bus id unknown (DHCPv6 has no "
+           "option 175)\n");
+}
+
 static void
 print_text(const struct explain *ex, const struct captured *pkt,
            const struct pxc_verdict *v)
@@ -299,9 +440,13 @@ print_text(const struct explain *ex, const struct captured *pkt,
   size_t n = pxc_rule_count(ex->cfg);
   struct pxc_bytes uc;
 
-  printf("%s #%lu  +%.3fs  %s  xid 0x%08x  %s  port %u%s\n", ex->source,
-         pkt->index, t, pxc_format_mac(req, text, sizeof(text)), req->xid,
-         msg_name(req->msg_type), pkt->dst_port,
+  char xid[16];
+
+  printf("%s #%lu  +%.3fs  %s  xid %s  %s  port %u%s%s\n", ex->source,
+         pkt->index, t,
+         req->hlen ? pxc_format_mac(req, text, sizeof(text)) : "(no mac)",
+         xid_text(req, xid, sizeof(xid)), msg_name(req), pkt->dst_port,
+         req->ip_family == PXC_IPV6 ? "  DHCPv6" : "",
          pkt->truncated ? "  (truncated)" : "");
   printf("  class %s", pxc_class_name(req->fw_class));
   if (v->own != PXC_OWN_UNKNOWN)
@@ -328,6 +473,8 @@ print_text(const struct explain *ex, const struct captured *pkt,
   if (req->has_uuid)
     printf("  uuid %s", pxc_format_uuid(req, text, sizeof(text)));
   printf("\n");
+  if (req->ip_family == PXC_IPV6)
+    print_v6(req);
   for (size_t i = 0; i < n; i++)
     if (pxc_rule_matches(ex->cfg, i, v))
       printf("  tag %s  (%s)\n", pxc_rule_tag(ex->cfg, i),
@@ -340,6 +487,23 @@ print_text(const struct explain *ex, const struct captured *pkt,
 /* ------------------------------------------------------------------ */
 
 /*
+ * A DHCPv6 client message sent directly (not relayed) comes from the
+ * client's own link-layer address: take it as dnsmasq does from its
+ * neighbour table (the caller's MAC; dhcpv6.md §4.2).  Not for a relayed
+ * one (the frame is the relay's) or without a link-layer header.
+ */
+static void
+mac_from_link(struct pxc_request *req, const struct captured *pkt)
+{
+  if (req->relay_depth || pkt->src_mac_len != 6)
+    return;
+  req->htype = 1; /* Ethernet */
+  req->hlen = 6;
+  memcpy(req->chaddr, pkt->src_mac, 6);
+  req->mac_source = PXC_MAC_CALLER;
+}
+
+/*
  * Classify and print one DHCP request of the capture; replies from the
  * server go to the chain tracker, so a capture replays in time order.
  */
@@ -350,9 +514,16 @@ explain_packet(void *ctx, const struct captured *pkt)
   static struct pxc_request req; /* large: keep it off the stack */
   struct pxc_verdict verdict;
 
+  const struct pxc_tracker *trk = ex->trk;
+  bool ipv6 = pkt->ipv6;
+
   if (pkt->len < 1)
     return;
-  if (pkt->data[0] != BOOTREQUEST) {
+  if (ipv6) {
+    /* replies (and RELAY-REPL) are not for the DHCPv4 tracker */
+    if (!is_client_msg6(pkt->data[0]))
+      return;
+  } else if (pkt->data[0] != BOOTREQUEST) {
     pxc_tracker_reply(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
     return;
   }
@@ -360,9 +531,19 @@ explain_packet(void *ctx, const struct captured *pkt)
     ex->first = pkt->time;
     ex->have_first = true;
   }
-  pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
-  pxc_evaluate(ex->cfg, ex->trk, &req, pkt->time.tv_sec, &verdict);
-  pxc_tracker_record(ex->trk, &verdict);
+  if (ipv6) {
+    pxc_classify6(ex->cfg, pkt->data, pkt->len, &req);
+    mac_from_link(&req, pkt);
+    /* the tracker keys clients by MAC: one without is not tracked */
+    if (!req.hlen)
+      trk = NULL;
+  } else {
+    pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
+  }
+  ex->judged_by = trk;
+  pxc_evaluate(ex->cfg, trk, &req, pkt->time.tv_sec, &verdict);
+  if (trk)
+    pxc_tracker_record(ex->trk, &verdict);
   ex->requests++;
   if (ex->json)
     print_json(ex, pkt, &verdict);
@@ -396,6 +577,22 @@ parse_hex(const char *text, uint8_t *buf, size_t size)
   return nibble < 0 ? (long)n : -1;
 }
 
+/*
+ * Whether hex input DATA (LEN bytes) is DHCPv6, when neither --v4 nor
+ * --v6 says: DHCPv4 if the magic cookie sits at 236; else DHCPv6 if the
+ * first byte cannot be a BOOTP op (1 or 2) or the packet is too short
+ * for a BOOTP header (236 bytes); else DHCPv4 (plain BOOTP).
+ */
+static bool
+hex_is_dhcpv6(const uint8_t *data, size_t len)
+{
+  static const uint8_t cookie[4] = {99, 130, 83, 99};
+
+  if (len >= 240 && memcmp(data + 236, cookie, 4) == 0)
+    return false;
+  return len > 0 && ((data[0] != 1 && data[0] != 2) || len < 236);
+}
+
 static int
 explain_hex(struct explain *ex, const char *hex)
 {
@@ -408,6 +605,9 @@ explain_hex(struct explain *ex, const char *hex)
     return 2;
   }
   pkt.len = (size_t)len;
+  pkt.ipv6 = ex->family ? ex->family == 6 : hex_is_dhcpv6(buf, pkt.len);
+  if (pkt.ipv6)
+    pkt.dst_port = 547;
   ex->source = "hex";
   explain_packet(ex, &pkt);
   return 0;
@@ -418,9 +618,13 @@ usage(FILE *out)
 {
   fprintf(out,
           "usage: pxeclass explain [--json] [--config dnsmasq.conf] FILE.pcap...\n"
-          "       pxeclass explain [--json] [--config dnsmasq.conf] --hex HEX\n"
+          "       pxeclass explain [--json] [--config dnsmasq.conf] [--v4|--v6] "
+          "--hex HEX\n"
           "Classify every DHCP request of the captures (UDP to ports 67 and "
-          "4011).\n");
+          "4011;\nDHCPv6 to 547, relayed too).  --hex takes one UDP payload: "
+          "DHCPv4 if the\nmagic cookie is at byte 236, else DHCPv6 if the "
+          "first byte is not 1 or 2 or\nthe payload is under 236 bytes, else "
+          "DHCPv4; --v4 or --v6 says which instead.\n");
 }
 
 int
@@ -430,6 +634,8 @@ cmd_explain(int argc, char **argv)
       {"json", no_argument, NULL, 'j'},
       {"config", required_argument, NULL, 'c'},
       {"hex", required_argument, NULL, 'x'},
+      {"v4", no_argument, NULL, '4'},
+      {"v6", no_argument, NULL, '6'},
       {"help", no_argument, NULL, 'h'},
       {NULL, 0, NULL, 0},
   };
@@ -438,7 +644,7 @@ cmd_explain(int argc, char **argv)
   char err[1024];
   int c, status = 0;
 
-  while ((c = getopt_long(argc, argv, "jc:x:h", options, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "jc:x:h46", options, NULL)) != -1) {
     switch (c) {
     case 'j':
       ex.json = true;
@@ -448,6 +654,10 @@ cmd_explain(int argc, char **argv)
       break;
     case 'x':
       hex = optarg;
+      break;
+    case '4':
+    case '6':
+      ex.family = c - '0';
       break;
     case 'h':
       usage(stdout);

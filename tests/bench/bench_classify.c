@@ -38,7 +38,8 @@ keep_request(void *ctx, const struct captured *pkt)
 {
   struct corpus *c = ctx;
 
-  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->data[0] != 1)
+  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->data[0] != 1 ||
+      pkt->ipv6)
     return;
   c->data[c->count] = malloc(pkt->len);
   memcpy(c->data[c->count], pkt->data, pkt->len);

@@ -71,7 +71,7 @@ keep_packet(void *ctx, const struct captured *pkt)
   struct corpus *c = ctx;
   struct packet *p;
 
-  if (c->count == MAX_PACKETS || pkt->len < 1)
+  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->ipv6) /* DHCPv4 hooks */
     return;
   if (!c->have_first) {
     c->first = pkt->time;

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Tests of `pxeclass explain` on DHCPv6: pcaps of IPv6/UDP (Ethernet,
+with extension headers, Linux cooked, raw IPv6), relayed messages, text
+and JSON output, --hex with its DHCPv4/DHCPv6 rule and --v4/--v6, and the
+chain tracker fed only requests with a MAC.  The messages follow the
+layouts of shared/research/dhcpv6.md §2 (EDK2 PxeBcDhcp6.c, iPXE
+dhcpv6.c, U-Boot net/dhcpv6.c)."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from pxelab import testing  # noqa: E402
+
+PXECLASS = os.environ.get("PXC_CLI", "build/tools/pxeclass")
+CAPTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "captures")
+
+CLIENT_MAC = bytes.fromhex("525400770001")
+RELAY_MAC = bytes.fromhex("5254000000aa")
+SERVER_MAC = bytes.fromhex("525400000001")
+CLIENT_LL = bytes.fromhex("fe80000000000000505400fffe770001")
+SERVER_IP = bytes.fromhex("fd770000000000000000000000000001")
+ALL_SERVERS = bytes.fromhex("ff020000000000000000000000010002")
+UUID = "00112233-4455-6677-8899-aabbccddeeff"
+
+
+def opt(code, data):
+    return struct.pack(">HH", code, len(data)) + data
+
+
+def vendor_class(enterprise, text):
+    t = text.encode()
+    return opt(16, struct.pack(">IH", enterprise, len(t)) + t)
+
+
+def ipxe_solicit():
+    """iPXE dhcpv6_tx(): 1, 3, 6, 16, 61, 62, 15, 8 (f3's iPXE SOLICIT)."""
+    return (bytes([1]) + bytes.fromhex("5985f4")
+            + opt(1, bytes.fromhex("000400112233445566778899aabbccddeeff"))
+            + opt(3, struct.pack(">III", 0xaa6c8eb4, 0, 0))
+            + opt(6, struct.pack(">4H", 23, 24, 59, 60))
+            + vendor_class(343, "PXEClient:Arch:00007:UNDI:003010")
+            + opt(61, struct.pack(">H", 7)) + opt(62, bytes([1, 3, 10]))
+            + opt(15, struct.pack(">H", 4) + b"iPXE") + opt(8, b"\0\0"))
+
+
+def edk2_solicit():
+    """EDK2 PxeBcBuildDhcp6Options() + Dhcp6Dxe: 1, 8, 3, 6, 62, 61, 16."""
+    return (bytes([1]) + bytes.fromhex("640da6")
+            + opt(1, bytes.fromhex("000433221100554477668899aabbccddeeff"))
+            + opt(8, b"\0\0") + opt(3, struct.pack(">III", 0x776c5fdf, 0xffffffff, 0xffffffff))
+            + opt(6, struct.pack(">4H", 59, 60, 23, 16)) + opt(62, bytes([1, 3, 0]))
+            + opt(61, struct.pack(">H", 7))
+            + vendor_class(343, "PXEClient:Arch:00007:UNDI:003000"))
+
+
+def advertise():
+    return bytes([2]) + bytes.fromhex("640da6") + opt(59, b"tftp://[fd77::1]/ipxe.efi")
+
+
+def relay_forw(inner, extra=b""):
+    return (bytes([12, 0]) + bytes.fromhex("20010db8000000000000000000000011")
+            + CLIENT_LL + extra + opt(9, inner))
+
+
+def udp6(src, dst, sport, dport, payload, ext=b""):
+    """An IPv6 packet carrying UDP; EXT: extension headers, the first
+    one's next-header already pointing at UDP (17)."""
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    first = 0 if ext else 17  # hop-by-hop first, if any
+    return (struct.pack(">IHBB", 0x60000000, len(ext) + len(udp), first, 255)
+            + src + dst + ext + udp)
+
+
+def ether(src, ip6):
+    return b"\xff" * 6 + src + struct.pack(">H", 0x86dd) + ip6
+
+
+def pcap(frames, link=1):
+    out = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, link)
+    for i, f in enumerate(frames):
+        out += struct.pack("<IIII", 1000 + i, 0, len(f), len(f)) + f
+    return out
+
+
+def run(*args, check=True):
+    p = subprocess.run([PXECLASS, *args], capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError("pxeclass %s failed: %s" % (args, p.stderr))
+    return p
+
+
+def explain_json(*args):
+    return [json.loads(l) for l in run("explain", "--json", *args).stdout.splitlines()]
+
+
+class Explain6(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, name, data):
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return path
+
+    def dual_capture(self):
+        """EDK2 PXEv6 SOLICIT, the server's ADVERTISE, iPXE's SOLICIT
+        (a hop-by-hop header in front of UDP), a relayed iPXE SOLICIT with
+        option 79 (relay to server, 547 to 547)."""
+        hop_by_hop = bytes([17, 0, 5, 2, 0, 0, 1, 0])  # router alert
+        frames = [
+            ether(CLIENT_MAC, udp6(CLIENT_LL, ALL_SERVERS, 546, 547, edk2_solicit())),
+            ether(SERVER_MAC, udp6(SERVER_IP, CLIENT_LL, 547, 546, advertise())),
+            ether(CLIENT_MAC, udp6(CLIENT_LL, ALL_SERVERS, 546, 547, ipxe_solicit(),
+                                   hop_by_hop)),
+            ether(RELAY_MAC, udp6(SERVER_IP, SERVER_IP, 547, 547,
+                                  relay_forw(ipxe_solicit(),
+                                             opt(18, b"eth0")
+                                             + opt(79, b"\0\x01" + bytes.fromhex("5254007700bb"))))),
+        ]
+        return self.write("v6.pcap", pcap(frames))
+
+    def test_json_of_each_request(self):
+        reqs = explain_json(self.dual_capture())
+        self.assertEqual([r["frame"] for r in reqs], [1, 3, 4])  # no ADVERTISE
+        edk2, ipxe, relayed = reqs
+        for r in reqs:
+            self.assertEqual(r["family"], "ipv6")
+            self.assertEqual(r["msg"], "SOLICIT")
+            self.assertEqual(r["port"], 547)
+            self.assertEqual(r["uuid"], UUID)
+            self.assertEqual((r["arch"], r["arch_source"]), (7, "option-61"))
+            self.assertEqual(r["enterprise"], 343)
+            self.assertEqual(r["errors"], [])
+        self.assertEqual(edk2["class"], "pxe")
+        self.assertEqual(edk2["warnings"], ["uuid-edk2-order"])
+        self.assertEqual(edk2["xid"], "0x640da6")
+        self.assertEqual(edk2["duid_type"], 4)
+        self.assertEqual(edk2["duid"], "000433221100554477668899aabbccddeeff")
+        # sent directly: the frame's source, as dnsmasq's neighbour table
+        self.assertEqual((edk2["mac"], edk2["mac_source"]), ("52:54:00:77:00:01", "caller"))
+        self.assertIsNone(edk2["relay"])
+        self.assertEqual(ipxe["class"], "ipxe")
+        self.assertEqual(ipxe["user_classes"], ["iPXE"])
+        self.assertIsNone(ipxe["ipxe_version"])
+        self.assertIsNone(ipxe["features"])  # unknown without 175, not none
+        self.assertIsNone(ipxe["busid"])
+        self.assertEqual(ipxe["undi"], "3.10")
+        # relayed: the MAC of option 79, never the relay's frame
+        self.assertEqual((relayed["mac"], relayed["mac_source"]), ("52:54:00:77:00:bb", "relay"))
+        self.assertEqual(relayed["relay"], {"depth": 1, "link_address": "2001:db8::11",
+                                            "peer_address": "fe80::5054:ff:fe77:1",
+                                            "interface_id": b"eth0".hex()})
+        self.assertEqual(relayed["class"], "ipxe")
+
+    def test_text_output(self):
+        out = run("explain", self.dual_capture()).stdout
+        self.assertIn("xid 0x640da6  SOLICIT  port 547  DHCPv6", out)
+        self.assertIn("  class pxe  arch 7 efi-x64", out)
+        self.assertIn("uuid %s" % UUID, out)
+        self.assertIn("mac from caller", out)
+        self.assertIn("relay 1 deep  link 2001:db8::11  peer fe80::5054:ff:fe77:1"
+                      "  interface-id eth0", out)
+        self.assertIn("ipxe: version, features and bus id unknown", out)
+        self.assertIn("warning: uuid-edk2-order", out)
+        self.assertNotIn("ADVERTISE", out)
+
+    def test_dhcpv4_captures_unchanged_by_v6(self):
+        r = explain_json(os.path.join(CAPTURES, "a-seabios-virtio", "dhcp.pcap"))[0]
+        self.assertEqual((r["family"], r["mac_source"]), ("ipv4", "chaddr"))
+        self.assertEqual(r["xid"], "0x7faf941a")
+        self.assertIsNone(r["relay"])
+        self.assertIsNone(r["duid"])
+        self.assertEqual(r["arch_source"], "option-93")
+        self.assertIsInstance(r["features"], list)
+
+    def test_linux_cooked_and_raw_ipv6(self):
+        ip = udp6(CLIENT_LL, ALL_SERVERS, 546, 547, ipxe_solicit())
+        sll = struct.pack(">HHH8sH", 0, 1, 6, CLIENT_MAC + b"\0\0", 0x86dd) + ip
+        r = explain_json(self.write("sll.pcap", pcap([sll], link=113)))[0]
+        self.assertEqual((r["class"], r["mac"], r["mac_source"]),
+                         ("ipxe", "52:54:00:77:00:01", "caller"))
+        r = explain_json(self.write("raw.pcap", pcap([ip], link=229)))[0]
+        self.assertEqual((r["class"], r["mac"], r["mac_source"]), ("ipxe", "", "none"))
+
+    def test_tracker_only_with_a_mac(self):
+        conf = self.write("d.conf", "dhcp-pxe-class=set:fw,pxe\n"
+                                    "dhcp-ipxe-own=chained\n"
+                                    "dhcp-pxe-class=set:own,ipxe-own\n")
+        ip = udp6(CLIENT_LL, ALL_SERVERS, 546, 547, ipxe_solicit())
+        frames = [ether(CLIENT_MAC, udp6(CLIENT_LL, ALL_SERVERS, 546, 547, edk2_solicit()))]
+        reqs = explain_json("--config", conf,
+                            self.write("t.pcap", pcap(frames)),
+                            self.write("raw.pcap", pcap([ip], link=229)))
+        self.assertEqual(reqs[0]["tags"], ["fw"])
+        self.assertIsNotNone(reqs[0]["chain"])
+        self.assertTrue(reqs[0]["chain"]["tracked"])
+        self.assertIsNone(reqs[1]["chain"])  # no MAC: not tracked
+        out = run("explain", "--config", conf, self.write("raw2.pcap", pcap([ip], link=229))).stdout
+        self.assertNotIn("chain:", out)
+
+    def test_hex_rule_and_flags(self):
+        r = explain_json("--hex", ipxe_solicit().hex())[0]
+        self.assertEqual((r["family"], r["class"], r["msg"]), ("ipv6", "ipxe", "SOLICIT"))
+        r = explain_json("--hex", relay_forw(edk2_solicit()).hex(":"))[0]
+        self.assertEqual((r["family"], r["class"], r["relay"]["depth"]), ("ipv6", "pxe", 1))
+        # a DHCPv4 packet (cookie at 236) stays DHCPv4
+        with open(os.path.join(CAPTURES, "c2-ovmf-virtio-norom", "dhcp.pcap"), "rb") as f:
+            data = f.read()
+        payload = data[24 + 16 + 14 + 20 + 8:24 + 16 + struct.unpack("<I", data[32:36])[0]]
+        r = explain_json("--hex", payload.hex())[0]
+        self.assertEqual((r["family"], r["class"]), ("ipv4", "pxe"))
+        # the flags override the rule
+        r = explain_json("--v4", "--hex", ipxe_solicit().hex())[0]
+        self.assertEqual(r["family"], "ipv4")
+        self.assertIn("short", r["errors"])
+        r = explain_json("--v6", "--hex", payload.hex())[0]
+        self.assertEqual(r["family"], "ipv6")
+        self.assertEqual(r["class"], "none")
+        # a BOOTP-sized packet without a cookie, first byte 1: DHCPv4
+        r = explain_json("--hex", (b"\x01" + b"\0" * 299).hex())[0]
+        self.assertEqual((r["family"], r["errors"]), ("ipv4", ["no-cookie"]))
+        self.assertIn("--v6", run("explain", "--help").stdout)
+
+    def test_malformed_v6_flagged(self):
+        deep = ipxe_solicit()
+        for _ in range(33):
+            deep = relay_forw(deep)
+        r = explain_json("--v6", "--hex", deep.hex())[0]
+        self.assertEqual((r["errors"], r["class"], r["msg"]), (["relay-depth"], "none", "RELAY-FORW"))
+        cut = ipxe_solicit()[:-3]
+        r = explain_json("--hex", cut.hex())[0]
+        self.assertEqual((r["errors"], r["class"]), (["opt-overrun"], "ipxe"))
+        empty = bytes([1, 0, 0, 1]) + opt(15, b"\0\0")
+        r = explain_json("--hex", empty.hex())[0]
+        self.assertEqual(r["errors"], ["user-class"])
+
+
+if __name__ == "__main__":
+    testing.main()
