@@ -4,6 +4,8 @@
  * (architectures, UNDI, a vendor class string) and the decisions on a
  * whole request.  One place per rule: the families differ only in where
  * the values lie in the packet.  Internal (hidden), not in pxeclass.h.
+ * The req_ functions are out-of-line copies of classify.c's own static
+ * ones, which its DHCPv4 path keeps inlined.
  */
 #ifndef PXC_CLASSIFY_H
 #define PXC_CLASSIFY_H
@@ -13,16 +15,21 @@
 
 #include "pxeclass.h"
 
+/* The bytes of struct pxc_request's DHCPv6 scalars (ip_family up to
+   duid[]), which both classifiers clear besides everything before the
+   text arrays. */
+#define PXC_REQUEST_V6_FIELDS                                                  \
+  (offsetof(struct pxc_request, duid) - offsetof(struct pxc_request, ip_family))
+
 /* Append the 16-bit architecture values of DATA (LEN bytes: option 93,
    or DHCPv6 61) to REQ's list: empty or odd-length raises
    PXC_ERR_ARCH, more than the list holds PXC_WARN_ARCH_MANY. */
-void read_arch_values(struct pxc_request *req, const uint8_t *data,
-                      size_t len);
+void req_read_arch_values(struct pxc_request *req, const uint8_t *data,
+                          size_t len);
 
 /* The network interface identifier (option 94, DHCPv6 62): type 1
    (UNDI), major, minor; anything else raises PXC_ERR_UNDI. */
-void read_ndi_value(struct pxc_request *req, const uint8_t *data,
-                    size_t len);
+void req_read_ndi(struct pxc_request *req, const uint8_t *data, size_t len);
 
 /* The class a vendor class string (option 60, or one entry of DHCPv6
    option 16) announces by its prefix, PXC_CLASS_NONE for none. */
@@ -34,20 +41,20 @@ void read_vendor_string_arch(struct pxc_request *req, const uint8_t *data,
                              size_t len);
 
 /* gPXE, iPXE or none, by the user classes of REQ. */
-enum pxc_class user_class_firmware(const struct pxc_request *req);
+enum pxc_class req_user_class_firmware(const struct pxc_request *req);
 
 /* Families of REQ's primary architecture, 0 if none or unassigned. */
-uint32_t primary_families(const struct pxc_request *req);
+uint32_t req_primary_families(const struct pxc_request *req);
 
 /* Settle the architecture of REQ (the list, else the vendor class's
    Arch digits; the 7/9 quirk of CFG) and its warnings. */
-void resolve_arch(struct pxc_request *req, const struct pxc_config *cfg);
+void req_resolve_arch(struct pxc_request *req, const struct pxc_config *cfg);
 
 /* The UNDI consistency warning, and the warnings that need the class. */
-void check_undi(struct pxc_request *req);
-void check_class(struct pxc_request *req);
+void req_check_undi(struct pxc_request *req);
+void req_check_class(struct pxc_request *req);
 
 /* The identity hash of REQ (see struct pxc_request.fingerprint). */
-uint64_t fingerprint(const struct pxc_request *req);
+uint64_t req_fingerprint(const struct pxc_request *req);
 
 #endif /* PXC_CLASSIFY_H */

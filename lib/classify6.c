@@ -315,7 +315,7 @@ read_vendor_class(struct parse6 *ps, const uint8_t *data, size_t len)
 static void
 read_client_arch(struct parse6 *ps, const uint8_t *data, size_t len)
 {
-  read_arch_values(ps->req, data, len);
+  req_read_arch_values(ps->req, data, len);
 }
 
 /* Option 62 (the first): type, major, minor, as option 94. */
@@ -325,7 +325,7 @@ read_client_nii(struct parse6 *ps, const uint8_t *data, size_t len)
   if (ps->has_nii)
     return;
   ps->has_nii = true;
-  read_ndi_value(ps->req, data, len);
+  req_read_ndi(ps->req, data, len);
 }
 
 typedef void option6_reader(struct parse6 *ps, const uint8_t *data,
@@ -441,7 +441,7 @@ static enum pxc_class
 decide_class6(const struct parse6 *ps)
 {
   const struct pxc_request *req = ps->req;
-  enum pxc_class by_user_class = user_class_firmware(req);
+  enum pxc_class by_user_class = req_user_class_firmware(req);
 
   if (ps->vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
@@ -451,7 +451,7 @@ decide_class6(const struct parse6 *ps)
     return PXC_CLASS_IPXE;
   if (ps->vendor != PXC_CLASS_NONE)
     return ps->vendor;
-  if (primary_families(req) & PXC_FAM_UBOOT)
+  if (req_primary_families(req) & PXC_FAM_UBOOT)
     return PXC_CLASS_UBOOT;
   return PXC_CLASS_NONE;
 }
@@ -496,6 +496,7 @@ pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
     len = 0;
   /* the byte arrays are read only up to their lengths */
   memset(req, 0, offsetof(struct pxc_request, vendor_class_text));
+  memset(&req->ip_family, 0, PXC_REQUEST_V6_FIELDS);
   req->ip_family = PXC_IPV6;
   msg = unwrap_relays(&ps, pkt, &len);
   if (msg)
@@ -503,10 +504,10 @@ pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   else if (len == 0)
     req->errors |= PXC_ERR_SHORT;
   settle_mac(&ps);
-  resolve_arch(req, cfg);
-  check_undi(req);
+  req_resolve_arch(req, cfg);
+  req_check_undi(req);
   req->fw_class = decide_class6(&ps);
   settle_uuid(req);
-  check_class(req);
-  req->fingerprint = fingerprint(req);
+  req_check_class(req);
+  req->fingerprint = req_fingerprint(req);
 }

@@ -333,18 +333,6 @@ struct pxc_request {
   uint32_t errors;              /* PXC_ERR_* */
   uint32_t warnings;            /* PXC_WARN_* */
 
-  /* The address family; and for DHCPv6 (zero in a DHCPv4 request): */
-  enum pxc_ip_family ip_family;
-  enum pxc_mac_source mac_source; /* where htype, hlen and chaddr came from */
-  uint16_t duid_type;           /* of option 1, 0 if absent */
-  uint8_t duid_len;             /* bytes of duid[], type included */
-  uint8_t relay_depth;          /* relay messages unwrapped, 0: direct */
-  uint16_t interface_id_len;    /* of the innermost relay's option 18, as
-                                   sent (at most PXC_IFACE_ID_MAX kept) */
-  uint8_t vendor_class_count;   /* option 16 entries, every instance */
-  bool has_enterprise;          /* option 16 seen with its enterprise: */
-  uint32_t enterprise;          /* of the instance of the entry kept */
-
   /* Option 60 (vendor class) and option 77 (user class), as sent (split
      options joined), at most PXC_TEXT_MAX bytes each: read them through
      pxc_vendor_class() and pxc_user_class(). */
@@ -356,6 +344,18 @@ struct pxc_request {
   struct { uint8_t off, len; } user_class_at[PXC_MAX_USER_CLASS];
   uint8_t vendor_class_text[PXC_TEXT_MAX];
   uint8_t user_class_text[PXC_TEXT_MAX];
+
+  /* The address family; and for DHCPv6 (zero in a DHCPv4 request): */
+  enum pxc_ip_family ip_family;
+  enum pxc_mac_source mac_source; /* where htype, hlen and chaddr came from */
+  uint16_t duid_type;           /* of option 1, 0 if absent */
+  uint8_t duid_len;             /* bytes of duid[], type included */
+  uint8_t relay_depth;          /* relay messages unwrapped, 0: direct */
+  uint16_t interface_id_len;    /* of the innermost relay's option 18, as
+                                   sent (at most PXC_IFACE_ID_MAX kept) */
+  uint8_t vendor_class_count;   /* option 16 entries, every instance */
+  bool has_enterprise;          /* option 16 seen with its enterprise: */
+  uint32_t enterprise;          /* of the instance of the entry kept */
 
   /* DHCPv6, read up to their lengths only (not cleared): option 1 as
      sent; the innermost relay's addresses (if relay_depth) and option

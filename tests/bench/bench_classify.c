@@ -5,7 +5,9 @@
  * callgrind, as instructions per request; then with every rule kind
  * evaluated, and through the chain tracker with a random-MAC workload.
  * Prints figures; it asserts nothing, since a timed test on a shared
- * machine would flake.
+ * machine would flake.  DHCPv6 is measured on its own mix: a request of
+ * each firmware's layout (shared/research/dhcpv6.md §2) and the DHCPv6
+ * client messages of the captures, next to the DHCPv4 figures.
  *
  * Instruction counts: the benchmark runs itself under valgrind
  * --tool=callgrind (PXC_VALGRIND, found at build time), once per
@@ -32,18 +34,89 @@ struct corpus {
   size_t count;
 };
 
-/* Keep the client requests of a capture. */
+/* DHCPv6 requests of each firmware's layout, as hex (the bytes of the
+   unit tests, tests/unit/test_classify6.c). */
+static const char *const v6_mix[] = {
+    /* EDK2 PXEv6 SOLICIT (PxeBcDhcp6.c) */
+    "01640da600010012000433221100554477668899aabbccddeeff000800020000"
+    "0003000c776c5fdfffffffffffffffff00060008003b003c00170010003e0003"
+    "010300003d0002000700100026000001570020505845436c69656e743a417263"
+    "683a30303030373a554e44493a303033303030",
+    /* EDK2 HTTP Boot v6 SOLICIT (HttpBootDhcp6.c) */
+    "01650da600010012000433221100554477668899aabbccddeeff000800020000"
+    "0003000c00001234ffffffffffffffff00060008003b003c00170010003e0003"
+    "010300003d000200100010002700000157002148545450436c69656e743a4172"
+    "63683a30303031363a554e44493a303033303030",
+    /* EDK2 Ip6Config SOLICIT (no class) */
+    "01630da600010012000433221100554477668899aabbccddeeff000800020000"
+    "0003000c7f53775bffffffffffffffff000600020017",
+    /* iPXE SOLICIT (dhcpv6.c) */
+    "015985f400010012000400112233445566778899aabbccddeeff0003000caa6c"
+    "8eb400000000000000000006000800170018003b003c00100026000001570020"
+    "505845436c69656e743a417263683a30303030373a554e44493a303033303130"
+    "003d00020007003e000301030a000f0006000469505845000800020000",
+    /* U-Boot SOLICIT (net/dhcpv6.c) */
+    "010a0b0c0001000a000300015254007700010008000200000003000c00001234"
+    "000000000000000000060004003b0052003d000200160010000c000000000006"
+    "552d426f6f74003e0003010000",
+    /* iPXE SOLICIT relayed, interface-id and option 79 */
+    "0c0020010db8000000000000000000000011fe80000000000000505400fffe77"
+    "00010012000465746830004f000800015254007700010009007d015985f40001"
+    "0012000400112233445566778899aabbccddeeff0003000caa6c8eb400000000"
+    "000000000006000800170018003b003c00100026000001570020505845436c69"
+    "656e743a417263683a30303030373a554e44493a303033303130003d00020007"
+    "003e000301030a000f0006000469505845000800020000",
+};
+
+/* Add a copy of LEN bytes of DATA to C. */
+static void
+corpus_add(struct corpus *c, const uint8_t *data, size_t len)
+{
+  if (c->count == MAX_PACKETS)
+    return;
+  c->data[c->count] = malloc(len ? len : 1);
+  if (!c->data[c->count])
+    exit(1);
+  memcpy(c->data[c->count], data, len);
+  c->len[c->count++] = len;
+}
+
+/* Add the v6_mix[] requests to C. */
+static void
+add_v6_mix(struct corpus *c)
+{
+  for (size_t k = 0; k < sizeof(v6_mix) / sizeof(v6_mix[0]); k++) {
+    uint8_t buf[512];
+    size_t n = strlen(v6_mix[k]) / 2;
+    for (size_t i = 0; i < n && i < sizeof(buf); i++) {
+      unsigned v;
+      sscanf(v6_mix[k] + 2 * i, "%2x", &v);
+      buf[i] = (uint8_t)v;
+    }
+    corpus_add(c, buf, n < sizeof(buf) ? n : sizeof(buf));
+  }
+}
+
+/* The two corpora: DHCPv4 requests, DHCPv6 client messages. */
+struct corpora {
+  struct corpus v4, v6;
+};
+
+/* Keep the client requests of a capture: BOOTREQUESTs, and DHCPv6
+   messages to the server port (SOLICIT, REQUEST … RELAY-FORW; not
+   ADVERTISE, REPLY, RECONFIGURE or RELAY-REPL). */
 static void
 keep_request(void *ctx, const struct captured *pkt)
 {
-  struct corpus *c = ctx;
+  struct corpora *c = ctx;
 
-  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->data[0] != 1 ||
-      pkt->ipv6)
+  if (pkt->len < 1)
     return;
-  c->data[c->count] = malloc(pkt->len);
-  memcpy(c->data[c->count], pkt->data, pkt->len);
-  c->len[c->count++] = pkt->len;
+  if (!pkt->ipv6 && pkt->data[0] == 1)
+    corpus_add(&c->v4, pkt->data, pkt->len);
+  else if (pkt->ipv6 && pkt->dst_port == 547 && pkt->data[0] != 2 &&
+           pkt->data[0] != 7 && pkt->data[0] != 10 && pkt->data[0] != 13)
+    corpus_add(&c->v6, pkt->data, pkt->len);
 }
 
 static double
@@ -65,6 +138,20 @@ pass_new(const struct corpus *c)
 
   for (size_t i = 0; i < c->count; i++) {
     pxc_classify(NULL, c->data[i], c->len[i], &req);
+    sum += req.fw_class;
+  }
+  return sum;
+}
+
+/* One pass of the DHCPv6 classifier over its corpus. */
+__attribute__((noinline)) unsigned long
+pass_v6(const struct corpus *c)
+{
+  static struct pxc_request req;
+  unsigned long sum = 0;
+
+  for (size_t i = 0; i < c->count; i++) {
+    pxc_classify6(NULL, c->data[i], c->len[i], &req);
     sum += req.fw_class;
   }
   return sum;
@@ -183,14 +270,16 @@ count_instructions(const char *which, int argc, char **argv, size_t requests)
   return total < 0 ? -1 : total / (double)(requests * CALLGRIND_ROUNDS);
 }
 
-/* Print the instruction counts of both classifiers. */
+/* Print the instruction counts of both classifiers, and of the DHCPv6
+   one on its mix. */
 static void
-compare_instructions(int argc, char **argv, size_t requests)
+compare_instructions(int argc, char **argv, const struct corpora *c)
 {
-  double i_old = count_instructions("legacy", argc, argv, requests);
-  double i_new = count_instructions("new", argc, argv, requests);
+  double i_old = count_instructions("legacy", argc, argv, c->v4.count);
+  double i_new = count_instructions("new", argc, argv, c->v4.count);
+  double i_v6 = count_instructions("v6", argc, argv, c->v6.count);
 
-  if (i_old < 0 || i_new < 0) {
+  if (i_old < 0 || i_new < 0 || i_v6 < 0) {
     printf("instructions per request: callgrind not available\n");
     return;
   }
@@ -198,6 +287,23 @@ compare_instructions(int argc, char **argv, size_t requests)
   printf("%-40s %10.0f instructions/request  (goal <= 1000)\n",
          "classify, one pass", i_new);
   printf("%-40s %10.2f\n", "instruction ratio new/legacy", i_new / i_old);
+  printf("%-40s %10.0f instructions/request\n", "classify6, DHCPv6 mix", i_v6);
+}
+
+/* Time the DHCPv6 classifier on its mix (best of TURNS turns). */
+static void
+time_v6(const struct corpus *c, long rounds)
+{
+  double best = 1e9;
+  unsigned long sink = 0;
+
+  for (int turn = 0; turn < TURNS; turn++) {
+    double t = time_pass(pass_v6, c, rounds / TURNS + 1, &sink);
+    if (t < best)
+      best = t;
+  }
+  printf("%-40s %10.0f requests/s  %7.1f ns/request%s\n",
+         "classify6, DHCPv6 mix", 1 / best, best * 1e9, sink == 42 ? " " : "");
 }
 
 static struct pxc_config *
@@ -282,7 +388,8 @@ run_rules(const struct corpus *c, long rounds)
 int
 main(int argc, char **argv)
 {
-  struct corpus c = {0};
+  static struct corpora cs;
+  struct corpus *c = &cs.v4;
   char err[512];
   bool pass_only = argc > 3 && strcmp(argv[1], "--pass") == 0;
   int first = pass_only ? 4 : 2;
@@ -293,24 +400,28 @@ main(int argc, char **argv)
     return 2;
   }
   for (int i = first; i < argc; i++)
-    if (capture_each(argv[i], keep_request, &c, err, sizeof(err)) < 0) {
+    if (capture_each(argv[i], keep_request, &cs, err, sizeof(err)) < 0) {
       fprintf(stderr, "%s\n", err);
       return 1;
     }
-  if (c.count == 0) {
+  add_v6_mix(&cs.v6);
+  if (c->count == 0) {
     fprintf(stderr, "no requests in the captures\n");
     return 2;
   }
   if (pass_only) { /* under callgrind, see count_instructions() */
     unsigned long sink = 0;
     for (long r = 0; r < rounds; r++)
-      sink += strcmp(argv[2], "new") == 0 ? pass_new(&c) : pass_legacy(&c);
+      sink += strcmp(argv[2], "new") == 0  ? pass_new(c)
+              : strcmp(argv[2], "v6") == 0 ? pass_v6(&cs.v6)
+                                           : pass_legacy(c);
     return sink == 1 ? 3 : 0;
   }
-  printf("%zu distinct requests from %d captures, %ld rounds\n", c.count,
-         argc - 2, rounds);
-  compare_times(&c, rounds);
-  compare_instructions(argc, argv, c.count);
-  run_rules(&c, rounds);
+  printf("%zu distinct requests from %d captures, %ld rounds; DHCPv6 mix of "
+         "%zu\n", c->count, argc - 2, rounds, cs.v6.count);
+  compare_times(c, rounds);
+  time_v6(&cs.v6, rounds);
+  compare_instructions(argc, argv, &cs);
+  run_rules(c, rounds);
   return 0;
 }

@@ -2,7 +2,8 @@
  * libFuzzer target: parse, classify and evaluate one arbitrary packet
  * against a config that uses every rule kind and the chain tracker (a
  * small table, so eviction runs too), feed the same bytes to the tracker
- * as a server reply, then render it all.  Any read outside the input, any
+ * as a server reply, then render it all; and the same bytes as a DHCPv6
+ * message (pxc_classify6(), relays and all), judged and rendered too.  Any read outside the input, any
  * undefined behaviour or any crash is a finding; so is a request that
  * breaks its own invariants (counts within their arrays, features only
  * in PXC_FEATURE_FIRST..LAST, views inside the request).
@@ -64,6 +65,14 @@ check_request(const struct pxc_request *req)
       abort();
   if (vc.data && (vc.data < lo || vc.data + vc.len > hi))
     abort();
+  if (req->duid_len > PXC_DUID_MAX || req->relay_depth > PXC_RELAY_MAX ||
+      req->hlen > sizeof(req->chaddr) ||
+      (unsigned)req->ip_family >= PXC_IP_FAMILY_COUNT ||
+      (unsigned)req->mac_source >= PXC_MAC_SOURCE_COUNT)
+    abort();
+  if (req->ip_family == PXC_IPV6 &&
+      (req->ipxe.present || req->ipxe.has_version || req->ipxe.has_busid))
+    abort(); /* DHCPv6 has no option 175: nothing of it is made up */
   for (size_t i = 0; i < req->user_class_count; i++) {
     struct pxc_bytes uc = pxc_user_class(req, i);
     if (!uc.data || uc.data < lo || uc.data + uc.len > hi ||
@@ -103,6 +112,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   pxc_format_uuid(&req, text, sizeof(text));
   pxc_format_busid(&req, text, sizeof(text));
   pxc_format_features(&req, text, sizeof(text));
+
+  pxc_classify6(c, copy, size, &req);
+  check_request(&req);
+  pxc_evaluate(c, trk, &req, now, &v);
+  for (size_t i = 0; i < pxc_rule_count(c); i++)
+    (void)pxc_rule_matches(c, i, &v);
+  pxc_tracker_record(trk, &v);
+  pxc_format_summary(&v, text, sizeof(text));
+  pxc_format_mac(&req, text, sizeof(text));
+  pxc_format_uuid(&req, text, sizeof(text));
   free(copy);
   return 0;
 }
