@@ -55,7 +55,8 @@ static void
 put(const void *data, size_t len)
 {
   ck_assert_uint_le(m.len + len, sizeof(m.buf));
-  memcpy(m.buf + m.len, data, len);
+  if (len) /* DATA may be NULL for an empty option */
+    memcpy(m.buf + m.len, data, len);
   m.len += len;
 }
 
