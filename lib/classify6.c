@@ -46,6 +46,7 @@ struct parse6 {
   struct entry vendor_entries[SEEN_MAX];
   enum pxc_class vendor_classes[SEEN_MAX];
   bool has_nii;
+  bool edk2_ia;                 /* the IA_NA has EDK2's T1 = T2 = ~0 */
 };
 
 /* ------------------------------------------------------------------ */
@@ -328,12 +329,32 @@ read_client_nii(struct parse6 *ps, const uint8_t *data, size_t len)
   req_read_ndi(ps->req, data, len);
 }
 
+/*
+ * Option 3, IA_NA (the first): its IAID, and whether T1 and T2 are both
+ * 0xffffffff, which EDK2's Dhcp6Dxe writes for every stack of it
+ * (Dhcp6AppendIaOption(), Dhcp6Utility.c; the g* captures) and iPXE,
+ * U-Boot and GRUB never do (0).  Sub-options are not read.
+ */
+static void
+read_ia_na(struct parse6 *ps, const uint8_t *data, size_t len)
+{
+  struct pxc_request *req = ps->req;
+
+  if (req->has_iaid || len < 12)
+    return;
+  req->has_iaid = true;
+  req->iaid = be32_at(data);
+  ps->edk2_ia =
+      be32_at(data + 4) == UINT32_MAX && be32_at(data + 8) == UINT32_MAX;
+}
+
 typedef void option6_reader(struct parse6 *ps, const uint8_t *data,
                             size_t len);
 
 /* The reader of each option code the classifier reads. */
 static option6_reader *const readers6[] = {
     [DHCP6_CLIENT_ID] = read_client_id,
+    [DHCP6_IA_NA] = read_ia_na,
     [DHCP6_USER_CLASS] = read_user_class,
     [DHCP6_VENDOR_CLASS] = read_vendor_class,
     [DHCP6_CLIENT_ARCH] = read_client_arch,
@@ -460,19 +481,22 @@ decide_class6(const struct parse6 *ps)
  * A DUID-UUID as the machine's UUID, in canonical (RFC 4122) order, as
  * option 97's.  RFC 6355 sends that order, and so does iPXE; EDK2 copies
  * the SMBIOS bytes, whose first three fields are little-endian
- * (Dhcp6GenerateClientId(); dhcpv6.md §2.3), so the UUID of an EDK2
- * class (PXE, HTTP Boot) is turned round.  Any other sender is taken at
- * the RFC's word.
+ * (Dhcp6GenerateClientId(); dhcpv6.md §2.3), so the UUID of EDK2 is
+ * turned round: an EDK2 class (PXE, HTTP Boot), or EDK2's IA_NA
+ * lifetimes (its IP stack's messages and RELEASEs, which name no class,
+ * carry the same DUID).  Any other sender is taken at the RFC's word.
  */
 static void
-settle_uuid(struct pxc_request *req)
+settle_uuid(const struct parse6 *ps)
 {
+  struct pxc_request *req = ps->req;
   const uint8_t *u = req->duid + 2;
 
   if (req->duid_type != DUID_UUID)
     return;
   req->has_uuid = true;
-  if (req->fw_class != PXC_CLASS_PXE && req->fw_class != PXC_CLASS_HTTP_BOOT) {
+  if (req->fw_class != PXC_CLASS_PXE && req->fw_class != PXC_CLASS_HTTP_BOOT &&
+      !ps->edk2_ia) {
     memcpy(req->uuid, u, 16);
     return;
   }
@@ -507,7 +531,7 @@ pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   req_resolve_arch(req, cfg);
   req_check_undi(req);
   req->fw_class = decide_class6(&ps);
-  settle_uuid(req);
+  settle_uuid(&ps);
   req_check_class(req);
   req->fingerprint = req_fingerprint(req);
 }

@@ -353,6 +353,8 @@ struct pxc_request {
   uint8_t relay_depth;          /* relay messages unwrapped, 0: direct */
   uint16_t interface_id_len;    /* of the innermost relay's option 18, as
                                    sent (at most PXC_IFACE_ID_MAX kept) */
+  bool has_iaid;                /* option 3 (IA_NA) seen, 12 bytes or more: */
+  uint32_t iaid;                /* its IAID (iPXE: crc32_le(0, MAC)) */
   uint8_t vendor_class_count;   /* option 16 entries, every instance */
   bool has_enterprise;          /* option 16 seen with its enterprise: */
   uint32_t enterprise;          /* of the instance of the entry kept */
@@ -385,8 +387,8 @@ PXC_PUBLIC void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
  * message's (24-bit xid).  The class comes from option 16 (every
  * instance and entry: PXEClient, HTTPClient, U-Boot …), 15 (iPXE, or a
  * dhcp-ipxe-own user class of CFG), the architecture from every value of
- * 61, the UNDI from 62, the UUID from a DUID-UUID (EDK2's byte order
- * turned round, as uuid-edk2-order says), the MAC from option 79, else
+ * 61, the UNDI from 62, the IAID from the first IA_NA, the UUID from a
+ * DUID-UUID (EDK2's byte order turned round, as uuid-edk2-order says), the MAC from option 79, else
  * from a DUID-LL or -LLT (mac_source tells which).  DHCPv6 carries no
  * option 175: ipxe.present is false, no version, features or bus id.
  *

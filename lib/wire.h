@@ -88,6 +88,7 @@ enum dhcp6_msg {
 
 enum dhcp6_option {
   DHCP6_CLIENT_ID = 1,
+  DHCP6_IA_NA = 3,
   DHCP6_RELAY_MSG = 9,
   DHCP6_USER_CLASS = 15,
   DHCP6_VENDOR_CLASS = 16,

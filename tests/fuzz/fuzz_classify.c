@@ -66,7 +66,7 @@ check_request(const struct pxc_request *req)
   if (vc.data && (vc.data < lo || vc.data + vc.len > hi))
     abort();
   if (req->duid_len > PXC_DUID_MAX || req->relay_depth > PXC_RELAY_MAX ||
-      req->hlen > sizeof(req->chaddr) ||
+      (req->hlen > sizeof(req->chaddr) && !(req->errors & PXC_ERR_HLEN)) ||
       (unsigned)req->ip_family >= PXC_IP_FAMILY_COUNT ||
       (unsigned)req->mac_source >= PXC_MAC_SOURCE_COUNT)
     abort();

@@ -27,12 +27,17 @@ struct loaded {
   size_t len;
   struct timeval time;
   uint16_t src_port, dst_port;
-  bool request; /* BOOTREQUEST to port 67 or 4011 */
+  bool request; /* BOOTREQUEST to port 67 or 4011; DHCPv6: a client
+                   message (or RELAY-FORW) to 547 */
+  uint8_t src_mac[8]; /* the frame's link-layer source */
+  uint8_t src_mac_len;
 };
 
-/* Every DHCP datagram of tests/captures/NAME/dhcp.pcap, in file order.
+/* Every DHCPv4 datagram of tests/captures/NAME/dhcp.pcap, in file order.
    Returns how many; free them with free_loaded(). */
 size_t load_capture(const char *name, struct loaded *out, size_t max);
+/* The same for the DHCPv6 datagrams (IPv6, port 547). */
+size_t load_capture6(const char *name, struct loaded *out, size_t max);
 void free_loaded(struct loaded *pkts, size_t n);
 
 #endif

@@ -283,6 +283,7 @@ START_TEST(ipxe)
   classify6();
   ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
   ck_assert_uint_eq(req.xid, 0x5985f4);
+  ck_assert_uint_eq(req.iaid, 0xaa6c8eb4); /* crc32_le(0, MAC) */
   ck_assert_uint_eq(req.arch, 7);
   ck_assert(req.has_undi && req.undi_minor == 10);
   ck_assert_uint_eq(req.user_class_count, 1);
@@ -323,8 +324,9 @@ START_TEST(uboot_x86)
 }
 END_TEST
 
-/* EDK2's IP stack (Ip6Config): the PXE client's DUID, no class: none,
-   and its DUID-UUID read in the RFC's order (nothing says it is EDK2). */
+/* EDK2's IP stack (Ip6Config): the PXE client's DUID, no class: none;
+   EDK2's IA_NA lifetimes (T1 = T2 = ~0) say whose DUID-UUID it is, so
+   the same UUID as its PXE stack's. */
 START_TEST(edk2_ip6config)
 {
   static const uint16_t oro[] = {23};
@@ -336,6 +338,16 @@ START_TEST(edk2_ip6config)
   classify6();
   ck_assert_int_eq(req.fw_class, PXC_CLASS_NONE);
   ck_assert_int_eq(req.arch_source, PXC_ARCH_NONE);
+  ck_assert_str_eq(text_of(pxc_format_uuid), uuid_text);
+  ck_assert_uint_eq(req.warnings, PXC_WARN_UUID_EDK2);
+  ck_assert(req.has_iaid);
+  ck_assert_uint_eq(req.iaid, 0x7f53775b);
+  ck_assert_uint_eq(req.errors, 0);
+  /* another client's DUID-UUID, with lifetimes 0: the RFC's order */
+  start6(1, 0x630da6);
+  opt6(1, duid_edk2, sizeof(duid_edk2));
+  ia_na6(1, 0);
+  classify6();
   ck_assert_str_eq(text_of(pxc_format_uuid),
                    "33221100-5544-7766-8899-aabbccddeeff");
   ck_assert_uint_eq(req.errors | req.warnings, 0);
@@ -832,6 +844,118 @@ START_TEST(summary_line6)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The DHCPv6 captures (tests/captures/g*, OVMF and QEMU's iPXE ROM      */
+/* against dnsmasq 2.90; tests/captures/README.md)                      */
+
+#define CAPTURE_MAX 64
+
+/* The class of each client message of capture NAME, in order ("pxe none
+   …"), each checked as it goes: no error, and the one machine's UUID in
+   canonical order, EDK2's turned round (uuid-edk2-order) where a class
+   or its IA_NA lifetimes say EDK2; the exception is the REQUEST of
+   EDK2's IP stack, which names no class and copies T1/T2 from the
+   ADVERTISE: its DUID-UUID stays in the RFC's order, as sent. */
+static const char *
+capture_classes(const char *name)
+{
+  static char classes[512];
+  static struct loaded pkts[CAPTURE_MAX];
+  size_t n = load_capture6(name, pkts, CAPTURE_MAX), used = 0;
+  char uuid[40];
+
+  classes[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    if (!pkts[i].request)
+      continue;
+    pxc_classify6(NULL, pkts[i].data, pkts[i].len, &req);
+    ck_assert_msg(req.errors == 0, "%s: message %zu: errors %x", name, i,
+                  req.errors);
+    ck_assert_str_eq(pxc_format_uuid(&req, uuid, sizeof(uuid)),
+                     req.fw_class == PXC_CLASS_NONE && req.msg_type == 3 &&
+                             !(req.warnings & PXC_WARN_UUID_EDK2)
+                         ? "33221100-5544-7766-8899-aabbccddeeff"
+                         : uuid_text);
+    ck_assert_uint_eq(req.relay_depth, 0);
+    ck_assert_int_eq(req.mac_source, PXC_MAC_NONE); /* DUID-UUID only */
+    if (req.fw_class == PXC_CLASS_PXE || req.fw_class == PXC_CLASS_HTTP_BOOT)
+      ck_assert(req.warnings & PXC_WARN_UUID_EDK2);
+    used += (size_t)snprintf(classes + used, sizeof(classes) - used, "%s%s",
+                             used ? " " : "", pxc_class_name(req.fw_class));
+    ck_assert_uint_lt(used, sizeof(classes));
+  }
+  free_loaded(pkts, n);
+  return classes;
+}
+
+/* g1: Ip6Config SOLICIT/REQUEST, PXEv6 SOLICIT/REQUEST, two RELEASEs,
+   then Debian's ipxe.efi SOLICIT/REQUEST. */
+START_TEST(capture_g1_pxev6)
+{
+  ck_assert_str_eq(capture_classes("g1-ovmf-pxev6"),
+                   "none none pxe pxe none none ipxe ipxe");
+  ck_assert_str_eq(capture_classes("g1b-ovmf-pxev6-authoritative"),
+                   "none none pxe pxe none none ipxe ipxe");
+}
+END_TEST
+
+/* g2: HTTPv6 SOLICIT, Ip6Config SOLICIT/REQUEST, HTTPv6 REQUEST, two
+   RELEASEs, iPXE; g2b: no REQUEST follows the HTTPv6 SOLICIT. */
+START_TEST(capture_g2_httpv6)
+{
+  ck_assert_str_eq(capture_classes("g2-ovmf-httpv6"),
+                   "http-boot none none http-boot none none ipxe ipxe");
+  ck_assert_str_eq(capture_classes("g2b-ovmf-httpv6-noecho"),
+                   "http-boot none none");
+}
+END_TEST
+
+START_TEST(capture_g3_ipxe_rom)
+{
+  ck_assert_str_eq(capture_classes("g3-seabios-ipxe-dualstack"), "ipxe ipxe");
+  ck_assert_str_eq(capture_classes("g3b-seabios-ipxe-v6only"), "ipxe ipxe");
+}
+END_TEST
+
+/* The first request of each family in capture NAME, classified. */
+static void
+first_of_each(const char *name, struct pxc_request *v4, struct pxc_request *v6)
+{
+  static struct loaded pkts[CAPTURE_MAX];
+  size_t n = load_capture(name, pkts, CAPTURE_MAX), i;
+
+  for (i = 0; i < n && !pkts[i].request; i++)
+    ;
+  ck_assert_uint_lt(i, n);
+  pxc_classify(NULL, pkts[i].data, pkts[i].len, v4);
+  free_loaded(pkts, n);
+  n = load_capture6(name, pkts, CAPTURE_MAX);
+  for (i = 0; i < n && !pkts[i].request; i++)
+    ;
+  ck_assert_uint_lt(i, n);
+  pxc_classify6(NULL, pkts[i].data, pkts[i].len, v6);
+  free_loaded(pkts, n);
+}
+
+/* One client over both families, from the wire: QEMU's BIOS iPXE ROM's
+   DISCOVER and SOLICIT (g3), OVMF HTTP Boot's (g2). */
+START_TEST(capture_v4_v6_agree)
+{
+  struct pxc_request v4, v6;
+
+  first_of_each("g3-seabios-ipxe-dualstack", &v4, &v6);
+  assert_same_client(&v4, &v6);
+  ck_assert_int_eq(v6.fw_class, PXC_CLASS_IPXE);
+  ck_assert_uint_eq(v6.arch, 0);
+  ck_assert(v6.undi_major == 2 && v6.undi_minor == 1);
+  first_of_each("g2-ovmf-httpv6", &v4, &v6);
+  assert_same_client(&v4, &v6);
+  ck_assert_int_eq(v6.fw_class, PXC_CLASS_HTTP_BOOT);
+  ck_assert_uint_eq(v6.arch, 16);
+  ck_assert_uint_eq(v4.fingerprint, v6.fingerprint);
+}
+END_TEST
+
 #ifndef PXC_SANITIZED
 #define STACK_AREA (64 * 1024)
 #define STACK_PAINT 0xa5
@@ -901,6 +1025,7 @@ classify6_suite(void)
   TCase *relay = tcase_create("relay");
   TCase *bad = tcase_create("malformed");
   TCase *both = tcase_create("families");
+  TCase *captures = tcase_create("captures");
 
   tcase_add_test(fw, edk2_pxe);
   tcase_add_test(fw, edk2_http);
@@ -932,6 +1057,11 @@ classify6_suite(void)
 #ifndef PXC_SANITIZED
   tcase_add_test(both, stack_within_2k6);
 #endif
+  tcase_add_test(captures, capture_g1_pxev6);
+  tcase_add_test(captures, capture_g2_httpv6);
+  tcase_add_test(captures, capture_g3_ipxe_rom);
+  tcase_add_test(captures, capture_v4_v6_agree);
+  suite_add_tcase(s, captures);
   suite_add_tcase(s, fw);
   suite_add_tcase(s, relay);
   suite_add_tcase(s, bad);
