@@ -286,6 +286,10 @@ json_v6(const struct pxc_request *req)
     printf(",\"enterprise\":%u", req->enterprise);
   else
     printf(",\"enterprise\":null");
+  if (req->has_iaid)
+    printf(",\"iaid\":\"0x%08x\"", req->iaid);
+  else
+    printf(",\"iaid\":null");
   if (!req->relay_depth) {
     printf(",\"relay\":null");
     return;
@@ -412,6 +416,8 @@ print_v6(const struct pxc_request *req)
   }
   if (req->has_enterprise)
     printf("  enterprise %u", req->enterprise);
+  if (req->has_iaid)
+    printf("  iaid 0x%08x", req->iaid);
   printf("  mac from %s\n", pxc_mac_source_name(req->mac_source));
   if (req->relay_depth) {
     printf("  relay %u deep  link %s", req->relay_depth,

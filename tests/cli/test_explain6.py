@@ -145,6 +145,8 @@ class Explain6(unittest.TestCase):
         self.assertEqual(edk2["warnings"], ["uuid-edk2-order"])
         self.assertEqual(edk2["xid"], "0x640da6")
         self.assertEqual(edk2["duid_type"], 4)
+        self.assertEqual(edk2["iaid"], "0x776c5fdf")
+        self.assertEqual(ipxe["iaid"], "0xaa6c8eb4")
         self.assertEqual(edk2["duid"], "000433221100554477668899aabbccddeeff")
         # sent directly: the frame's source, as dnsmasq's neighbour table
         self.assertEqual((edk2["mac"], edk2["mac_source"]), ("52:54:00:77:00:01", "caller"))
@@ -180,8 +182,22 @@ class Explain6(unittest.TestCase):
         self.assertEqual(r["xid"], "0x7faf941a")
         self.assertIsNone(r["relay"])
         self.assertIsNone(r["duid"])
+        self.assertIsNone(r["iaid"])
         self.assertEqual(r["arch_source"], "option-93")
         self.assertIsInstance(r["features"], list)
+
+    def test_real_capture_g3_dual_stack(self):
+        """QEMU's BIOS iPXE ROM asking both families at once (branch
+        v6cap's g3): both requests of one client, one class and arch."""
+        reqs = explain_json(os.path.join(CAPTURES, "g3-seabios-ipxe-dualstack", "dhcp.pcap"))
+        self.assertEqual([(r["family"], r["msg"]) for r in reqs],
+                         [("ipv4", "DISCOVER"), ("ipv6", "SOLICIT"), ("ipv6", "REQUEST"),
+                          ("ipv4", "DISCOVER"), ("ipv4", "REQUEST")])
+        for r in reqs:
+            self.assertEqual((r["class"], r["arch"], r["undi"], r["uuid"], r["mac"]),
+                             ("ipxe", 0, "2.1", UUID, "52:54:00:77:00:01"))
+            self.assertEqual(r["errors"], [])
+        self.assertEqual(reqs[1]["mac_source"], "caller")
 
     def test_linux_cooked_and_raw_ipv6(self):
         ip = udp6(CLIENT_LL, ALL_SERVERS, 546, 547, ipxe_solicit())
