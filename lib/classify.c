@@ -1152,19 +1152,6 @@ read_options_fast(struct parse *ps, const uint8_t *pkt, size_t len)
   return true;
 }
 
-/* Zero N bytes at P, in pieces of 64: a memset of a constant 64 bytes
-   becomes four vector stores, where one of the request's 189 becomes a
-   "rep stos", tens of cycles to start. */
-static inline void
-zero_bytes(void *p, size_t n)
-{
-  uint8_t *q = p;
-
-  for (; n >= 64; n -= 64, q += 64)
-    memset(q, 0, 64);
-  memset(q, 0, n);
-}
-
 /* Start PS and REQ afresh for PKT (LEN bytes): the header fields. */
 static void
 start_request(struct parse *ps, struct pxc_request *req, const uint8_t *pkt,

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pxeclass.h"
 
@@ -20,6 +21,19 @@
    text arrays. */
 #define PXC_REQUEST_V6_FIELDS                                                  \
   (offsetof(struct pxc_request, duid) - offsetof(struct pxc_request, ip_family))
+
+/* Zero N bytes at P, in pieces of 64: a memset of a constant 64 bytes
+   becomes four vector stores, where one of the request's 189 becomes a
+   "rep stos", tens of cycles to start. */
+static inline void
+zero_bytes(void *p, size_t n)
+{
+  uint8_t *q = p;
+
+  for (; n >= 64; n -= 64, q += 64)
+    memset(q, 0, 64);
+  memset(q, 0, n);
+}
 
 /* Append the 16-bit architecture values of DATA (LEN bytes: option 93,
    or DHCPv6 61) to REQ's list: empty or odd-length raises

@@ -519,7 +519,7 @@ pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   if (!pkt)
     len = 0;
   /* the byte arrays are read only up to their lengths */
-  memset(req, 0, offsetof(struct pxc_request, vendor_class_text));
+  zero_bytes(req, offsetof(struct pxc_request, vendor_class_text));
   memset(&req->ip_family, 0, PXC_REQUEST_V6_FIELDS);
   req->ip_family = PXC_IPV6;
   msg = unwrap_relays(&ps, pkt, &len);
