@@ -403,11 +403,24 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
            st.max_hops, st.window);
 }
 
-/* The lines only a DHCPv6 request has: DUID, MAC source, relay, and
-   what is unknown without option 175. */
-static void
-print_v6(const struct pxc_request *req)
+/* True if identity INFO asks for what only option 175 says (a feature,
+   the version): it can never match a DHCPv6 request. */
+static bool
+needs_option_175(const struct pxc_identity_info *info)
 {
+  for (size_t i = 0; i < sizeof(info->features); i++)
+    if (info->features[i])
+      return true;
+  return info->has_version;
+}
+
+/* The lines only a DHCPv6 request has: DUID, MAC source, relay, and
+   what is unknown without option 175 (and which dhcp-ipxe-own lines of
+   CFG that leaves unmatchable). */
+static void
+print_v6(const struct pxc_config *cfg, const struct pxc_request *req)
+{
+  struct pxc_identity_info info;
   char text[INET6_ADDRSTRLEN];
 
   if (req->duid_len) {
@@ -429,9 +442,14 @@ print_v6(const struct pxc_request *req)
                                                           : PXC_IFACE_ID_MAX);
     printf("\n");
   }
-  if (req->fw_class == PXC_CLASS_IPXE)
-    printf("  ipxe: version, features and bus id unknown (DHCPv6 has no "
-           "option 175)\n");
+  if (req->fw_class != PXC_CLASS_IPXE)
+    return;
+  printf("  ipxe: version, features and bus id unknown (DHCPv6 has no "
+         "option 175)\n");
+  for (size_t i = 0; pxc_identity_get(cfg, i, &info); i++)
+    if (needs_option_175(&info))
+      printf("  note: %s needs a feature or the version: it never "
+             "matches over DHCPv6\n", info.text);
 }
 
 static void
@@ -480,7 +498,7 @@ print_text(const struct explain *ex, const struct captured *pkt,
     printf("  uuid %s", pxc_format_uuid(req, text, sizeof(text)));
   printf("\n");
   if (req->ip_family == PXC_IPV6)
-    print_v6(req);
+    print_v6(ex->cfg, req);
   for (size_t i = 0; i < n; i++)
     if (pxc_rule_matches(ex->cfg, i, v))
       printf("  tag %s  (%s)\n", pxc_rule_tag(ex->cfg, i),

@@ -224,6 +224,19 @@ class Explain6(unittest.TestCase):
         out = run("explain", "--config", conf, self.write("raw2.pcap", pcap([ip], link=229))).stdout
         self.assertNotIn("chain:", out)
 
+    def test_identity_needing_175_is_named(self):
+        conf = self.write("own.conf", "dhcp-ipxe-own=user-class:CSTM,feature:https\n"
+                                      "dhcp-ipxe-own=chained\n"
+                                      "dhcp-ipxe-own=version:>=1.21.1\n")
+        out = run("explain", "--config", conf, "--hex", ipxe_solicit().hex()).stdout
+        notes = [l for l in out.splitlines() if "note:" in l]
+        self.assertEqual(len(notes), 2, out)
+        self.assertIn("feature:https", notes[0])
+        self.assertIn("never matches over DHCPv6", notes[0])
+        self.assertIn("version:>=1.21.1", notes[1])
+        out = run("explain", "--config", conf, "--hex", edk2_solicit().hex()).stdout
+        self.assertNotIn("note:", out)  # not iPXE
+
     def test_hex_rule_and_flags(self):
         r = explain_json("--hex", ipxe_solicit().hex())[0]
         self.assertEqual((r["family"], r["class"], r["msg"]), ("ipv6", "ipxe", "SOLICIT"))
