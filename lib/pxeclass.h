@@ -335,7 +335,8 @@ struct pxc_request {
 
   /* Option 60 (vendor class) and option 77 (user class), as sent (split
      options joined), at most PXC_TEXT_MAX bytes each: read them through
-     pxc_vendor_class() and pxc_user_class(). */
+     pxc_vendor_class() and pxc_user_class().  (DHCPv6: the entry of 16
+     kept, and the entries of every 15, one after the other.) */
   bool has_vendor_class;
   bool user_class_rfc3004;      /* 77 was RFC 3004 counted strings */
   uint8_t user_class_count;
@@ -345,7 +346,8 @@ struct pxc_request {
   uint8_t vendor_class_text[PXC_TEXT_MAX];
   uint8_t user_class_text[PXC_TEXT_MAX];
 
-  /* The address family; and for DHCPv6 (zero in a DHCPv4 request): */
+  /* The address family (cleared with the fields above, though they lie
+     past the text arrays); and for DHCPv6 (zero in a DHCPv4 request): */
   enum pxc_ip_family ip_family;
   enum pxc_mac_source mac_source; /* where htype, hlen and chaddr came from */
   uint16_t duid_type;           /* of option 1, 0 if absent */
