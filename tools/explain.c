@@ -384,8 +384,12 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
   struct pxc_chain_stats st;
   char history[1024];
 
-  if (!ex->judged_by || v->req->fw_class == PXC_CLASS_NONE)
+  if (!ex->trk || v->req->fw_class == PXC_CLASS_NONE)
     return;
+  if (!ex->judged_by) {
+    printf("  chain: not tracked (the tracker follows DHCPv4 only)\n");
+    return;
+  }
   pxc_tracker_stats(ex->trk, &st);
   if (!c->tracked) {
     printf("  chain: not tracked (table full of clients mid-chain)\n");
@@ -558,9 +562,11 @@ explain_packet(void *ctx, const struct captured *pkt)
   if (ipv6) {
     pxc_classify6(ex->cfg, pkt->data, pkt->len, &req);
     mac_from_link(&req, pkt);
-    /* the tracker keys clients by MAC: one without is not tracked */
-    if (!req.hlen)
-      trk = NULL;
+    /* The tracker's stages are DHCPv4's so far: it would take iPXE's
+       SOLICIT next to its DISCOVER for a new stage, and EDK2's RELEASE
+       or IP-stack SOLICIT (class none) for the installed OS, and it reads
+       no DHCPv6 reply.  Not tracked until it knows both families. */
+    trk = NULL;
   } else {
     pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
   }
