@@ -118,7 +118,8 @@ print_buses(void)
   fputs("]", stdout);
 }
 
-/* "classes" (with starts_chain) and "own": the verdict names. */
+/* "classes" (with starts_chain) and "own": the verdict names; the
+   request's "ip_families" and "mac_sources". */
 static void
 print_classes(void)
 {
@@ -140,6 +141,17 @@ print_classes(void)
     fputs(sep, stdout);
     json_str(pxc_own_name((enum pxc_own)own));
     sep = ",";
+  }
+  fputs("]", stdout);
+  fputs(",\n\"ip_families\":[", stdout);
+  for (int f = 0; f < PXC_IP_FAMILY_COUNT; f++) {
+    fputs(f ? "," : "", stdout);
+    json_str(pxc_ip_family_name((enum pxc_ip_family)f));
+  }
+  fputs("],\n\"mac_sources\":[", stdout);
+  for (int m = 0; m < PXC_MAC_SOURCE_COUNT; m++) {
+    fputs(m ? "," : "", stdout);
+    json_str(pxc_mac_source_name((enum pxc_mac_source)m));
   }
   fputs("]", stdout);
 }

@@ -52,6 +52,9 @@ class Facts(unittest.TestCase):
         starts = {c["name"] for c in f["classes"] if c["starts_chain"]}
         self.assertEqual(starts, {"pxe", "http-boot", "etherboot", "uboot"})
         self.assertEqual(f["own"], ["unknown", "vendor", "own"])
+        self.assertEqual(f["ip_families"], ["ipv4", "ipv6"])
+        self.assertEqual(f["mac_sources"], ["chaddr", "none", "relay", "duid-ll",
+                                            "duid-llt", "caller"])
         self.assertEqual(sorted(f["directives"]), sorted(DIRECTIVES))
         self.assertIn("netboot", f["class_selectors"])
 
