@@ -51,6 +51,9 @@ class Capture:
     """One recording: firmware profile, boot files, stop pattern, time limit.
 
     wait_ports  UDP ports the config makes dnsmasq bind (readiness)
+    files       (name in the root, scenarios.FILE_SOURCES key) pairs
+    scripts     (name in the root, text) iPXE scripts; "{marker}" is replaced
+                by PXC-MARKER-<name>
     """
     name: str
     profile: str
@@ -58,10 +61,11 @@ class Capture:
     timeout: float
     wait_ports: frozenset
     files: tuple = (("ipxe.efi", "debian-ipxe-efi"),)
+    scripts: tuple = (("boot.ipxe", "#!ipxe\necho {marker}\n"),)
 
     @property
     def marker(self):
-        """The line boot.ipxe echoes."""
+        """The line the capture's scripts echo."""
         return f"PXC-MARKER-{self.name}"
 
 
@@ -70,20 +74,24 @@ CAPTURES = {capture.name: capture for capture in (
             frozenset({547, 69})),
     Capture("g2-ovmf-httpv6", "ovmf-httpboot", r"^PXC-MARKER-g2-ovmf-httpv6$", 300.0,
             frozenset({547})),
+    # both families offer a script: the marker says which one iPXE ran
     Capture("g3-seabios-ipxe-dualstack", "seabios-virtio",
-            r"^PXC-MARKER-g3-seabios-ipxe-dualstack$", 120.0, frozenset({67, 547}), ()),
+            r"^PXC-MARKER-g3-seabios-ipxe-dualstack-v[46]$", 120.0, frozenset({67, 547}), (),
+            (("boot.ipxe", "#!ipxe\necho {marker}-v4\n"),
+             ("boot6.ipxe", "#!ipxe\necho {marker}-v6\n"))),
     Capture("g3b-seabios-ipxe-v6only", "seabios-virtio",
             r"^PXC-MARKER-g3b-seabios-ipxe-v6only$", 120.0, frozenset({547}), ()),
 )}
 
 
 def populate(capture, root):
-    """The TFTP/HTTP root: the capture's boot files and a boot.ipxe echoing its marker."""
+    """The TFTP/HTTP root: the capture's boot files and scripts."""
     os.makedirs(root, exist_ok=True)
     for name, source in capture.files:
         shutil.copyfile(scenarios.FILE_SOURCES[source](), os.path.join(root, name))
-    with open(os.path.join(root, "boot.ipxe"), "w") as f:
-        f.write(f"#!ipxe\necho {capture.marker}\n")
+    for name, text in capture.scripts:
+        with open(os.path.join(root, name), "w") as f:
+            f.write(text.replace("{marker}", capture.marker))
 
 
 def first_frame_time(pcap_path):
