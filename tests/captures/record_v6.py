@@ -74,6 +74,10 @@ CAPTURES = {capture.name: capture for capture in (
             frozenset({547, 69})),
     Capture("g2-ovmf-httpv6", "ovmf-httpboot", r"^PXC-MARKER-g2-ovmf-httpv6$", 300.0,
             frozenset({547})),
+    # no option 16 echo: does OVMF take a plain DHCPv6 offer with an http URL?
+    Capture("g2b-ovmf-httpv6-noecho", "ovmf-httpboot",
+            r"^PXC-MARKER-g2b-ovmf-httpv6-noecho$|failed to load Boot0002", 300.0,
+            frozenset({547})),
     # both families offer a script: the marker says which one iPXE ran
     Capture("g3-seabios-ipxe-dualstack", "seabios-virtio",
             r"^PXC-MARKER-g3-seabios-ipxe-dualstack-v[46]$", 120.0, frozenset({67, 547}), (),
