@@ -72,6 +72,9 @@ class Capture:
 CAPTURES = {capture.name: capture for capture in (
     Capture("g1-ovmf-pxev6", "ovmf-pxe6-virtio", r"^PXC-MARKER-g1-ovmf-pxev6$", 240.0,
             frozenset({547, 69})),
+    # g1 with dhcp-authoritative: ADVERTISE preference 255
+    Capture("g1b-ovmf-pxev6-authoritative", "ovmf-pxe6-virtio",
+            r"^PXC-MARKER-g1b-ovmf-pxev6-authoritative$", 240.0, frozenset({547, 69})),
     Capture("g2-ovmf-httpv6", "ovmf-httpboot", r"^PXC-MARKER-g2-ovmf-httpv6$", 300.0,
             frozenset({547})),
     # no option 16 echo: does OVMF take a plain DHCPv6 offer with an http URL?

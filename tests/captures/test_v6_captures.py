@@ -26,7 +26,7 @@ CLIENT_PORT, SERVER_PORT = 546, 547
 BOOTPC, BOOTPS, PXE_PORT = 68, 67, 4011
 SOLICIT, ADVERTISE, REQUEST, REPLY, RELEASE = 1, 2, 3, 7, 8
 OPT_CLIENTID, OPT_SERVERID, OPT_IA_NA, OPT_ORO, OPT_ELAPSED = 1, 2, 3, 6, 8
-OPT_STATUS, OPT_USER_CLASS, OPT_VENDOR_CLASS = 13, 15, 16
+OPT_PREFERENCE, OPT_STATUS, OPT_USER_CLASS, OPT_VENDOR_CLASS = 7, 13, 15, 16
 OPT_BOOTFILE_URL, OPT_ARCH, OPT_NII = 59, 61, 62
 ENTERPRISE_PXE = 343
 DUID_UUID = 4
@@ -59,6 +59,8 @@ def crc32_le(seed, data):
 DUID_EDK2 = duid_uuid(uuid_mangle(UUID))   # raw SMBIOS bytes
 DUID_IPXE = duid_uuid(UUID)                # RFC 4122 order
 IPXE_IAID = crc32_le(0, MAC)
+# Debian ipxe.efi's xid on OVMF: the same in every boot (g1, g1b, g2 and f3)
+IPXE_EFI_XID = "5985f4"
 HTTPCLIENT_ECHO = b"\x00\x02XY\x00\x0aHTTPClient"   # option6:16,XY,HTTPClient
 
 
@@ -298,9 +300,8 @@ class CaptureFacts:
         self.assertTrue(all(struct.unpack("!H", d[:2])[0] == DUID_UUID for d in duids))
 
 
-class G1OvmfPxev6(CaptureFacts, unittest.TestCase):
+class PxeV6Chain(CaptureFacts):
     """OVMF PXEv6 -> ipxe.efi over TFTP -> iPXE v6-only (no DHCPv4 server)."""
-    folder = "g1-ovmf-pxev6"
 
     def test_message_sequence(self):
         self.assertEqual([m.type for m in self.cap.client()],
@@ -317,17 +318,38 @@ class G1OvmfPxev6(CaptureFacts, unittest.TestCase):
         self.assert_edk2_releases(bare[2:], bare[0].ia_na()[0], boot[0].ia_na()[0])
         self.assert_edk2_xids_step()
 
-    def test_edk2_pxe_waits_a_retransmission_for_preference_0(self):
+    def test_ip6config_requests_at_once_whatever_the_preference(self):
+        bare = self.cap.client(edk2_bare)
+        advertise = self.cap.answers(bare[0])[0]
+        self.assertEqual(advertise.get(OPT_PREFERENCE), self.preference)
+        self.assertLess(bare[1].ts - advertise.ts, 0.5)
+
+    def test_pxe_request_waits_unless_preference_255(self):
         boot = self.cap.client(has_vendor_class(EDK2_PXE_X64))
         advertise = self.cap.answers(boot[0])[0]
-        self.assertEqual(advertise.get(7), b"\x00")
-        self.assertGreater(boot[1].ts - advertise.ts, 3.5)
+        self.assertEqual(advertise.get(OPT_PREFERENCE), self.preference)
+        if self.preference == b"\xff":
+            self.assertLess(boot[1].ts - advertise.ts, 0.5)
+        else:
+            self.assertGreater(boot[1].ts - advertise.ts, 3.5)
 
     def test_ipxe_efi_v6_only(self):
         solicit = self.assert_ipxe_stack(IPXE_EFI_X64, b"\x00\x07", b"\x01\x03\x0a",
                                          b"http://[fd77::1]/boot.ipxe")
-        self.assertEqual(solicit.xid.hex(), "5985f4")
+        self.assertEqual(solicit.xid.hex(), IPXE_EFI_XID)
         self.assert_discover_with(solicit, answered=False)
+
+
+class G1OvmfPxev6(PxeV6Chain, unittest.TestCase):
+    """PXEv6 chain against dnsmasq's default preference 0."""
+    folder = "g1-ovmf-pxev6"
+    preference = b"\x00"
+
+
+class G1bOvmfPxev6Authoritative(PxeV6Chain, unittest.TestCase):
+    """The same chain with dhcp-authoritative: preference 255, no wait."""
+    folder = "g1b-ovmf-pxev6-authoritative"
+    preference = b"\xff"
 
 
 class G2OvmfHttpv6(CaptureFacts, unittest.TestCase):
@@ -351,6 +373,14 @@ class G2OvmfHttpv6(CaptureFacts, unittest.TestCase):
         self.assertEqual(HTTPCLIENT_ECHO[6:16], b"HTTPClient")
         self.assertNotEqual(struct.unpack("!I", HTTPCLIENT_ECHO[:4])[0], ENTERPRISE_PXE)
 
+    def test_http_request_waits_for_preference_0_ip6config_does_not(self):
+        boot = self.cap.client(has_vendor_class(EDK2_HTTP_X64))
+        advertise = self.cap.answers(boot[0])[0]
+        self.assertEqual(advertise.get(OPT_PREFERENCE), b"\x00")
+        self.assertGreater(boot[1].ts - advertise.ts, 3.5)
+        bare = self.cap.client(edk2_bare)
+        self.assertLess(bare[1].ts - self.cap.answers(bare[0])[0].ts, 0.5)
+
     def test_edk2_ip6config_after_the_http_solicit(self):
         boot = self.cap.client(has_vendor_class(EDK2_HTTP_X64))
         bare = self.stack(edk2_bare, [SOLICIT, REQUEST, RELEASE, RELEASE])
@@ -362,6 +392,7 @@ class G2OvmfHttpv6(CaptureFacts, unittest.TestCase):
     def test_ipxe_efi_after_http_boot(self):
         solicit = self.assert_ipxe_stack(IPXE_EFI_X64, b"\x00\x07", b"\x01\x03\x0a",
                                          b"http://[fd77::1]/boot.ipxe")
+        self.assertEqual(solicit.xid.hex(), IPXE_EFI_XID)
         self.assert_discover_with(solicit, answered=False)
 
 
