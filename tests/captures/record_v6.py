@@ -12,13 +12,12 @@ dnsmasq, tcpdump and the HTTP server are stopped by PID.
     python3 tests/captures/record_v6.py NAME [--dnsmasq PATH] [--keep]
 
 writes tests/captures/NAME/dhcp.pcap (the config is read from there) and
-prints the times: first DHCPv6 frame and the stop pattern, from QEMU start.
+prints the times from QEMU start: first captured DHCP frame, stop pattern.
 Needs root, qemu-system-x86, ovmf, ipxe, ipxe-qemu, tcpdump, dnsmasq 2.90.
 """
 
 import argparse
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -31,7 +30,7 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests" / "firmware"))
 
-from pxelab import qemu  # noqa: E402
+from pxelab import pcap, qemu  # noqa: E402
 from pxelab.netns import Topology  # noqa: E402
 from pxelab.servers import Dnsmasq, wait_until  # noqa: E402
 import scenarios  # noqa: E402
@@ -103,13 +102,8 @@ def populate(capture, root):
 
 def first_frame_time(pcap_path):
     """Unix time of the first frame of a pcap, or None if it holds none."""
-    import struct
-    data = Path(pcap_path).read_bytes()
-    if len(data) < 40:
-        return None
-    order = "<" if data[:4] == b"\xd4\xc3\xb2\xa1" else ">"
-    seconds, micros = struct.unpack(order + "II", data[24:32])
-    return seconds + micros / 1e6
+    first = next(pcap.read_frames(pcap_path), None)
+    return None if first is None else first.ts
 
 
 def record(capture, binary, workdir):
