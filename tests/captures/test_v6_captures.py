@@ -242,12 +242,13 @@ class CaptureFacts:
         self.assert_answered(messages[1], [REPLY])
 
     def assert_edk2_xids_step(self):
-        """EDK2's xids (24-bit counter, little-endian bitfield): first wire byte +1 per message."""
-        xids = [int.from_bytes(m.xid, "big") for m in self.cap.client(
+        """EDK2's xid is one 24-bit counter for all its stacks, written little-endian:
+        +1 per message read that way (the first wire byte, carrying into the second)."""
+        xids = [int.from_bytes(m.xid, "little") for m in self.cap.client(
             lambda m: m.get(OPT_CLIENTID) == DUID_EDK2)]
         self.assertGreaterEqual(len(xids), 4)
         self.assertEqual([(b - a) & 0xFFFFFF for a, b in zip(xids, xids[1:])],
-                         [0x010000] * (len(xids) - 1))
+                         [1] * (len(xids) - 1))
 
     def assert_edk2_releases(self, messages, bare_iaid, boot_iaid):
         """RELEASE of the Ip6Config IA first, then of the boot IA; T1/T2 back to ffffffff."""
