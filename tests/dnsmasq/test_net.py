@@ -44,8 +44,10 @@ import netkit                                          # noqa: E402
 from pxelab import replay, testing                     # noqa: E402
 
 CAPTURES = os.path.join(ROOT, "tests", "captures")
+# The captures with DHCPv4 replies to compare (not the DHCPv6-only g* ones).
 CAPTURE_NAMES = sorted(os.path.basename(d.rstrip("/"))
-                       for d in glob.glob(os.path.join(CAPTURES, "*", "")))
+                       for d in glob.glob(os.path.join(CAPTURES, "*", ""))
+                       if replay.has_dhcpv4_reply(d))
 PROXY_CAPTURE = "f2a-proxy-seabios-virtio"
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
