@@ -140,8 +140,6 @@ struct parse {
   enum pxc_agent vendor_agent;  /* ...and which program, if it says */
   bool grub_param_list;         /* option 55 is GRUB's */
   bool has_wds;                 /* option 250 seen */
-  bool has_wds_arch;            /* its sub-option 1 */
-  uint16_t wds_arch;
   uint8_t uuid97[5];            /* head of option 97, for the Pi test */
   uint8_t uuid97_len;
 };
@@ -395,21 +393,16 @@ read_param_list(struct parse *ps, const uint8_t *data, size_t len)
                         memcmp(data, grub_param_list, len) == 0;
 }
 
-/* Option 250 of wdsnbp (wdsbp.h): sub-options as TLV; sub-option 1 is
-   the architecture it detected, a 16-bit value in network order. */
-static void
+/* Option 250 of wdsnbp (wdsbp.h WDSBP_OPT_*): only that it came.  Its
+   sub-option 1, the architecture wdsnbp detected, is WDS's own code
+   (x64 under BIOS is 6: sherpya/ris-linux#2), not the registry's, so it
+   is not read as option 93. */
+static inline void
 read_wds_nbp(struct parse *ps, const uint8_t *data, size_t len)
 {
-  struct reader r = reader_of(data, len);
-  struct tlv sub;
-
+  (void)data;
+  (void)len;
   ps->has_wds = true;
-  while (tlv_next(&r, &sub) == TLV_ITEM)
-    if (sub.code == WDSBP_OPT_ARCHITECTURE && sub.len == 2 &&
-        !ps->has_wds_arch) {
-      ps->wds_arch = be16_at(sub.data);
-      ps->has_wds_arch = true;
-    }
 }
 
 /* A byte in each of the eight lanes of a word. */
@@ -981,7 +974,7 @@ arch_as_meant(struct pxc_request *req, enum pxc_class vendor, uint16_t code)
 
 /*
  * Settle the architecture: the values of option 93, or else the Arch
- * digits of option 60, or else wdsnbp's option 250; the 7/9 quirk (RFC
+ * digits of option 60; the 7/9 quirk (RFC
  * 4578 erratum 4624: firmware in the field sends 9 for x64), then each
  * value as its firmware means it (arch_as_meant()); and the consistency
  * warnings.
@@ -1001,10 +994,6 @@ resolve_arch(struct pxc_request *req, const struct parse *ps,
     req->arch_list[0] = req->arch60;
     req->arch_count = 1;
     req->warnings |= PXC_WARN_ARCH_FROM_60;
-  } else if (ps->has_wds_arch) {
-    req->arch_source = PXC_ARCH_OPT93; /* the same registry's value */
-    req->arch_list[0] = ps->wds_arch;
-    req->arch_count = 1;
   } else {
     return;
   }
@@ -1356,7 +1345,6 @@ start_request(struct parse *ps, struct pxc_request *req, const uint8_t *pkt,
   ps->vendor_agent = PXC_AGENT_NONE;
   ps->grub_param_list = false;
   ps->has_wds = false;
-  ps->has_wds_arch = false;
   ps->uuid97_len = 0;
   read_header(req, pkt, len);
 }
@@ -1395,7 +1383,7 @@ pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   resolve_arch(req, &ps, cfg);
   check_undi(req);
   req->fw_class = decide_class(req, &ps);
-  if (req->fw_class == PXC_CLASS_NONE && len >= GRUB_PACKET_LEN)
+  if (req->fw_class == PXC_CLASS_NONE)
     req->fw_class = grub_class(req, &ps, pkt, len);
   check_class(req);
   check_raspberry_pi(req, &ps);

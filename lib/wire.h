@@ -68,10 +68,6 @@ enum dhcp_overload {
 /* PXE sub-option of 43: the boot item of a boot-server request. */
 #define PXE_BOOT_ITEM 71
 
-/* Sub-option of 250 (wdsbp.h WDSBP_OPT_ARCHITECTURE, a USHORT): the
-   architecture wdsnbp detected. */
-#define WDSBP_OPT_ARCHITECTURE 1
-
 /* iPXE option 175 sub-options that are not feature flags. */
 #define DHCP_EB_BUS_ID  177
 #define DHCP_EB5_NIC_ID 175 /* inside Etherboot 5's option 150 */
