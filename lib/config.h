@@ -53,6 +53,21 @@ enum selector_extra {
 
 #define SELECTOR_AGENTS (PXC_AGENT_COUNT - 1)
 
+/* The boot programs' classes as bits, from PXC_CLASSES' netboot column:
+   what `netboot` selects and the tracker follows, one test without a
+   call (pxc_class_is_netboot() reads the same column). */
+#define NETBOOT_BIT_(id, name, starts, netboot)                                \
+  | ((netboot) ? 1u << PXC_CLASS_##id : 0u)
+#define NETBOOT_CLASSES (0u PXC_CLASSES(NETBOOT_BIT_))
+
+_Static_assert(PXC_CLASS_COUNT <= 32, "the classes are bits of a word");
+
+static inline bool
+class_is_netboot(enum pxc_class cls)
+{
+  return (unsigned)cls < PXC_CLASS_COUNT && (NETBOOT_CLASSES >> cls & 1u);
+}
+
 _Static_assert(PXC_AGENT_COUNT <= 32, "a class rule's agents are 32 bits");
 
 struct rule {

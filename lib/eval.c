@@ -98,7 +98,7 @@ request_selectors(const struct pxc_verdict *v)
   enum pxc_class cls = v->req->fw_class;
   uint32_t bits = (unsigned)cls < PXC_CLASS_COUNT ? 1u << cls : 0;
 
-  if (pxc_class_is_netboot(cls))
+  if (class_is_netboot(cls))
     bits |= 1u << SELECTOR_NETBOOT;
   if (cls == PXC_CLASS_IPXE && v->own == PXC_OWN_OWN)
     bits |= 1u << SELECTOR_IPXE_OWN;

@@ -412,7 +412,7 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
   step->flags = STEP_VALID;
   request_key(req, key);
   i = find_client(t, key);
-  if (!pxc_class_is_netboot(req->fw_class)) {
+  if (!class_is_netboot(req->fw_class)) {
     /* no boot program (the installed OS, an installer, an agent): this
        machine's boot chain is over */
     if (i != NONE) {
