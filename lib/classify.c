@@ -1113,7 +1113,8 @@ grub_class(struct pxc_request *req, const struct parse *ps,
 
   if (req->msg_type == DHCP_REQUEST && ps->grub_param_list)
     return PXC_CLASS_GRUB;
-  if (len != GRUB_PACKET_LEN || req->op != BOOTP_REQUEST || !secs_is_low_xid(pkt))
+  if (len != GRUB_PACKET_LEN || req->op != BOOTP_REQUEST ||
+      !secs_is_low_xid(pkt))
     return PXC_CLASS_NONE;
   if (req->msg_type == DHCP_DISCOVER &&
       memcmp(pkt + DHCP_OPTIONS_OFF, discover_options, 4) == 0)

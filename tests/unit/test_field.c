@@ -65,7 +65,7 @@ start(uint8_t msg, const char *vc)
   do {                                                                         \
     ck_assert_str_eq(pxc_class_name(req.fw_class),                             \
                      pxc_class_name(want_class));                              \
-    ck_assert_str_eq(pxc_agent_name((enum pxc_agent)req.agent),               \
+    ck_assert_str_eq(pxc_agent_name((enum pxc_agent)req.agent),                \
                      pxc_agent_name(want_agent));                              \
   } while (0)
 
