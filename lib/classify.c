@@ -43,7 +43,7 @@ _Static_assert(PXC_FEATURE_FIRST < 64 && PXC_FEATURE_LAST == 127,
  */
 static const struct {
   const char *prefix;
-  uint8_t len;
+  uint8_t len;   /* 4 to 16 bytes (read_literal()) */
   uint8_t cls;   /* enum pxc_class */
   uint8_t agent; /* enum pxc_agent */
   bool has_arch; /* ":Arch:NNNNN:UNDI:yyyzzz" may follow */
@@ -76,6 +76,10 @@ static const struct {
     {"anaconda-", 9, PXC_CLASS_OS, PXC_AGENT_ANACONDA, false},
     {"dhcpcd-", 7, PXC_CLASS_OS, PXC_AGENT_DHCPCD, false},
     {"MSFT ", 5, PXC_CLASS_OS, PXC_AGENT_WINDOWS, false},
+    /* BlueField's vendor classes as NVIDIA Carbide reads them
+       (vendor_class.rs): BF2Client, NVIDIA/BF/OOB, NVIDIA/BF/BMC, and
+       "nvidia-bluefield-dpu aarch64" from the DPU's OS */
+    {"nvidia-bluefield", 16, PXC_CLASS_OS, PXC_AGENT_BLUEFIELD_OS, false},
 };
 
 /*

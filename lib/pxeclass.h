@@ -103,7 +103,9 @@ enum pxc_class { PXC_CLASSES(PXC_CLASS_ENUM_) PXC_CLASS_COUNT };
   X(UDHCPC, "udhcpc", OS, "busybox udhcpc (udhcp <version>)")                  \
   X(ANACONDA, "anaconda", OS, "Anaconda installer's dracut (anaconda-)")       \
   X(DHCPCD, "dhcpcd", OS, "dhcpcd (dhcpcd-<version>:)")                        \
-  X(WINDOWS, "windows", OS, "Windows and Windows PE (MSFT 5.0)")
+  X(WINDOWS, "windows", OS, "Windows and Windows PE (MSFT 5.0)")             \
+  X(BLUEFIELD_OS, "bluefield-os", OS,                                          \
+    "NVIDIA BlueField DPU's own OS (nvidia-bluefield-dpu <arch>)")
 
 #define PXC_AGENT_ENUM_(id, name, cls, text) PXC_AGENT_##id,
 enum pxc_agent { PXC_AGENTS(PXC_AGENT_ENUM_) PXC_AGENT_COUNT };

@@ -242,6 +242,7 @@ START_TEST(switch_and_bmc_agents)
       /* NVIDIA's out-of-band port and BMC of a BlueField DPU */
       {"NVIDIA/BF/OOB", PXC_AGENT_BLUEFIELD_OOB},
       {"NVIDIA/BF/BMC", PXC_AGENT_BLUEFIELD_OOB},
+      /* NVIDIA Carbide vendor_class.rs: "x86 DELL BMC OR x86 HP iLo BMC" */
       {"iDRAC", PXC_AGENT_IDRAC},
       {"CPQRIB3", PXC_AGENT_ILO},
   };
@@ -375,6 +376,8 @@ START_TEST(operating_systems)
       {"anaconda-Linux 5.14.0-427.el9.x86_64 x86_64", PXC_AGENT_ANACONDA},
       {"dhcpcd-10.0.6:Linux-6.1.0:x86_64:GenuineIntel", PXC_AGENT_DHCPCD},
       {"MSFT 5.0", PXC_AGENT_WINDOWS},
+      /* NVIDIA Carbide vendor_class.rs: the BlueField DPU's OS */
+      {"nvidia-bluefield-dpu aarch64", PXC_AGENT_BLUEFIELD_OS},
   };
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -441,8 +444,10 @@ START_TEST(uboot_board_0x16_is_iana)
 END_TEST
 
 /* ARM64 HTTP Boot firmware that says HTTPClient:Arch:00011 (the PXE
-   code) where EDK2's HttpBootDxe sends 19: read as 19, and so for every
-   UEFI PXE code with an HTTP sibling (7 as 16, 6 as 15 ...). */
+   code; NVIDIA Carbide's vendor_class.rs tests this very string as an
+   ARM64 netboot client) where EDK2's HttpBootDxe sends 19: read as 19,
+   and so for every UEFI PXE code with an HTTP sibling (7 as 16, 6 as 15
+   ...). */
 START_TEST(http_arch_as_pxe)
 {
   static const uint8_t arch11[2] = {0, 11}, arch7[2] = {0, 7};
