@@ -188,6 +188,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
   printf(",\"mac\":\"%s\"", pxc_format_mac(req, text, sizeof(text)));
   printf(",\"xid\":\"0x%08x\",\"msg\":\"%s\"", req->xid, msg_name(req->msg_type));
   printf(",\"class\":\"%s\"", pxc_class_name(req->fw_class));
+  json_text_or_null("agent", pxc_agent_name((enum pxc_agent)req->agent));
   printf(",\"own\":%s", v->own == PXC_OWN_OWN      ? "true"
                         : v->own == PXC_OWN_VENDOR ? "false"
                                                    : "null");
@@ -245,7 +246,7 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
   struct pxc_chain_stats st;
   char history[1024];
 
-  if (!ex->trk || v->req->fw_class == PXC_CLASS_NONE)
+  if (!ex->trk || !pxc_class_is_netboot(v->req->fw_class))
     return;
   pxc_tracker_stats(ex->trk, &st);
   if (!c->tracked) {
@@ -283,6 +284,8 @@ print_text(const struct explain *ex, const struct captured *pkt,
   printf("  class %s", pxc_class_name(req->fw_class));
   if (v->own != PXC_OWN_UNKNOWN)
     printf(" (%s)", pxc_own_name(v->own));
+  if (req->agent != PXC_AGENT_NONE)
+    printf("  agent %s", pxc_agent_name((enum pxc_agent)req->agent));
   if (req->arch_source != PXC_ARCH_NONE)
     printf("  arch %u %s", req->arch, info ? info->name : "(unassigned)");
   for (unsigned i = 1; i < req->arch_count; i++)
