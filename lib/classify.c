@@ -34,19 +34,62 @@ _Static_assert(PXC_FEATURE_FIRST < 64 && PXC_FEATURE_LAST == 127,
    into their PXC_TEXT_MAX-byte text arrays); as 0.1's scratch buffer. */
 #define JOIN_MAX 1024
 
-/* Vendor class prefixes (option 60) and what they announce.  EDK2 and iPXE
-   compare the first 9 ("PXEClient") or 10 ("HTTPClient") bytes. */
+/*
+ * Vendor class prefixes (option 60) and what each announces: a class,
+ * and the agent (program) when the class holds several.  The one table
+ * of them; the first four are what boot firmware sends most, and the
+ * search stops at the first match.  EDK2 and iPXE compare the first 9
+ * ("PXEClient") or 10 ("HTTPClient") bytes; the others, as their source
+ * sends them.
+ */
 static const struct {
   const char *prefix;
-  uint8_t len;
-  enum pxc_class cls;
+  uint8_t len;   /* 4 to 16 bytes (read_literal()) */
+  uint8_t cls;   /* enum pxc_class */
+  uint8_t agent; /* enum pxc_agent */
   bool has_arch; /* ":Arch:NNNNN:UNDI:yyyzzz" may follow */
 } vendor_prefixes[] = {
-    {"PXEClient", 9, PXC_CLASS_PXE, true},
-    {"HTTPClient", 10, PXC_CLASS_HTTP_BOOT, true},
-    {"Etherboot", 9, PXC_CLASS_ETHERBOOT, false},
-    {"U-Boot", 6, PXC_CLASS_UBOOT, false},
+    {"PXEClient", 9, PXC_CLASS_PXE, PXC_AGENT_NONE, true},
+    {"HTTPClient", 10, PXC_CLASS_HTTP_BOOT, PXC_AGENT_NONE, true},
+    {"Etherboot", 9, PXC_CLASS_ETHERBOOT, PXC_AGENT_NONE, false},
+    /* U-Boot net/bootp.c add_vci(): CONFIG_BOOTP_VCI_STRING, "U-Boot.armv8"
+       and the like; some board headers spelt it "U-boot.armv7…" */
+    {"U-Boot", 6, PXC_CLASS_UBOOT, PXC_AGENT_NONE, false},
+    {"U-boot", 6, PXC_CLASS_UBOOT, PXC_AGENT_NONE, false},
+    /* Apple BSDP: AAPLBSDPC/<arch>/<model> */
+    {"AAPLBSDPC", 9, PXC_CLASS_BSDP, PXC_AGENT_NONE, false},
+    /* BlueField bfb-install: DHCP_CLASS_ID BF1Client / BF2Client */
+    {"BF1Client", 9, PXC_CLASS_PXE, PXC_AGENT_BLUEFIELD, false},
+    {"BF2Client", 9, PXC_CLASS_PXE, PXC_AGENT_BLUEFIELD, false},
+    /* u-root pkg/dhclient: OptClassIdentifier("PXE UROOT") */
+    {"PXE UROOT", 9, PXC_CLASS_LOADER, PXC_AGENT_UROOT, false},
+    /* ONIE design spec: onie_vendor:<arch>-<machine>-r<rev> */
+    {"onie_vendor:", 12, PXC_CLASS_AGENT, PXC_AGENT_ONIE, false},
+    {"NOKIA:", 6, PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP, false},
+    {"NVIDIA/BF/", 10, PXC_CLASS_AGENT, PXC_AGENT_BLUEFIELD_OOB, false},
+    {"iDRAC", 5, PXC_CLASS_AGENT, PXC_AGENT_IDRAC, false},
+    {"CPQRIB3", 7, PXC_CLASS_AGENT, PXC_AGENT_ILO, false},
+    /* klibc usr/kinit/ipconfig/main.c: set_vendor_identifier("Linux
+       ipconfig"), the initramfs's ip=dhcp */
+    {"Linux ipconfig", 14, PXC_CLASS_OS, PXC_AGENT_IPCONFIG, false},
+    /* busybox udhcpc: -V default "udhcp "BB_VER */
+    {"udhcp ", 6, PXC_CLASS_OS, PXC_AGENT_UDHCPC, false},
+    {"anaconda-", 9, PXC_CLASS_OS, PXC_AGENT_ANACONDA, false},
+    {"dhcpcd-", 7, PXC_CLASS_OS, PXC_AGENT_DHCPCD, false},
+    {"MSFT ", 5, PXC_CLASS_OS, PXC_AGENT_WINDOWS, false},
+    /* BlueField's vendor classes as NVIDIA Carbide reads them
+       (vendor_class.rs): BF2Client, NVIDIA/BF/OOB, NVIDIA/BF/BMC, and
+       "nvidia-bluefield-dpu aarch64" from the DPU's OS */
+    {"nvidia-bluefield", 16, PXC_CLASS_OS, PXC_AGENT_BLUEFIELD_OS, false},
 };
+
+/*
+ * GRUB's parameter request list (grub-core/net/bootp.c, send_dhcp_packet
+ * request_options, GRUB 2.04 on): netmask, router, DNS, domain, host
+ * name, root path, extensions path.  Its DHCPREQUEST carries 53, 54, 50,
+ * this 55 and nothing else; its DISCOVER carries 53 alone.
+ */
+static const uint8_t grub_param_list[7] = {1, 3, 6, 15, 12, 17, 18};
 
 /* ------------------------------------------------------------------ */
 /* The walk: where the options the classifier reads lie                */
@@ -76,6 +119,8 @@ struct slot {
  */
 #define OPTION_READERS(X)                                                      \
   X(DHCP_MSG_TYPE, read_msg_type, false)                                       \
+  X(DHCP_PARAM_LIST, read_param_list, false)                                   \
+  X(DHCP_WDS_NBP, read_wds_nbp, false)                                         \
   X(DHCP_VENDOR_CLASS, read_vendor_class, false)                               \
   X(DHCP_USER_CLASS, read_user_class, false)                                   \
   X(DHCP_CLIENT_ARCH, read_client_arch, false)                                 \
@@ -97,6 +142,9 @@ struct parse {
   uint16_t present;             /* bit N: slot N seen */
   struct slot slot[SLOT_COUNT];
   enum pxc_class vendor;        /* what option 60's prefix announces */
+  enum pxc_agent vendor_agent;  /* ...and which program, if it says */
+  bool grub_param_list;         /* option 55 is GRUB's */
+  bool has_wds;                 /* option 250 seen */
   uint8_t uuid97[5];            /* head of option 97, for the Pi test */
   uint8_t uuid97_len;
 };
@@ -341,6 +389,27 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
   ps->req->msg_type = data[0];
 }
 
+/* Option 55: only whether it is GRUB's list (the length first, so
+   every other list costs one compare). */
+static inline void
+read_param_list(struct parse *ps, const uint8_t *data, size_t len)
+{
+  ps->grub_param_list = len == sizeof(grub_param_list) &&
+                        memcmp(data, grub_param_list, len) == 0;
+}
+
+/* Option 250 of wdsnbp (wdsbp.h WDSBP_OPT_*): only that it came.  Its
+   sub-option 1, the architecture wdsnbp detected, is WDS's own code
+   (x64 under BIOS is 6: sherpya/ris-linux#2), not the registry's, so it
+   is not read as option 93. */
+static inline void
+read_wds_nbp(struct parse *ps, const uint8_t *data, size_t len)
+{
+  (void)data;
+  (void)len;
+  ps->has_wds = true;
+}
+
 /* A byte in each of the eight lanes of a word. */
 #define LANES(byte) (0x0101010101010101ULL * (byte))
 
@@ -502,7 +571,8 @@ read_vendor_class(struct parse *ps, const uint8_t *data, size_t len)
       continue;
     if (vendor_prefixes[i].has_arch)
       read_vendor_arch(req, &r);
-    ps->vendor = vendor_prefixes[i].cls;
+    ps->vendor = (enum pxc_class)vendor_prefixes[i].cls;
+    ps->vendor_agent = (enum pxc_agent)vendor_prefixes[i].agent;
     return;
   }
 }
@@ -522,11 +592,12 @@ vendor_prefix_at(const uint8_t *data, size_t len)
 }
 
 enum pxc_class
-vendor_string_class(const uint8_t *data, size_t len)
+vendor_string_class(const uint8_t *data, size_t len, enum pxc_agent *agent)
 {
   int i = vendor_prefix_at(data, len);
 
-  return i < 0 ? PXC_CLASS_NONE : vendor_prefixes[i].cls;
+  *agent = i < 0 ? PXC_AGENT_NONE : (enum pxc_agent)vendor_prefixes[i].agent;
+  return i < 0 ? PXC_CLASS_NONE : (enum pxc_class)vendor_prefixes[i].cls;
 }
 
 void
@@ -863,22 +934,36 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Decisions on the whole request                                      */
 
-/* What the user classes say of the firmware: gPXE if one of them is
-   exactly "gPXE", else iPXE if one is "iPXE", else none.  One pass,
-   each four-byte class compared as a word with both names. */
+/* What the user classes say: gPXE if one of them is exactly "gPXE",
+   else iPXE if one is "iPXE", else FreeBSD's loader if one is "FreeBSD"
+   (stand/libsa/bootp.c bootp_fill_request(): RFC 3004 "FreeBSD" after a
+   bare "PXEClient"), else Nokia's ZTP agent for "platform;…;ztp"; none
+   otherwise.  One pass; the agent, if one is named, goes to AGENT. */
 static inline __attribute__((always_inline)) enum pxc_class
-user_class_firmware(const struct pxc_request *req)
+user_class_program(const struct pxc_request *req, enum pxc_agent *agent)
 {
-  bool gpxe = false, ipxe = false;
+  bool gpxe = false, ipxe = false, freebsd = false, ztp = false;
 
   for (unsigned i = 0; i < req->user_class_count; i++) {
     const uint8_t *text = req->user_class_text + req->user_class_at[i].off;
-    if (req->user_class_at[i].len != 4)
-      continue;
-    gpxe |= memcmp(text, "gPXE", 4) == 0;
-    ipxe |= memcmp(text, "iPXE", 4) == 0;
+    size_t len = req->user_class_at[i].len;
+    if (len == 4) {
+      gpxe |= memcmp(text, "gPXE", 4) == 0;
+      ipxe |= memcmp(text, "iPXE", 4) == 0;
+    } else if (len == 7) {
+      freebsd |= memcmp(text, "FreeBSD", 7) == 0;
+    } else if (len >= 13) {
+      ztp |= memcmp(text, "platform;", 9) == 0 &&
+             memcmp(text + len - 4, ";ztp", 4) == 0;
+    }
   }
-  return gpxe ? PXC_CLASS_GPXE : ipxe ? PXC_CLASS_IPXE : PXC_CLASS_NONE;
+  if (gpxe || ipxe)
+    return gpxe ? PXC_CLASS_GPXE : PXC_CLASS_IPXE;
+  if (freebsd || ztp) {
+    *agent = freebsd ? PXC_AGENT_FREEBSD : PXC_AGENT_NOKIA_ZTP;
+    return freebsd ? PXC_CLASS_LOADER : PXC_CLASS_AGENT;
+  }
+  return PXC_CLASS_NONE;
 }
 
 /* Families of the primary architecture, 0 if none or unassigned. */
@@ -893,13 +978,61 @@ primary_families(const struct pxc_request *req)
   return info ? info->families : 0;
 }
 
+
+/* What U-Boot's pre-IANA 0x100 means, read from the vendor class when it
+   tells the ARM generation ("U-Boot.armv8" is 22, "…armv7" 21), else
+   0x100 kept (the bitness is not said). */
+static uint16_t
+uboot_arch_256(const struct pxc_request *req)
+{
+  struct pxc_bytes vc = pxc_vendor_class(req);
+
+  for (size_t i = 0; i + 5 <= vc.len; i++)
+    if (memcmp(vc.data + i, "armv8", 5) == 0)
+      return 22;
+    else if (memcmp(vc.data + i, "armv7", 5) == 0)
+      return 21;
+  return UBOOT_ARCH_ARM;
+}
+
+/*
+ * Quirks of one architecture value CODE as the firmware that sent it
+ * means it, VENDOR being what option 60 announced: U-Boot's 0x100;
+ * U-Boot's UEFI layer, whose table (lib/efi_loader/efi_helper.c
+ * HOST_PXE_ARCH) gives x86-64 6 and ia32 7, the reverse of IANA; and
+ * HTTP Boot firmware that names its PXE code (ARM64 sending 11 for 19).
+ * Raises the quirk's warning; returns the value read.
+ */
+static inline __attribute__((always_inline)) uint16_t
+arch_as_meant(struct pxc_request *req, enum pxc_class vendor, uint16_t code)
+{
+  uint16_t http;
+
+  if (code == UBOOT_ARCH_ARM) {
+    req->warnings |= PXC_WARN_UBOOT_ARCH_256;
+    return uboot_arch_256(req);
+  }
+  if (vendor == PXC_CLASS_UBOOT && (code == 6 || code == 7)) {
+    req->warnings |= PXC_WARN_UBOOT_EFI_SWAP;
+    return code == 6 ? 7 : 6;
+  }
+  if (vendor == PXC_CLASS_HTTP_BOOT && (http = pxc_arch_http_sibling(code))) {
+    req->warnings |= PXC_WARN_HTTP_ARCH_AS_PXE;
+    return http;
+  }
+  return code;
+}
+
 /*
  * Settle the architecture: the values of option 93, or else the Arch
- * digits of option 60; the 7/9 quirk (RFC 4578 erratum 4624: firmware in
- * the field sends 9 for x64); and the consistency warnings.
+ * digits of option 60; the 7/9 quirk (RFC
+ * 4578 erratum 4624: firmware in the field sends 9 for x64), then each
+ * value as its firmware means it (arch_as_meant()); and the consistency
+ * warnings.
  */
 static inline __attribute__((always_inline)) void
-resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
+resolve_arch(struct pxc_request *req, enum pxc_class vendor,
+             const struct pxc_config *cfg)
 {
   bool arch9_is_ebc = cfg && pxc_config_arch9_is_ebc(cfg);
 
@@ -921,7 +1054,10 @@ resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
       req->arch_list[i] = 7;
       req->warnings |= PXC_WARN_ARCH9_AS_X64;
     }
-    if (req->arch_list[i] >= PXC_ARCH_CODES) /* pxc_arch_by_code(): NULL */
+    if (req->arch_list[i] >= 6) /* no quirk reads a value below 6 */
+      req->arch_list[i] = arch_as_meant(req, vendor, req->arch_list[i]);
+    if (req->arch_list[i] >= PXC_ARCH_CODES && /* pxc_arch_by_code(): NULL */
+        req->arch_list[i] != UBOOT_ARCH_ARM)
       req->warnings |= PXC_WARN_ARCH_UNKNOWN;
   }
   req->arch = req->arch_list[0];
@@ -937,33 +1073,109 @@ check_undi(struct pxc_request *req)
     req->warnings |= PXC_WARN_UNDI_MISMATCH;
 }
 
+/* ARP hardware type of InfiniBand (RFC 4390). */
+#define HTYPE_INFINIBAND 32
+
 /*
- * The firmware class, by precedence.  Marks of a network bootloader
- * (Etherboot's vendor class, gPXE/iPXE user class, option 175) outrank
- * the vendor class a PXE stack would send, because iPXE and gPXE send
- * "PXEClient" too.  gPXE 0.9.3–0.9.6 sent 175 without a version (235
- * arrived with gPXE 0.9.7), iPXE always sends one.
+ * What an iPXE-style request (option 175) without an iPXE or gPXE user
+ * class is: FlexBoot, Mellanox/NVIDIA's modified iPXE in the NIC's ROM,
+ * if it sends a version but no user class at all (upstream iPXE always
+ * sends one: "iPXE", or the site's `user-class` setting; warewulf3#104)
+ * or runs on InfiniBand (hardware type 32); else gPXE 0.9.3–0.9.6, which
+ * sent 175 without a version (235 arrived with gPXE 0.9.7), or else iPXE.
  */
 static enum pxc_class
-decide_class(const struct pxc_request *req, enum pxc_class vendor)
+encap_class(const struct pxc_request *req)
 {
-  enum pxc_class by_user_class = user_class_firmware(req);
+  if (req->htype == HTYPE_INFINIBAND ||
+      (req->ipxe.has_version && req->user_class_len == 0))
+    return PXC_CLASS_FLEXBOOT;
+  return req->ipxe.has_version || (req->errors & PXC_ERR_ENCAP)
+             ? PXC_CLASS_IPXE
+             : PXC_CLASS_GPXE;
+}
+
+/*
+ * The firmware class, by precedence, and the agent.  Marks of a network
+ * bootloader (Etherboot's vendor class, gPXE/iPXE/FreeBSD user class,
+ * option 175, wdsnbp's option 250) outrank the vendor class a PXE stack
+ * would send, because those loaders send "PXEClient" too.  What GRUB
+ * sends (no 60, 77 or 93) is told apart later, in grub_class().
+ */
+static enum pxc_class
+decide_class(struct pxc_request *req, const struct parse *ps)
+{
+  enum pxc_agent agent = PXC_AGENT_NONE;
+  enum pxc_class vendor = ps->vendor;
+  enum pxc_class by_user_class = user_class_program(req, &agent);
 
   if (vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
-  if (by_user_class != PXC_CLASS_NONE)
+  if (by_user_class != PXC_CLASS_NONE) {
+    req->agent = (uint8_t)agent;
     return by_user_class;
+  }
   if (req->ipxe.present)
-    return req->ipxe.has_version || (req->errors & PXC_ERR_ENCAP)
-               ? PXC_CLASS_IPXE
-               : PXC_CLASS_GPXE;
-  if (primary_families(req) & PXC_FAM_UBOOT)
+    return encap_class(req);
+  if (ps->has_wds && vendor == PXC_CLASS_PXE)
+    return PXC_CLASS_WDS;
+  if ((primary_families(req) & PXC_FAM_UBOOT) ||
+      req->arch93_raw == UBOOT_ARCH_ARM)
     return PXC_CLASS_UBOOT;
   if (vendor == PXC_CLASS_NONE && req->arch_source == PXC_ARCH_OPT93 &&
       req->has_undi)
     return PXC_CLASS_PXE; /* options 93 and 94 are PXE's (RFC 4578); the
                              Raspberry Pi's REQUEST drops option 60 */
+  req->agent = (uint8_t)ps->vendor_agent;
   return vendor;
+}
+
+/* The UDP payload length GRUB sends: the BOOTP header and 64 bytes of
+   options (grub-core/net/bootp.c, GRUB_BOOTP_MAX_OPTIONS_SIZE; before
+   2.04 the 64-byte vendor area, zeroed, of grub_cmd_bootp()). */
+#define GRUB_PACKET_LEN (BOOTP_HEADER_LEN + 64)
+
+/* True if PKT's secs field is the low half of its xid: GRUB fills both
+   from one reading of the clock (pack->ident = t, pack->seconds = t). */
+static bool
+secs_is_low_xid(const uint8_t *pkt)
+{
+  uint32_t xid = be32_at(pkt + offsetof(struct bootp_header, xid));
+
+  return xid != 0 &&
+         be16_at(pkt + offsetof(struct bootp_header, secs)) == (xid & 0xffff);
+}
+
+/*
+ * GRUB, for a request nothing else claimed (PKT, LEN bytes): its
+ * DHCPREQUEST by its parameter request list; its DISCOVER, which carries
+ * option 53 alone, by that and its clock in secs and xid; GRUB 2.02 and
+ * older by a 300-byte BOOTP request with a zeroed vendor area (no cookie)
+ * and the same clock.  grub-core/net/bootp.c send_dhcp_packet() and,
+ * before 2.04, grub_cmd_bootp().
+ */
+static enum pxc_class
+grub_class(struct pxc_request *req, const struct parse *ps,
+           const uint8_t *pkt, size_t len)
+{
+  static const uint8_t discover_options[4] = {DHCP_MSG_TYPE, 1, DHCP_DISCOVER,
+                                              DHCP_END};
+  static const uint8_t zero_vendor[64];
+
+  if (req->msg_type == DHCP_REQUEST && ps->grub_param_list)
+    return PXC_CLASS_GRUB;
+  if (len != GRUB_PACKET_LEN || req->op != BOOTP_REQUEST ||
+      !secs_is_low_xid(pkt))
+    return PXC_CLASS_NONE;
+  if (req->msg_type == DHCP_DISCOVER &&
+      memcmp(pkt + DHCP_OPTIONS_OFF, discover_options, 4) == 0)
+    return PXC_CLASS_GRUB;
+  if ((req->errors & PXC_ERR_COOKIE) &&
+      memcmp(pkt + BOOTP_HEADER_LEN, zero_vendor, 64) == 0) {
+    req->agent = PXC_AGENT_GRUB_BOOTP;
+    return PXC_CLASS_GRUB;
+  }
+  return PXC_CLASS_NONE;
 }
 
 /*
@@ -984,12 +1196,18 @@ check_raspberry_pi(struct pxc_request *req, const struct parse *ps)
     req->arch_list[req->arch_count++] = 41;
 }
 
+/* The classes whose protocol names an architecture (PXE, RFC 4578): one
+   of them that names none raises PXC_WARN_NO_ARCH. */
+#define ARCH_NAMING_CLASSES                                                    \
+  (1u << PXC_CLASS_PXE | 1u << PXC_CLASS_HTTP_BOOT | 1u << PXC_CLASS_IPXE |    \
+   1u << PXC_CLASS_GPXE | 1u << PXC_CLASS_FLEXBOOT)
+
 /* Warnings that depend on the class. */
 static inline __attribute__((always_inline)) void
 check_class(struct pxc_request *req)
 {
-  if (req->fw_class != PXC_CLASS_NONE && req->arch_source == PXC_ARCH_NONE &&
-      req->fw_class != PXC_CLASS_ETHERBOOT && req->fw_class != PXC_CLASS_UBOOT)
+  if ((ARCH_NAMING_CLASSES >> req->fw_class & 1) &&
+      req->arch_source == PXC_ARCH_NONE)
     req->warnings |= PXC_WARN_NO_ARCH;
 }
 
@@ -1164,6 +1382,9 @@ start_request(struct parse *ps, struct pxc_request *req, const uint8_t *pkt,
   ps->area_count = 0;
   ps->present = 0;
   ps->vendor = PXC_CLASS_NONE;
+  ps->vendor_agent = PXC_AGENT_NONE;
+  ps->grub_param_list = false;
+  ps->has_wds = false;
   ps->uuid97_len = 0;
   read_header(req, pkt, len);
 }
@@ -1199,9 +1420,11 @@ pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   else
     parse_options(&ps, pkt, len);
 
-  resolve_arch(req, cfg);
+  resolve_arch(req, ps.vendor, cfg);
   check_undi(req);
-  req->fw_class = decide_class(req, ps.vendor);
+  req->fw_class = decide_class(req, &ps);
+  if (req->fw_class == PXC_CLASS_NONE)
+    req->fw_class = grub_class(req, &ps, pkt, len);
   check_class(req);
   check_raspberry_pi(req, &ps);
   req->fingerprint = fingerprint(req);
@@ -1250,9 +1473,9 @@ req_read_ndi(struct pxc_request *req, const uint8_t *data, size_t len)
 }
 
 enum pxc_class
-req_user_class_firmware(const struct pxc_request *req)
+req_user_class_program(const struct pxc_request *req, enum pxc_agent *agent)
 {
-  return user_class_firmware(req);
+  return user_class_program(req, agent);
 }
 
 uint32_t
@@ -1262,9 +1485,10 @@ req_primary_families(const struct pxc_request *req)
 }
 
 void
-req_resolve_arch(struct pxc_request *req, const struct pxc_config *cfg)
+req_resolve_arch(struct pxc_request *req, enum pxc_class vendor,
+                 const struct pxc_config *cfg)
 {
-  resolve_arch(req, cfg);
+  resolve_arch(req, vendor, cfg);
 }
 
 void

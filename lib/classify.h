@@ -22,6 +22,11 @@
 #define PXC_REQUEST_V6_FIELDS                                                  \
   (offsetof(struct pxc_request, duid) - offsetof(struct pxc_request, ip_family))
 
+/* U-Boot's option 93 values before IANA assigned 21–24: 0x100, "an ARM
+   U-Boot" (board headers' CONFIG_BOOTP_PXE_CLIENTARCH, e.g.
+   vexpress_aemv8a.h, thunderx_88xx.h, vexpress_ca9x4.h). */
+#define UBOOT_ARCH_ARM 0x100
+
 /* Zero N bytes at P, in pieces of 64: a memset of a constant 64 bytes
    becomes four vector stores, where one of the request's 189 becomes a
    "rep stos", tens of cycles to start. */
@@ -46,23 +51,29 @@ void req_read_arch_values(struct pxc_request *req, const uint8_t *data,
 void req_read_ndi(struct pxc_request *req, const uint8_t *data, size_t len);
 
 /* The class a vendor class string (option 60, or one entry of DHCPv6
-   option 16) announces by its prefix, PXC_CLASS_NONE for none. */
-enum pxc_class vendor_string_class(const uint8_t *data, size_t len);
+   option 16) announces by its prefix, PXC_CLASS_NONE for none; the
+   program it names (or PXC_AGENT_NONE) in *AGENT. */
+enum pxc_class vendor_string_class(const uint8_t *data, size_t len,
+                                   enum pxc_agent *agent);
 
 /* Read the ":Arch:NNNNN:UNDI:yyyzzz" that may follow the prefix of a
    PXEClient/HTTPClient vendor class string into REQ (arch60, undi60). */
 void read_vendor_string_arch(struct pxc_request *req, const uint8_t *data,
                              size_t len);
 
-/* gPXE, iPXE or none, by the user classes of REQ. */
-enum pxc_class req_user_class_firmware(const struct pxc_request *req);
+/* The program the user classes of REQ name (gPXE, iPXE, FreeBSD's
+   loader, an agent) or none; the agent, if one is named, in *AGENT. */
+enum pxc_class req_user_class_program(const struct pxc_request *req,
+                                      enum pxc_agent *agent);
 
 /* Families of REQ's primary architecture, 0 if none or unassigned. */
 uint32_t req_primary_families(const struct pxc_request *req);
 
 /* Settle the architecture of REQ (the list, else the vendor class's
-   Arch digits; the 7/9 quirk of CFG) and its warnings. */
-void req_resolve_arch(struct pxc_request *req, const struct pxc_config *cfg);
+   Arch digits; the 7/9 quirk of CFG; each value as the firmware VENDOR
+   announced means it) and its warnings. */
+void req_resolve_arch(struct pxc_request *req, enum pxc_class vendor,
+                      const struct pxc_config *cfg);
 
 /* The UNDI consistency warning, and the warnings that need the class. */
 void req_check_undi(struct pxc_request *req);

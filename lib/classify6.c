@@ -42,6 +42,7 @@ struct parse6 {
   struct entry link_layer;      /* option 79 of the innermost relay with
                                    one; data NULL if none */
   enum pxc_class vendor;        /* what the kept option 16 entry announces */
+  enum pxc_agent vendor_agent;  /* ...and which program, if it says */
   unsigned vendor_seen;         /* entries of vendor_entries[] */
   struct entry vendor_entries[SEEN_MAX];
   enum pxc_class vendor_classes[SEEN_MAX];
@@ -239,11 +240,12 @@ read_user_class(struct parse6 *ps, const uint8_t *data, size_t len)
 }
 
 /* Keep vendor class entry E (of an instance with ENTERPRISE) as the
-   request's vendor class, announcing CLS: its text (at most
+   request's vendor class, announcing CLS and AGENT: its text (at most
    PXC_TEXT_MAX bytes) and the Arch/UNDI digits that follow its prefix. */
 static void
 keep_vendor_entry(struct parse6 *ps, const struct entry *e,
-                  uint32_t enterprise, enum pxc_class cls)
+                  uint32_t enterprise, enum pxc_class cls,
+                  enum pxc_agent agent)
 {
   struct pxc_request *req = ps->req;
   size_t keep = e->len < PXC_TEXT_MAX ? e->len : PXC_TEXT_MAX;
@@ -256,6 +258,7 @@ keep_vendor_entry(struct parse6 *ps, const struct entry *e,
   req->has_arch60 = req->has_undi60 = false;
   read_vendor_string_arch(req, e->data, e->len);
   ps->vendor = cls;
+  ps->vendor_agent = agent;
 }
 
 /* True if entry E, announcing CLS, repeats one seen before: the same
@@ -299,14 +302,15 @@ read_vendor_class(struct parse6 *ps, const uint8_t *data, size_t len)
     return;
   }
   while (next_entry(&r, &e, &bad)) {
-    enum pxc_class cls = vendor_string_class(e.data, e.len);
+    enum pxc_agent agent;
+    enum pxc_class cls = vendor_string_class(e.data, e.len, &agent);
     if (req->vendor_class_count < UINT8_MAX)
       req->vendor_class_count++;
     if (vendor_entry_repeated(ps, &e, cls))
       req->warnings |= PXC_WARN_CLASS_REPEATED;
     if (!req->has_vendor_class ||
         (ps->vendor == PXC_CLASS_NONE && cls != PXC_CLASS_NONE))
-      keep_vendor_entry(ps, &e, enterprise, cls);
+      keep_vendor_entry(ps, &e, enterprise, cls, agent);
   }
   if (bad)
     req->errors |= PXC_ERR_VENDOR_CLASS;
@@ -452,29 +456,33 @@ has_own_user_class(const struct pxc_config *cfg, const struct pxc_request *req)
 }
 
 /*
- * The firmware class, by the same precedence as DHCPv4's: Etherboot's
- * vendor class, then the user class (iPXE sends a PXEClient vendor class
- * too), then the vendor class, then a U-Boot architecture (x86 U-Boot
- * sends 61 = 0, so its "U-Boot" entry is the surer mark).  Without
- * option 175 nothing else tells iPXE apart.
+ * The class and the agent, by the same precedence as DHCPv4's
+ * decide_class(): Etherboot's vendor class, then the user class (iPXE
+ * sends a PXEClient vendor class too), then a U-Boot architecture, then
+ * the vendor class (x86 U-Boot sends 61 = 0, so its "U-Boot" entry is
+ * the surer mark).  Without option 175 (or DHCPv4's 250 and GRUB's
+ * parameter list) nothing else tells a program apart.
  */
 static enum pxc_class
 decide_class6(const struct parse6 *ps)
 {
-  const struct pxc_request *req = ps->req;
-  enum pxc_class by_user_class = req_user_class_firmware(req);
+  struct pxc_request *req = ps->req;
+  enum pxc_agent agent = PXC_AGENT_NONE;
+  enum pxc_class by_user_class = req_user_class_program(req, &agent);
 
   if (ps->vendor == PXC_CLASS_ETHERBOOT)
     return PXC_CLASS_ETHERBOOT;
-  if (by_user_class != PXC_CLASS_NONE)
+  if (by_user_class != PXC_CLASS_NONE) {
+    req->agent = (uint8_t)agent;
     return by_user_class;
+  }
   if (has_own_user_class(ps->cfg, req))
     return PXC_CLASS_IPXE;
-  if (ps->vendor != PXC_CLASS_NONE)
-    return ps->vendor;
-  if (req_primary_families(req) & PXC_FAM_UBOOT)
+  if ((req_primary_families(req) & PXC_FAM_UBOOT) ||
+      req->arch93_raw == UBOOT_ARCH_ARM)
     return PXC_CLASS_UBOOT;
-  return PXC_CLASS_NONE;
+  req->agent = (uint8_t)ps->vendor_agent;
+  return ps->vendor;
 }
 
 /*
@@ -511,7 +519,8 @@ void
 pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
               struct pxc_request *req)
 {
-  struct parse6 ps = {.cfg = cfg, .req = req, .vendor = PXC_CLASS_NONE};
+  struct parse6 ps = {.cfg = cfg, .req = req, .vendor = PXC_CLASS_NONE,
+                      .vendor_agent = PXC_AGENT_NONE};
   const uint8_t *msg;
 
   if (!req)
@@ -528,7 +537,7 @@ pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
   else if (len == 0)
     req->errors |= PXC_ERR_SHORT;
   settle_mac(&ps);
-  req_resolve_arch(req, cfg);
+  req_resolve_arch(req, ps.vendor, cfg);
   req_check_undi(req);
   req->fw_class = decide_class6(&ps);
   settle_uuid(&ps);

@@ -355,22 +355,27 @@ publish_rule(struct pxc_config *cfg, struct rule *r, const char *name,
 /* ------------------------------------------------------------------ */
 /* Rules                                                               */
 
-/* dhcp-pxe-class=set:<tag>,<class>[,<class>…]  (any class matches) */
+/* dhcp-pxe-class=set:<tag>,<class>[,<class>…]  (any class matches): class
+   names, ipxe-own, ipxe-vendor, netboot, and agent names. */
 static int
 parse_class_rule(struct rule *r, char *rest, struct err *e)
 {
-  char *word, names[256];
+  char *word, names[512];
+  const size_t count = SELECTOR_COUNT + SELECTOR_AGENTS;
 
   while ((word = next_word(&rest))) {
     size_t s;
-    for (s = 0; s < SELECTOR_COUNT; s++)
+    for (s = 0; s < count; s++)
       if (strcmp(word, pxc_class_selector_name(s)) == 0)
         break;
-    if (s == SELECTOR_COUNT)
+    if (s == count)
       return fail(e, "unknown class '%s' (known: %s)", word,
                   name_list(names, sizeof(names), pxc_class_selector_name,
-                            SELECTOR_COUNT));
-    r->u.class_selectors |= 1u << s;
+                            count));
+    if (s < SELECTOR_COUNT)
+      r->u.cls.selectors |= 1u << s;
+    else
+      r->u.cls.agents |= 1u << (s - SELECTOR_COUNT + 1);
   }
   return 0;
 }
@@ -709,7 +714,7 @@ selector_needing_identity(const struct rule *r)
   if (r->kind != RULE_CLASS)
     return -1;
   for (size_t k = 0; k < COUNT(needing); k++)
-    if (r->u.class_selectors & (1u << needing[k]))
+    if (r->u.cls.selectors & (1u << needing[k]))
       return needing[k];
   return -1;
 }

@@ -41,7 +41,9 @@ enum rule_kind {
 };
 
 /* The selectors of dhcp-pxe-class past the class names, in the order of
-   pxc_class_selector_name(): bit N of a class rule is selector N. */
+   pxc_class_selector_name(): bit N of a class rule is selector N.  The
+   agent names follow them: selector SELECTOR_COUNT + A - 1 is agent A
+   (agent 0, none, is no selector), bit A of the rule's agents. */
 enum selector_extra {
   SELECTOR_IPXE_OWN = PXC_CLASS_COUNT,
   SELECTOR_IPXE_VENDOR,
@@ -49,13 +51,35 @@ enum selector_extra {
   SELECTOR_COUNT
 };
 
+#define SELECTOR_AGENTS (PXC_AGENT_COUNT - 1)
+
+/* The boot programs' classes as bits, from PXC_CLASSES' netboot column:
+   what `netboot` selects and the tracker follows, one test without a
+   call (pxc_class_is_netboot() reads the same column). */
+#define NETBOOT_BIT_(id, name, starts, netboot)                                \
+  | ((netboot) ? 1u << PXC_CLASS_##id : 0u)
+#define NETBOOT_CLASSES (0u PXC_CLASSES(NETBOOT_BIT_))
+
+_Static_assert(PXC_CLASS_COUNT <= 32, "the classes are bits of a word");
+
+static inline bool
+class_is_netboot(enum pxc_class cls)
+{
+  return (unsigned)cls < PXC_CLASS_COUNT && (NETBOOT_CLASSES >> cls & 1u);
+}
+
+_Static_assert(PXC_AGENT_COUNT <= 32, "a class rule's agents are 32 bits");
+
 struct rule {
   enum rule_kind kind;
   const char *directive; /* static: the directive table's name */
   char *tag;
   char *text; /* "directive=value", for logs */
   union {
-    uint32_t class_selectors; /* bit N: selector N */
+    struct {
+      uint32_t selectors; /* bit N: selector N (below SELECTOR_COUNT) */
+      uint32_t agents;    /* bit A: agent A */
+    } cls;
     struct {
       uint32_t families;
       uint16_t codes[RULE_MAX_ARCH];
@@ -124,7 +148,11 @@ enum step_flag {
 /* pxc_evaluate() also keeps, above these flags, the selectors of
    dhcp-pxe-class that accept the request (bit N: selector N), so each
    class rule is one test. */
-#define STEP_SELECTOR_SHIFT 16
+#define STEP_SELECTOR_SHIFT 8
+
+_Static_assert(STEP_HOP < 1u << STEP_SELECTOR_SHIFT &&
+                   SELECTOR_COUNT + STEP_SELECTOR_SHIFT <= 32,
+               "the selectors fit above the step flags");
 
 #define STEP_NO_SLOT UINT32_MAX
 

@@ -89,14 +89,16 @@ judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req,
 }
 
 /* The selectors of dhcp-pxe-class that accept the judged request, as
-   bits: its class, ipxe-own or ipxe-vendor, and netboot. */
+   bits: its class, ipxe-own or ipxe-vendor, and netboot (any boot
+   program: not none, not a boot agent, not an operating system).  Its
+   agent is matched by the rule itself (class_rule_matches()). */
 static uint32_t
 request_selectors(const struct pxc_verdict *v)
 {
   enum pxc_class cls = v->req->fw_class;
   uint32_t bits = (unsigned)cls < PXC_CLASS_COUNT ? 1u << cls : 0;
 
-  if (cls != PXC_CLASS_NONE)
+  if (class_is_netboot(cls))
     bits |= 1u << SELECTOR_NETBOOT;
   if (cls == PXC_CLASS_IPXE && v->own == PXC_OWN_OWN)
     bits |= 1u << SELECTOR_IPXE_OWN;
@@ -128,8 +130,8 @@ pxc_evaluate(const struct pxc_config *cfg, const struct pxc_tracker *trk,
 static bool
 class_rule_matches(const struct rule *r, const struct pxc_verdict *v)
 {
-  return (r->u.class_selectors &
-          (v->step.flags >> STEP_SELECTOR_SHIFT)) != 0;
+  return (r->u.cls.selectors & (v->step.flags >> STEP_SELECTOR_SHIFT)) != 0 ||
+         (v->req->agent < 32 && (r->u.cls.agents >> v->req->agent & 1));
 }
 
 static bool

@@ -20,4 +20,9 @@
 bool pxc_is_raspberry_pi(const uint8_t *mac, size_t mac_len,
                          const uint8_t *uuid97, size_t uuid97_len);
 
+/* The HTTP Boot code of the firmware family of UEFI PXE code CODE (11
+   gives 19), 0 if there is none: for HTTPClient requests that name the
+   PXE code. */
+uint16_t pxc_arch_http_sibling(uint32_t code);
+
 #endif /* PXC_FACTS_H */

@@ -130,6 +130,8 @@ pxc_format_summary(const struct pxc_verdict *v, char *buf, size_t len)
   strbuf_printf(&sb, "class=%s", pxc_class_name(req->fw_class));
   if (req->ip_family != PXC_IPV4) /* DHCPv4 lines stay as they were */
     strbuf_printf(&sb, " family=%s", pxc_ip_family_name(req->ip_family));
+  if (req->agent != PXC_AGENT_NONE)
+    strbuf_printf(&sb, " agent=%s", pxc_agent_name((enum pxc_agent)req->agent));
   if (v->own != PXC_OWN_UNKNOWN)
     strbuf_printf(&sb, " own=%s", pxc_own_name(v->own));
   if (req->arch_source != PXC_ARCH_NONE) {

@@ -3,8 +3,9 @@
  *
  * The library reads one DHCPv4 or DHCPv6 packet (bounds-checked, one
  * pass), tells which boot firmware sent it (PXE ROM, UEFI PXE, UEFI HTTP
- * Boot, iPXE, gPXE, Etherboot, U-Boot), for which CPU architecture, and
- * which iPXE build with which features.  A configuration made of dnsmasq-style
+ * Boot, iPXE, gPXE, Etherboot, U-Boot, GRUB, WDS, Apple BSDP, FlexBoot,
+ * other loaders), or which boot agent or operating system, for which CPU
+ * architecture, and which iPXE build with which features.  A configuration made of dnsmasq-style
  * directive lines (dhcp-pxe-class=set:tag,… and friends) turns that
  * classification into tags.  The library knows nothing about dnsmasq: the
  * same code serves the dnsmasq hooks and the pxeclass CLI.
@@ -56,21 +57,61 @@ struct pxc_config;
 
 /* ------------------------------------------------------------------ */
 /* Firmware classes: one table, expanded below and in the library.     */
-/* X(ID, name, starts_chain): starts_chain marks boot firmware proper  */
-/* (not a program it loaded): a request from one begins a chain.       */
+/* X(ID, name, starts_chain, netboot): starts_chain marks boot         */
+/* firmware proper (not a program it loaded): a request from one       */
+/* begins a chain.  netboot marks a boot program (what the `netboot`   */
+/* selector means): not none, not a boot agent, not an operating       */
+/* system.                                                             */
 
 #define PXC_CLASSES(X)                                                         \
-  X(NONE, "none", false)                                                       \
-  X(PXE, "pxe", true)                                                          \
-  X(HTTP_BOOT, "http-boot", true)                                              \
-  X(IPXE, "ipxe", false)                                                       \
-  X(GPXE, "gpxe", false)                                                       \
-  X(ETHERBOOT, "etherboot", true)                                              \
-  X(UBOOT, "uboot", true)
+  X(NONE, "none", false, false)                                                \
+  X(PXE, "pxe", true, true)                                                    \
+  X(HTTP_BOOT, "http-boot", true, true)                                        \
+  X(IPXE, "ipxe", false, true)                                                 \
+  X(GPXE, "gpxe", false, true)                                                 \
+  X(ETHERBOOT, "etherboot", true, true)                                        \
+  X(UBOOT, "uboot", true, true)                                                \
+  X(GRUB, "grub", false, true)                                                 \
+  X(WDS, "wds", false, true)                                                   \
+  X(BSDP, "bsdp", true, true)                                                  \
+  X(FLEXBOOT, "flexboot", true, true)                                          \
+  X(LOADER, "loader", false, true)                                             \
+  X(AGENT, "agent", false, false)                                              \
+  X(OS, "os", false, false)
 
-#define PXC_CLASS_ENUM_(id, name, starts) PXC_CLASS_##id,
+#define PXC_CLASS_ENUM_(id, name, starts, netboot) PXC_CLASS_##id,
 enum pxc_class { PXC_CLASSES(PXC_CLASS_ENUM_) PXC_CLASS_COUNT };
 #undef PXC_CLASS_ENUM_
+
+/* Agents: which program of its class sent a request, where the class
+   holds several (or where a boot firmware has a known identity).
+   X(ID, name, class, description); the name is also a selector of
+   dhcp-pxe-class, so it differs from every class name. */
+
+#define PXC_AGENTS(X)                                                          \
+  X(NONE, "", NONE, "no agent named")                                          \
+  X(BLUEFIELD, "bluefield", PXE, "NVIDIA BlueField DPU UEFI PXE (BF2Client)") \
+  X(GRUB_BOOTP, "grub-bootp", GRUB, "GRUB 2.02 and older: plain BOOTP")        \
+  X(FREEBSD, "freebsd-pxeboot", LOADER, "FreeBSD pxeboot/loader")              \
+  X(UROOT, "u-root", LOADER, "u-root/LinuxBoot boot (PXE UROOT)")              \
+  X(ONIE, "onie", AGENT, "ONIE switch installer (onie_vendor:)")               \
+  X(NOKIA_ZTP, "nokia-ztp", AGENT, "Nokia switch zero-touch provisioning")     \
+  X(BLUEFIELD_OOB, "bluefield-oob", AGENT,                                     \
+    "NVIDIA BlueField out-of-band port or BMC (NVIDIA/BF/)")                   \
+  X(IDRAC, "idrac", AGENT, "Dell iDRAC")                                       \
+  X(ILO, "ilo", AGENT, "HPE iLO (CPQRIB3)")                                    \
+  X(IPCONFIG, "linux-ipconfig", OS,                                            \
+    "klibc ipconfig of an initramfs, ip=dhcp (Linux ipconfig)")                \
+  X(UDHCPC, "udhcpc", OS, "busybox udhcpc (udhcp <version>)")                  \
+  X(ANACONDA, "anaconda", OS, "Anaconda installer's dracut (anaconda-)")       \
+  X(DHCPCD, "dhcpcd", OS, "dhcpcd (dhcpcd-<version>:)")                        \
+  X(WINDOWS, "windows", OS, "Windows and Windows PE (MSFT 5.0)")             \
+  X(BLUEFIELD_OS, "bluefield-os", OS,                                          \
+    "NVIDIA BlueField DPU's own OS (nvidia-bluefield-dpu <arch>)")
+
+#define PXC_AGENT_ENUM_(id, name, cls, text) PXC_AGENT_##id,
+enum pxc_agent { PXC_AGENTS(PXC_AGENT_ENUM_) PXC_AGENT_COUNT };
+#undef PXC_AGENT_ENUM_
 
 /* Ownership of an iPXE build, judged against the configured identities. */
 enum pxc_own {
@@ -158,10 +199,16 @@ enum pxc_mac_source { PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT
     "an architecture value IANA has not assigned")                             \
   X(ARCH_MANY, "arch-many", "more architecture values than are kept")          \
   X(UNDI_MISMATCH, "undi-mismatch",                                            \
-    "option 94 and the UNDI of option 60 (DHCPv6: 62, 16) differ")                              \
+    "option 94 and the UNDI of option 60 (DHCPv6: 62, 16) differ")            \
   X(NO_ARCH, "no-arch", "boot firmware that names no architecture")            \
   X(USER_CLASS_MANY, "user-class-many", "more user classes than are kept")     \
   X(RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS")  \
+  X(UBOOT_ARCH_256, "uboot-arch-256",                                          \
+    "U-Boot's pre-IANA arch 0x100 (an ARM U-Boot)")                           \
+  X(UBOOT_EFI_SWAP, "uboot-efi-x86-swap",                                      \
+    "U-Boot's UEFI arch 6/7 swapped: 6 read as x64, 7 as ia32")                \
+  X(HTTP_ARCH_AS_PXE, "http-arch-as-pxe",                                      \
+    "HTTPClient naming a PXE arch code, read as its HTTP code (11 as 19)")    \
   X(CLASS_REPEATED, "class-repeated",                                          \
     "a DHCPv6 user or vendor class sent twice (stock dnsmasq's tag loop)")     \
   X(UUID_EDK2, "uuid-edk2-order",                                              \
@@ -245,9 +292,18 @@ PXC_PUBLIC const char *pxc_mac_source_name(enum pxc_mac_source source);
 PXC_PUBLIC const char *pxc_own_name(enum pxc_own own);
 /* True for boot firmware proper (see PXC_CLASSES). */
 PXC_PUBLIC bool pxc_class_starts_chain(enum pxc_class cls);
+/* True for a boot program, what `netboot` selects (see PXC_CLASSES). */
+PXC_PUBLIC bool pxc_class_is_netboot(enum pxc_class cls);
+
+/* Name ("udhcpc"; "" for PXC_AGENT_NONE), class and one-line description
+   of an agent (see PXC_AGENTS); NULL and PXC_CLASS_NONE past the table. */
+PXC_PUBLIC const char *pxc_agent_name(enum pxc_agent agent);
+PXC_PUBLIC const char *pxc_agent_text(enum pxc_agent agent);
+PXC_PUBLIC enum pxc_class pxc_agent_class(enum pxc_agent agent);
 
 /* Name of the I-th selector dhcp-pxe-class accepts (every class name,
-   then "ipxe-own", "ipxe-vendor", "netboot"), or NULL past the last. */
+   then "ipxe-own", "ipxe-vendor", "netboot", then every agent name but
+   PXC_AGENT_NONE's), or NULL past the last. */
 PXC_PUBLIC const char *pxc_class_selector_name(size_t i);
 
 /* Name of directive I (0, 1, …), or NULL past the last one. */
@@ -342,6 +398,8 @@ struct pxc_request {
   uint8_t user_class_count;
   uint8_t vendor_class_len;
   uint8_t user_class_len;
+  uint8_t agent;                /* enum pxc_agent: which program of the
+                                   class, PXC_AGENT_NONE if none is named */
   struct { uint8_t off, len; } user_class_at[PXC_MAX_USER_CLASS];
   uint8_t vendor_class_text[PXC_TEXT_MAX];
   uint8_t user_class_text[PXC_TEXT_MAX];
@@ -487,7 +545,7 @@ PXC_PUBLIC bool pxc_config_arch9_is_ebc(const struct pxc_config *cfg);
  * DHCP again.  A stage is one program's DHCP transaction (retransmissions
  * and the DISCOVER/REQUEST pair included); a hop is a new stage that
  * follows a boot file handed to the previous one.  Only requests of a
- * boot firmware (class other than none) are tracked.
+ * boot program (a netboot class, see PXC_CLASSES) are tracked.
  */
 struct pxc_tracker;
 

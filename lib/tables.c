@@ -115,12 +115,24 @@ static const char *const bus_table[] = {
 };
 
 /* Firmware classes, from the one table of pxeclass.h. */
-#define CLASS_ROW_(id, name, starts) [PXC_CLASS_##id] = {name, starts},
+#define CLASS_ROW_(id, name, starts, netboot)                                  \
+  [PXC_CLASS_##id] = {name, starts, netboot},
 static const struct {
   const char *name;
   bool starts_chain;
+  bool netboot;
 } class_table[PXC_CLASS_COUNT] = {PXC_CLASSES(CLASS_ROW_)};
 #undef CLASS_ROW_
+
+/* Agents, from the one table of pxeclass.h. */
+#define AGENT_ROW_(id, name, cls, text)                                        \
+  [PXC_AGENT_##id] = {name, text, PXC_CLASS_##cls},
+static const struct {
+  const char *name;
+  const char *text;
+  enum pxc_class cls;
+} agent_table[PXC_AGENT_COUNT] = {PXC_AGENTS(AGENT_ROW_)};
+#undef AGENT_ROW_
 
 /* What dhcp-pxe-class selects on past the class names (config.c keeps
    the same order). */
@@ -268,13 +280,62 @@ pxc_class_starts_chain(enum pxc_class cls)
   return (unsigned)cls < PXC_CLASS_COUNT && class_table[cls].starts_chain;
 }
 
+bool
+pxc_class_is_netboot(enum pxc_class cls)
+{
+  return (unsigned)cls < PXC_CLASS_COUNT && class_table[cls].netboot;
+}
+
 const char *
 pxc_class_selector_name(size_t i)
 {
   if (i < PXC_CLASS_COUNT)
     return class_table[i].name;
   i -= PXC_CLASS_COUNT;
-  return i < COUNT(selector_extra) ? selector_extra[i] : NULL;
+  if (i < COUNT(selector_extra))
+    return selector_extra[i];
+  i -= COUNT(selector_extra) - 1; /* agent 0 (none) is no selector */
+  return i < PXC_AGENT_COUNT ? agent_table[i].name : NULL;
+}
+
+const char *
+pxc_agent_name(enum pxc_agent agent)
+{
+  return (unsigned)agent < PXC_AGENT_COUNT ? agent_table[agent].name : NULL;
+}
+
+const char *
+pxc_agent_text(enum pxc_agent agent)
+{
+  return (unsigned)agent < PXC_AGENT_COUNT ? agent_table[agent].text : NULL;
+}
+
+enum pxc_class
+pxc_agent_class(enum pxc_agent agent)
+{
+  return (unsigned)agent < PXC_AGENT_COUNT ? agent_table[agent].cls
+                                           : PXC_CLASS_NONE;
+}
+
+/*
+ * The HTTP Boot code of the same firmware family as option 93 value CODE
+ * (a UEFI PXE code: 7 gives 16, 11 gives 19), or 0 if CODE is not a UEFI
+ * PXE code with an HTTP sibling.  Read from the architecture table: the
+ * sibling is the entry whose families are CODE's plus HTTP.
+ */
+uint16_t
+pxc_arch_http_sibling(uint32_t code)
+{
+  const struct pxc_arch_info *info = pxc_arch_by_code(code);
+  uint32_t want;
+
+  if (!info || !(info->families & EFI) || (info->families & HTTP))
+    return 0;
+  want = info->families | HTTP;
+  for (size_t i = 0; i < COUNT(arch_table); i++)
+    if (arch_table[i].families == want)
+      return arch_table[i].code;
+  return 0;
 }
 
 const char *

@@ -18,10 +18,10 @@
  * pxc_evaluate()) and written by pxc_tracker_record(); replies go to
  * pxc_tracker_reply().
  *
- * A client takes 124 bytes (plus 4 of its hash bucket): its stages are
+ * A client takes 132 bytes (plus 4 of its hash bucket): its stages are
  * kept as parallel arrays of a 32-bit fingerprint, a start time, one byte
- * of class, ownership and flags, and one byte naming the boot file handed
- * out, an index into the tracker's table of distinct file names.  Only
+ * of ownership and flags, one of class, and one byte naming the boot file
+ * handed out, an index into the tracker's table of distinct file names.  Only
  * the newest stage keeps its xid, and the newest stage's last request or
  * hand-out is the client's last_seen.
  */
@@ -49,13 +49,15 @@
 #define NAME_UNKNOWN   255 /* handed out, but the table was full */
 #define NAME_SLOTS     512 /* hash slots of the name table, a power of 2 */
 
-/* A stage's byte of meta data: class, ownership, flags. */
-#define META_CLASS(m)  ((m) & 7u)
-#define META_OWN(m)    (((m) >> 3) & 3u)
+/* A stage's byte of meta data: ownership, flags (its class has a byte
+   of its own: there are more than eight). */
+#define META_OWN(m)    ((m) & 3u)
 #define META_HOP       0x20u /* began after a file was handed to the stage before */
 #define META_HANDOUT   0x40u /* the server handed this stage a boot file */
 #define META_XID_DONE  0x80u /* ...in a reply to the newest request's xid */
-#define META(cls, own) ((uint8_t)((cls) | (own) << 3))
+#define META(own)      ((uint8_t)(own))
+
+_Static_assert(PXC_CLASS_COUNT <= 256, "a stage's class fits in a byte");
 
 enum list_id { LIST_FREE, LIST_IDLE, LIST_MID_CHAIN, LIST_COUNT };
 
@@ -68,6 +70,7 @@ struct client {
   uint8_t list;
   uint8_t last_file; /* the file handed out last, whatever the stage */
   uint8_t meta[CHAIN_STAGES];
+  uint8_t cls[CHAIN_STAGES];  /* enum pxc_class of the stage */
   uint8_t file[CHAIN_STAGES];
   uint32_t prev, next; /* LRU list links, most recent at the head */
   uint32_t hash_next;
@@ -274,7 +277,7 @@ same_stage(const struct client *c, const struct pxc_request *req)
 {
   unsigned s = c->head;
 
-  return META_CLASS(c->meta[s]) == (unsigned)req->fw_class &&
+  return c->cls[s] == (unsigned)req->fw_class &&
          c->fp[s] == request_fp(req) &&
          (c->xid == req->xid || !(c->meta[s] & META_HANDOUT) ||
           req->has_boot_item);
@@ -409,8 +412,9 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
   step->flags = STEP_VALID;
   request_key(req, key);
   i = find_client(t, key);
-  if (req->fw_class == PXC_CLASS_NONE) {
-    /* the installed OS: this machine's boot chain is over */
+  if (!class_is_netboot(req->fw_class)) {
+    /* no boot program (the installed OS, an installer, an agent): this
+       machine's boot chain is over */
     if (i != NONE) {
       step->flags |= STEP_DROP;
       step->slot = i;
@@ -526,7 +530,8 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
   c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT |
                                          (c->xid == v->req->xid ? META_XID_DONE
                                                                 : 0))) |
-                         META(v->req->fw_class, v->own));
+                         META(v->own));
+  c->cls[s] = (uint8_t)v->req->fw_class;
   c->xid = v->req->xid;
   c->last_seen = v->step.now;
   if (v->chain.guard_tripped)
@@ -786,7 +791,7 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
     unsigned own = META_OWN(c->meta[s]);
     if (n + 1 != c->count)
       strbuf_puts(sb, " ");
-    strbuf_puts(sb, pxc_class_name((enum pxc_class)META_CLASS(c->meta[s])));
+    strbuf_puts(sb, pxc_class_name((enum pxc_class)c->cls[s]));
     if (own != PXC_OWN_UNKNOWN) {
       strbuf_puts(sb, "/");
       strbuf_puts(sb, pxc_own_name((enum pxc_own)own));

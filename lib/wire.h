@@ -49,7 +49,14 @@ enum dhcp_option {
   DHCP_CLIENT_UUID = 97,
   DHCP_EB5_ENCAP = 150, /* Etherboot 5.x */
   DHCP_EB_ENCAP = 175,  /* iPXE, gPXE */
+  DHCP_WDS_NBP = 250,   /* Windows WDS network boot program (wdsbp.h) */
   DHCP_END = 255
+};
+
+/* Option 53's values that the classifier tells apart (RFC 2132 §9.6). */
+enum dhcp_msg_type {
+  DHCP_DISCOVER = 1,
+  DHCP_REQUEST = 3
 };
 
 /* Option 52's value: which header fields carry options. */

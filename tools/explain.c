@@ -90,36 +90,13 @@ arch_source_name(const struct pxc_request *req)
 /* ------------------------------------------------------------------ */
 /* JSON output                                                         */
 
-/* Print DATA (LEN bytes from the wire) as a JSON string. */
-static void
-json_string(const uint8_t *data, size_t len)
-{
-  putchar('"');
-  for (size_t i = 0; i < len; i++) {
-    uint8_t c = data[i];
-    if (c == '"' || c == '\\')
-      printf("\\%c", c);
-    else if (c < 0x20 || c >= 0x7f)
-      printf("\\u%04x", c);
-    else
-      putchar(c);
-  }
-  putchar('"');
-}
-
-static void
-json_cstring(const char *s)
-{
-  json_string((const uint8_t *)s, strlen(s));
-}
-
 /* "key": "text", or "key": null when TEXT is empty. */
 static void
 json_text_or_null(const char *key, const char *text)
 {
   printf(",\"%s\":", key);
   if (*text)
-    json_cstring(text);
+    json_str(text);
   else
     printf("null");
 }
@@ -134,7 +111,7 @@ json_flags(const char *key, uint32_t flags, const char *(*name_of)(uint32_t))
   for (unsigned i = 0; i < 32; i++)
     if (flags & (1u << i)) {
       printf("%s", sep);
-      json_cstring(name_of(1u << i));
+      json_str(name_of(1u << i));
       sep = ",";
     }
   printf("]");
@@ -157,7 +134,7 @@ json_features(const struct pxc_request *req)
     name = pxc_feature_name((uint8_t)code);
     printf("%s", sep);
     if (name)
-      json_cstring(name);
+      json_str(name);
     else
       printf("%u", code);
     sep = ",";
@@ -172,13 +149,13 @@ json_user_classes(const struct pxc_request *req)
 
   printf(",\"user_class\":");
   if (uc.data)
-    json_string(uc.data, uc.len);
+    json_bytes(uc.data, uc.len);
   else
     printf("null");
   printf(",\"user_classes\":[");
   for (size_t i = 0; (uc = pxc_user_class(req, i)).data; i++) {
     printf(i ? "," : "");
-    json_string(uc.data, uc.len);
+    json_bytes(uc.data, uc.len);
   }
   printf("]");
 }
@@ -193,7 +170,7 @@ json_arch(const struct pxc_request *req)
   } else {
     printf(",\"arch\":%u,\"arch_name\":", req->arch);
     if (info)
-      json_cstring(info->name);
+      json_str(info->name);
     else
       printf("null");
   }
@@ -214,7 +191,7 @@ json_tags(const struct explain *ex, const struct pxc_verdict *v)
   for (size_t i = 0; i < n; i++)
     if (pxc_rule_matches(ex->cfg, i, v)) {
       printf("%s", sep);
-      json_cstring(pxc_rule_tag(ex->cfg, i));
+      json_str(pxc_rule_tag(ex->cfg, i));
       sep = ",";
     }
   printf("],\"tag_rules\":[");
@@ -222,7 +199,7 @@ json_tags(const struct explain *ex, const struct pxc_verdict *v)
   for (size_t i = 0; i < n; i++)
     if (pxc_rule_matches(ex->cfg, i, v)) {
       printf("%s", sep);
-      json_cstring(pxc_rule_text(ex->cfg, i));
+      json_str(pxc_rule_text(ex->cfg, i));
       sep = ",";
     }
   printf("]");
@@ -246,7 +223,7 @@ json_chain(const struct explain *ex, const struct pxc_verdict *v)
          c->stages, c->hops, c->follows_chainload ? "true" : "false",
          c->restarted ? "true" : "false", c->rebooted ? "true" : "false",
          c->looping ? "true" : "false");
-  json_cstring(pxc_format_chain(ex->trk, v, history, sizeof(history)));
+  json_str(pxc_format_chain(ex->trk, v, history, sizeof(history)));
   printf("}");
 }
 
@@ -317,7 +294,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
   char text[128];
 
   printf("{\"file\":");
-  json_cstring(ex->source);
+  json_str(ex->source);
   printf(",\"frame\":%lu,\"time\":%ld.%06ld,\"port\":%u", pkt->index,
          (long)pkt->time.tv_sec, (long)pkt->time.tv_usec, pkt->dst_port);
   printf(",\"family\":\"%s\"", pxc_ip_family_name(req->ip_family));
@@ -326,6 +303,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
   printf(",\"xid\":\"%s\"", xid_text(req, text, sizeof(text)));
   printf(",\"msg\":\"%s\"", msg_name(req));
   printf(",\"class\":\"%s\"", pxc_class_name(req->fw_class));
+  json_text_or_null("agent", pxc_agent_name((enum pxc_agent)req->agent));
   printf(",\"own\":%s", v->own == PXC_OWN_OWN      ? "true"
                         : v->own == PXC_OWN_VENDOR ? "false"
                                                    : "null");
@@ -336,7 +314,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
   json_user_classes(req);
   printf(",\"vendor_class\":");
   if (pxc_vendor_class(req).data)
-    json_string(pxc_vendor_class(req).data, pxc_vendor_class(req).len);
+    json_bytes(pxc_vendor_class(req).data, pxc_vendor_class(req).len);
   else
     printf("null");
   json_text_or_null("uuid", pxc_format_uuid(req, text, sizeof(text)));
@@ -384,7 +362,7 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
   struct pxc_chain_stats st;
   char history[1024];
 
-  if (!ex->trk || v->req->fw_class == PXC_CLASS_NONE)
+  if (!ex->trk || !pxc_class_is_netboot(v->req->fw_class))
     return;
   if (!ex->judged_by) {
     printf("  chain: not tracked (the tracker follows DHCPv4 only)\n");
@@ -479,6 +457,8 @@ print_text(const struct explain *ex, const struct captured *pkt,
   printf("  class %s", pxc_class_name(req->fw_class));
   if (v->own != PXC_OWN_UNKNOWN)
     printf(" (%s)", pxc_own_name(v->own));
+  if (req->agent != PXC_AGENT_NONE)
+    printf("  agent %s", pxc_agent_name((enum pxc_agent)req->agent));
   if (req->arch_source != PXC_ARCH_NONE)
     printf("  arch %u %s", req->arch, info ? info->name : "(unassigned)");
   for (unsigned i = 1; i < req->arch_count; i++)

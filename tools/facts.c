@@ -118,8 +118,9 @@ print_buses(void)
   fputs("]", stdout);
 }
 
-/* "classes" (with starts_chain) and "own": the verdict names; the
-   request's "ip_families" and "mac_sources". */
+/* "classes" (with starts_chain and netboot), "agents" (with their class
+   and description) and "own": the verdict names; the request's
+   "ip_families" and "mac_sources". */
 static void
 print_classes(void)
 {
@@ -130,8 +131,23 @@ print_classes(void)
     fputs(sep, stdout);
     json_key("{", "name");
     json_str(pxc_class_name((enum pxc_class)cls));
-    printf(",\"starts_chain\":%s}",
-           pxc_class_starts_chain((enum pxc_class)cls) ? "true" : "false");
+    printf(",\"starts_chain\":%s,\"netboot\":%s}",
+           pxc_class_starts_chain((enum pxc_class)cls) ? "true" : "false",
+           pxc_class_is_netboot((enum pxc_class)cls) ? "true" : "false");
+    sep = ",\n  ";
+  }
+  fputs("]", stdout);
+  fputs(",\n\"agents\":[", stdout);
+  sep = "\n  ";
+  for (int a = PXC_AGENT_NONE + 1; a < PXC_AGENT_COUNT; a++) {
+    fputs(sep, stdout);
+    json_key("{", "name");
+    json_str(pxc_agent_name((enum pxc_agent)a));
+    json_key(",", "class");
+    json_str(pxc_class_name(pxc_agent_class((enum pxc_agent)a)));
+    json_key(",", "text");
+    json_str(pxc_agent_text((enum pxc_agent)a));
+    fputs("}", stdout);
     sep = ",\n  ";
   }
   fputs("]", stdout);

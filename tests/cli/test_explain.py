@@ -44,6 +44,50 @@ def explain_json(*args):
     return [json.loads(l) for l in run("explain", "--json", *args).stdout.splitlines()]
 
 
+def bootp(options, *, xid=0x5f5e1234, secs=0, ciaddr=b"\0" * 4, htype=1,
+          cookie=True, pad_to=0):
+    """A BOOTREQUEST: the header, the cookie and OPTIONS (bytes, END
+    included), zero-padded to PAD_TO bytes."""
+    mac = bytes.fromhex("525400fa0010")
+    head = struct.pack(">BBBBIHH4s4s4s4s16s64s128s", 1, htype, 6, 0, xid, secs, 0,
+                       ciaddr, b"\0" * 4, b"\0" * 4, b"\0" * 4, mac, b"", b"")
+    data = head + (bytes.fromhex("63825363") if cookie else b"") + options
+    return data + b"\0" * max(0, pad_to - len(data))
+
+
+def opt(code, value):
+    value = value.encode() if isinstance(value, str) else bytes(value)
+    return bytes([code, len(value)]) + value
+
+
+# One request of each program of issue 10, built from its source's layout
+# (test_classify.c cites the sources): (class, agent, payload).
+FIELD = [
+    # grub-core/net/bootp.c: DISCOVER with 53 alone, secs = low half of xid
+    ("grub", None, bootp(opt(53, [1]) + b"\xff", xid=0x5f5e1234, secs=0x1234, pad_to=300)),
+    # ... its REQUEST: 54, 50 and the 7-byte parameter list
+    ("grub", None, bootp(opt(53, [3]) + opt(54, [10, 77, 0, 1]) + opt(50, [10, 77, 0, 100])
+                         + opt(55, [1, 3, 6, 15, 12, 17, 18]) + b"\xff",
+                         xid=0x5f5e1234, secs=0x1236, pad_to=300)),
+    # GRUB 2.02: plain BOOTP, the vendor area zeroed
+    ("grub", "grub-bootp", bootp(b"", xid=0x5f5e1234, secs=0x1234, cookie=False, pad_to=300)),
+    # wdsnbp: REQUEST from its address, bare PXEClient, option 250
+    ("wds", None, bootp(opt(53, [3]) + opt(60, "PXEClient") + opt(250, [1, 2, 0, 0, 0xff])
+                        + b"\xff", secs=0xffff, ciaddr=bytes([10, 77, 0, 100]))),
+    ("bsdp", None, bootp(opt(53, [8]) + opt(60, "AAPLBSDPC/i386/MacBookPro11,1")
+                         + opt(43, [1, 1, 1]) + b"\xff")),
+    ("loader", "freebsd-pxeboot", bootp(opt(53, [1]) + opt(60, "PXEClient")
+                                        + opt(77, b"\x07FreeBSD") + b"\xff")),
+    ("loader", "u-root", bootp(opt(53, [1]) + opt(60, "PXE UROOT") + b"\xff")),
+    ("agent", "onie", bootp(opt(53, [1]) + opt(60, "onie_vendor:x86_64-accton_as7326_56x-r0")
+                            + b"\xff")),
+    ("agent", "ilo", bootp(opt(53, [1]) + opt(60, "CPQRIB3") + b"\xff")),
+    ("os", "udhcpc", bootp(opt(53, [1]) + opt(60, "udhcp 1.36.1") + b"\xff")),
+    ("os", "linux-ipconfig", bootp(opt(53, [1]) + opt(60, "Linux ipconfig") + b"\xff")),
+    ("os", "windows", bootp(opt(53, [1]) + opt(60, "MSFT 5.0") + b"\xff")),
+]
+
+
 class Explain(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp()
@@ -147,6 +191,27 @@ class Explain(unittest.TestCase):
         self.assertEqual((r["class"], r["arch"], r["undi"]), ("pxe", 7, "3.0"))
         p = run("explain", "--hex", "0a0", check=False)
         self.assertEqual(p.returncode, 2)
+
+    def test_field_clients_are_named(self):
+        """explain names each program of issue 10, text and JSON, and a
+        config's dhcp-pxe-class selects it by class, netboot or agent."""
+        conf = self.write("field.conf", "dhcp-pxe-class=set:boot,netboot\n"
+                                        "dhcp-pxe-class=set:host,os,agent\n"
+                                        "dhcp-pxe-class=set:bmc,idrac,ilo\n")
+        for cls, agent, payload in FIELD:
+            with self.subTest(cls=cls, agent=agent):
+                r = explain_json("--config", conf, "--hex", payload.hex())[0]
+                self.assertEqual((r["class"], r["agent"]), (cls, agent))
+                tags = set(r["tags"])
+                self.assertEqual("boot" in tags, cls not in ("os", "agent"))
+                self.assertEqual("host" in tags, cls in ("os", "agent"))
+                self.assertEqual("bmc" in tags, agent == "ilo")
+                text = run("explain", "--hex", payload.hex()).stdout
+                self.assertIn("  class %s" % cls, text)
+                if agent:
+                    self.assertIn("agent %s" % agent, text)
+                else:
+                    self.assertNotIn("agent", text)
 
     def test_linux_cooked_capture(self):
         """Rewrite the Ethernet capture as Linux cooked (SLL) frames."""

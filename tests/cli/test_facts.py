@@ -48,15 +48,30 @@ class Facts(unittest.TestCase):
         self.assertEqual({x["name"]: x["code"] for x in f["features"]}["https"], 0x14)
         self.assertEqual({b["name"]: b["type"] for b in f["buses"]}["pci"], 1)
         self.assertEqual([c["name"] for c in f["classes"]],
-                         ["none", "pxe", "http-boot", "ipxe", "gpxe", "etherboot", "uboot"])
+                         ["none", "pxe", "http-boot", "ipxe", "gpxe", "etherboot", "uboot",
+                          "grub", "wds", "bsdp", "flexboot", "loader", "agent", "os"])
         starts = {c["name"] for c in f["classes"] if c["starts_chain"]}
-        self.assertEqual(starts, {"pxe", "http-boot", "etherboot", "uboot"})
+        self.assertEqual(starts, {"pxe", "http-boot", "etherboot", "uboot", "bsdp", "flexboot"})
+        not_netboot = {c["name"] for c in f["classes"] if not c["netboot"]}
+        self.assertEqual(not_netboot, {"none", "agent", "os"})
         self.assertEqual(f["own"], ["unknown", "vendor", "own"])
         self.assertEqual(f["ip_families"], ["ipv4", "ipv6"])
         self.assertEqual(f["mac_sources"], ["chaddr", "none", "relay", "duid-ll",
                                             "duid-llt", "caller"])
         self.assertEqual(sorted(f["directives"]), sorted(DIRECTIVES))
         self.assertIn("netboot", f["class_selectors"])
+
+    def test_agents_are_listed_and_selectable(self):
+        f = self.facts
+        agents = {a["name"]: a for a in f["agents"]}
+        self.assertEqual(agents["udhcpc"]["class"], "os")
+        self.assertEqual(agents["idrac"]["class"], "agent")
+        self.assertEqual(agents["freebsd-pxeboot"]["class"], "loader")
+        self.assertNotIn("", agents)
+        classes = {c["name"] for c in f["classes"]}
+        self.assertFalse(classes & set(agents))
+        # every agent name is a dhcp-pxe-class selector, after the others
+        self.assertEqual(f["class_selectors"][-len(agents):], [a["name"] for a in f["agents"]])
 
     def test_families_and_flags_are_bits(self):
         f = self.facts

@@ -1,14 +1,25 @@
 #!/usr/bin/env python3
-"""The patched tree built WITHOUT HAVE_PXECLASS is stock dnsmasq (TAP).
+"""The patched tree built WITHOUT HAVE_PXECLASS is stock dnsmasq plus the
+series' fixes of dnsmasq bugs, and nothing else (TAP).
 
   check_stock_equivalence.py BUILD_DNSMASQ WORKDIR VERSION
 
-Builds VERSION twice with build-dnsmasq (from WORKDIR's fetched Debian
-source): `stock`, and `patched-off` (series and hooks applied, no
-HAVE_PXECLASS).  Both use the same CFLAGS, with __LINE__ pinned to 0:
-dnsmasq 2.93's malloc logging records __LINE__, and the patch shifts the
-lines of option.c and rfc2131.c.  Then the machine code and data of the
-two binaries must be identical, and so must their --help.
+The series carries fixes of dnsmasq itself (its `fix` patches, applied
+with or without HAVE_PXECLASS): 0006 stops the DHCPv6 user/vendor-class
+loop from linking a tag to itself (a remote hang, every version), 0007
+stops 2.93's enterprise-only dhcp-vendorclass from ending that loop.
+They are the one intended difference from stock.
+
+Builds VERSION three times with build-dnsmasq (from WORKDIR's fetched
+Debian source): `stock`, `fixed` (the fixes alone) and `patched-off`
+(series and hooks applied, no HAVE_PXECLASS), all with the same CFLAGS,
+__LINE__ pinned to 0: dnsmasq 2.93's malloc logging records __LINE__,
+and the patches shift lines.  Then:
+
+  - patched-off and fixed: identical machine code, data and --help;
+  - fixed and stock: every object file identical but the ones the fixes
+    patch (rfc3315.o), which must differ (the fix is compiled in), and
+    --help identical.
 """
 
 import os
@@ -18,6 +29,8 @@ import tempfile
 
 CFLAGS = "-Wall -W -O2 -Wno-builtin-macro-redefined -D__LINE__=0"
 SECTIONS = (".text", ".rodata", ".data")
+# The object files the fix patches change.
+FIXED_OBJECTS = {"rfc3315.o"}
 
 
 def tap_line(number, ok, name, detail=""):
@@ -49,6 +62,24 @@ def section(binary, name, directory):
         return data.read()
 
 
+def object_differences(stock_tree, fixed_tree):
+    """Names of the object files of src/ that differ between two trees
+    (or exist in one only)."""
+    names = set()
+    for tree in (stock_tree, fixed_tree):
+        names |= {n for n in os.listdir(os.path.join(tree, "src")) if n.endswith(".o")}
+    differ = set()
+    for name in sorted(names):
+        paths = [os.path.join(tree, "src", name) for tree in (stock_tree, fixed_tree)]
+        if not all(os.path.exists(p) for p in paths):
+            differ.add(name)
+            continue
+        with open(paths[0], "rb") as one, open(paths[1], "rb") as two:
+            if one.read() != two.read():
+                differ.add(name)
+    return differ
+
+
 def help_text(binary):
     return subprocess.run([binary, "--help"], text=True, timeout=30,
                           stdout=subprocess.PIPE).stdout
@@ -69,14 +100,31 @@ def main(argv):
         results.append(tap_line(2, off is not None,
                                 "patched %s without HAVE_PXECLASS builds"
                                 % version, log))
-        number = 3
+        fixed, log = build(build_dnsmasq, workdir, version, "fixed",
+                           directory)
+        results.append(tap_line(3, fixed is not None,
+                                "stock %s with the fixes alone builds"
+                                % version, log))
+        number = 4
         for name in SECTIONS:
-            ok = bool(stock and off) and (section(stock, name, directory)
+            ok = bool(fixed and off) and (section(fixed, name, directory)
                                           == section(off, name, directory))
-            results.append(tap_line(number, ok, "%s identical to stock" % name))
+            results.append(tap_line(number, ok, "%s identical to stock plus "
+                                    "the fixes" % name))
             number += 1
-        ok = bool(stock and off) and help_text(stock) == help_text(off)
-        results.append(tap_line(number, ok, "--help identical to stock"))
+        ok = bool(fixed and off) and help_text(fixed) == help_text(off)
+        results.append(tap_line(number, ok, "--help identical to stock plus "
+                                "the fixes"))
+        differ = (object_differences(os.path.join(directory, "stock"),
+                                     os.path.join(directory, "fixed"))
+                  if stock and fixed else None)
+        results.append(tap_line(number + 1, differ == FIXED_OBJECTS,
+                                "the fixes change %s and nothing else"
+                                % ", ".join(sorted(FIXED_OBJECTS)),
+                                "objects differing from stock: %s" % differ))
+        ok = bool(stock and fixed) and help_text(stock) == help_text(fixed)
+        results.append(tap_line(number + 2, ok, "--help of the fixed build "
+                                "identical to stock"))
     print("1..%d" % len(results))
     return 0 if all(results) else 1
 

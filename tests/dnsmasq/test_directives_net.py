@@ -91,7 +91,8 @@ EXPECTED = {
     "gpxe-0.9.3": "c-gpxe c-net a-bios b-e1000 f-http-dns f-tftp",
     "gpxe-2007": "c-eb c-net",
     "virtualbox-ipxe": "c-ipxe c-vendor c-net a-bios b-e1000 f-tftp v-ge121",
-    "flexboot": "c-ipxe c-vendor c-net a-bios b-mlx f-http-dns f-tftp v-eq100",
+    # FlexBoot is its own class (issue 10): a boot program, not iPXE
+    "flexboot": "c-net a-bios b-mlx f-http-dns f-tftp v-eq100",
     "qemu-ipxe": "c-ipxe c-vendor c-net a-bios b-virtio f-http-dns f-tftp v-eq100",
     "ipxe-1.20.1": "c-ipxe c-vendor c-net a-bios b-virtio f-http-dns f-tftp m-https",
     # HTTPS but older than 2: not own (criteria on one line are ANDed)

@@ -302,7 +302,8 @@ class CaptureReplayTest(unittest.TestCase):
     """Each capture's requests replayed against dnsmasq with its own config."""
 
     def test_every_capture_replays_identically(self):
-        names = [os.path.basename(d.rstrip("/")) for d in CAPTURE_DIRS]
+        names = [os.path.basename(d.rstrip("/")) for d in CAPTURE_DIRS
+                 if replay.has_dhcpv4_reply(d)]
         self.assertGreaterEqual(len(names), 5)
         with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
             futures = {name: pool.submit(replay.replay_capture, capture(name), DNSMASQ)

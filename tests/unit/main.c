@@ -19,6 +19,7 @@ main(void)
   srunner_add_suite(sr, rules_suite());
   srunner_add_suite(sr, chain_suite());
   srunner_add_suite(sr, factsheet_suite());
+  srunner_add_suite(sr, field_suite());
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);

@@ -20,6 +20,7 @@ Suite *tables_suite(void);
 Suite *chain_suite(void);
 Suite *equivalence_suite(void);
 Suite *factsheet_suite(void);
+Suite *field_suite(void);
 
 /* A DHCP datagram of a capture in tests/captures/, copied out. */
 struct loaded {

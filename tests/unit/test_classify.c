@@ -123,8 +123,9 @@ END_TEST
 
 START_TEST(ordinary_client)
 {
-  start("MSFT 5.0");
+  start("android-dhcp-14");
   ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_NONE);
+  ck_assert_uint_eq(req.agent, PXC_AGENT_NONE);
   ck_assert_uint_eq(req.warnings, 0);
   start(NULL);
   ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_NONE);
@@ -686,7 +687,9 @@ START_TEST(virtualbox_ipxe)
 END_TEST
 
 /* Mellanox FlexBoot: an iPXE fork that sends no user class (warewulf3#104)
-   but still option 175. */
+   but still option 175 with a version: its own class, boot firmware in
+   the NIC's ROM.  The same 175 with iPXE's user class is iPXE, on any
+   NIC. */
 START_TEST(flexboot_without_user_class)
 {
   static const uint8_t eb[] = {0xb1, 5, 1, 0x15, 0xb3, 0x10, 0x03,
@@ -694,8 +697,15 @@ START_TEST(flexboot_without_user_class)
   start("PXEClient:Arch:00000:UNDI:002001");
   builder_option(&b, 93, arch0, 2);
   builder_option(&b, 175, eb, sizeof(eb));
-  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_IPXE);
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_FLEXBOOT);
   ck_assert_str_eq(text_of(pxc_format_busid), "pci:15b3:1003");
+  ck_assert(pxc_class_starts_chain(PXC_CLASS_FLEXBOOT));
+  ck_assert_uint_eq(req.warnings, 0);
+  start("PXEClient:Arch:00000:UNDI:002001");
+  builder_option(&b, 93, arch0, 2);
+  builder_option(&b, 77, (const uint8_t *)"iPXE", 4);
+  builder_option(&b, 175, eb, sizeof(eb));
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_IPXE);
 }
 END_TEST
 
@@ -717,18 +727,37 @@ START_TEST(uboot_armv8_wire)
 }
 END_TEST
 
-/* U-Boot before 2016.07 sent 93 = 0x0100, which IANA never assigned. */
+/* U-Boot before 2016.07 sent 93 = 0x0100, which IANA never assigned:
+   "an ARM U-Boot" (board headers' CONFIG_BOOTP_PXE_CLIENTARCH, e.g.
+   include/configs/vexpress_ca9x4.h with its vendor class spelt
+   "U-boot.armv7.ca9x4_ct_vxp", vexpress_aemv8a.h with none).  Read as
+   21 or 22 when the vendor class names the ARM generation, kept as 0x100
+   otherwise, with the quirk's warning (not arch-unassigned). */
 START_TEST(uboot_old_arch)
 {
   static const uint8_t a100[2] = {0x01, 0x00};
-  start("U-boot.armv7");
+  static const uint8_t undi00[3] = {1, 0, 0};
+  start("U-boot.armv7.ca9x4_ct_vxp");
   builder_option(&b, 93, a100, 2);
   classify_built();
-  ck_assert_int_eq(req.fw_class, PXC_CLASS_NONE); /* "U-boot": not ours */
-  start("U-Boot.armv7");
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_UBOOT);
+  ck_assert_uint_eq(req.arch, 21);
+  ck_assert_uint_eq(req.arch93_raw, 0x100);
+  ck_assert_uint_eq(req.warnings, PXC_WARN_UBOOT_ARCH_256);
+  start("U-Boot.armv8");
   builder_option(&b, 93, a100, 2);
   ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_UBOOT);
-  ck_assert_uint_eq(req.warnings, PXC_WARN_ARCH_UNKNOWN);
+  ck_assert_uint_eq(req.arch, 22);
+  /* no vendor class (vexpress_aemv8a.h): U-Boot's 94 = 0.0 with 0x100 is
+     still U-Boot, not a PXE ROM; the bitness is not said */
+  start(NULL);
+  builder_option(&b, 93, a100, 2);
+  builder_option(&b, 94, undi00, 3);
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_UBOOT);
+  ck_assert_uint_eq(req.arch, 0x100);
+  ck_assert_uint_eq(req.warnings, PXC_WARN_UBOOT_ARCH_256);
+  ck_assert_str_eq(pxc_warning_name(PXC_WARN_UBOOT_ARCH_256),
+                   "uboot-arch-256");
 }
 END_TEST
 

@@ -449,7 +449,8 @@ START_TEST(user_class_entries)
 }
 END_TEST
 
-/* Every value of 61, of every instance. */
+/* Every value of 61, of every instance (with a PXEClient: HTTPClient
+   would read 7 and 11 as their HTTP codes, http-arch-as-pxe). */
 START_TEST(arch_every_value)
 {
   start6(1, 5);
@@ -458,7 +459,7 @@ START_TEST(arch_every_value)
   put16(16);
   put16(7);
   arch6(11);
-  vendor_class6(343, "HTTPClient:Arch:00016:UNDI:003000");
+  vendor_class6(343, "PXEClient:Arch:00016:UNDI:003000");
   classify6();
   ck_assert_uint_eq(req.arch_count, 3);
   ck_assert_uint_eq(req.arch_list[0], 16);

@@ -277,7 +277,10 @@ START_TEST(selectors_follow_the_table)
   ck_assert_str_eq(pxc_class_selector_name(SELECTOR_IPXE_VENDOR),
                    "ipxe-vendor");
   ck_assert_str_eq(pxc_class_selector_name(SELECTOR_NETBOOT), "netboot");
-  ck_assert_ptr_null(pxc_class_selector_name(SELECTOR_COUNT));
+  ck_assert_str_eq(pxc_class_selector_name(SELECTOR_COUNT),
+                   pxc_agent_name((enum pxc_agent)1));
+  ck_assert_ptr_null(
+      pxc_class_selector_name(SELECTOR_COUNT + SELECTOR_AGENTS));
 }
 END_TEST
 

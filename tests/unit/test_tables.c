@@ -133,7 +133,7 @@ START_TEST(table_iterators)
 END_TEST
 
 /* dhcp-pxe-class selectors: every class name in enum order, then the
-   three that are not classes. */
+   three that are not classes, then every agent name (none's excepted). */
 START_TEST(class_selectors)
 {
   static const char *const extra[] = {"ipxe-own", "ipxe-vendor", "netboot"};
@@ -144,10 +144,40 @@ START_TEST(class_selectors)
                      pxc_class_name((enum pxc_class)i));
   for (size_t k = 0; k < 3; k++)
     ck_assert_str_eq(pxc_class_selector_name(i + k), extra[k]);
-  ck_assert_ptr_null(pxc_class_selector_name(i + 3));
+  i += 3;
+  for (size_t a = 1; a < PXC_AGENT_COUNT; a++, i++)
+    ck_assert_str_eq(pxc_class_selector_name(i),
+                     pxc_agent_name((enum pxc_agent)a));
+  ck_assert_ptr_null(pxc_class_selector_name(i));
   ck_assert(pxc_class_starts_chain(PXC_CLASS_PXE));
   ck_assert(!pxc_class_starts_chain(PXC_CLASS_IPXE));
   ck_assert(!pxc_class_starts_chain(PXC_CLASS_COUNT));
+}
+END_TEST
+
+/* netboot is every boot program: not none, not an agent, not an OS; and
+   every agent name is its own (no class or other agent has it). */
+START_TEST(netboot_and_agents)
+{
+  for (int c = 0; c < PXC_CLASS_COUNT; c++)
+    ck_assert_int_eq(pxc_class_is_netboot((enum pxc_class)c),
+                     c != PXC_CLASS_NONE && c != PXC_CLASS_AGENT &&
+                         c != PXC_CLASS_OS);
+  ck_assert(!pxc_class_is_netboot(PXC_CLASS_COUNT));
+  ck_assert_str_eq(pxc_agent_name(PXC_AGENT_NONE), "");
+  ck_assert_ptr_null(pxc_agent_name(PXC_AGENT_COUNT));
+  ck_assert_ptr_null(pxc_agent_text(PXC_AGENT_COUNT));
+  ck_assert_int_eq(pxc_agent_class(PXC_AGENT_COUNT), PXC_CLASS_NONE);
+  ck_assert_int_eq(pxc_agent_class(PXC_AGENT_UDHCPC), PXC_CLASS_OS);
+  ck_assert_int_eq(pxc_agent_class(PXC_AGENT_IDRAC), PXC_CLASS_AGENT);
+  for (int a = 1; a < PXC_AGENT_COUNT; a++) {
+    const char *name = pxc_agent_name((enum pxc_agent)a);
+    ck_assert_uint_gt(strlen(name), 0);
+    for (int c = 0; c < PXC_CLASS_COUNT; c++)
+      ck_assert_str_ne(name, pxc_class_name((enum pxc_class)c));
+    for (int b = 1; b < a; b++)
+      ck_assert_str_ne(name, pxc_agent_name((enum pxc_agent)b));
+  }
 }
 END_TEST
 
@@ -197,6 +227,7 @@ tables_suite(void)
   tcase_add_test(tc, class_names);
   tcase_add_test(tc, table_iterators);
   tcase_add_test(tc, class_selectors);
+  tcase_add_test(tc, netboot_and_agents);
   tcase_add_test(tc, flag_names_from_header);
   tcase_add_test(tc, null_names);
   suite_add_tcase(s, tc);

@@ -248,6 +248,14 @@ def capture_config(capture_dir, tftp_root, bridge):
     return set_config_option(config, "tftp-root", tftp_root)
 
 
+def has_dhcpv4_reply(capture_dir):
+    """True if CAPTURE_DIR/dhcp.pcap holds a DHCPv4 reply, i.e. something
+    replay_capture can compare.  The DHCPv6 captures (g*) mostly hold none:
+    their configs have no v4 range, so dnsmasq would never open port 67."""
+    return any(exchange.replies
+               for exchange in load_exchanges(os.path.join(capture_dir, "dhcp.pcap")))
+
+
 def replay_capture(capture_dir, binary, peer_binary=None, edit_config=None):
     """Replay the client side of CAPTURE_DIR/dhcp.pcap against BINARY running
     the capture's own config (EDIT_CONFIG(text) -> text may change it), in a
