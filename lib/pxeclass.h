@@ -90,7 +90,7 @@ enum pxc_class { PXC_CLASSES(PXC_CLASS_ENUM_) PXC_CLASS_COUNT };
 
 #define PXC_AGENTS(X)                                                          \
   X(NONE, "", NONE, "no agent named")                                          \
-  X(BLUEFIELD, "bluefield", PXE, "NVIDIA BlueField DPU UEFI PXE (BF2Client)") \
+  X(BLUEFIELD, "bluefield", PXE, "NVIDIA BlueField DPU UEFI PXE (BF2Client)")  \
   X(GRUB_BOOTP, "grub-bootp", GRUB, "GRUB 2.02 and older: plain BOOTP")        \
   X(FREEBSD, "freebsd-pxeboot", LOADER, "FreeBSD pxeboot/loader")              \
   X(UROOT, "u-root", LOADER, "u-root/LinuxBoot boot (PXE UROOT)")              \
@@ -105,7 +105,7 @@ enum pxc_class { PXC_CLASSES(PXC_CLASS_ENUM_) PXC_CLASS_COUNT };
   X(UDHCPC, "udhcpc", OS, "busybox udhcpc (udhcp <version>)")                  \
   X(ANACONDA, "anaconda", OS, "Anaconda installer's dracut (anaconda-)")       \
   X(DHCPCD, "dhcpcd", OS, "dhcpcd (dhcpcd-<version>:)")                        \
-  X(WINDOWS, "windows", OS, "Windows and Windows PE (MSFT 5.0)")             \
+  X(WINDOWS, "windows", OS, "Windows and Windows PE (MSFT 5.0)")               \
   X(BLUEFIELD_OS, "bluefield-os", OS,                                          \
     "NVIDIA BlueField DPU's own OS (nvidia-bluefield-dpu <arch>)")
 
@@ -142,15 +142,17 @@ enum pxc_ip_family { PXC_IP_FAMILIES(PXC_IP_FAMILY_ENUM_) PXC_IP_FAMILY_COUNT };
 /* Where the client's hardware address (htype, hlen, chaddr) came from.
    X(ID, name) */
 #define PXC_MAC_SOURCES(X)                                                     \
-  X(CHADDR, "chaddr")     /* DHCPv4: the BOOTP header */                      \
-  X(NONE, "none")         /* DHCPv6 and none of the below: hlen is 0 */       \
-  X(RELAY, "relay")       /* DHCPv6 option 79, from a relay (RFC 6939) */     \
-  X(DUID_LL, "duid-ll")   /* DHCPv6 DUID-LL (U-Boot, GRUB) */                 \
-  X(DUID_LLT, "duid-llt") /* DHCPv6 DUID-LLT: EDK2 keeps one for every NIC */ \
+  X(CHADDR, "chaddr")     /* DHCPv4: the BOOTP header */                       \
+  X(NONE, "none")         /* DHCPv6 and none of the below: hlen is 0 */        \
+  X(RELAY, "relay")       /* DHCPv6 option 79, from a relay (RFC 6939) */      \
+  X(DUID_LL, "duid-ll")   /* DHCPv6 DUID-LL (U-Boot, GRUB) */                  \
+  X(DUID_LLT, "duid-llt") /* DHCPv6 DUID-LLT: EDK2 keeps one for every NIC */  \
   X(CALLER, "caller")     /* written by the caller (see pxc_classify6) */
 
 #define PXC_MAC_SOURCE_ENUM_(id, name) PXC_MAC_##id,
-enum pxc_mac_source { PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT };
+enum pxc_mac_source {
+  PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT
+};
 #undef PXC_MAC_SOURCE_ENUM_
 
 /* ------------------------------------------------------------------ */
@@ -160,7 +162,7 @@ enum pxc_mac_source { PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT
 
 #define PXC_ERRORS(X)                                                          \
   X(SHORT, "short",                                                            \
-    "packet shorter than its header (BOOTP's; DHCPv6's or a relay's)")                    \
+    "packet shorter than its header (BOOTP's; DHCPv6's or a relay's)")         \
   X(COOKIE, "no-cookie", "no DHCP magic cookie, options not read")             \
   X(OPT_OVERRUN, "opt-overrun", "an option runs past the end of the packet")   \
   X(OVERLOAD, "overload",                                                      \
@@ -169,19 +171,19 @@ enum pxc_mac_source { PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT
   X(MSG_TYPE, "msg-type", "option 53 has the wrong length")                    \
   X(ARCH, "arch-length",                                                       \
     "option 93 (DHCPv6: 61) is empty or of odd length")                        \
-  X(UNDI, "undi", "option 94 (DHCPv6: 62) is not 3 bytes of type 1")          \
+  X(UNDI, "undi", "option 94 (DHCPv6: 62) is not 3 bytes of type 1")           \
   X(UUID, "uuid", "option 97 is not 17 bytes of type 0")                       \
   X(ENCAP, "encap-overrun", "an option 175 sub-option runs past its end")      \
   X(ENCAP_VALUE, "encap-value",                                                \
     "option 175 version or bus id has the wrong length")                       \
-  X(USER_CLASS, "user-class",                                                 \
+  X(USER_CLASS, "user-class",                                                  \
     "option 77 is empty (DHCPv6: 15 is, or has an empty or cut entry)")        \
   X(HLEN, "hlen", "hardware address length over 16")                           \
   X(NO_END, "no-end", "options end without an END option")                     \
   X(RELAY_DEPTH, "relay-depth",                                                \
     "DHCPv6 relay messages nested deeper than PXC_RELAY_MAX")                  \
   X(RELAY_MSG, "relay-no-message",                                             \
-    "a DHCPv6 relay message without a relay-message option (9)")              \
+    "a DHCPv6 relay message without a relay-message option (9)")               \
   X(DUID, "duid",                                                              \
     "DHCPv6 option 1 too short for its DUID type, or over 130 bytes")          \
   X(VENDOR_CLASS, "vendor-class",                                              \
@@ -191,24 +193,24 @@ enum pxc_mac_source { PXC_MAC_SOURCES(PXC_MAC_SOURCE_ENUM_) PXC_MAC_SOURCE_COUNT
 
 #define PXC_WARNINGS(X)                                                        \
   X(ARCH_MISMATCH, "arch-mismatch",                                            \
-    "option 93 and the Arch of option 60 (DHCPv6: 61, 16) differ")                              \
+    "option 93 and the Arch of option 60 (DHCPv6: 61, 16) differ")             \
   X(ARCH_FROM_60, "arch-from-60",                                              \
-    "no option 93 (DHCPv6: 61): architecture read from option 60 (16)")                          \
+    "no option 93 (DHCPv6: 61): architecture read from option 60 (16)")        \
   X(ARCH9_AS_X64, "arch9-as-x64", "arch 9 (EBC) taken as x64 UEFI")            \
   X(ARCH_UNKNOWN, "arch-unassigned",                                           \
     "an architecture value IANA has not assigned")                             \
   X(ARCH_MANY, "arch-many", "more architecture values than are kept")          \
   X(UNDI_MISMATCH, "undi-mismatch",                                            \
-    "option 94 and the UNDI of option 60 (DHCPv6: 62, 16) differ")            \
+    "option 94 and the UNDI of option 60 (DHCPv6: 62, 16) differ")             \
   X(NO_ARCH, "no-arch", "boot firmware that names no architecture")            \
   X(USER_CLASS_MANY, "user-class-many", "more user classes than are kept")     \
-  X(RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS")  \
+  X(RPI_AS_BIOS, "rpi-as-bios", "Raspberry Pi bootloader claiming x86 BIOS")   \
   X(UBOOT_ARCH_256, "uboot-arch-256",                                          \
-    "U-Boot's pre-IANA arch 0x100 (an ARM U-Boot)")                           \
+    "U-Boot's pre-IANA arch 0x100 (an ARM U-Boot)")                            \
   X(UBOOT_EFI_SWAP, "uboot-efi-x86-swap",                                      \
     "U-Boot's UEFI arch 6/7 swapped: 6 read as x64, 7 as ia32")                \
   X(HTTP_ARCH_AS_PXE, "http-arch-as-pxe",                                      \
-    "HTTPClient naming a PXE arch code, read as its HTTP code (11 as 19)")    \
+    "HTTPClient naming a PXE arch code, read as its HTTP code (11 as 19)")     \
   X(CLASS_REPEATED, "class-repeated",                                          \
     "a DHCPv6 user or vendor class sent twice (stock dnsmasq's tag loop)")     \
   X(UUID_EDK2, "uuid-edk2-order",                                              \
@@ -448,9 +450,10 @@ PXC_PUBLIC void pxc_classify(const struct pxc_config *cfg, const uint8_t *pkt,
  * instance and entry: PXEClient, HTTPClient, U-Boot …), 15 (iPXE, or a
  * dhcp-ipxe-own user class of CFG), the architecture from every value of
  * 61, the UNDI from 62, the IAID from the first IA_NA, the UUID from a
- * DUID-UUID (EDK2's byte order turned round, as uuid-edk2-order says), the MAC from option 79, else
- * from a DUID-LL or -LLT (mac_source tells which).  DHCPv6 carries no
- * option 175: ipxe.present is false, no version, features or bus id.
+ * DUID-UUID (EDK2's byte order turned round, as uuid-edk2-order says),
+ * the MAC from option 79, else from a DUID-LL or -LLT (mac_source tells
+ * which).  DHCPv6 carries no option 175: ipxe.present is false, no
+ * version, features or bus id.
  *
  * A caller that knows the client's MAC better (dnsmasq: from its
  * neighbour table) writes it into htype, hlen and chaddr afterwards and

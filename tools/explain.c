@@ -420,8 +420,9 @@ print_v6(const struct pxc_config *cfg, const struct pxc_request *req)
     printf("  peer %s", ip6_text(req->peer_address, text, sizeof(text)));
     if (req->interface_id_len)
       print_wire("interface-id", req->interface_id,
-                 req->interface_id_len < PXC_IFACE_ID_MAX ? req->interface_id_len
-                                                          : PXC_IFACE_ID_MAX);
+                 req->interface_id_len < PXC_IFACE_ID_MAX
+                     ? req->interface_id_len
+                     : PXC_IFACE_ID_MAX);
     printf("\n");
   }
   if (req->fw_class != PXC_CLASS_IPXE)
@@ -628,8 +629,8 @@ usage(FILE *out)
 {
   fprintf(out,
           "usage: pxeclass explain [--json] [--config dnsmasq.conf] FILE.pcap...\n"
-          "       pxeclass explain [--json] [--config dnsmasq.conf] [--v4|--v6] "
-          "--hex HEX\n"
+          "       pxeclass explain [--json] [--config dnsmasq.conf] "
+          "[--v4|--v6] --hex HEX\n"
           "Classify every DHCP request of the captures (UDP to ports 67 and "
           "4011;\nDHCPv6 to 547, relayed too).  --hex takes one UDP payload: "
           "DHCPv4 if the\nmagic cookie is at byte 236, else DHCPv6 if the "

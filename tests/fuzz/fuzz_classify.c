@@ -3,10 +3,11 @@
  * against a config that uses every rule kind and the chain tracker (a
  * small table, so eviction runs too), feed the same bytes to the tracker
  * as a server reply, then render it all; and the same bytes as a DHCPv6
- * message (pxc_classify6(), relays and all), judged and rendered too.  Any read outside the input, any
- * undefined behaviour or any crash is a finding; so is a request that
- * breaks its own invariants (counts within their arrays, features only
- * in PXC_FEATURE_FIRST..LAST, views inside the request).
+ * message (pxc_classify6(), relays and all), judged and rendered too.
+ * Any read outside the input, any undefined behaviour or any crash is a
+ * finding; so is a request that breaks its own invariants (counts within
+ * their arrays, features only in PXC_FEATURE_FIRST..LAST, views inside
+ * the request, nothing of option 175 in a DHCPv6 request).
  */
 #include <stdint.h>
 #include <stdlib.h>

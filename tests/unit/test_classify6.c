@@ -2,10 +2,13 @@
  * Unit tests of the DHCPv6 classifier (lib/classify6.c) on packets built
  * from each firmware's layout (shared/research/dhcpv6.md §2; the bytes of
  * EDK2 and iPXE as its f3 capture shows them):
- *   EDK2 PXEv6     NetworkPkg/UefiPxeBcDxe/PxeBcDhcp6.c PxeBcBuildDhcp6Options()
- *   EDK2 HTTPv6    NetworkPkg/HttpBootDxe/HttpBootDhcp6.c HttpBootBuildDhcp6Options()
+ *   EDK2 PXEv6     NetworkPkg/UefiPxeBcDxe/PxeBcDhcp6.c,
+ *                  PxeBcBuildDhcp6Options()
+ *   EDK2 HTTPv6    NetworkPkg/HttpBootDxe/HttpBootDhcp6.c,
+ *                  HttpBootBuildDhcp6Options()
  *   EDK2 Ip6Config NetworkPkg/Ip6Dxe/Ip6ConfigImpl.c (ORO {23} only)
- *   iPXE           src/net/udp/dhcpv6.c dhcpv6_request_options_data[], dhcpv6_tx()
+ *   iPXE           src/net/udp/dhcpv6.c, dhcpv6_request_options_data[],
+ *                  dhcpv6_tx()
  *   U-Boot         net/dhcpv6.c dhcp6_add_option()
  *   GRUB           rhboot grub-core/net/bootp.c (SOLICIT: IA_NA, DUID-LL, 8)
  * Relays (RFC 8415 §9.2, RFC 6939), malformed messages (each flagged, and
