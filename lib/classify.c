@@ -978,7 +978,6 @@ primary_families(const struct pxc_request *req)
   return info ? info->families : 0;
 }
 
-
 /* What U-Boot's pre-IANA 0x100 means, read from the vendor class when it
    tells the ARM generation ("U-Boot.armv8" is 22, "…armv7" 21), else
    0x100 kept (the bitness is not said). */

@@ -39,15 +39,15 @@ struct entry {
 struct parse6 {
   const struct pxc_config *cfg;
   struct pxc_request *req;
-  struct entry link_layer;      /* option 79 of the innermost relay with
-                                   one; data NULL if none */
-  enum pxc_class vendor;        /* what the kept option 16 entry announces */
-  enum pxc_agent vendor_agent;  /* ...and which program, if it says */
-  unsigned vendor_seen;         /* entries of vendor_entries[] */
+  struct entry link_layer;     /* option 79 of the innermost relay with
+                                  one; data NULL if none */
+  enum pxc_class vendor;       /* what the kept option 16 entry announces */
+  enum pxc_agent vendor_agent; /* ...and which program, if it says */
+  unsigned vendor_seen;        /* entries of vendor_entries[] */
   struct entry vendor_entries[SEEN_MAX];
   enum pxc_class vendor_classes[SEEN_MAX];
   bool has_nii;
-  bool edk2_ia;                 /* the IA_NA has EDK2's T1 = T2 = ~0 */
+  bool edk2_ia; /* the IA_NA has EDK2's T1 = T2 = ~0 */
 };
 
 /* ------------------------------------------------------------------ */
@@ -145,7 +145,10 @@ unwrap_relays(struct parse6 *ps, const uint8_t *msg, size_t *len)
    RFC 6355 §4: LLT hwtype + time, EN enterprise, LL hwtype, UUID exactly
    16 more); 0 for a type read as opaque. */
 static const uint8_t duid_min_len[] = {
-    [DUID_LLT] = 8, [DUID_EN] = 6, [DUID_LL] = 4, [DUID_UUID] = 18,
+    [DUID_LLT] = 8,
+    [DUID_EN] = 6,
+    [DUID_LL] = 4,
+    [DUID_UUID] = 18,
 };
 
 /* Option 1, the client's DUID (the first one): kept whole. */
@@ -243,9 +246,8 @@ read_user_class(struct parse6 *ps, const uint8_t *data, size_t len)
    request's vendor class, announcing CLS and AGENT: its text (at most
    PXC_TEXT_MAX bytes) and the Arch/UNDI digits that follow its prefix. */
 static void
-keep_vendor_entry(struct parse6 *ps, const struct entry *e,
-                  uint32_t enterprise, enum pxc_class cls,
-                  enum pxc_agent agent)
+keep_vendor_entry(struct parse6 *ps, const struct entry *e, uint32_t enterprise,
+                  enum pxc_class cls, enum pxc_agent agent)
 {
   struct pxc_request *req = ps->req;
   size_t keep = e->len < PXC_TEXT_MAX ? e->len : PXC_TEXT_MAX;
@@ -352,8 +354,7 @@ read_ia_na(struct parse6 *ps, const uint8_t *data, size_t len)
       be32_at(data + 4) == UINT32_MAX && be32_at(data + 8) == UINT32_MAX;
 }
 
-typedef void option6_reader(struct parse6 *ps, const uint8_t *data,
-                            size_t len);
+typedef void option6_reader(struct parse6 *ps, const uint8_t *data, size_t len);
 
 /* The reader of each option code the classifier reads. */
 static option6_reader *const readers6[] = {
@@ -519,7 +520,9 @@ void
 pxc_classify6(const struct pxc_config *cfg, const uint8_t *pkt, size_t len,
               struct pxc_request *req)
 {
-  struct parse6 ps = {.cfg = cfg, .req = req, .vendor = PXC_CLASS_NONE,
+  struct parse6 ps = {.cfg = cfg,
+                      .req = req,
+                      .vendor = PXC_CLASS_NONE,
                       .vendor_agent = PXC_AGENT_NONE};
   const uint8_t *msg;
 

@@ -5,9 +5,9 @@
  * pass), tells which boot firmware sent it (PXE ROM, UEFI PXE, UEFI HTTP
  * Boot, iPXE, gPXE, Etherboot, U-Boot, GRUB, WDS, Apple BSDP, FlexBoot,
  * other loaders), or which boot agent or operating system, for which CPU
- * architecture, and which iPXE build with which features.  A configuration made of dnsmasq-style
- * directive lines (dhcp-pxe-class=set:tag,… and friends) turns that
- * classification into tags.  The library knows nothing about dnsmasq: the
+ * architecture, and which iPXE build with which features.  A configuration made
+ * of dnsmasq-style directive lines (dhcp-pxe-class=set:tag,… and friends) turns
+ * that classification into tags.  The library knows nothing about dnsmasq: the
  * same code serves the dnsmasq hooks and the pxeclass CLI.
  *
  * One request goes through four steps, each its own call:
@@ -169,8 +169,7 @@ enum pxc_mac_source {
     "option 52 is malformed or its file/sname area unreadable")                \
   X(SPLIT, "split-too-long", "a split option is too long to join")             \
   X(MSG_TYPE, "msg-type", "option 53 has the wrong length")                    \
-  X(ARCH, "arch-length",                                                       \
-    "option 93 (DHCPv6: 61) is empty or of odd length")                        \
+  X(ARCH, "arch-length", "option 93 (DHCPv6: 61) is empty or of odd length")   \
   X(UNDI, "undi", "option 94 (DHCPv6: 62) is not 3 bytes of type 1")           \
   X(UUID, "uuid", "option 97 is not 17 bytes of type 0")                       \
   X(ENCAP, "encap-overrun", "an option 175 sub-option runs past its end")      \
@@ -321,9 +320,9 @@ PXC_PUBLIC bool pxc_is_directive(const char *name);
 #define PXC_TEXT_MAX        255   /* bytes kept of option 60 and of 77 */
 #define PXC_DUID_MAX        130   /* DHCPv6: a whole DUID, type included */
 #define PXC_IFACE_ID_MAX    32    /* DHCPv6: bytes kept of an interface-id */
-#define PXC_RELAY_MAX       32    /* DHCPv6: relay wrappers unwrapped at most
-                                     (RFC 3315's HOP_COUNT_LIMIT; RFC 8415's
-                                     relays stop at 8) */
+/* DHCPv6: relay wrappers unwrapped at most (RFC 3315's HOP_COUNT_LIMIT;
+   RFC 8415's relays stop at 8) */
+#define PXC_RELAY_MAX 32
 
 /* A view of bytes. */
 struct pxc_bytes {
@@ -410,16 +409,16 @@ struct pxc_request {
      past the text arrays); and for DHCPv6 (zero in a DHCPv4 request): */
   enum pxc_ip_family ip_family;
   enum pxc_mac_source mac_source; /* where htype, hlen and chaddr came from */
-  uint16_t duid_type;           /* of option 1, 0 if absent */
-  uint8_t duid_len;             /* bytes of duid[], type included */
-  uint8_t relay_depth;          /* relay messages unwrapped, 0: direct */
-  uint16_t interface_id_len;    /* of the innermost relay's option 18, as
-                                   sent (at most PXC_IFACE_ID_MAX kept) */
-  bool has_iaid;                /* option 3 (IA_NA) seen, 12 bytes or more: */
-  uint32_t iaid;                /* its IAID (iPXE: crc32_le(0, MAC)) */
-  uint8_t vendor_class_count;   /* option 16 entries, every instance */
-  bool has_enterprise;          /* option 16 seen with its enterprise: */
-  uint32_t enterprise;          /* of the instance of the entry kept */
+  uint16_t duid_type;             /* of option 1, 0 if absent */
+  uint8_t duid_len;               /* bytes of duid[], type included */
+  uint8_t relay_depth;            /* relay messages unwrapped, 0: direct */
+  uint16_t interface_id_len;      /* of the innermost relay's option 18, as
+                                     sent (at most PXC_IFACE_ID_MAX kept) */
+  bool has_iaid;                  /* option 3 (IA_NA) seen, 12 bytes or more: */
+  uint32_t iaid;                  /* its IAID (iPXE: crc32_le(0, MAC)) */
+  uint8_t vendor_class_count;     /* option 16 entries, every instance */
+  bool has_enterprise;            /* option 16 seen with its enterprise: */
+  uint32_t enterprise;            /* of the instance of the entry kept */
 
   /* DHCPv6, read up to their lengths only (not cleared): option 1 as
      sent; the innermost relay's addresses (if relay_depth) and option

@@ -80,7 +80,7 @@ enum dhcp_overload {
 /* A client or server message: type, then a 24-bit transaction id. */
 #define DHCP6_HEADER_LEN 4
 /* A relay message: type, hop count, link-address, peer-address. */
-#define DHCP6_RELAY_HEADER_LEN 34
+#define DHCP6_RELAY_HEADER_LEN  34
 #define DHCP6_OPTION_HEADER_LEN 4 /* code u16, length u16 */
 
 enum dhcp6_msg {
@@ -107,12 +107,7 @@ enum dhcp6_option {
 
 /* DUID types (RFC 8415 §11, RFC 6355) and the bytes each needs after
    its 2-byte type: LLT hwtype + time, EN enterprise, LL hwtype, UUID. */
-enum dhcp6_duid {
-  DUID_LLT = 1,
-  DUID_EN = 2,
-  DUID_LL = 3,
-  DUID_UUID = 4
-};
+enum dhcp6_duid { DUID_LLT = 1, DUID_EN = 2, DUID_LL = 3, DUID_UUID = 4 };
 #define DUID_MAX_LEN 130 /* type + 128 bytes (RFC 8415 §11.1) */
 
 /* ------------------------------------------------------------------ */

@@ -13,15 +13,15 @@
 #include "cli.h"
 
 #define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_IPV6    0x86dd
 #define ETHERTYPE_VLAN 0x8100
 #define ETHERTYPE_QINQ 0x88a8
 #define IPPROTO_UDP_NUM 17
 #define PORT_BOOTPS 67
 #define PORT_PXE 4011
 #define PORT_DHCP6_SERVER 547
-#define IPV6_HEADER_LEN 40
-#define DLT_IPV6_NUM 229
+#define IPV6_HEADER_LEN   40
+#define DLT_IPV6_NUM      229
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276

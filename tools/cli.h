@@ -16,10 +16,10 @@
 struct captured {
   unsigned long index;       /* frame number in the file, from 1 */
   struct timeval time;
-  bool ipv6;                 /* IPv6/UDP (DHCPv6), else IPv4 */
+  bool ipv6;                      /* IPv6/UDP (DHCPv6), else IPv4 */
   uint8_t src_ip[16], dst_ip[16]; /* the first 4 bytes for IPv4 */
-  uint8_t src_mac[8];        /* the link-layer source, where the link */
-  uint8_t src_mac_len;       /* type has one (0 if not) */
+  uint8_t src_mac[8];             /* the link-layer source, where the link */
+  uint8_t src_mac_len;            /* type has one (0 if not) */
   uint16_t src_port, dst_port;
   const uint8_t *data;       /* UDP payload, valid during the callback */
   size_t len;

@@ -37,9 +37,10 @@ static const char *const msg_names[] = {
 
 /* RFC 8415 §7.3 */
 static const char *const msg6_names[] = {
-    "UNKNOWN", "SOLICIT", "ADVERTISE", "REQUEST",    "CONFIRM",
-    "RENEW",   "REBIND",  "REPLY",     "RELEASE",    "DECLINE",
-    "RECONFIGURE", "INFORMATION-REQUEST", "RELAY-FORW", "RELAY-REPL",
+    "UNKNOWN",    "SOLICIT",    "ADVERTISE",   "REQUEST",
+    "CONFIRM",    "RENEW",      "REBIND",      "REPLY",
+    "RELEASE",    "DECLINE",    "RECONFIGURE", "INFORMATION-REQUEST",
+    "RELAY-FORW", "RELAY-REPL",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -432,7 +433,8 @@ print_v6(const struct pxc_config *cfg, const struct pxc_request *req)
   for (size_t i = 0; pxc_identity_get(cfg, i, &info); i++)
     if (needs_option_175(&info))
       printf("  note: %s needs a feature or the version: it never "
-             "matches over DHCPv6\n", info.text);
+             "matches over DHCPv6\n",
+             info.text);
 }
 
 static void
@@ -627,15 +629,16 @@ explain_hex(struct explain *ex, const char *hex)
 static void
 usage(FILE *out)
 {
-  fprintf(out,
-          "usage: pxeclass explain [--json] [--config dnsmasq.conf] FILE.pcap...\n"
-          "       pxeclass explain [--json] [--config dnsmasq.conf] "
-          "[--v4|--v6] --hex HEX\n"
-          "Classify every DHCP request of the captures (UDP to ports 67 and "
-          "4011;\nDHCPv6 to 547, relayed too).  --hex takes one UDP payload: "
-          "DHCPv4 if the\nmagic cookie is at byte 236, else DHCPv6 if the "
-          "first byte is not 1 or 2 or\nthe payload is under 236 bytes, else "
-          "DHCPv4; --v4 or --v6 says which instead.\n");
+  fprintf(
+      out,
+      "usage: pxeclass explain [--json] [--config dnsmasq.conf] FILE.pcap...\n"
+      "       pxeclass explain [--json] [--config dnsmasq.conf] "
+      "[--v4|--v6] --hex HEX\n"
+      "Classify every DHCP request of the captures (UDP to ports 67 and "
+      "4011;\nDHCPv6 to 547, relayed too).  --hex takes one UDP payload: "
+      "DHCPv4 if the\nmagic cookie is at byte 236, else DHCPv6 if the "
+      "first byte is not 1 or 2 or\nthe payload is under 236 bytes, else "
+      "DHCPv4; --v4 or --v6 says which instead.\n");
 }
 
 int

@@ -418,7 +418,8 @@ main(int argc, char **argv)
     return sink == 1 ? 3 : 0;
   }
   printf("%zu distinct requests from %d captures, %ld rounds; DHCPv6 mix of "
-         "%zu\n", c->count, argc - 2, rounds, cs.v6.count);
+         "%zu\n",
+         c->count, argc - 2, rounds, cs.v6.count);
   compare_times(c, rounds);
   time_v6(&cs.v6, rounds);
   compare_instructions(argc, argv, &cs);

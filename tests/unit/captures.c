@@ -36,9 +36,9 @@ keep_packet(void *ctx, const struct captured *pkt)
                  (pkt->dst_port == 67 || pkt->dst_port == 4011);
   if (l->ipv6) /* a client message to a server (not ADVERTISE, REPLY,
                   RECONFIGURE or RELAY-REPL) */
-    dst->request = pkt->len > 0 && pkt->dst_port == 547 &&
-                   pkt->data[0] != 2 && pkt->data[0] != 7 &&
-                   pkt->data[0] != 10 && pkt->data[0] != 13;
+    dst->request = pkt->len > 0 && pkt->dst_port == 547 && pkt->data[0] != 2 &&
+                   pkt->data[0] != 7 && pkt->data[0] != 10 &&
+                   pkt->data[0] != 13;
   dst->src_mac_len = pkt->src_mac_len;
   memcpy(dst->src_mac, pkt->src_mac, sizeof(dst->src_mac));
 }

@@ -28,8 +28,8 @@ struct loaded {
   size_t len;
   struct timeval time;
   uint16_t src_port, dst_port;
-  bool request; /* BOOTREQUEST to port 67 or 4011; DHCPv6: a client
-                   message (or RELAY-FORW) to 547 */
+  bool request;       /* BOOTREQUEST to port 67 or 4011; DHCPv6: a client
+                         message (or RELAY-FORW) to 547 */
   uint8_t src_mac[8]; /* the frame's link-layer source */
   uint8_t src_mac_len;
 };

@@ -528,8 +528,8 @@ relay_wrap(uint8_t hops, uint8_t link, const uint8_t *extra, size_t extra_len)
    interface-id, the MAC from option 79. */
 START_TEST(relayed_with_79)
 {
-  uint8_t extra[4 + 5 + 4 + 8] = {0, 18, 0, 5, 'e', 't', 'h', '0', '1',
-                                  0, 79, 0, 8, 0, 1};
+  uint8_t extra[4 + 5 + 4 + 8] = {0,   18, 0,  5, 'e', 't', 'h', '0',
+                                  '1', 0,  79, 0, 8,   0,   1};
   memcpy(extra + 15, mac, 6);
   build_ipxe();
   relay_wrap(0, 0x11, extra, sizeof(extra));
@@ -961,7 +961,7 @@ START_TEST(capture_v4_v6_agree)
 END_TEST
 
 #ifndef PXC_SANITIZED
-#define STACK_AREA (64 * 1024)
+#define STACK_AREA  (64 * 1024)
 #define STACK_PAINT 0xa5
 
 /* The thread body: classify M, or only return (the baseline). */
@@ -1005,7 +1005,10 @@ START_TEST(stack_within_2k6)
   size_t base, used;
 
   memcpy(extra + 6, mac, 6);
-  memcpy(extra + 12, "\0\x12\0\x02" "i1", 6);
+  memcpy(extra + 12,
+         "\0\x12\0\x02"
+         "i1",
+         6);
   build_ipxe();
   relay_wrap(0, 1, extra, sizeof(extra));
   relay_wrap(1, 2, NULL, 0);
