@@ -240,11 +240,13 @@ capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
 /* Live capture                                                        */
 
 /* What the kernel hands up: DHCPv4 (server, client and PXE boot server
-   ports) and DHCPv6 (client and server ports), untagged or under one
-   802.1Q/802.1ad tag ("vlan" moves the offsets of what follows it). */
+   ports) and DHCPv6 (client and server ports), untagged or under one or
+   two VLAN tags (802.1Q, 802.1ad).  Each "vlan" moves the offsets of all
+   that follows it, so the tagged cases nest. */
 #define DHCP_PORTS                                                         \
-  "udp and (port 67 or port 68 or port 4011 or port 546 or port 547)"
-static const char live_filter[] = DHCP_PORTS " or (vlan and " DHCP_PORTS ")";
+  "(udp and (port 67 or port 68 or port 4011 or port 546 or port 547))"
+static const char live_filter[] =
+    DHCP_PORTS " or (vlan and (" DHCP_PORTS " or (vlan and " DHCP_PORTS ")))";
 
 /* Whole DHCP packets; a jumbo frame's tail is cut (and flagged). */
 #define LIVE_SNAPLEN 9216
