@@ -200,7 +200,8 @@ capture_frame(int link, const struct pcap_pkthdr *hdr, const uint8_t *frame,
 
   if (off < 0 || !parse_ip(frame + off, hdr->caplen - (size_t)off, &pkt))
     return;
-  if (!is_server_port(&pkt, pkt.dst_port) && !is_server_port(&pkt, pkt.src_port))
+  if (!is_server_port(&pkt, pkt.dst_port) &&
+      !is_server_port(&pkt, pkt.src_port))
     return;
   pkt.index = index;
   pkt.time = hdr->ts;
@@ -243,7 +244,7 @@ capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
    ports) and DHCPv6 (client and server ports), untagged or under one or
    two VLAN tags (802.1Q, 802.1ad).  Each "vlan" moves the offsets of all
    that follows it, so the tagged cases nest. */
-#define DHCP_PORTS                                                         \
+#define DHCP_PORTS                                                             \
   "(udp and (port 67 or port 68 or port 4011 or port 546 or port 547))"
 static const char live_filter[] =
     DHCP_PORTS " or (vlan and (" DHCP_PORTS " or (vlan and " DHCP_PORTS ")))";

@@ -641,8 +641,7 @@ explain_setup(struct explain *ex, const char *command, const char *config)
   }
   if (pxc_config_tracker_info(ex->cfg, NULL) &&
       !(ex->trk = pxc_tracker_new(ex->cfg))) {
-    fprintf(stderr, "pxeclass %s: cannot allocate the chain table\n",
-            command);
+    fprintf(stderr, "pxeclass %s: cannot allocate the chain table\n", command);
     pxc_config_free(ex->cfg);
     return 1;
   }

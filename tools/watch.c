@@ -22,8 +22,8 @@
 #define POLL_MS 250
 /* --seconds beyond a year is taken as a year (no overflow). */
 #define MAX_SECONDS (86400UL * 365)
-#define FNV_OFFSET 0xcbf29ce484222325ULL
-#define FNV_PRIME 0x100000001b3ULL
+#define FNV_OFFSET  0xcbf29ce484222325ULL
+#define FNV_PRIME   0x100000001b3ULL
 
 /* The clients seen, as 64-bit hashes of their MAC (or DUID when a
    DHCPv6 request has no MAC): an open-addressing set, 0 marking a free
@@ -36,10 +36,10 @@ struct client_set {
 struct watch {
   struct explain ex;
   struct client_set clients;
-  unsigned long count;     /* --count, 0 for no limit */
-  unsigned long loops;     /* requests on which the loop guard tripped */
-  bool done;               /* --count reached */
-  bool failed;             /* out of memory counting clients */
+  unsigned long count; /* --count, 0 for no limit */
+  unsigned long loops; /* requests on which the loop guard tripped */
+  bool done;           /* --count reached */
+  bool failed;         /* out of memory counting clients */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -198,8 +198,7 @@ print_summary(const struct watch *w, struct live_capture *lc, const char *iface)
 {
   unsigned long dropped = capture_live_dropped(lc);
 
-  fprintf(stderr,
-          "pxeclass watch: %s: %lu request%s, %zu client%s, %lu loop%s",
+  fprintf(stderr, "pxeclass watch: %s: %lu request%s, %zu client%s, %lu loop%s",
           iface, w->ex.requests, w->ex.requests == 1 ? "" : "s",
           w->clients.used, w->clients.used == 1 ? "" : "s", w->loops,
           w->loops == 1 ? "" : "s");
@@ -298,8 +297,9 @@ cmd_watch(int argc, char **argv)
   }
   catch_stop_signals();
   if (seconds)
-    deadline = now_ms() +
-               (long long)(seconds < MAX_SECONDS ? seconds : MAX_SECONDS) * 1000;
+    deadline =
+        now_ms() +
+        (long long)(seconds < MAX_SECONDS ? seconds : MAX_SECONDS) * 1000;
   fprintf(stderr, "pxeclass watch: listening on %s\n", w.ex.source);
   status = watch_loop(&w, lc, deadline);
   print_summary(&w, lc, w.ex.source);
