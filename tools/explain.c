@@ -502,8 +502,9 @@ mac_from_link(struct pxc_request *req, const struct captured *pkt)
 }
 
 /*
- * Classify and print one DHCP request of the capture; replies from the
- * server go to the chain tracker, so a capture replays in time order.
+ * Classify and print one DHCP request of a capture (or, for watch, of an
+ * interface); replies from the server go to the chain tracker, so a
+ * capture replays in time order.  True for a request (see cli.h).
  */
 bool
 explain_packet(struct explain *ex, const struct captured *pkt,
