@@ -166,13 +166,16 @@ key_equal(const uint8_t *a, const uint8_t *b)
 /* Bucket of a client key: the one hash, with the tracker's random seed
    so that a flood of chosen MACs cannot be aimed at one bucket.  The
    type and length bytes go into the seed, so the address is hashed as
-   two whole words. */
-static uint32_t
+   two whole words, inline: pxc_hash(seed, key + 2, 16) step by step. */
+static inline uint32_t
 key_bucket(const struct pxc_tracker *t, const uint8_t *key)
 {
-  uint64_t seed = t->seed ^ ((uint64_t)key[0] << 8 | key[1]);
+  uint64_t h = t->seed ^ ((uint64_t)key[0] << 8 | key[1]), w[2];
 
-  return (uint32_t)pxc_hash(seed, key + 2, CHAIN_KEY_LEN - 2) & t->bucket_mask;
+  _Static_assert(CHAIN_KEY_LEN - 2 == sizeof(w), "the address is two words");
+  memcpy(w, key + 2, sizeof(w));
+  h = pxc_hash_word(pxc_hash_word(h, w[0]), w[1]);
+  return (uint32_t)pxc_hash_final(h) & t->bucket_mask;
 }
 
 /* The client with KEY, or NONE.  Inlined: it is most of both hooks. */
