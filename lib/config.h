@@ -60,6 +60,9 @@ struct rule {
       uint32_t families;
       uint16_t codes[RULE_MAX_ARCH];
       unsigned code_count;
+      /* made by pxc_config_finish(): bit C set if code C (< 64) matches,
+         by a family or as listed; codes from 64 on are in codes[] */
+      uint64_t low;
     } arch;
     uint8_t features[16]; /* as in pxc_ipxe.features */
     struct version_test version;
