@@ -540,23 +540,37 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
 
-/* Option 67 in the TLV area DATA (LEN bytes): true with it in OUT.
-   Notes option 52's value in *OVERLOAD (3 if malformed: trust neither
-   field) when OVERLOAD is not NULL.  Stops at 67. */
+/* Option 67 in the TLV area DATA (LEN bytes): true with it in OUT,
+   without trailing NULs.  Notes option 52's value in *OVERLOAD (3 if
+   malformed: trust neither field) when OVERLOAD is not NULL.  Stops at
+   67, END, or an item that crosses the end of the area, as tlv_next()
+   would.  Its own loop, not tlv_step(): a reply's options are walked for
+   two codes only, and a server's reply (dnsmasq: ten or so options
+   before 67) is well formed, so each item is one bounds test and two
+   compares. */
 static bool
 find_bootfile(const uint8_t *data, size_t len, struct pxc_bytes *out,
               unsigned *overload)
 {
-  struct reader r = reader_of(data, len);
-  struct tlv t;
+  const uint8_t *p = data, *end = data + len;
 
-  while (tlv_next(&r, &t) == TLV_ITEM) {
-    if (t.code == DHCP_BOOTFILE) {
-      *out = (struct pxc_bytes){t.data, t.len};
+  while (end - p >= 2) {
+    unsigned code = p[0], n = p[1];
+    if (code == DHCP_PAD) {
+      p++;
+      continue;
+    }
+    if (code == DHCP_END || n > (size_t)(end - p) - 2)
+      return false;
+    if (code == DHCP_BOOTFILE) {
+      while (n > 0 && p[1 + n] == '\0') /* a C string sent with its NUL */
+        n--;
+      *out = (struct pxc_bytes){p + 2, n};
       return true;
     }
-    if (t.code == DHCP_OVERLOAD && overload)
-      *overload = t.len == 1 ? t.data[0] & 3u : 3u;
+    if (code == DHCP_OVERLOAD && overload)
+      *overload = n == 1 ? p[2] & 3u : 3u;
+    p += 2 + n;
   }
   return false;
 }
@@ -683,11 +697,7 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
     c->last_seen = (uint32_t)now;
     return;
   }
-  if (!reply_boot_file(pkt, len, &file))
-    return;
-  while (file.len > 0 && file.data[file.len - 1] == '\0')
-    file.len--;
-  if (file.len == 0)
+  if (!reply_boot_file(pkt, len, &file) || file.len == 0)
     return;
   c->file[c->head] = c->last_file =
       intern_file(&t->names, file, c->last_file);
