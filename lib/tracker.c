@@ -107,7 +107,7 @@ struct pxc_tracker {
 /* ------------------------------------------------------------------ */
 /* Lists and hashing                                                   */
 
-static void
+static inline void
 lru_remove(struct pxc_tracker *t, uint32_t i)
 {
   struct client *c = &t->clients[i];
@@ -125,7 +125,7 @@ lru_remove(struct pxc_tracker *t, uint32_t i)
 }
 
 /* Put client I at the head (most recent end) of list LIST. */
-static void
+static inline void
 lru_push(struct pxc_tracker *t, uint32_t i, enum list_id list)
 {
   struct client *c = &t->clients[i];
@@ -142,7 +142,9 @@ lru_push(struct pxc_tracker *t, uint32_t i, enum list_id list)
   l->len++;
 }
 
-static void
+/* Move client I to the head of LIST.  Inlined: every request and every
+   hand-out moves its client. */
+static inline __attribute__((always_inline)) void
 lru_move(struct pxc_tracker *t, uint32_t i, enum list_id list)
 {
   if (t->clients[i].list == list && t->lists[list].head == i)
