@@ -36,10 +36,8 @@ static struct pxc_config *pxeclass_config;
 static struct pxc_tracker *pxeclass_tracker;
 
 /* One tag node per rule, made once by pxeclass_check(): a node is pushed
-   at most once per packet, so dnsmasq's tag list can never loop.  And
-   which rules matched the current packet, for the log. */
+   at most once per packet, so dnsmasq's tag list can never loop. */
 static struct dhcp_netid *pxeclass_nodes;
-static unsigned char *pxeclass_matched;
 static size_t pxeclass_node_count;
 
 /* Directive name of long option OPTION, or NULL if it is not ours. */
@@ -119,7 +117,6 @@ void pxeclass_check(void)
     return;
 
   pxeclass_nodes = safe_malloc(pxeclass_node_count * sizeof(struct dhcp_netid));
-  pxeclass_matched = safe_malloc(pxeclass_node_count);
   for (i = 0; i < pxeclass_node_count; i++)
     {
       const char *tag = pxc_rule_tag(pxeclass_config, i);
@@ -150,7 +147,8 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 
 /* --log-dhcp: one line with the classification (and the client's chain
    when the tracker follows it), one naming the directive behind each tag
-   set. */
+   set.  The rules are asked again: a match depends on the verdict alone,
+   and the tag hook keeps no note of them for a log that is mostly off. */
 static void log_request(u32 xid, const struct pxc_verdict *verdict)
 {
   static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
@@ -166,7 +164,7 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
   used = 0;
   line[0] = 0;
   for (i = 0; i < pxeclass_node_count; i++)
-    if (pxeclass_matched[i])
+    if (pxc_rule_matches(pxeclass_config, i, verdict))
       append(line, sizeof(line), &used, "%s%s (%s)", used ? ", " : "",
 	     pxeclass_nodes[i].net, pxc_rule_text(pxeclass_config, i));
 
@@ -226,7 +224,7 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
   pxc_evaluate(pxeclass_config, pxeclass_tracker, &req, now, &verdict);
 
   for (i = 0; i < pxeclass_node_count; i++)
-    if ((pxeclass_matched[i] = pxc_rule_matches(pxeclass_config, i, &verdict)))
+    if (pxc_rule_matches(pxeclass_config, i, &verdict))
       {
 	pxeclass_nodes[i].next = netid;
 	netid = &pxeclass_nodes[i];
