@@ -101,6 +101,7 @@ struct pxc_tracker {
   uint32_t window;
   unsigned max_hops;
   unsigned long evicted, untracked, trips;
+  uint32_t last_recorded; /* the client pxc_tracker_record() wrote last */
   struct names names;
 };
 
@@ -534,6 +535,7 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
                          META(v->req->fw_class, v->own));
   c->xid = v->req->xid;
   c->last_seen = v->step.now;
+  t->last_recorded = i;
   if (v->chain.guard_tripped)
     t->trips++;
   lru_move(t, i, v->chain.hops > 0 ? LIST_MID_CHAIN : LIST_IDLE);
@@ -669,6 +671,21 @@ intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
   return NAME_UNKNOWN;
 }
 
+/* The client with KEY, for a reply: mostly the one whose request was
+   recorded last (a server answers the request it has just read), so that
+   one is tried before the hash.  A slot in use holds a hashed client, so
+   this finds what find_client() finds. */
+static inline uint32_t
+reply_client(const struct pxc_tracker *t, const uint8_t *key)
+{
+  uint32_t i = t->last_recorded;
+
+  if (i != NONE && t->clients[i].list != LIST_FREE &&
+      key_equal(t->clients[i].key, key))
+    return i;
+  return find_client(t, key);
+}
+
 /* A reply to the current stage that names a boot file is a hand-out.
    The BOOTREPLY and xid checks come first: most replies cost a lookup. */
 void
@@ -686,7 +703,7 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   key[0] = pkt[offsetof(struct bootp_header, htype)];
   key[1] = pkt[offsetof(struct bootp_header, hlen)];
   memcpy(key + 2, pkt + chaddr, CHAIN_KEY_LEN - 2);
-  i = find_client(t, key);
+  i = reply_client(t, key);
   if (i == NONE)
     return;
   c = &t->clients[i];
@@ -737,6 +754,7 @@ pxc_tracker_new(const struct pxc_config *cfg)
   t->bucket_mask = buckets - 1;
   t->window = info.window;
   t->max_hops = info.hops;
+  t->last_recorded = NONE;
   memset(t->buckets, 0xff, buckets * sizeof(*t->buckets));
   for (int l = 0; l < LIST_COUNT; l++)
     t->lists[l] = (struct lru){NONE, NONE, 0};

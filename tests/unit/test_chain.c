@@ -297,6 +297,33 @@ START_TEST(qemu_rom_then_undionly_then_reboot)
 }
 END_TEST
 
+/* A reply goes to its own client, whoever's request was recorded last
+   (the tracker tries that one first): A's hand-out reaches A, not B. */
+START_TEST(reply_to_a_client_not_recorded_last)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
+  struct world w = world_of(lines);
+  struct client a = {.mac = {0x52, 0x54, 0, 0x77, 0, 10}};
+  struct client b = {.mac = {0x52, 0x54, 0, 0x77, 0, 11}};
+  struct pxc_verdict v;
+
+  a.xid = 100;
+  b.xid = 100; /* the same xid: only the MAC tells them apart */
+  judge(&w, request(&w, &a, "rom", 1), 100, &v);
+  judge(&w, request(&w, &b, "rom", 1), 100, &v);
+  hand_out(&w, &a, "undionly.kpxe", 100);
+  a.xid++;
+  judge(&w, request(&w, &a, "rom", 1), 106, &v);
+  ck_assert_int_eq(v.own, PXC_OWN_OWN);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  b.xid++;
+  judge(&w, request(&w, &b, "rom", 1), 106, &v);
+  ck_assert_int_eq(v.own, PXC_OWN_VENDOR); /* B was handed nothing */
+  ck_assert_uint_eq(v.chain.hops, 0);
+  world_free(&w);
+}
+END_TEST
+
 /* QEMU rebooting again and again within the window: each boot is vendor
    ROM → undionly.kpxe → script, a complete chain, so the guard never
    trips; the same ROM handed undionly.kpxe by its own stage too (the
@@ -793,6 +820,7 @@ chain_suite(void)
   tcase_add_test(tc, ovmf_capture_chained);
   tcase_add_test(tc, proxy_capture_one_stage);
   tcase_add_test(tc, qemu_rom_then_undionly_then_reboot);
+  tcase_add_test(tc, reply_to_a_client_not_recorded_last);
   tcase_add_test(tc, reboot_resets_hops);
   tcase_add_test(tc, quick_reboots_are_no_loop);
   tcase_add_test(tc, retransmissions_are_no_hop);
