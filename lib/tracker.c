@@ -640,6 +640,27 @@ names_hold(const struct names *names, uint8_t k, struct pxc_bytes f)
   return names->len[k] == f.len && memcmp(names->value[k], f.data, f.len) == 0;
 }
 
+/* The name table's slot hash of boot file F (1 to 255 bytes): the one
+   hash of its length and its first and last eight bytes (the whole name
+   when shorter), inline, so a long URL costs no more than a short name.
+   Names alike there only probe further: a slot is taken by comparing the
+   whole name. */
+static inline uint64_t
+name_hash(struct pxc_bytes f)
+{
+  uint64_t head = 0, tail = 0;
+
+  if (f.len >= 8) {
+    memcpy(&head, f.data, 8);
+    memcpy(&tail, f.data + f.len - 8, 8);
+  } else {
+    for (size_t i = 0; i < f.len; i++)
+      head |= (uint64_t)f.data[i] << (8 * i);
+  }
+  return pxc_hash_final(
+      pxc_hash_word(pxc_hash_word(PXC_HASH_SEED ^ f.len, head), tail));
+}
+
 /* The index of boot file F (1 to 255 bytes) in the table of distinct
    files, added if new; NAME_UNKNOWN once the table is full.  KNOWN, the
    file the client was handed last, is tried first: a client is mostly
@@ -653,7 +674,7 @@ intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
   if (known != NAME_NONE && known != NAME_UNKNOWN &&
       names_hold(names, known, f))
     return known;
-  h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
+  h = name_hash(f);
   for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
     uint8_t *slot = &names->slot[(h + probe) & (NAME_SLOTS - 1)];
     if (*slot == 0) {

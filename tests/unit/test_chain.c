@@ -587,6 +587,29 @@ END_TEST
 
 /* Boot file names live in a fixed table of distinct names: past its size
    a hand-out still counts, shown as "?", and never taken for another. */
+/* Names alike in length and in their first and last eight bytes (all the
+   name table's hash reads) are still distinct files: the table fills up
+   after 254 of them, as with any names. */
+START_TEST(file_names_alike_at_both_ends)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60,512", NULL};
+  struct world w = world_of(lines);
+  struct client c;
+  struct pxc_verdict v;
+  char file[32], text[128];
+
+  for (int i = 0; i < 300; i++) {
+    memset(&c, 0, sizeof(c));
+    c.mac[0] = 2, c.mac[4] = (uint8_t)(i >> 8), c.mac[5] = (uint8_t)i;
+    snprintf(file, sizeof(file), "/srv/tftp/%03d/ipxe.efi", i);
+    v = stage(&w, &c, "pxe", file, 0);
+    pxc_format_chain(w.trk, &v, text, sizeof(text));
+    ck_assert_str_eq(text, i < 254 ? "pxe@0s>ipxe.efi" : "pxe@0s>?");
+  }
+  world_free(&w);
+}
+END_TEST
+
 START_TEST(file_name_table_full)
 {
   const char *lines[] = {"dhcp-chain-guard=3,60,512", NULL};
@@ -830,6 +853,7 @@ chain_suite(void)
   tcase_add_test(tc, reply_boot_file_and_option_52);
   tcase_add_test(tc, evaluate_writes_nothing);
   tcase_add_test(tc, file_name_table_full);
+  tcase_add_test(tc, file_names_alike_at_both_ends);
   tcase_add_test(tc, os_request_ends_chain);
   tcase_add_test(tc, table_full);
   tcase_add_test(tc, flood_of_random_macs);
