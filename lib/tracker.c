@@ -286,6 +286,12 @@ same_stage(const struct client *c, const struct pxc_request *req)
           req->has_boot_item);
 }
 
+/* The classes that start a chain (PXC_CLASSES' starts_chain), as bits:
+   one test per request, no call. */
+#define STARTS_CHAIN_BIT_(id, name, starts) | ((starts) ? 1u << PXC_CLASS_##id : 0u)
+static const uint32_t starts_chain_bits = 0 PXC_CLASSES(STARTS_CHAIN_BIT_);
+#undef STARTS_CHAIN_BIT_
+
 /*
  * True if REQ means the machine rebooted: a boot firmware (not a loaded
  * program) asked again, or the chain's first program came back after
@@ -294,7 +300,8 @@ same_stage(const struct client *c, const struct pxc_request *req)
 static bool
 is_reboot(const struct client *c, const struct pxc_request *req)
 {
-  if (pxc_class_starts_chain(req->fw_class))
+  if ((unsigned)req->fw_class < PXC_CLASS_COUNT &&
+      (starts_chain_bits >> req->fw_class) & 1)
     return true;
   return c->count > 1 && c->fp[oldest_stage(c)] == request_fp(req) &&
          c->fp[c->head] != request_fp(req);
