@@ -154,40 +154,77 @@ lru_move(struct pxc_tracker *t, uint32_t i, enum list_id list)
   lru_push(t, i, list);
 }
 
-/* True if two client keys are equal. */
-static inline bool
-key_equal(const uint8_t *a, const uint8_t *b)
-{
-  uint64_t a0, a1, b0, b1;
-  uint16_t a2, b2;
+/* A client's key as values: hardware type, address length and the
+   16-byte address as two words (memory order), taken from a request or
+   a reply where they lie, never copied to a buffer first.  A client
+   keeps its key as CHAIN_KEY_LEN bytes: type, length, address. */
+struct ckey {
+  uint8_t htype, hlen;
+  uint64_t addr[2];
+};
 
-  memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&a2, a + 16, 2);
-  memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8), memcpy(&b2, b + 16, 2);
-  return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
+static inline struct ckey
+ckey_of(uint8_t htype, uint8_t hlen, const uint8_t *chaddr)
+{
+  struct ckey k = {htype, hlen, {0, 0}};
+
+  _Static_assert(CHAIN_KEY_LEN - 2 == sizeof(k.addr), "the address is two words");
+  memcpy(k.addr, chaddr, sizeof(k.addr));
+  return k;
+}
+
+/* The key of the client of REQ. */
+static inline struct ckey
+request_key(const struct pxc_request *req)
+{
+  return ckey_of(req->htype, req->hlen, req->chaddr);
+}
+
+/* The key a client keeps in KEY. */
+static inline struct ckey
+stored_key(const uint8_t *key)
+{
+  return ckey_of(key[0], key[1], key + 2);
+}
+
+static inline void
+store_key(uint8_t *key, struct ckey k)
+{
+  key[0] = k.htype;
+  key[1] = k.hlen;
+  memcpy(key + 2, k.addr, sizeof(k.addr));
+}
+
+/* True if the key kept in KEY is K. */
+static inline bool
+key_is(const uint8_t *key, struct ckey k)
+{
+  struct ckey s = stored_key(key);
+
+  return ((s.addr[0] ^ k.addr[0]) | (s.addr[1] ^ k.addr[1]) |
+          (uint64_t)((s.htype ^ k.htype) | (s.hlen ^ k.hlen))) == 0;
 }
 
 /* Bucket of a client key: the one hash, with the tracker's random seed
    so that a flood of chosen MACs cannot be aimed at one bucket.  The
    type and length bytes go into the seed, so the address is hashed as
-   two whole words, inline: pxc_hash(seed, key + 2, 16) step by step. */
+   two whole words, inline: pxc_hash(seed, address, 16) step by step. */
 static inline uint32_t
-key_bucket(const struct pxc_tracker *t, const uint8_t *key)
+key_bucket(const struct pxc_tracker *t, struct ckey k)
 {
-  uint64_t h = t->seed ^ ((uint64_t)key[0] << 8 | key[1]), w[2];
+  uint64_t h = t->seed ^ ((uint64_t)k.htype << 8 | k.hlen);
 
-  _Static_assert(CHAIN_KEY_LEN - 2 == sizeof(w), "the address is two words");
-  memcpy(w, key + 2, sizeof(w));
-  h = pxc_hash_word(pxc_hash_word(h, w[0]), w[1]);
+  h = pxc_hash_word(pxc_hash_word(h, k.addr[0]), k.addr[1]);
   return (uint32_t)pxc_hash_final(h) & t->bucket_mask;
 }
 
-/* The client with KEY, or NONE.  Inlined: it is most of both hooks. */
+/* The client with key K, or NONE.  Inlined: it is most of both hooks. */
 static inline __attribute__((always_inline)) uint32_t
-find_client(const struct pxc_tracker *t, const uint8_t *key)
+find_client(const struct pxc_tracker *t, struct ckey k)
 {
-  uint32_t i = t->buckets[key_bucket(t, key)];
+  uint32_t i = t->buckets[key_bucket(t, k)];
 
-  while (i != NONE && !key_equal(t->clients[i].key, key))
+  while (i != NONE && !key_is(t->clients[i].key, k))
     i = t->clients[i].hash_next;
   return i;
 }
@@ -195,7 +232,7 @@ find_client(const struct pxc_tracker *t, const uint8_t *key)
 static void
 unhash_client(struct pxc_tracker *t, uint32_t i)
 {
-  uint32_t *link = &t->buckets[key_bucket(t, t->clients[i].key)];
+  uint32_t *link = &t->buckets[key_bucket(t, stored_key(t->clients[i].key))];
 
   while (*link != i)
     link = &t->clients[*link].hash_next;
@@ -208,15 +245,6 @@ drop_client(struct pxc_tracker *t, uint32_t i)
 {
   unhash_client(t, i);
   lru_move(t, i, LIST_FREE);
-}
-
-/* Key of the client of REQ: hardware type, address length and address. */
-static void
-request_key(const struct pxc_request *req, uint8_t *key)
-{
-  key[0] = req->htype;
-  key[1] = req->hlen;
-  memcpy(key + 2, req->chaddr, CHAIN_KEY_LEN - 2);
 }
 
 /* Seconds from THEN to NOW; a clock that went back reads as no time. */
@@ -414,14 +442,12 @@ void
 tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
               time_t now, struct pxc_chain_step *step, struct pxc_chain *out)
 {
-  uint8_t key[CHAIN_KEY_LEN];
   uint32_t i;
 
   step->now = (uint32_t)now;
   step->slot = STEP_NO_SLOT;
   step->flags = STEP_VALID;
-  request_key(req, key);
-  i = find_client(t, key);
+  i = find_client(t, request_key(req));
   if (req->fw_class == PXC_CLASS_NONE) {
     /* the installed OS: this machine's boot chain is over */
     if (i != NONE) {
@@ -456,7 +482,7 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
 /* A slot for the new client with KEY, hashed and on the idle list; NONE
    if there is no room. */
 static uint32_t
-add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
+add_client(struct pxc_tracker *t, struct ckey key, uint32_t now)
 {
   uint32_t i = room_for_newcomer(t, now), bucket;
   struct client *c;
@@ -468,7 +494,7 @@ add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
     t->evicted++;
   }
   c = &t->clients[i];
-  memcpy(c->key, key, CHAIN_KEY_LEN);
+  store_key(c->key, key);
   c->count = 0;
   c->head = 0;
   c->last_file = NAME_NONE;
@@ -483,7 +509,7 @@ add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
    verdict made before the tracker changed names no one); NONE if gone. */
 static uint32_t
 verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
-               const uint8_t *key)
+               struct ckey key)
 {
   uint32_t i = v->step.slot;
 
@@ -491,7 +517,7 @@ verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
     return find_client(t, key) == NONE ? add_client(t, key, v->step.now)
                                        : NONE;
   if (i >= t->capacity || t->clients[i].list == LIST_FREE ||
-      !key_equal(t->clients[i].key, key))
+      !key_is(t->clients[i].key, key))
     return NONE;
   return i;
 }
@@ -499,7 +525,6 @@ verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
 void
 pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
 {
-  uint8_t key[CHAIN_KEY_LEN];
   uint32_t flags, i;
   struct client *c;
   unsigned s;
@@ -513,8 +538,7 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
   }
   if (!(flags & STEP_DROP) && !v->chain.tracked)
     return;
-  request_key(v->req, key);
-  i = verdict_client(t, v, key);
+  i = verdict_client(t, v, request_key(v->req));
   if (i == NONE)
     return;
   if (flags & STEP_DROP) {
@@ -704,12 +728,12 @@ intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
    one is tried before the hash.  A slot in use holds a hashed client, so
    this finds what find_client() finds. */
 static inline uint32_t
-reply_client(const struct pxc_tracker *t, const uint8_t *key)
+reply_client(const struct pxc_tracker *t, struct ckey key)
 {
   uint32_t i = t->last_recorded;
 
   if (i != NONE && t->clients[i].list != LIST_FREE &&
-      key_equal(t->clients[i].key, key))
+      key_is(t->clients[i].key, key))
     return i;
   return find_client(t, key);
 }
@@ -720,18 +744,15 @@ void
 pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
                   time_t now)
 {
-  const size_t chaddr = offsetof(struct bootp_header, chaddr);
-  uint8_t key[CHAIN_KEY_LEN];
   struct pxc_bytes file;
   struct client *c;
   uint32_t i;
 
   if (!t || !pkt || len < BOOTP_HEADER_LEN || pkt[0] != BOOTP_REPLY)
     return;
-  key[0] = pkt[offsetof(struct bootp_header, htype)];
-  key[1] = pkt[offsetof(struct bootp_header, hlen)];
-  memcpy(key + 2, pkt + chaddr, CHAIN_KEY_LEN - 2);
-  i = reply_client(t, key);
+  i = reply_client(t, ckey_of(pkt[offsetof(struct bootp_header, htype)],
+                              pkt[offsetof(struct bootp_header, hlen)],
+                              pkt + offsetof(struct bootp_header, chaddr)));
   if (i == NONE)
     return;
   c = &t->clients[i];
@@ -833,12 +854,10 @@ static void
 format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
               struct strbuf *sb)
 {
-  uint8_t key[CHAIN_KEY_LEN];
   const struct client *c;
   uint32_t i;
 
-  request_key(req, key);
-  i = find_client(t, key);
+  i = find_client(t, request_key(req));
   if (i == NONE)
     return;
   c = &t->clients[i];
