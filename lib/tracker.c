@@ -187,6 +187,7 @@ stored_key(const uint8_t *key)
   return ckey_of(key[0], key[1], key + 2);
 }
 
+/* Keep K in a client's KEY. */
 static inline void
 store_key(uint8_t *key, struct ckey k)
 {
