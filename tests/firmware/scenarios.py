@@ -46,6 +46,9 @@ from pxelab import firmware, qemu  # noqa: E402
 from pxelab.netns import Topology  # noqa: E402
 from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import debian_boot  # noqa: E402
+
 SERVER_IP = "10.77.0.1"
 SERVER_IPV6 = "fd77::1/64"
 PEER_ADDR = "10.77.0.2/24"
@@ -455,6 +458,55 @@ def _guard_loop(name):
         scripts={"boot.ipxe": "#!ipxe\necho {marker}\n", "loop.ipxe": LOOP_SCRIPT})
 
 
+
+# -- issue 10: programs after the firmware that ask DHCP themselves ------------
+# Debian's own binaries (tests/firmware/debian_boot.py): the signed shim and
+# netboot GRUB, a kernel whose initramfs runs klibc's ipconfig.
+TAG_GRUB = r"grub \(dhcp-pxe-class=set:grub,grub\)"
+# GRUB's config: its own DHCP exchange (net_dhcp: DISCOVER with option 53
+# only, REQUEST with 50, 54 and its 7-byte 55), what it learnt, the marker.
+# The parameter request list of GRUB's REQUEST as dnsmasq logs it (three
+# lines): upstream's seven and the 60 Debian's build appends.
+GRUB_REQUESTED_OPTIONS = (r"requested options: 1:netmask, 3:router, 6:dns-server, 15:domain-name, \n"
+                          r"\d+ requested options: 12:hostname, 17:root-path, 18:extension-path, \n"
+                          r"\d+ requested options: 60:vendor-class$")
+GRUB_CFG = """echo PXC-GRUB: config read from $prefix
+net_dhcp
+net_ls_addr
+echo {marker}
+halt
+"""
+
+
+def _shim_grub(name):
+    """UEFI PXE -> Debian's signed shim -> netboot GRUB, whose own DHCP request is class grub."""
+    server = re.escape(SERVER_IP)
+    return Scenario(
+        name, "configs/shim-grub.conf: OVMF UEFI PXE -> Debian's shimx64.efi -> grubx64.efi "
+        "(grubnetx64) -> grub.cfg over TFTP -> GRUB's own DHCP (net_dhcp), class grub, one hop",
+        "ovmf-pxe-virtio", "tests/firmware/configs/shim-grub.conf",
+        (pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(ACK), bootfile(r"shimx64\.efi"),
+         *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
+         dnsmasq(TFTP_SENT.format(r"grub/grub\.cfg")),
+         pxeclass(r"class=grub", r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
+         dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         pxeclass(r"class=grub", r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS),
+         never("dnsmasq", r"pxeclass: class=(?!pxe |grub )"),
+         serial(r"Start PXE over IPv4"), serial(r"NBP filename is shimx64\.efi"),
+         serial(rf"PXC-GRUB: config read from \(tftp,{server}\)/grub"),
+         serial(r"efinet\d+:dhcp 52:54:00:77:00:01 10\.77\.0\.\d+"), _marker(name)),
+        files={"shimx64.efi": "debian-shim", "grubx64.efi": "debian-grubnet"},
+        scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
+
+
+FIELD_SCENARIOS = (
+    _shim_grub("m-shim-grub-ovmf-pxe"),
+)
+
 EXAMPLE_SCENARIOS = (
     _chained_02b("g-chained02b-seabios-virtio", "seabios-virtio", "virtio-net"),
     _chained_02b("g2-chained02b-seabios-e1000", "seabios-e1000", "82540em"),
@@ -466,6 +518,7 @@ EXAMPLE_SCENARIOS = (
     _proxy03_ovmf("k2-proxy03-ovmf-pxe"),
     _proxy05b_seabios("k3-proxy05b-seabios"),
     _guard_loop("l-guard-seabios"),
+    *FIELD_SCENARIOS,
 )
 
 
@@ -589,11 +642,26 @@ def cstm_build(target, variable):
     return resolve
 
 
+def debian_package_file(function):
+    """A file debian_boot makes from Debian's packages (skips if apt and cache fail)."""
+    @functools.cache
+    def resolve():
+        try:
+            return str(function())
+        except debian_boot.Unavailable as exc:
+            raise SourceUnavailable(str(exc)) from None
+    return resolve
+
+
 FILE_SOURCES = {
     "debian-undionly": debian_file("undionly.kpxe"),
     "debian-ipxe-efi": debian_file("ipxe.efi"),
     "cstm-undionly": cstm_build("undionly.kpxe", "PXC_IPXE_CSTM"),
     "cstm-ipxe-efi": cstm_build("ipxe.efi", "PXC_IPXE_CSTM_EFI"),
+    "debian-shim": debian_package_file(debian_boot.shim),
+    "debian-grubnet": debian_package_file(debian_boot.grub_net),
+    "debian-kernel": debian_package_file(debian_boot.kernel),
+    "debian-initramfs": debian_package_file(debian_boot.initramfs),
 }
 
 
@@ -689,6 +757,7 @@ def populate_root(scenario, root):
     for name, source in scenario.files.items():
         shutil.copyfile(FILE_SOURCES[source](), os.path.join(root, name))
     for name, text in scenario.script_files().items():
+        os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
         with open(os.path.join(root, name), "w") as f:
             f.write(text)
 
