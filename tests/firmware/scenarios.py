@@ -463,6 +463,8 @@ def _guard_loop(name):
 # Debian's own binaries (tests/firmware/debian_boot.py): the signed shim and
 # netboot GRUB, a kernel whose initramfs runs klibc's ipconfig.
 TAG_GRUB = r"grub \(dhcp-pxe-class=set:grub,grub\)"
+TAG_OS = r"os \(dhcp-pxe-class=set:os,os\)"
+TAG_IPXE_TRACKED = r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)"
 # GRUB's config: its own DHCP exchange (net_dhcp: DISCOVER with option 53
 # only, REQUEST with 50, 54 and its 7-byte 55), what it learnt, the marker.
 # The parameter request list of GRUB's REQUEST as dnsmasq logs it (three
@@ -503,8 +505,40 @@ def _shim_grub(name):
         scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
 
 
+def _ipxe_kernel(name):
+    """QEMU's iPXE ROM -> script -> Debian kernel + initramfs whose ipconfig asks: class os."""
+    script = re.escape(f"http://{SERVER_IP}/boot.ipxe")
+    ipxe = r"class=ipxe arch=0\(x86-bios\) version=\S+ busid=pci:8086:100e user-class=iPXE "
+    return Scenario(
+        name, "configs/ipxe-kernel.conf: QEMU's e1000 iPXE ROM -> script -> Debian's kernel + "
+        "initramfs, klibc ipconfig asks DHCP (class os, agent linux-ipconfig: the chain ends); "
+        "the reboot's ROM request starts a new chain (hops=0, not a hop of the old one)",
+        "seabios-e1000", "tests/firmware/configs/ipxe-kernel.conf",
+        (pxeclass(ipxe, r"0 chain=ipxe@0s"), pxeclass_tags(TAG_IPXE_TRACKED), dnsmasq(ACK),
+         bootfile(script),
+         pxeclass(r"class=os agent=linux-ipconfig$"), pxeclass_tags(TAG_OS),
+         dnsmasq(r"vendor class: Linux ipconfig$"), dnsmasq(ACK),
+         never("dnsmasq", r"agent=linux-ipconfig.*hops="),
+         # the reboot: the same ROM, a new chain (the os request ended the
+         # old one; without that this would be hop 1 of it)
+         pxeclass(ipxe, r"0 chain=ipxe@0s"), dnsmasq(ACK), bootfile(script),
+         never("dnsmasq", r"hops=[1-9]"),
+         *only_http(r"/boot\.ipxe", r"/vmlinuz", r"/initrd\.gz"),
+         ROM_STARTS, *IPXE_GOT_SCRIPT,
+         serial(r"vmlinuz\.\.\. ok"), serial(r"initrd\.gz\.\.\. ok"),
+         serial(r"^PXC-INITRAMFS: ipconfig$"),
+         serial(r"IP-Config: eth0 complete \(dhcp from 10\.77\.0\.1\)"),
+         _marker(name), serial(r"reboot: Restarting system"), ROM_STARTS),
+        files={"vmlinuz": "debian-kernel", "initrd.gz": "debian-initramfs"},
+        scripts={"boot.ipxe": "#!ipxe\nkernel vmlinuz console=ttyS0 quiet pxcmarker={marker} "
+                              "pxcthen=reboot\n"
+                              "initrd initrd.gz\nboot\n"},
+        stop_at=(rf"{script}\.\.\. ok", 2), timeout=BIOS_TIMEOUT + 120)
+
+
 FIELD_SCENARIOS = (
     _shim_grub("m-shim-grub-ovmf-pxe"),
+    _ipxe_kernel("n-ipxe-kernel-os"),
 )
 
 EXAMPLE_SCENARIOS = (
