@@ -505,6 +505,32 @@ def _shim_grub(name):
         scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
 
 
+def _proxy_shim_grub(name):
+    """The dead end next to a plain DHCP+TFTP server: GRUB follows that server's ACK, not the proxy."""
+    peer_missing = r"file \S*/peer-root/{} not found for 10\.77\.0\.\d+"
+    return Scenario(
+        name, "configs/proxy-shim-grub.conf + stock DHCP/TFTP at 10.77.0.2: UEFI PXE -> shim -> "
+        "GRUB, which takes its server from the site's DHCPACK (next server 10.77.0.2), never "
+        "asks the proxy for grub.cfg and stops at its prompt",
+        "ovmf-pxe-virtio", "tests/firmware/configs/proxy-shim-grub.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK), peer(r"next server: 10\.77\.0\.2$"),
+                      peer(peer_missing.format(r"grub/x86_64-efi/command\.lst")),
+                      peer(peer_missing.format(r"grub/grub\.cfg"))),
+         pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         dnsmasq(r"bootfile name: shimx64\.efi$"),
+         *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
+         # GRUB never reads its config, so never runs net_dhcp: the proxy
+         # sees no GRUB request and no request for a GRUB file
+         never("dnsmasq", r"grub/|class=grub|DHCPACK|DHCPOFFER"),
+         serial(r"NBP filename is shimx64\.efi"), serial(r"Fetching Netboot Image grubx64\.efi"),
+         serial(r"Welcome to GRUB!"), serial(r"GNU GRUB  version 2\.\d+"),
+         serial(r"grub> "), never("serial", r"PXC-GRUB")),
+        peer_config="tests/firmware/configs/proxy-peer-dhcp-tftp.conf",
+        files={"shimx64.efi": "debian-shim", "grubx64.efi": "debian-grubnet"},
+        scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT, stop_at=(r"grub> ", 1))
+
+
 def _ipxe_kernel(name):
     """QEMU's iPXE ROM -> script -> Debian kernel + initramfs whose ipconfig asks: class os."""
     script = re.escape(f"http://{SERVER_IP}/boot.ipxe")
@@ -539,6 +565,7 @@ def _ipxe_kernel(name):
 FIELD_SCENARIOS = (
     _shim_grub("m-shim-grub-ovmf-pxe"),
     _ipxe_kernel("n-ipxe-kernel-os"),
+    _proxy_shim_grub("o-proxy-shim-grub"),
 )
 
 EXAMPLE_SCENARIOS = (
@@ -825,8 +852,11 @@ def play(scenario, dnsmasq_binary, workdir):
         try:
             peer_server = None
             if scenario.peer_config:
+                # the plain server's TFTP root (if it serves TFTP) holds nothing
+                peer_root = os.path.join(workdir, "peer-root")
+                os.makedirs(peer_root, exist_ok=True)
                 peer_server = _start_dnsmasq(peer_binary(dnsmasq_binary), topo.peer.ns,
-                                             REPO / scenario.peer_config, root,
+                                             REPO / scenario.peer_config, peer_root,
                                              os.path.join(workdir, "peer"), speed=False)
                 servers.append(peer_server)
             main_server = _start_dnsmasq(dnsmasq_binary, topo.server.ns, config_path(scenario),
