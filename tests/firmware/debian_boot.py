@@ -114,20 +114,27 @@ def candidate(package):
 
 
 def _extract(deb, patterns, target):
-    """Extract the members of DEB matching PATTERNS into TARGET; their count."""
-    listing = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True,
-                             check=True).stdout
+    """Extract the members of DEB matching PATTERNS into TARGET; their count.
+
+    The data archive is read as a stream: a kernel package unpacks to
+    hundreds of MB of which two files are wanted.
+    """
     count = 0
-    with tarfile.open(fileobj=io.BytesIO(listing)) as tar:
-        for member in tar.getmembers():
-            name = member.name.lstrip("./")
-            if member.isfile() and any(fnmatch.fnmatch(name, p) for p in patterns):
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE) as proc:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for member in tar:
+                name = member.name.lstrip("./")
+                if not (member.isfile() and any(fnmatch.fnmatch(name, p) for p in patterns)):
+                    continue
                 out = target / name
                 out.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(member) as src, open(out, "wb") as dst:
                     shutil.copyfileobj(src, dst)
                 out.chmod(0o755 if member.mode & 0o111 else 0o644)
                 count += 1
+        proc.stdout.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"dpkg-deb --fsys-tarfile {deb} failed ({proc.returncode})")
     return count
 
 

@@ -469,9 +469,10 @@ TAG_IPXE_TRACKED = r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)"
 # only, REQUEST with 50, 54 and its 7-byte 55), what it learnt, the marker.
 # The parameter request list of GRUB's REQUEST as dnsmasq logs it (three
 # lines): upstream's seven and the 60 Debian's build appends.
-GRUB_REQUESTED_OPTIONS = (r"requested options: 1:netmask, 3:router, 6:dns-server, 15:domain-name, \n"
-                          r"\d+ requested options: 12:hostname, 17:root-path, 18:extension-path, \n"
-                          r"\d+ requested options: 60:vendor-class$")
+GRUB_REQUESTED_OPTIONS = (
+    r"requested options: 1:netmask, 3:router, 6:dns-server, 15:domain-name, \n"
+    r"\d+ requested options: 12:hostname, 17:root-path, 18:extension-path, \n"
+    r"\d+ requested options: 60:vendor-class$")
 GRUB_CFG = """echo PXC-GRUB: config read from $prefix
 net_dhcp
 net_ls_addr
@@ -506,14 +507,15 @@ def _shim_grub(name):
 
 
 def _proxy_shim_grub(name):
-    """The dead end next to a plain DHCP+TFTP server: GRUB follows that server's ACK, not the proxy."""
+    """The dead end next to a plain DHCP+TFTP server: GRUB follows its ACK, not the proxy."""
     peer_missing = r"file \S*/peer-root/{} not found for 10\.77\.0\.\d+"
     return Scenario(
         name, "configs/proxy-shim-grub.conf + stock DHCP/TFTP at 10.77.0.2: UEFI PXE -> shim -> "
         "GRUB, which takes its server from the site's DHCPACK (next server 10.77.0.2), never "
         "asks the proxy for grub.cfg and stops at its prompt",
         "ovmf-pxe-virtio", "tests/firmware/configs/proxy-shim-grub.conf",
-        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK), peer(r"next server: 10\.77\.0\.2$"),
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK),
+                      peer(r"next server: 10\.77\.0\.2$"),
                       peer(peer_missing.format(r"grub/x86_64-efi/command\.lst")),
                       peer(peer_missing.format(r"grub/grub\.cfg"))),
          pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"), pxeclass_tags(TAG_X64),
@@ -551,7 +553,8 @@ def _ipxe_kernel(name):
          never("dnsmasq", r"hops=[1-9]"),
          *only_http(r"/boot\.ipxe", r"/vmlinuz", r"/initrd\.gz"),
          ROM_STARTS, *IPXE_GOT_SCRIPT,
-         serial(r"vmlinuz\.\.\. ok"), serial(r"initrd\.gz\.\.\. ok"),
+         # iPXE shows a percentage (erased by backspaces) while a download lasts
+         serial(r"vmlinuz\.\.\.[ \d%\x08]* ok$"), serial(r"initrd\.gz\.\.\.[ \d%\x08]* ok$"),
          serial(r"^PXC-INITRAMFS: ipconfig$"),
          serial(r"IP-Config: eth0 complete \(dhcp from 10\.77\.0\.1\)"),
          _marker(name), serial(r"reboot: Restarting system"), ROM_STARTS),
