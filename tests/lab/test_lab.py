@@ -45,6 +45,7 @@ DEFAULT_CHAINS = {
     "vbox-ipxe": ["ipxe(vendor)"] + OWN_CHAIN_BIOS,
     "own-ipxe": ["ipxe(vendor)"] + OWN_CHAIN_BIOS,
     "gpxe": ["gpxe"] + OWN_CHAIN_BIOS,
+    "flexboot": ["flexboot"] + OWN_CHAIN_BIOS,
 }
 
 
@@ -151,13 +152,19 @@ class OfflineTest(unittest.TestCase):
         sheet = firmware.load()
         self.assertEqual(clients.machine_names(),
                          ["bios-pxe", "uefi-x64-pxe", "uefi-x64-http", "arm64-pxe",
-                          "arm64-http", "qemu-ipxe", "vbox-ipxe", "own-ipxe", "gpxe"])
+                          "arm64-http", "qemu-ipxe", "vbox-ipxe", "own-ipxe", "gpxe",
+                          "flexboot"])
         for machine in sheet.machines:
             with self.subTest(machine=machine.name):
                 if machine.group == "lab" and machine.program != "own":
                     program = sheet.programs[machine.program]
                     self.assertIn(program.kind, ("pxe", "http", "ipxe", "gpxe"))
                     self.assertTrue(program.label and program.arch and program.source)
+        for name in boot.ASKS_DHCP.values():
+            with self.subTest(program=name):
+                program = sheet.programs[name]
+                self.assertIn(program.kind, boot.LAST_STAGES)
+                self.assertTrue(program.label and program.arch and program.source)
                 self.assertIn(machine.group, ("lab", "net"))
         with self.assertRaisesRegex(firmware.SheetError, r"x\.sheet:3: unknown program line"):
             firmware.parse("program a\n  kind pxe\n  colour blue\n", "x.sheet")
@@ -196,7 +203,14 @@ class OfflineTest(unittest.TestCase):
             "boot.ipxe": ("script", "any"),
             "http://10.77.0.1/ipxe.php?mac=${mac}": ("script", "any"),
             "http://boot.example/api/boot": ("script", "any"),
-            "vmlinuz": ("nbp", "any"),
+            "vmlinuz": ("kernel", "any"),
+            "vmlinuz-6.1.0-13-amd64": ("kernel", "any"),
+            "shimx64.efi": ("shim", "efi-x64"),
+            "grubx64.efi": ("grub", "efi-x64"),
+            "grubaa64.efi": ("grub", "efi-arm64"),
+            "grubnetx64.efi": ("grub", "efi-x64"),
+            "boot/wdsnbp.com": ("wdsnbp", "bios"),
+            "pxeboot.n12": ("nbp", "bios"),
         }
         for name, (kind, arch) in expected.items():
             with self.subTest(name=name):
@@ -204,6 +218,38 @@ class OfflineTest(unittest.TestCase):
                 self.assertEqual((guess.kind, guess.arch), (kind, arch))
                 data = standins.content(name, guess)
                 self.assertEqual(standins.read(data), (kind, arch), "content must say it")
+
+    def test_shim_stand_in_brings_its_grub(self):
+        """A shim's stand-in comes with the GRUB it loads, from its directory."""
+        with tempfile.TemporaryDirectory() as root:
+            standins.write(root, "efi/shimaa64.efi", standins.guess("efi/shimaa64.efi"))
+            with open(os.path.join(root, "efi", "grubaa64.efi"), "rb") as f:
+                self.assertEqual(standins.read(f.read()), ("grub", "efi-arm64"))
+
+    def test_programs_after_a_boot_file(self):
+        """GRUB's DISCOVER: option 53 alone in 300 bytes, secs the low half
+        of the xid; its REQUEST the eight-byte list.  wdsnbp: ciaddr, secs
+        65535, bare PXEClient, 250.  The initramfs: Linux ipconfig."""
+        grub = clients.program("grub-net-efi")
+        discover = grub.packet(dhcp.DISCOVER, 0x6b0e3cfc, "52:54:00:77:00:02")
+        self.assertEqual(len(discover), 300)
+        self.assertEqual(discover[8:10], b"\x3c\xfc")
+        self.assertEqual(discover[240:244], b"\x35\x01\x01\xff")
+        request = dhcp.parse_packet(grub.packet(
+            dhcp.REQUEST, 0x6b0e3cfc, "52:54:00:77:00:02",
+            extra={dhcp.OPT_SERVER_ID: dhcp.ip_bytes("10.77.0.1"),
+                   dhcp.OPT_REQUESTED_IP: dhcp.ip_bytes("10.77.0.130")}))
+        self.assertEqual(list(request.options), [53, 54, 50, 55])
+        self.assertEqual(request.options[55], bytes([1, 3, 6, 15, 12, 17, 18, 60]))
+        wds = clients.program("wdsnbp").packet(dhcp.REQUEST, 7, "00:1b:21:77:00:01",
+                                               ciaddr="10.77.0.100")
+        parsed = dhcp.parse_packet(wds)
+        self.assertEqual((wds[8:10], parsed.ciaddr), (b"\xff\xff", "10.77.0.100"))
+        self.assertEqual(parsed.options[60], b"PXEClient")
+        self.assertEqual(parsed.options[250][:2], b"\x01\x02")
+        initramfs = clients.program("initramfs-ipconfig")
+        self.assertEqual(initramfs.values[clients.VENDOR_CLASS], b"Linux ipconfig")
+        self.assertFalse(initramfs.handles_proxy())
 
     def test_chain_compression(self):
         """A loop's repeats are written once with a count."""
@@ -253,7 +299,7 @@ class LabRunTest(unittest.TestCase):
         self.assertEqual(status, 0, err)
         self.assertRegex(out, r"(?m)^bios-pxe: +pxe → undionly\.kpxe → ipxe\(own\) → "
                               r"boot\.ipxe +\[1 hop\] script reached$")
-        self.assertRegex(out, r"(?m)^2 client types: 2 reached a script or NBP")
+        self.assertRegex(out, r"(?m)^2 client types: 2 reached a script, NBP or the OS")
 
     def test_loop_is_reported_and_fails(self):
         """A config that hands iPXE undionly.kpxe again loops: LOOP after
@@ -326,6 +372,57 @@ class LabRunTest(unittest.TestCase):
         self.assertIn("x64 UEFI iPXE binary", arm["reason"])
         self.assertEqual(arm["stages"][0]["fetched"], {"kind": "ipxe", "arch": "efi-x64"})
         self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "script")
+
+    def assert_last_stage(self, chain, cls):
+        """The chain's last stage is the program's own request, and
+        dnsmasq's log classified it as CLS."""
+        last = chain["stages"][-1]
+        self.assertEqual(last["label"], cls)
+        self.assertTrue(any(f" pxeclass: class={cls}" in l for l in last["log"]), last["log"])
+        self.assertTrue(last["address"].startswith("10.77.0."))
+
+    def test_kernel_initramfs_reaches_the_os(self):
+        """PXE → iPXE → kernel: the initramfs's DHCP (klibc ipconfig) is
+        class os, and the chain reached the OS."""
+        status, chains, err, _ = run_json("--config", os.path.join(CONFIGS, "kernel.conf"),
+                                          "--client", "bios-pxe", "--client", "qemu-ipxe")
+        self.assertEqual(status, 0, err)
+        for name, first in (("bios-pxe", "pxe"), ("qemu-ipxe", "ipxe(vendor)")):
+            with self.subTest(client=name):
+                chain = chains[name]
+                self.assertEqual(chain["chain"], [first, "undionly.kpxe", "ipxe(own)",
+                                                  "vmlinuz", "os"])
+                self.assertEqual((chain["verdict"], chain["hops"]), ("os", 2))
+                self.assertIn("reached the OS", chain["reason"])
+                self.assert_last_stage(chain, "os")
+        status, out, _, _ = run_lab("--config", os.path.join(CONFIGS, "kernel.conf"),
+                                    "--client", "bios-pxe")
+        self.assertRegex(out, r"(?m)^bios-pxe: +pxe → undionly\.kpxe → ipxe\(own\) → "
+                              r"vmlinuz → os +\[2 hops\] reached the OS")
+
+    def test_uefi_shim_grub(self):
+        """UEFI PXE → shim → GRUB: shim loads grubx64.efi by TFTP, GRUB's
+        own DISCOVER and REQUEST are class grub."""
+        status, chains, err, _ = run_json("--config", os.path.join(CONFIGS, "shim-grub.conf"),
+                                          "--client", "uefi-x64-pxe")
+        self.assertEqual(status, 0, err)
+        chain = chains["uefi-x64-pxe"]
+        self.assertEqual(chain["chain"], ["pxe", "shimx64.efi", "shim", "grubx64.efi", "grub"])
+        self.assertEqual(chain["verdict"], "grub")
+        self.assertIn("GRUB reached", chain["reason"])
+        self.assertEqual(chain["stages"][1]["fetch"], "tftp://10.77.0.1/grubx64.efi")
+        self.assert_last_stage(chain, "grub")
+
+    def test_bios_pxe_wdsnbp(self):
+        """BIOS PXE → wdsnbp.com: its REQUEST from the leased address is class wds."""
+        status, chains, err, _ = run_json("--config", os.path.join(CONFIGS, "wds.conf"),
+                                          "--client", "bios-pxe")
+        self.assertEqual(status, 0, err)
+        chain = chains["bios-pxe"]
+        self.assertEqual(chain["chain"], ["pxe", "wdsnbp.com", "wds"])
+        self.assertEqual(chain["verdict"], "wds")
+        self.assertEqual(chain["stages"][1]["address"], chain["stages"][0]["address"])
+        self.assert_last_stage(chain, "wds")
 
     def test_proxy_config_chains_through_port_4011(self):
         """examples/03: addresses from a plain DHCP server, boot files from

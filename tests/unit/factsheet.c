@@ -218,6 +218,11 @@ program_line(struct sheet_reader *r, struct sheet_program *p, char *key,
     p->pad_to = strtoul(rest, NULL, 0);
     return p->pad_to <= BUILDER_SIZE ? 0 : sheet_error(r, "pad-to too large");
   }
+  if (strcmp(key, "secs") == 0) {
+    p->secs_xid_low = strcmp(rest, "xid-low") == 0;
+    p->secs = p->secs_xid_low ? 0 : (uint16_t)strtoul(rest, NULL, 0);
+    return 0;
+  }
   if (strcmp(key, "ipxe-version") == 0)
     return program_version(r, p, rest);
   if (strcmp(key, "ipxe-features") == 0)
@@ -464,8 +469,11 @@ sheet_build_discover(const struct sheet_program *p,
                      struct builder *b, char *err, size_t errlen)
 {
   uint8_t value[255];
+  uint16_t secs = p->secs_xid_low ? (uint16_t)xid : p->secs;
 
   builder_request(b, m->mac, xid, 0);
+  b->buf[8] = (uint8_t)(secs >> 8);
+  b->buf[9] = (uint8_t)secs;
   b->buf[10] = (uint8_t)(p->flags >> 8);
   b->buf[11] = (uint8_t)p->flags;
   for (size_t i = 0; i < p->option_count; i++) {

@@ -33,6 +33,8 @@ struct sheet_program {
   unsigned line; /* of the block's first line */
   uint16_t flags;
   size_t pad_to;
+  bool secs_xid_low; /* secs xid-low: secs = the xid's low 16 bits (GRUB) */
+  uint16_t secs;     /* else this number */
   size_t option_count;
   struct sheet_option options[SHEET_OPTIONS_MAX];
   bool has_version;

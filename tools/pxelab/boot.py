@@ -5,6 +5,11 @@ or through a proxyDHCP and the boot server on port 4011, as PXE stacks and
 iPXE do), fetches what it was given (TFTP for a path, HTTP for a URL) and
 then becomes what it fetched: an iPXE binary becomes the site's iPXE build
 and asks DHCP again (one hop), a script or another NBP ends the chain.
+Some boot files ask DHCP themselves, and the lab plays that request as the
+chain's last stage (the sheet's programs): a Linux kernel's initramfs
+(klibc ipconfig: the chain reached the OS), shim, which loads GRUB from its
+own directory by TFTP, and GRUB's net image (GRUB's DISCOVER and REQUEST),
+and wdsnbp.com (its REQUEST from the address PXE got).
 Every stage is recorded, with the xids it used so the lab can put dnsmasq's
 log lines next to it.
 
@@ -20,7 +25,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from . import dhcp, standins
+from . import clients, dhcp, standins
 from .http_client import http_get
 from .labconf import URL_RE
 from .tftp import TftpError, tftp_fetch
@@ -33,7 +38,20 @@ REPLY_TIMEOUT = 2.0           # REQUEST and port-4011 exchanges
 FETCH_TIMEOUT = 3.0
 
 VERDICT_SCRIPT, VERDICT_NBP, VERDICT_DEAD, VERDICT_LOOP = "script", "nbp", "dead-end", "loop"
-SUCCESS_VERDICTS = (VERDICT_SCRIPT, VERDICT_NBP)
+VERDICT_OS, VERDICT_GRUB, VERDICT_WDS = "os", "grub", "wds"
+SUCCESS_VERDICTS = (VERDICT_SCRIPT, VERDICT_NBP, VERDICT_OS, VERDICT_GRUB, VERDICT_WDS)
+
+# A fetched boot file that asks DHCP itself: the sheet's program that
+# plays its request.
+ASKS_DHCP = {"kernel": "initramfs-ipconfig", "grub": "grub-net-efi", "wdsnbp": "wdsnbp"}
+# What a last stage's request makes of the chain, by program kind.
+LAST_STAGES = {
+    "os": (VERDICT_OS, "reached the OS (the initramfs asked DHCP)"),
+    "grub": (VERDICT_GRUB, "GRUB reached (its own DHCP)"),
+    "wds": (VERDICT_WDS, "wdsnbp reached (its request from the leased address)"),
+}
+SHIM = clients.Program(kind="shim", label="shim", arch="any", values={}, order=((), ()),
+                       source="shim: loads grub<arch>.efi from its directory by TFTP")
 
 IPXE_SETTING_RE = re.compile(r"\$\{([^}]*)\}")
 BUILDARCH = {"bios": "i386", "efi-x86": "i386", "efi-x64": "x86_64", "efi-arm64": "arm64"}
@@ -53,6 +71,7 @@ class Stage:
     fetch: str = None            # "tftp://10.77.0.1/undionly.kpxe"
     fetched: tuple = None        # (kind, arch) the file said it is
     address: str = None
+    server: str = None           # the DHCP server that leased the address
     log: list = field(default_factory=list)
     tags: list = field(default_factory=list)
 
@@ -129,10 +148,20 @@ class Player:
     def _play_stage(self, stage, chain):
         """DHCP, fetch and judge one stage; the next Program, or None with
         the chain's verdict set."""
-        stage.file, stage.next_server = self.boot_dhcp(stage)
+        program = stage.program
+        if program.kind in LAST_STAGES:
+            self.last_dhcp(stage, chain.stages[-2])
+            chain.verdict, chain.reason = LAST_STAGES[program.kind]
+            return None
+        if program.kind == "shim":
+            before = chain.stages[-2]
+            stage.file = standins.shim_loads(before.file, self.machine.arch)
+            stage.next_server, stage.address = before.next_server, before.address
+            stage.via = "tftp"
+        else:
+            stage.file, stage.next_server = self.boot_dhcp(stage)
         data = self.fetch(stage)
         kind, arch = stage.fetched = standins.read(data)
-        program = stage.program
         if kind == "script":
             if not program.runs_scripts():
                 raise DeadEnd(f"{_firmware_name(program)} cannot run an iPXE script "
@@ -143,6 +172,13 @@ class Player:
             raise DeadEnd(f"wrong architecture: {file_label(stage.file)} is "
                           f"{_a(standins.StandIn(kind, arch, '').title())}, the client is "
                           f"{standins.ARCH_TITLES[self.machine.arch]}")
+        if kind == "kernel" and not program.runs_scripts():
+            raise DeadEnd(f"{_firmware_name(program)} cannot boot a Linux kernel "
+                          f"({file_label(stage.file)})")
+        if kind == "shim":
+            return SHIM
+        if kind in ASKS_DHCP:
+            return clients.program(ASKS_DHCP[kind])
         if kind != "ipxe":
             chain.verdict, chain.reason = VERDICT_NBP, f"NBP reached ({file_label(stage.file)})"
             return None
@@ -158,7 +194,7 @@ class Player:
         program = stage.program
         offer, proxy_offer = self.discover(stage)
         ack = self.request(stage, offer)
-        stage.address = ack.yiaddr
+        stage.address, stage.server = ack.yiaddr, offer.server_id
         self._configure(ack)
         settings = self._first_settings(stage, offer, ack, proxy_offer)
         settings = self._menu_boot(stage, settings, ack.yiaddr)
@@ -169,6 +205,31 @@ class Player:
             raise DeadEnd(_no_file_reason(stage, settings, proxy_offer))
         server = settings.siaddr if settings.siaddr != "0.0.0.0" else settings.server_id
         return name, server
+
+    def last_dhcp(self, stage, before):
+        """The DHCP of a program that ends the chain: an address (DISCOVER,
+        REQUEST), or for wdsnbp one REQUEST from the address the stage
+        BEFORE leased, to the server that leased it."""
+        if stage.program.kind != "wds":
+            stage.address = self.request(stage, self.discover(stage)[0]).yiaddr
+            return
+        xid = dhcp.new_xid()
+        stage.xids.append(xid)
+        stage.address = before.address
+        packet = stage.program.packet(dhcp.REQUEST, xid, self.machine.mac, ciaddr=before.address)
+        answered = (dhcp.ACK, dhcp.NAK)
+        for _ in range(2):
+            self.client.send(packet, dst_ip=before.server, src_ip=before.address)
+            replies = self.client.receive(xid, timeout=REPLY_TIMEOUT, until=lambda rs: any(
+                r.msg_type in answered for r in rs))
+            answers = [r for r in replies if r.msg_type in answered]
+            if answers:
+                stage.exchanges.append(f"REQUEST(ciaddr {before.address})"
+                                       f"→{_describe(answers[0])}")
+                if answers[0].msg_type == dhcp.NAK:
+                    raise DeadEnd(f"DHCPNAK to wdsnbp's request from {before.server}")
+                return
+        raise DeadEnd(f"no answer to wdsnbp's request from {before.server}")
 
     def discover(self, stage):
         """DISCOVER (retransmitted) until an address offer has come and a

@@ -36,6 +36,7 @@ class Program:
     order     (DISCOVER order, REQUEST order) of option codes
     request_overrides  {code: bytes} a REQUEST sends instead (EDK2 PXE's 57)
     flags, pad_to      BOOTP header flags, minimum packet length (0: none)
+    secs      BOOTP secs: a number, or firmware.SECS_XID_LOW (GRUB)
     short_class_4011   sends vendor class 'PXEClient' to port 4011 (iPXE)
     source    where the bytes come from
     """
@@ -48,6 +49,7 @@ class Program:
     request_overrides: dict = field(default_factory=dict)
     flags: int = 0
     pad_to: int = 0
+    secs: object = 0
     short_class_4011: bool = False
 
     # -- capabilities ---------------------------------------------------
@@ -63,6 +65,8 @@ class Program:
             return scheme == "tftp"
         if self.kind == "http":
             return scheme in ("http", "https")
+        if self.kind == "shim":
+            return scheme in ("tftp", "http", "https")
         if scheme == "tftp":
             return True
         if scheme not in ("http", "https"):
@@ -75,8 +79,9 @@ class Program:
 
     def handles_proxy(self):
         """PXE stacks and iPXE take proxyDHCP offers; EDK2 HTTP Boot never
-        gets one from dnsmasq (it proxies PXEClient only)."""
-        return self.kind != "http"
+        gets one from dnsmasq (it proxies PXEClient only), and what runs
+        after a boot program (GRUB, an initramfs) wants an address only."""
+        return self.kind in ("pxe", "ipxe", "gpxe")
 
     # -- packets ----------------------------------------------------------
     def options(self, msg_type, extra=None):
@@ -98,7 +103,7 @@ class Program:
         """The whole BOOTP payload of one request."""
         return dhcp.build_packet(None, xid=xid, chaddr=mac, options=self.options(msg_type, extra),
                                  flags=self.flags if flags is None else flags, ciaddr=ciaddr,
-                                 pad_to=self.pad_to)
+                                 secs=firmware.secs_for(self.secs, xid), pad_to=self.pad_to)
 
 
 @dataclass(frozen=True)
@@ -194,7 +199,7 @@ def program(name):
     return Program(kind=entry.kind, label=entry.label, arch=entry.arch, values=values,
                    order=(discover, entry.request_order or discover), source=entry.source,
                    request_overrides=overrides, flags=entry.flags, pad_to=entry.pad_to,
-                   short_class_4011=entry.short_class_4011)
+                   secs=entry.secs, short_class_4011=entry.short_class_4011)
 
 
 def pxe_rom():

@@ -20,6 +20,7 @@ from . import facts
 SHEET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "firmware.sheet")
 BROADCAST_FLAG = 0x8000
 IPXE_BUSID, IPXE_VERSION = 0xB1, 0xEB
+SECS_XID_LOW = "xid-low"               # secs = the low 16 bits of the xid (GRUB)
 PLACEHOLDER_BUSID = (1, 0, 0)          # (bus type, vendor, device)
 
 
@@ -45,6 +46,7 @@ class Program:
     source: str = ""
     flags: int = 0
     pad_to: int = 0
+    secs: object = 0           # BOOTP secs: a number, or SECS_XID_LOW
     short_class_4011: bool = False
     options: list = field(default_factory=list)          # [Option], DISCOVER order
     request_order: list = None                            # [code] or None: as DISCOVER
@@ -105,6 +107,8 @@ def _program_line(program, key, rest, where):
         program.flags = BROADCAST_FLAG if rest == "broadcast" else _number(rest)
     elif key == "pad-to":
         program.pad_to = _number(rest)
+    elif key == "secs":
+        program.secs = SECS_XID_LOW if rest == SECS_XID_LOW else _number(rest)
     elif key == "short-class-4011":
         program.short_class_4011 = True
     elif key == "option":
@@ -253,6 +257,12 @@ def option_value(program, option, machine=None, msg_type=1):
         return ipxe_option(program, parse_busid(machine.busid) if machine else
                            PLACEHOLDER_BUSID)
     raise SheetError(f"program {program.name}: unknown option type '{kind}'")
+
+
+def secs_for(secs, xid):
+    """The BOOTP secs field of a request with XID: a sheet `secs` value
+    (a number, or xid-low: GRUB fills xid and secs from one clock reading)."""
+    return xid & 0xFFFF if secs == SECS_XID_LOW else secs
 
 
 def discover_options(program, machine=None):

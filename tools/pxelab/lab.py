@@ -9,9 +9,10 @@ with stand-in files for every boot file the config can hand out (see
 standins.py) behind dnsmasq's TFTP and an HTTP server, and with a plain
 DHCP server next to it when the config is a proxyDHCP.  Then every client
 type (clients.py) boots in a namespace of its own, all at once, and each
-chain is printed with its verdict: script reached, NBP reached, dead end
-(and why), LOOP (still chainloading after boot.HOP_LIMIT hops), or the
-loop guard's fallback.
+chain is printed with its verdict: script reached, NBP reached, reached
+the OS, GRUB reached, wdsnbp reached (boot.py), dead end (and why), LOOP
+(still chainloading after boot.HOP_LIMIT hops), or the loop guard's
+fallback.
 
 Exit status: 0 no chain loops; 1 a chain loops; 2 bad usage, or dnsmasq
 rejects the config (the message names the line); 3 the lab cannot run
@@ -523,7 +524,7 @@ def text_report(result, verbose=False, out=sys.stdout):
     dead = sum(1 for c in result.chains if c.verdict == boot.VERDICT_DEAD)
     good = len(result.chains) - loops - dead
     kinds = "client type" + ("" if len(result.chains) == 1 else "s")
-    print(f"{len(result.chains)} {kinds}: {good} reached a script or NBP, {dead} dead "
+    print(f"{len(result.chains)} {kinds}: {good} reached a script, NBP or the OS, {dead} dead "
           f"end(s), {loops} loop(s) ({result.seconds:.1f} s)", file=out)
 
 
@@ -594,8 +595,8 @@ def parse_args(argv):
                         + ", ".join(clients.machine_names()))
     parser.add_argument("--standin", action="append", default=[], metavar="NAME=KIND[:ARCH]",
                         help="what a boot file stands for, instead of the name's guess "
-                        "(KIND: ipxe, script, nbp, missing; ARCH: bios, efi-x86, efi-x64, "
-                        "efi-arm64, any)")
+                        "(KIND: ipxe, script, nbp, kernel, shim, grub, wdsnbp, missing; "
+                        "ARCH: bios, efi-x86, efi-x64, efi-arm64, any)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show stand-ins, every exchange and every pxeclass log line")
     parser.add_argument("--keep", action="store_true",

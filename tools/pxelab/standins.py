@@ -9,6 +9,14 @@ What a name stands for is guessed from the name alone (first rule that
 applies; the name is the file name of the path or URL, lower-cased, query
 dropped):
 
+  kernel     vmlinuz*, bzImage*, linux: a Linux kernel (its initramfs
+             asks DHCP: the lab plays klibc's ipconfig, class os)
+  shim       shim.efi, shimx64.efi, shimaa64.efi, shimia32.efi: shim, which
+             loads grub<arch>.efi from its own directory (no DHCP)
+  grub       grub*.efi (grubx64.efi, grubnetx64.efi ...): GRUB's net image,
+             which asks DHCP itself (class grub)
+  wdsnbp     wdsnbp.com: Windows Deployment Services' NBP, which asks the
+             server again from its address (class wds)
   script     extension .ipxe .php .cgi .pl .py .sh .txt .asp .aspx .jsp
              .cfg, or a URL whose name has no extension (an iPXE script
              served by a web application: /boot, /api/boot?mac=...)
@@ -40,7 +48,7 @@ from dataclasses import dataclass
 
 from .labconf import URL_RE
 
-KINDS = ("ipxe", "script", "nbp", "missing")
+KINDS = ("ipxe", "script", "nbp", "kernel", "shim", "grub", "wdsnbp", "missing")
 ARCHES = ("bios", "efi-x86", "efi-x64", "efi-arm64", "any")
 ARCH_TITLES = {"bios": "x86 BIOS", "efi-x86": "32-bit x86 UEFI", "efi-x64": "x64 UEFI",
                "efi-arm64": "ARM64 UEFI", "any": "any architecture"}
@@ -55,6 +63,12 @@ BIOS_EXTENSIONS = {".kpxe", ".kkpxe", ".kkkpxe", ".pxe", ".lkrn", ".0", ".com", 
                    ".iso", ".dsk"}
 ARM64_RE = re.compile(r"arm64|aa64|aarch64")
 IA32_RE = re.compile(r"ia32|i386|i686|x86(?![-_]?64)|(?<!\d)32(?!\d)")
+
+KERNEL_RE = re.compile(r"^(vmlinuz|bzimage)[^/]*$|^linux$")
+SHIM_RE = re.compile(r"^shim(x64|aa64|ia32)?\.efi$")
+GRUB_RE = re.compile(r"^grub[a-z0-9_]*\.efi$")
+WDSNBP_NAME = "wdsnbp.com"
+SHIM_LOADS = {"efi-x64": "grubx64.efi", "efi-arm64": "grubaa64.efi", "efi-x86": "grubia32.efi"}
 
 MAGIC = "#!pxelab-standin"
 SCRIPT_MAGIC = "#!ipxe"
@@ -73,7 +87,10 @@ class StandIn:
             return "iPXE script"
         if self.kind == "missing":
             return "missing file"
-        what = "iPXE binary" if self.kind == "ipxe" else "NBP"
+        if self.kind == "kernel":
+            return "Linux kernel"
+        what = {"ipxe": "iPXE binary", "shim": "shim", "grub": "GRUB net image",
+                "wdsnbp": "wdsnbp"}.get(self.kind, "NBP")
         return f"{ARCH_TITLES[self.arch]} {what}" if self.arch != "any" else what
 
 
@@ -104,6 +121,14 @@ def guess(name):
     """The StandIn a boot file name stands for, by the rules of the module doc."""
     base = file_name(name)
     ext = extension(base)
+    if KERNEL_RE.match(base):
+        return StandIn("kernel", "any", "name of a Linux kernel")
+    if SHIM_RE.match(base):
+        return StandIn("shim", guess_arch(base), "name shim")
+    if GRUB_RE.match(base):
+        return StandIn("grub", guess_arch(base), "name grub")
+    if base == WDSNBP_NAME:
+        return StandIn("wdsnbp", "bios", "name wdsnbp")
     if ext in SCRIPT_EXTENSIONS:
         return StandIn("script", "any", f"extension {ext}")
     if URL_RE.match(name) and not ext:
@@ -171,11 +196,20 @@ def relative_path(name):
     return os.path.normpath(path) if path else "index"
 
 
+def shim_loads(name, arch):
+    """The GRUB a shim at NAME loads: grub<arch>.efi from its directory."""
+    head, sep, _ = name.replace("\\", "/").rpartition("/")
+    return head + sep + SHIM_LOADS.get(arch, "grubx64.efi")
+
+
 def write(root, name, standin):
-    """Write the stand-in for `name` under `root` (nothing for 'missing');
-    returns the path written or None."""
+    """Write the stand-in for `name` under `root` (nothing for 'missing'),
+    for a shim the GRUB it loads too; returns the path written or None."""
     if standin.kind == "missing":
         return None
+    if standin.kind == "shim":
+        grub = shim_loads(name, standin.arch)
+        write(root, grub, StandIn("grub", standin.arch, f"loaded by {file_name(name)}"))
     path = os.path.join(root, relative_path(name))
     if not os.path.abspath(path).startswith(os.path.abspath(root) + os.sep):
         return None
