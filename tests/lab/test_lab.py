@@ -413,6 +413,22 @@ class LabRunTest(unittest.TestCase):
         self.assertEqual(chain["stages"][1]["fetch"], "tftp://10.77.0.1/grubx64.efi")
         self.assert_last_stage(chain, "grub")
 
+    def test_uefi_shim_grub_under_a_proxy(self):
+        """Proxy mode: shim from the boot server on port 4011; GRUB takes
+        its address from the other server, and the proxy's dnsmasq still
+        classifies GRUB's broadcast DISCOVER."""
+        status, chains, err, _ = run_json(
+            "--config", os.path.join(CONFIGS, "shim-grub-proxy.conf"), "--client", "uefi-x64-pxe")
+        self.assertEqual(status, 0, err)
+        chain = chains["uefi-x64-pxe"]
+        self.assertEqual(chain["chain"], ["pxe[proxy+4011]", "shimx64.efi", "shim",
+                                          "grubx64.efi", "grub"])
+        self.assertEqual(chain["verdict"], "grub")
+        self.assert_last_stage(chain, "grub")
+        grub = chain["stages"][-1]
+        self.assertTrue(all("10.77.0.2 " in e for e in grub["exchanges"]), grub["exchanges"])
+        self.assertFalse(any("proxy" in e for e in grub["exchanges"]), grub["exchanges"])
+
     def test_bios_pxe_wdsnbp(self):
         """BIOS PXE → wdsnbp.com: its REQUEST from the leased address is class wds."""
         status, chains, err, _ = run_json("--config", os.path.join(CONFIGS, "wds.conf"),
