@@ -42,6 +42,11 @@ static struct dhcp_netid *pxeclass_nodes;
 static unsigned char *pxeclass_matched;
 static size_t pxeclass_node_count;
 
+/* The request being classified, of either family.  Static: dnsmasq
+   handles one packet at a time, and its 700 bytes stay off the stack of
+   a small router. */
+static struct pxc_request pxeclass_request;
+
 /* Directive name of long option OPTION, or NULL if it is not ours. */
 static const char *directive_name(int option)
 {
@@ -148,20 +153,26 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
     *used += ((size_t)n < size - *used) ? (size_t)n : size - *used - 1;
 }
 
-/* --log-dhcp: one line with the classification (and the client's chain
-   when the tracker follows it), one naming the directive behind each tag
-   set. */
-static void log_request(u32 xid, const struct pxc_verdict *verdict)
+/* --log-dhcp: one line with the classification (for DHCPv6 the MAC the
+   chain key comes from, and the client's chain when the tracker follows
+   it), one naming the directive behind each tag set.  XID as dnsmasq
+   logs it for the family (host order). */
+static void log_request(unsigned int xid, const struct pxc_verdict *verdict)
 {
   static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
+  const struct pxc_request *req = verdict->req;
   size_t i, used;
 
   pxc_format_summary(verdict, line, sizeof(line));
   used = strlen(line);
+  if (req->ip_family == PXC_IPV6 && req->hlen != 0)
+    append(line, sizeof(line), &used, " mac=%s(%s)",
+	   pxc_format_mac(req, chain, sizeof(chain)),
+	   pxc_mac_source_name(req->mac_source));
   if (verdict->chain.tracked)
     append(line, sizeof(line), &used, " hops=%u chain=%s", verdict->chain.hops,
 	   pxc_format_chain(pxeclass_tracker, verdict, chain, sizeof(chain)));
-  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), ntohl(xid), line);
+  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), xid, line);
 
   used = 0;
   line[0] = 0;
@@ -170,7 +181,7 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
       append(line, sizeof(line), &used, "%s%s (%s)", used ? ", " : "",
 	     pxeclass_nodes[i].net, pxc_rule_text(pxeclass_config, i));
 
-  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass tags: %s"), ntohl(xid),
+  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass tags: %s"), xid,
 	    used ? line : _("none"));
 }
 
@@ -194,9 +205,38 @@ void pxeclass_record_reply(size_t sz, time_t now)
     pxc_tracker_reply(pxeclass_tracker, daemon->dhcp_packet.iov_base, sz, now);
 }
 
-/* Classify the request in MESS (SZ bytes), judge it against the rules,
-   push the node of every matching rule onto NETID and record the request
-   in its client's chain; returns the new head.
+/* Judge the classified REQ against the rules with the tracker TRK (NULL:
+   none for this family), push the node of every matching rule onto NETID
+   and record the request in its client's chain; returns the new head.
+   XID for the log, as dnsmasq logs it. */
+static struct dhcp_netid *tag_request(const struct pxc_request *req,
+				      struct pxc_tracker *trk, unsigned int xid,
+				      struct dhcp_netid *netid, time_t now)
+{
+  static struct pxc_verdict verdict;
+  size_t i;
+
+  pxc_evaluate(pxeclass_config, trk, req, now, &verdict);
+
+  for (i = 0; i < pxeclass_node_count; i++)
+    if ((pxeclass_matched[i] = pxc_rule_matches(pxeclass_config, i, &verdict)))
+      {
+	pxeclass_nodes[i].next = netid;
+	netid = &pxeclass_nodes[i];
+      }
+
+  pxc_tracker_record(trk, &verdict);
+
+  if (verdict.chain.guard_tripped)
+    log_loop(&verdict);
+
+  if (option_bool(OPT_LOG_OPTS))
+    log_request(xid, &verdict);
+
+  return netid;
+}
+
+/* Classify the request in MESS (SZ bytes) and tag it (tag_request()).
    Called once per packet right after the dhcp-match loop, so the tags
    reach tag-if, dhcp-ignore, dhcp-host, dhcp-boot, pxe-service and
    dhcp-option on ports 67 and 4011 alike (the library tells a port-4011
@@ -205,12 +245,6 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 					unsigned int mess_type,
 					struct dhcp_netid *netid, time_t now)
 {
-  /* Static: dnsmasq handles one packet at a time, and the request's
-     700 bytes stay off the stack of a small router. */
-  static struct pxc_request req;
-  static struct pxc_verdict verdict;
-  size_t i;
-
   if (!pxeclass_config)
     return netid;
 
@@ -222,25 +256,81 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
   (void)mess_type;
 #endif
 
-  pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &req);
-  pxc_evaluate(pxeclass_config, pxeclass_tracker, &req, now, &verdict);
+  pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &pxeclass_request);
 
-  for (i = 0; i < pxeclass_node_count; i++)
-    if ((pxeclass_matched[i] = pxc_rule_matches(pxeclass_config, i, &verdict)))
-      {
-	pxeclass_nodes[i].next = netid;
-	netid = &pxeclass_nodes[i];
-      }
-
-  pxc_tracker_record(pxeclass_tracker, &verdict);
-
-  if (verdict.chain.guard_tripped)
-    log_loop(&verdict);
-
-  if (option_bool(OPT_LOG_OPTS))
-    log_request(mess->xid, &verdict);
-
-  return netid;
+  return tag_request(&pxeclass_request, pxeclass_tracker, ntohl(mess->xid),
+		     netid, now);
 }
+
+#ifdef HAVE_DHCP6
+/* Classify the DHCPv6 client message in INBUFF (SZ bytes: relays already
+   unwrapped by dnsmasq) and tag it like a DHCPv4 request.  MAC (MAC_LEN
+   bytes, hardware type MAC_TYPE) is what dnsmasq knows of the client's
+   hardware address: its neighbour table for a direct client, option 79
+   of a relay; it goes before whatever the library read from the DUID,
+   so both families of one machine share a key.  MAC_LEN 0: unknown.
+   Called once per message right after the dhcp-match6 loop of
+   dhcp6_no_relay(), so the tags reach tag-if, dhcp-ignore, dhcp-host,
+   the dhcp-range tags and dhcp-option=option6:... (59 bootfile-url,
+   60, 16).
+   The chain tracker follows DHCPv4 only (it would take iPXE's SOLICIT,
+   sent next to its DISCOVER, for a new stage, and EDK2's bare SOLICIT
+   for the installed OS): a DHCPv6 request is judged without it and not
+   recorded, so `chained` and dhcp-chain-guard never match one. */
+struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
+					 unsigned char *mac,
+					 unsigned int mac_len,
+					 unsigned int mac_type,
+					 struct dhcp_netid *netid, time_t now)
+{
+  struct pxc_request *req = &pxeclass_request;
+
+  if (!pxeclass_config)
+    return netid;
+
+  pxc_classify6(pxeclass_config, inbuff, sz, req);
+  if (mac_len != 0 && mac_len <= sizeof(req->chaddr))
+    {
+      req->htype = (uint8_t)mac_type;
+      req->hlen = (uint8_t)mac_len;
+      memcpy(req->chaddr, mac, mac_len);
+      req->mac_source = PXC_MAC_CALLER;
+    }
+
+  return tag_request(req, NULL, req->xid, netid, now);
+}
+
+/* True if the dhcp-ipxe-own identity INFO asks for a feature or the
+   version: only iPXE's DHCPv4 option 175 says those. */
+static int needs_option_175(const struct pxc_identity_info *info)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof(info->features); i++)
+    if (info->features[i])
+      return 1;
+
+  return info->has_version;
+}
+
+/* At start-up, once logging works: with DHCPv6 configured, a warning for
+   each dhcp-ipxe-own line that can never match a DHCPv6 request (iPXE
+   sends no option 175 there), so nobody counts on it for v6 clients. */
+void pxeclass_log_dhcp6(void)
+{
+  struct pxc_identity_info info;
+  size_t i;
+
+  if (!pxeclass_config || !daemon->dhcp6)
+    return;
+
+  for (i = 0; pxc_identity_get(pxeclass_config, i, &info); i++)
+    if (needs_option_175(&info))
+      my_syslog(MS_DHCP | LOG_WARNING,
+		_("pxeclass: %s needs iPXE features or a version, which "
+		  "DHCPv6 does not carry: it never matches a DHCPv6 request"),
+		info.text);
+}
+#endif
 
 #endif
