@@ -20,6 +20,8 @@ dhcp-vendorclass or dhcp-match):
   - log-dhcp: a `pxeclass:` line per SOLICIT with the class, family=ipv6,
     the arch and the MAC dnsmasq found in its neighbour table (the veth's,
     `caller`), and a `pxeclass tags:` line naming each tag's directive;
+  - relayed (RELAY-FORW with option 79): the hook classifies the client's
+    message and keys it by the relay's MAC; the RELAY-REPL carries 59;
   - start-up: a dhcp-ipxe-own line that needs features or a version is
     warned about (DHCPv6 has no option 175), one with a user class alone
     is not;
@@ -28,8 +30,10 @@ dhcp-vendorclass or dhcp-match):
 Needs root.  PXC_DNSMASQ_PATCHED (one version).
 """
 
+import ipaddress
 import os
 import re
+import socket
 import struct
 import sys
 import unittest
@@ -45,7 +49,7 @@ from test_v6_captures import (EDK2_HTTP_X64, EDK2_PXE_X64, IPXE_BIOS,  # noqa: E
                               IPXE_EFI_X64, OPT_USER_CLASS, OPT_VENDOR_CLASS,
                               SOLICIT, edk2_bare, read_capture)
 from test_v6_class_net import (CLIENT_PORT, DHCP6_SERVERS, SERVER_PORT,  # noqa: E402
-                               link_local, no_tentative, options_of, receive)
+                               link_local, no_tentative, option, options_of, receive)
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 HAVE_PATCHED = testing.executable(PATCHED)
@@ -54,6 +58,9 @@ SERVER6 = "fd77::1"
 ADVERTISE = 2
 OPT_IA_NA, OPT_IAADDR, OPT_BOOTFILE_URL, OPT_BOOTFILE_PARAM = 3, 5, 59, 60
 OPT_ARCH = 61
+OPT_RELAY_MSG, OPT_CLIENT_LINKLAYER = 9, 79
+RELAY_FORW, RELAY_REPL = 12, 13
+RELAYED_MAC = "52:54:00:77:00:aa"
 REPLY_WAIT = 3.0
 
 PXE_URL = "tftp://[fd77::1]/ipxe.efi"
@@ -150,6 +157,17 @@ EXPECTED = {
 }
 
 
+def relay_message(options):
+    """The data of the relay-message option (9) in OPTIONS, or None."""
+    at = 0
+    while at + 4 <= len(options):
+        code, length = struct.unpack_from("!HH", options, at)
+        if code == OPT_RELAY_MSG:
+            return options[at + 4:at + 4 + length]
+        at += 4 + length
+    return None
+
+
 def xid_of(message):
     """The transaction id of a DHCPv6 message, as dnsmasq logs it."""
     return struct.unpack("!I", message[:4])[0] & 0xffffff
@@ -169,7 +187,6 @@ def ia_address(options):
 
 def in_range(address, first, last):
     """True if the 16 bytes ADDRESS lie in [FIRST, LAST] (text)."""
-    import ipaddress
     value = ipaddress.IPv6Address(address)
     return ipaddress.IPv6Address(first) <= value <= ipaddress.IPv6Address(last)
 
@@ -181,7 +198,7 @@ class Lab:
 
     def __init__(self, config):
         self.config = config
-        self.topo = self.server = self.sock = None
+        self.topo = self.server = self.sock = self.relay_sock = None
 
     def __enter__(self):
         try:
@@ -197,18 +214,23 @@ class Lab:
             self.ifindex = node.ns.ifindex("eth0")
             address = wait_until(lambda: link_local(node), 5.0,
                                  what="a link-local address on " + node.name)
-            import socket
             self.sock = node.ns.socket(socket.AF_INET6, socket.SOCK_DGRAM)
             self.sock.bind((address, CLIENT_PORT, 0, self.ifindex))
             self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+            # the same namespace as a relay agent (port 547)
+            self.relay_sock = node.ns.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self.relay_sock.bind((address, SERVER_PORT, 0, self.ifindex))
+            self.relay_sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF,
+                                       self.ifindex)
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc):
-        if self.sock:
-            self.sock.close()
+        for sock in (self.sock, self.relay_sock):
+            if sock:
+                sock.close()
         if self.server:
             self.server.stop()
             self.server.cleanup()
@@ -222,6 +244,25 @@ class Lab:
         for reply in receive(self.sock, timeout):
             if len(reply) >= 4 and struct.unpack("!I", reply[:4])[0] == want:
                 return options_of(reply)
+        return None
+
+    def relay(self, message, mac, timeout=REPLY_WAIT):
+        """Send MESSAGE in a RELAY-FORW (link-address fd77::1, option 79 =
+        Ethernet MAC) from port 547; the relayed ADVERTISE's options or
+        None."""
+        want = (ADVERTISE << 24) | xid_of(message)
+        forward = (bytes([RELAY_FORW, 0]) + socket.inet_pton(socket.AF_INET6, SERVER6)
+                   + socket.inet_pton(socket.AF_INET6, "fe80::5054:ff:fe77:aa")
+                   + option(OPT_CLIENT_LINKLAYER, struct.pack("!H", 1)
+                            + bytes.fromhex(mac.replace(":", "")))
+                   + option(OPT_RELAY_MSG, message))
+        self.relay_sock.sendto(forward, (DHCP6_SERVERS, SERVER_PORT, 0, self.ifindex))
+        for reply in receive(self.relay_sock, timeout):
+            if len(reply) < 34 or reply[0] != RELAY_REPL:
+                continue
+            inner = relay_message(reply[34:])
+            if inner and len(inner) >= 4 and struct.unpack("!I", inner[:4])[0] == want:
+                return options_of(inner)
         return None
 
     def log_of(self, xid, what):
@@ -280,6 +321,20 @@ class BootFileTest(unittest.TestCase):
         own = [l for l in self.lab.server.log_lines(r"^%d tags: " % xid)]
         self.assertTrue(own, self.lab.server.log_text())
         self.assertTrue(tags <= set(own[-1].split(": ", 1)[1].split(", ")), own[-1])
+
+    def test_relayed_mac_from_option_79(self):
+        """A RELAY-FORW with option 79: the tag hook gets the client's
+        message and the relay's MAC (dnsmasq's state->mac), not the
+        veth's; the RELAY-REPL carries the PXEv6 boot file."""
+        inner = bytearray(SOLICITS["edk2-pxev6"])
+        inner[3] ^= 0x02                  # a transaction id of its own
+        reply = self.lab.relay(bytes(inner), RELAYED_MAC)
+        self.assertIsNotNone(reply, self.lab.server.log_text())
+        self.assertEqual(reply.get(OPT_BOOTFILE_URL), PXE_URL.encode())
+        lines = self.lab.log_of(xid_of(inner), "")
+        self.assertEqual(len(lines), 1, self.lab.server.log_text())
+        self.assertIn("class=pxe", lines[0].split())
+        self.assertIn("mac=%s(caller)" % RELAYED_MAC, lines[0].split())
 
     def test_dhcp_ignore_arm64(self):
         message = SOLICITS["edk2-httpv6-arm64"]
