@@ -205,6 +205,18 @@ void pxeclass_record_reply(size_t sz, time_t now)
     pxc_tracker_reply(pxeclass_tracker, daemon->dhcp_packet.iov_base, sz, now);
 }
 
+#ifdef HAVE_DHCP6
+/* The same for the DHCPv6 reply of SZ bytes dhcp6_packet() is about to
+   send from daemon->outpacket (a RELAY-REPL around it when relayed):
+   the tracker finds its client by xid and DUID among the requests it
+   recorded, and a bootfile-url given with an address is a hand-out. */
+void pxeclass_record_reply6(size_t sz, time_t now)
+{
+  if (pxeclass_tracker)
+    pxc_tracker_reply6(pxeclass_tracker, daemon->outpacket.iov_base, sz, now);
+}
+#endif
+
 /* Judge the classified REQ against the rules with the tracker TRK (NULL:
    none for this family), push the node of every matching rule onto NETID
    and record the request in its client's chain; returns the new head.
@@ -273,10 +285,9 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
    dhcp6_no_relay(), so the tags reach tag-if, dhcp-ignore, dhcp-host,
    the dhcp-range tags and dhcp-option=option6:... (59 bootfile-url,
    60, 16).
-   The chain tracker follows DHCPv4 only (it would take iPXE's SOLICIT,
-   sent next to its DISCOVER, for a new stage, and EDK2's bare SOLICIT
-   for the installed OS): a DHCPv6 request is judged without it and not
-   recorded, so `chained` and dhcp-chain-guard never match one. */
+   The chain tracker keys the client by that MAC, the DHCPv4 one (iPXE's
+   SOLICIT next to its DISCOVER is one stage); without one, by what the
+   library read (DUID-LL/LLT, else the UUID of a DUID-UUID). */
 struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
 					 unsigned char *mac,
 					 unsigned int mac_len,
@@ -297,7 +308,7 @@ struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
       req->mac_source = PXC_MAC_CALLER;
     }
 
-  return tag_request(req, NULL, req->xid, netid, now);
+  return tag_request(req, pxeclass_tracker, req->xid, netid, now);
 }
 
 /* True if the dhcp-ipxe-own identity INFO asks for a feature or the

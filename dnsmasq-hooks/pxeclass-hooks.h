@@ -78,6 +78,10 @@ struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
 					 unsigned int mac_type,
 					 struct dhcp_netid *netid, time_t now);
 
+/* Called with the size of each DHCPv6 reply in daemon->outpacket, before
+   dhcp6_packet() sends it: hand-outs of bootfile-url, for the tracker. */
+void pxeclass_record_reply6(size_t sz, time_t now);
+
 /* Once logging works, with DHCPv6 configured: warns of what can never
    match a DHCPv6 request. */
 void pxeclass_log_dhcp6(void);
