@@ -1,5 +1,5 @@
-"""The pxeclass DHCPv6 tag hook (patches/0008) and start-up warning
-(patches/0009), through the replies of the patched dnsmasq.
+"""The pxeclass DHCPv6 hooks, through the replies of the patched dnsmasq:
+tag hook (patches/0008), start-up warning (0009), reply hook (0010).
 
 Real firmware SOLICITs, byte for byte from the captures (tests/captures:
 EDK2 PXEv6 and iPXE EFI from g1-ovmf-pxev6, EDK2 HTTPv6 from
@@ -22,6 +22,11 @@ dhcp-vendorclass or dhcp-match):
     `caller`), and a `pxeclass tags:` line naming each tag's directive;
   - relayed (RELAY-FORW with option 79): the hook classifies the client's
     message and keys it by the relay's MAC; the RELAY-REPL carries 59;
+  - the chain over DHCPv6 (`dhcp-ipxe-own=chained`): EDK2 PXEv6 is
+    handed ipxe.efi in its ADVERTISE, its IP stack's bare SOLICIT changes
+    nothing, the iPXE that follows is our own (hops=1) and gets the
+    script; an iPXE with nothing before it is a vendor build, handed
+    ipxe.efi, and its next transaction is ours;
   - start-up: a dhcp-ipxe-own line that needs features or a version is
     warned about (DHCPv6 has no option 175), one with a user class alone
     is not;
@@ -343,6 +348,68 @@ class BootFileTest(unittest.TestCase):
                            what="the pxeclass line of the ARM64 SOLICIT")
         self.assertIn("arch=19(efi-arm64-http)", lines[-1].split())
         self.assertIn("arm64", self.lab.log_of(xid_of(message), " tags")[-1])
+
+
+# The chain over DHCPv6 (patches/0010 and the tracker): iPXE is our own
+# when it follows a hand-out (`chained`), vendor otherwise.
+CHAIN_CONFIG = """interface=br0
+bind-interfaces
+user=root
+group=root
+port=0
+log-dhcp
+dhcp-range=fd77::10,fd77::ff,64,10m
+dhcp-ipxe-own=chained
+dhcp-pxe-class=set:pxe6,pxe
+dhcp-pxe-class=set:own6,ipxe-own
+dhcp-pxe-class=set:vendor6,ipxe-vendor
+dhcp-option=tag:pxe6,option6:bootfile-url,%s
+dhcp-option=tag:vendor6,option6:bootfile-url,%s
+dhcp-option=tag:own6,option6:bootfile-url,%s
+""" % (PXE_URL, PXE_URL, SCRIPT_URL)
+
+
+def with_xid(message, xid):
+    """MESSAGE with transaction id XID: the next program's own request."""
+    return message[:1] + struct.pack("!I", xid)[1:] + message[4:]
+
+
+@testing.needs_namespaces
+@unittest.skipUnless(HAVE_PATCHED, "set PXC_DNSMASQ_PATCHED")
+class ChainTest(unittest.TestCase):
+    """The chain tracker over DHCPv6: an ADVERTISE's bootfile-url (with an
+    address) is a hand-out, the next program's SOLICIT a hop."""
+
+    def boot_file(self, lab, message):
+        """The 59 of the ADVERTISE to MESSAGE (asserting there is one)."""
+        reply = lab.solicit(message)
+        self.assertIsNotNone(reply, lab.server.log_text())
+        self.assertIsNotNone(ia_address(reply), reply)
+        return reply.get(OPT_BOOTFILE_URL)
+
+    def test_pxev6_then_ipxe_is_own(self):
+        """EDK2 PXEv6 is handed ipxe.efi; its IP stack's bare SOLICIT
+        changes nothing; the iPXE that follows is ours: the script."""
+        with Lab(CHAIN_CONFIG) as lab:
+            self.assertEqual(self.boot_file(lab, SOLICITS["edk2-pxev6"]), PXE_URL.encode())
+            self.assertIsNotNone(lab.solicit(SOLICITS["edk2-bare"]))
+            ipxe = SOLICITS["ipxe-efi"]
+            self.assertEqual(self.boot_file(lab, ipxe), SCRIPT_URL.encode())
+            line = lab.log_of(xid_of(ipxe), "")[-1].split()
+            self.assertIn("own=own", line)
+            self.assertIn("hops=1", line)
+            self.assertIn("own6", lab.log_of(xid_of(ipxe), " tags")[-1])
+
+    def test_vendor_ipxe_chainloads_once(self):
+        """iPXE with nothing before it is a vendor build: handed ipxe.efi;
+        the next iPXE (a new transaction) follows that hand-out: ours."""
+        with Lab(CHAIN_CONFIG) as lab:
+            rom = SOLICITS["ipxe-bios"]
+            self.assertEqual(self.boot_file(lab, rom), PXE_URL.encode())
+            self.assertIn("own=vendor", lab.log_of(xid_of(rom), "")[-1].split())
+            again = with_xid(rom, xid_of(rom) ^ 0x10)
+            self.assertEqual(self.boot_file(lab, again), SCRIPT_URL.encode())
+            self.assertIn("own=own", lab.log_of(xid_of(again), "")[-1].split())
 
 
 @testing.needs_namespaces
