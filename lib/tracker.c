@@ -67,8 +67,8 @@
 /* A stage's byte of meta data: ownership, flags (its class has a byte
    of its own: there are more than eight). */
 #define META_OWN(m)    ((m) & 3u)
-#define META_HANDOUT6  0x04u /* ...the file came from a DHCPv6 reply: a
-                                DHCPv4 file replaces it (iPXE boots that) */
+/* ...the file came from a DHCPv6 reply: a DHCPv4 one replaces it */
+#define META_HANDOUT6  0x04u
 #define META_SEEN(f)   (0x08u << (f)) /* the stage asked family F */
 #define META_HOP       0x20u /* began after a file was handed to the stage before */
 #define META_HANDOUT   0x40u /* the server handed this stage a boot file */
