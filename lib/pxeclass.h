@@ -636,9 +636,8 @@ PXC_PUBLIC void pxc_tracker_reply(struct pxc_tracker *trk, const uint8_t *pkt,
  * Call it where pxc_tracker_reply() is called for DHCPv4: for every
  * reply, before it is sent.
  */
-PXC_PUBLIC void pxc_tracker_reply6(struct pxc_tracker *trk,
-                                   const uint8_t *pkt, size_t len,
-                                   time_t now);
+PXC_PUBLIC void pxc_tracker_reply6(struct pxc_tracker *trk, const uint8_t *pkt,
+                                   size_t len, time_t now);
 
 /* Size and use of the tracker's fixed table. */
 struct pxc_chain_stats {

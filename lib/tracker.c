@@ -88,10 +88,10 @@ _Static_assert(META_SEEN(PXC_IP_FAMILY_COUNT - 1) < META_HOP,
 /* What a DHCPv6 client message does to its client's chain, by type
    (dhcpv6.md §7.3, §7.6).  Every DHCPv4 request is ROLE_REQUEST. */
 enum role {
-  ROLE_NONE,     /* nothing: not a stage, never the end of a chain */
-  ROLE_BEGIN,    /* begins a transaction: after a hand-out, a new stage */
-  ROLE_REQUEST,  /* continues a transaction, or begins a stage missed */
-  ROLE_CONTINUE  /* only continues the newest stage, never begins one */
+  ROLE_NONE,    /* nothing: not a stage, never the end of a chain */
+  ROLE_BEGIN,   /* begins a transaction: after a hand-out, a new stage */
+  ROLE_REQUEST, /* continues a transaction, or begins a stage missed */
+  ROLE_CONTINUE /* only continues the newest stage, never begins one */
 };
 
 static const uint8_t role6[] = {
@@ -387,8 +387,7 @@ request_fp(const struct pxc_request *req)
    A request of a family the stage has not seen joins it (see
    JOIN_SECONDS) when it comes from the same class. */
 static bool
-same_stage(const struct client *c, const struct pxc_request *req,
-           uint32_t now)
+same_stage(const struct client *c, const struct pxc_request *req, uint32_t now)
 {
   unsigned s = c->head, f = family_of(req);
   bool handout = c->meta[s] & META_HANDOUT;
@@ -627,8 +626,7 @@ kept_meta(const struct client *c, unsigned s, const struct pxc_request *req)
 
   for (unsigned g = 0; g < PXC_IP_FAMILY_COUNT; g++)
     keep |= META_SEEN(g);
-  if (f == PXC_IPV6 ||
-      ((c->meta[s] & META_SEEN(f)) && c->xid[f] == req->xid))
+  if (f == PXC_IPV6 || ((c->meta[s] & META_SEEN(f)) && c->xid[f] == req->xid))
     keep |= META_XID_DONE;
   return keep;
 }
@@ -699,8 +697,8 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     c->file[s] = NAME_NONE;
     c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
   }
-  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req)) |
-                         META_SEEN(f) | META(v->own));
+  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req)) | META_SEEN(f) |
+                         META(v->own));
   c->cls[s] = (uint8_t)v->req->fw_class;
   c->xid[f] = v->req->xid;
   c->fam_fp[f] = request_fp(v->req);
@@ -892,8 +890,7 @@ unwrap_reply6(const uint8_t *msg, size_t *len)
 
     if (depth == PXC_RELAY_MAX || *len < DHCP6_RELAY_HEADER_LEN)
       return NULL;
-    r = reader_of(msg + DHCP6_RELAY_HEADER_LEN,
-                  *len - DHCP6_RELAY_HEADER_LEN);
+    r = reader_of(msg + DHCP6_RELAY_HEADER_LEN, *len - DHCP6_RELAY_HEADER_LEN);
     do
       if (!tlv6_next(&r, &opt, &overrun))
         return NULL;

@@ -354,22 +354,28 @@ print_flags(const char *label, uint32_t flags,
 }
 
 /* Why the tracker did not track the boot program's request REQ: the
-   reasons of lib/tracker.c, told apart by what the request shows. */
+   reasons of lib/tracker.c (its role6[]), told apart by what the request
+   shows.  DHCPv6 by message type: those that may begin a stage were
+   untracked for room only. */
 static const char *
 untracked_reason(const struct pxc_request *req)
 {
+  static const char *const by_type6[] = {
+      [1] = "table full of clients mid-chain",      /* SOLICIT */
+      [3] = "table full of clients mid-chain",      /* REQUEST */
+      [11] = "table full of clients mid-chain",     /* INFORMATION-REQUEST */
+      [4] = "continues no stage the tracker knows", /* CONFIRM */
+      [5] = "continues no stage the tracker knows", /* RENEW */
+      [6] = "continues no stage the tracker knows", /* REBIND */
+  };
+
   if (req->ip_family != PXC_IPV6)
     return "table full of clients mid-chain";
   if (req->hlen == 0 && !req->has_uuid)
     return "DHCPv6 with no MAC and no UUID to key it by";
-  switch (req->msg_type) {
-  case 1: case 3: case 11: /* SOLICIT, REQUEST, INFORMATION-REQUEST */
-    return "table full of clients mid-chain";
-  case 4: case 5: case 6: /* CONFIRM, RENEW, REBIND */
-    return "continues no stage the tracker knows";
-  default:
-    return "this DHCPv6 message begins no stage";
-  }
+  if (req->msg_type < COUNT(by_type6) && by_type6[req->msg_type])
+    return by_type6[req->msg_type];
+  return "this DHCPv6 message begins no stage";
 }
 
 /* The chain line: where this request stands in its client's boot chain. */

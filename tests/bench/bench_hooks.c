@@ -94,8 +94,8 @@ keep_packet(void *ctx, const struct captured *pkt)
   p->request = pkt->data[0] == 1;
   if (family6) { /* a client's message, not ADVERTISE, REPLY, RECONFIGURE
                     or RELAY-REPL */
-    p->request = pkt->data[0] != 2 && pkt->data[0] != 7 &&
-                 pkt->data[0] != 10 && pkt->data[0] != 13;
+    p->request = pkt->data[0] != 2 && pkt->data[0] != 7 && pkt->data[0] != 10 &&
+                 pkt->data[0] != 13;
     memcpy(p->mac, pkt->src_mac, pkt->src_mac_len == 6 ? 6 : 0);
   }
   if (p->request)
@@ -367,7 +367,8 @@ main(int argc, char **argv)
   pxc_tracker_stats(trk, &st);
   printf("bench-hooks: %s, %zu requests and %zu replies per round, %u "
          "rounds, %u machines\n",
-         family6 ? "DHCPv6" : "DHCPv4", corpus.requests, corpus.replies, rounds, MACHINES);
+         family6 ? "DHCPv6" : "DHCPv4", corpus.requests, corpus.replies, rounds,
+         MACHINES);
   printf("  both hooks: %.0f ns per packet (%lu tags set, %lu loop "
          "warnings)\n",
          (t1 - t0) * 1e9 / ((double)rounds * (double)corpus.count), tags_set,

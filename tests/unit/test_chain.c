@@ -914,10 +914,10 @@ ipxe6(struct world *w, uint8_t type, uint32_t xid, const uint8_t *duid)
 {
   static struct pxc_request req;
   static const uint8_t ia[12] = {0xaa, 0x6c, 0x8e, 0xb4};
-  static const uint8_t vc[] = {0, 0, 1, 0x57, 0, 32, 'P', 'X', 'E', 'C', 'l',
-                               'i', 'e', 'n', 't', ':', 'A', 'r', 'c', 'h',
-                               ':', '0', '0', '0', '0', '0', ':', 'U', 'N',
-                               'D', 'I', ':', '0', '0', '2', '0', '0', '1'};
+  static const uint8_t vc[] = {
+      0,   0,   1,   0x57, 0,   32,  'P', 'X', 'E', 'C', 'l', 'i', 'e',
+      'n', 't', ':', 'A',  'r', 'c', 'h', ':', '0', '0', '0', '0', '0',
+      ':', 'U', 'N', 'D',  'I', ':', '0', '0', '2', '0', '0', '1'};
   static const uint8_t uc[] = {0, 4, 'i', 'P', 'X', 'E'};
   struct builder b;
 
@@ -950,8 +950,8 @@ reply6(struct world *w, uint8_t type, uint32_t xid, const uint8_t *duid,
   if (ia == IA_ADDRESS || ia == IA_EXPIRED || ia == IA_BOTH) {
     uint8_t *a = na + 12;
     a[1] = 5, a[3] = 24, a[4] = 0xfd, a[5] = 0x77, a[19] = 0x10;
-    a[23] = 0x60;                          /* preferred */
-    a[27] = ia == IA_EXPIRED ? 0 : 0x70;   /* valid */
+    a[23] = 0x60;                        /* preferred */
+    a[27] = ia == IA_EXPIRED ? 0 : 0x70; /* valid */
     na_len += 28;
   }
   if (ia == IA_NOADDRS || ia == IA_BOTH) {
@@ -1000,10 +1000,12 @@ START_TEST(reply6_handout_rules)
   reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", 2, 100);
   reply6(&w, 2, 0x1235, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1, 100);
   reply6(&w, 2, 0x1234, duid_b, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 10, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 10, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1,
+         100);
   reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, NULL, -1, 100);
   ck_assert_str_eq(chain_of(&w, req, 100), "ipxe@0s");
-  reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/x/a.ipxe", 0, 100);
+  reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/x/a.ipxe", 0,
+         100);
   ck_assert_str_eq(chain_of(&w, req, 100), "ipxe@0s>a.ipxe");
   world_free(&w);
 }
@@ -1109,11 +1111,13 @@ START_TEST(v4_file_wins_over_v6)
   req = ipxe6(&w, 1, 0x600, duid_c);
   judge(&w, req, 50, &v);
   ck_assert(v.chain.tracked && !v.chain.new_stage);
-  reply6(&w, 7, 0x600, duid_c, IA_ADDRESS, "http://[fd77::1]/boot6.ipxe", -1, 50);
+  reply6(&w, 7, 0x600, duid_c, IA_ADDRESS, "http://[fd77::1]/boot6.ipxe", -1,
+         50);
   ck_assert_str_eq(chain_of(&w, req, 50), "ipxe@0s>boot6.ipxe");
   hand_out(&w, &c, "http://10.77.0.1/boot.ipxe", 51);
   ck_assert_str_eq(chain_of(&w, req, 51), "ipxe@0s>boot.ipxe");
-  reply6(&w, 7, 0x600, duid_c, IA_ADDRESS, "http://[fd77::1]/boot6.ipxe", -1, 51);
+  reply6(&w, 7, 0x600, duid_c, IA_ADDRESS, "http://[fd77::1]/boot6.ipxe", -1,
+         51);
   ck_assert_str_eq(chain_of(&w, req, 51), "ipxe@0s>boot.ipxe");
   world_free(&w);
 }
