@@ -1150,7 +1150,10 @@ pxc_format_loop_warning(const struct pxc_config *cfg,
 
   if (!trk || !v || !v->req || !v->chain.guard_tripped)
     return buf;
-  strbuf_puts(&sb, pxc_format_mac(v->req, mac, sizeof(mac)));
+  /* the client's key: its MAC, or the UUID of a DHCPv6 one without */
+  strbuf_puts(&sb, v->req->ip_family == PXC_IPV6 && v->req->hlen == 0
+                       ? pxc_format_uuid(v->req, mac, sizeof(mac))
+                       : pxc_format_mac(v->req, mac, sizeof(mac)));
   strbuf_puts(&sb, " made ");
   strbuf_putu(&sb, v->chain.hops);
   strbuf_puts(&sb, " hops within ");

@@ -936,17 +936,19 @@ ipxe6(struct world *w, uint8_t type, uint32_t xid, const uint8_t *duid)
    an address of valid lifetime 0; an address and NoAddrsAvail. */
 enum ia_kind { IA_NONE, IA_ADDRESS, IA_NOADDRS, IA_EXPIRED, IA_BOTH };
 
-/* The server's TYPE to xid XID of DUID: an IA_NA of kind IA, option 59
-   URL (none if NULL), a top-level status STATUS (none if negative). */
+/* The server's TYPE to xid XID of DUID (DUID_LEN bytes): an IA_NA of kind IA,
+   option 59 URL (none if NULL), a top-level status STATUS (none if negative).
+ */
 static void
 reply6(struct world *w, uint8_t type, uint32_t xid, const uint8_t *duid,
-       enum ia_kind ia, const char *url, int status, time_t now)
+       size_t duid_len, enum ia_kind ia, const char *url, int status,
+       time_t now)
 {
   uint8_t na[12 + 4 + 24 + 4 + 2] = {0xaa, 0x6c, 0x8e, 0xb4};
   size_t na_len = 12;
   struct builder b;
 
-  msg6(&b, type, xid, duid, sizeof(duid_a));
+  msg6(&b, type, xid, duid, duid_len);
   if (ia == IA_ADDRESS || ia == IA_EXPIRED || ia == IA_BOTH) {
     uint8_t *a = na + 12;
     a[1] = 5, a[3] = 24, a[4] = 0xfd, a[5] = 0x77, a[19] = 0x10;
@@ -993,19 +995,26 @@ START_TEST(reply6_handout_rules)
 
   judge(&w, req, 100, &v);
   ck_assert(v.chain.tracked && v.chain.new_stage);
-  reply6(&w, 2, 0x1234, duid_a, IA_NOADDRS, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 2, 0x1234, duid_a, IA_NONE, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 2, 0x1234, duid_a, IA_EXPIRED, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 2, 0x1234, duid_a, IA_BOTH, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", 2, 100);
-  reply6(&w, 2, 0x1235, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 2, 0x1234, duid_b, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1, 100);
-  reply6(&w, 10, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/a.ipxe", -1,
-         100);
-  reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, NULL, -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_NOADDRS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_NONE,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_EXPIRED,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_BOTH,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", 2, 100);
+  reply6(&w, 2, 0x1235, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_b, sizeof(duid_b), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 10, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS, NULL, -1, 100);
   ck_assert_str_eq(chain_of(&w, req, 100), "ipxe@0s");
-  reply6(&w, 2, 0x1234, duid_a, IA_ADDRESS, "http://[fd77::1]/x/a.ipxe", 0,
-         100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/x/a.ipxe", 0, 100);
   ck_assert_str_eq(chain_of(&w, req, 100), "ipxe@0s>a.ipxe");
   world_free(&w);
 }
@@ -1040,7 +1049,8 @@ START_TEST(reply6_relayed_and_stateless)
 
   req = ipxe6(&w, 11, 0x99, duid_b); /* another client, stateless */
   judge(&w, req, 6, &v);
-  reply6(&w, 7, 0x99, duid_b, IA_NONE, "http://[fd77::1]/s.ipxe", -1, 6);
+  reply6(&w, 7, 0x99, duid_b, sizeof(duid_b), IA_NONE,
+         "http://[fd77::1]/s.ipxe", -1, 6);
   ck_assert_str_eq(chain_of(&w, req, 6), "ipxe@0s>s.ipxe");
   world_free(&w);
 }
@@ -1061,7 +1071,8 @@ START_TEST(v6_message_roles)
   static struct pxc_request bare;
 
   judge(&w, ipxe6(&w, 1, 0x42, duid_a), 0, &v);
-  reply6(&w, 7, 0x42, duid_a, IA_ADDRESS, "http://[fd77::1]/ipxe.efi", -1, 0);
+  reply6(&w, 7, 0x42, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/ipxe.efi", -1, 0);
   judge(&w, ipxe6(&w, 8, 0x43, duid_a), 1, &v); /* RELEASE */
   ck_assert(!v.chain.tracked);
   judge(&w, ipxe6(&w, 9, 0x44, duid_a), 1, &v); /* DECLINE */
@@ -1086,11 +1097,55 @@ START_TEST(v6_message_roles)
     ck_assert(v.chain.new_stage);
     ck_assert_uint_eq(v.chain.hops, hop);
     ck_assert(v.chain.guard_tripped == (hop == 3));
+    if (hop == 3) {
+      char text[256];
+      pxc_format_loop_warning(w.cfg, w.trk, &v, text, sizeof(text));
+      ck_assert_str_eq(text,
+                       "02:00:00:00:00:61 made 3 hops within 60s (more "
+                       "than 2), tag chain-loop set; chain: ipxe@0s>ipxe.efi "
+                       "ipxe@8s>ipxe.efi ipxe@13s>ipxe.efi ipxe@18s");
+    }
     judge(&w, ipxe6(&w, 3, 0x42, duid_a), 3 + 5 * hop, &v); /* REQUEST */
     ck_assert(!v.chain.new_stage);
-    reply6(&w, 7, 0x42, duid_a, IA_ADDRESS, "http://[fd77::1]/ipxe.efi", -1,
-           3 + 5 * hop);
+    reply6(&w, 7, 0x42, duid_a, sizeof(duid_a), IA_ADDRESS,
+           "http://[fd77::1]/ipxe.efi", -1, 3 + 5 * hop);
   }
+  world_free(&w);
+}
+END_TEST
+
+/* A DHCPv6 client without a MAC is keyed by its UUID, and the loop
+   warning names it by that key. */
+START_TEST(v6_uuid_key_in_loop_warning)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  static const uint8_t duid_uuid[] = {0,    4,    0x00, 0x11, 0x22, 0x33,
+                                      0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
+                                      0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  static const uint8_t uc[] = {0, 4, 'i', 'P', 'X', 'E'};
+  static struct pxc_request req;
+  struct pxc_verdict v;
+  struct builder b;
+  char text[256];
+
+  for (unsigned hop = 0; hop <= 2; hop++) {
+    msg6(&b, 1, 0x10, duid_uuid, sizeof(duid_uuid));
+    opt6(&b, 15, uc, sizeof(uc));
+    pxc_classify6(w.cfg, b.buf, b.len, &req);
+    ck_assert(req.hlen == 0 && req.has_uuid);
+    judge(&w, &req, 10 * hop, &v);
+    ck_assert(v.chain.tracked);
+    ck_assert_uint_eq(v.chain.hops, hop);
+    reply6(&w, 7, 0x10, duid_uuid, sizeof(duid_uuid), IA_ADDRESS,
+           "tftp://[fd77::1]/ipxe.efi", -1, 10 * hop);
+  }
+  ck_assert(v.chain.guard_tripped);
+  pxc_format_loop_warning(w.cfg, w.trk, &v, text, sizeof(text));
+  ck_assert_str_eq(text,
+                   "00112233-4455-6677-8899-aabbccddeeff made 2 hops "
+                   "within 60s (more than 1), tag chain-loop set; chain: "
+                   "ipxe@0s>ipxe.efi ipxe@10s>ipxe.efi ipxe@20s>ipxe.efi");
   world_free(&w);
 }
 END_TEST
@@ -1111,13 +1166,13 @@ START_TEST(v4_file_wins_over_v6)
   req = ipxe6(&w, 1, 0x600, duid_c);
   judge(&w, req, 50, &v);
   ck_assert(v.chain.tracked && !v.chain.new_stage);
-  reply6(&w, 7, 0x600, duid_c, IA_ADDRESS, "http://[fd77::1]/boot6.ipxe", -1,
-         50);
+  reply6(&w, 7, 0x600, duid_c, sizeof(duid_c), IA_ADDRESS,
+         "http://[fd77::1]/boot6.ipxe", -1, 50);
   ck_assert_str_eq(chain_of(&w, req, 50), "ipxe@0s>boot6.ipxe");
   hand_out(&w, &c, "http://10.77.0.1/boot.ipxe", 51);
   ck_assert_str_eq(chain_of(&w, req, 51), "ipxe@0s>boot.ipxe");
-  reply6(&w, 7, 0x600, duid_c, IA_ADDRESS, "http://[fd77::1]/boot6.ipxe", -1,
-         51);
+  reply6(&w, 7, 0x600, duid_c, sizeof(duid_c), IA_ADDRESS,
+         "http://[fd77::1]/boot6.ipxe", -1, 51);
   ck_assert_str_eq(chain_of(&w, req, 51), "ipxe@0s>boot.ipxe");
   world_free(&w);
 }
@@ -1255,6 +1310,7 @@ chain_suite(void)
   tcase_add_test(tc, reply6_relayed_and_stateless);
   tcase_add_test(tc, v6_message_roles);
   tcase_add_test(tc, v4_file_wins_over_v6);
+  tcase_add_test(tc, v6_uuid_key_in_loop_warning);
   tcase_add_test(tc, stats_and_defaults);
   tcase_add_test(tc, guard_parse_errors);
   tcase_add_test(tc, no_tracker_no_state);
