@@ -36,11 +36,18 @@ static struct pxc_config *pxeclass_config;
 static struct pxc_tracker *pxeclass_tracker;
 
 /* One tag node per rule, made once by pxeclass_check(): a node is pushed
-   at most once per packet, so dnsmasq's tag list can never loop.  And
-   which rules matched the current packet, for the log. */
+   at most once per packet, so dnsmasq's tag list can never loop.
+   Rules that set the same tag (set:ipxe by class and by feature) share
+   the node of the first of them, when that one is among the first 64
+   rules: pxeclass_first[i] is its index (else i itself), and
+   pxeclass_shared says some rule shares.  Once such a tag is on the
+   list, the other rules setting it are neither asked nor pushed, and
+   dnsmasq's tag matching, which strcmp()s its way down the list, meets
+   the tag once. */
 static struct dhcp_netid *pxeclass_nodes;
-static unsigned char *pxeclass_matched;
 static size_t pxeclass_node_count;
+static size_t *pxeclass_first;
+static int pxeclass_shared;
 
 /* Directive name of long option OPTION, or NULL if it is not ours. */
 static const char *directive_name(int option)
@@ -119,14 +126,21 @@ void pxeclass_check(void)
     return;
 
   pxeclass_nodes = safe_malloc(pxeclass_node_count * sizeof(struct dhcp_netid));
-  pxeclass_matched = safe_malloc(pxeclass_node_count);
+  pxeclass_first = safe_malloc(pxeclass_node_count * sizeof(size_t));
   for (i = 0; i < pxeclass_node_count; i++)
     {
       const char *tag = pxc_rule_tag(pxeclass_config, i);
+      size_t first;
 
       pxeclass_nodes[i].net = safe_malloc(strlen(tag) + 1);
       strcpy(pxeclass_nodes[i].net, tag);
       pxeclass_nodes[i].next = NULL;
+      for (first = 0; first < i && first < 64; first++)
+	if (strcmp(pxeclass_nodes[first].net, tag) == 0)
+	  break;
+      pxeclass_first[i] = first < i && first < 64 ? first : i;
+      if (pxeclass_first[i] != i)
+	pxeclass_shared = 1;
     }
 }
 
@@ -150,7 +164,8 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 
 /* --log-dhcp: one line with the classification (and the client's chain
    when the tracker follows it), one naming the directive behind each tag
-   set. */
+   set.  The rules are asked again: a match depends on the verdict alone,
+   and the tag hook keeps no note of them for a log that is mostly off. */
 static void log_request(u32 xid, const struct pxc_verdict *verdict)
 {
   static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
@@ -166,7 +181,7 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
   used = 0;
   line[0] = 0;
   for (i = 0; i < pxeclass_node_count; i++)
-    if (pxeclass_matched[i])
+    if (pxc_rule_matches(pxeclass_config, i, verdict))
       append(line, sizeof(line), &used, "%s%s (%s)", used ? ", " : "",
 	     pxeclass_nodes[i].net, pxc_rule_text(pxeclass_config, i));
 
@@ -194,6 +209,41 @@ void pxeclass_record_reply(size_t sz, time_t now)
     pxc_tracker_reply(pxeclass_tracker, daemon->dhcp_packet.iov_base, sz, now);
 }
 
+/* Push the node of every rule that matches VERDICT onto NETID; returns
+   the new head.  With rules sharing a tag, the tag's node once. */
+static struct dhcp_netid *push_tags(const struct pxc_verdict *verdict,
+				    struct dhcp_netid *netid)
+{
+  unsigned long long on_list = 0; /* bit N: node N (N < 64) is pushed */
+  size_t i, first;
+
+  if (!pxeclass_shared)
+    {
+      for (i = 0; i < pxeclass_node_count; i++)
+	if (pxc_rule_matches(pxeclass_config, i, verdict))
+	  {
+	    pxeclass_nodes[i].next = netid;
+	    netid = &pxeclass_nodes[i];
+	  }
+      return netid;
+    }
+
+  for (i = 0; i < pxeclass_node_count; i++)
+    {
+      first = pxeclass_first[i];
+      if (first < 64 && (on_list & (1ULL << first)))
+	continue;
+      if (pxc_rule_matches(pxeclass_config, i, verdict))
+	{
+	  if (first < 64)
+	    on_list |= 1ULL << first;
+	  pxeclass_nodes[first].next = netid;
+	  netid = &pxeclass_nodes[first];
+	}
+    }
+  return netid;
+}
+
 /* Classify the request in MESS (SZ bytes), judge it against the rules,
    push the node of every matching rule onto NETID and record the request
    in its client's chain; returns the new head.
@@ -209,7 +259,6 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
      700 bytes stay off the stack of a small router. */
   static struct pxc_request req;
   static struct pxc_verdict verdict;
-  size_t i;
 
   if (!pxeclass_config)
     return netid;
@@ -225,12 +274,7 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
   pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &req);
   pxc_evaluate(pxeclass_config, pxeclass_tracker, &req, now, &verdict);
 
-  for (i = 0; i < pxeclass_node_count; i++)
-    if ((pxeclass_matched[i] = pxc_rule_matches(pxeclass_config, i, &verdict)))
-      {
-	pxeclass_nodes[i].next = netid;
-	netid = &pxeclass_nodes[i];
-      }
+  netid = push_tags(&verdict, netid);
 
   pxc_tracker_record(pxeclass_tracker, &verdict);
 

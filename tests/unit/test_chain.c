@@ -297,6 +297,33 @@ START_TEST(qemu_rom_then_undionly_then_reboot)
 }
 END_TEST
 
+/* A reply goes to its own client, whoever's request was recorded last
+   (the tracker tries that one first): A's hand-out reaches A, not B. */
+START_TEST(reply_to_a_client_not_recorded_last)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
+  struct world w = world_of(lines);
+  struct client a = {.mac = {0x52, 0x54, 0, 0x77, 0, 10}};
+  struct client b = {.mac = {0x52, 0x54, 0, 0x77, 0, 11}};
+  struct pxc_verdict v;
+
+  a.xid = 100;
+  b.xid = 100; /* the same xid: only the MAC tells them apart */
+  judge(&w, request(&w, &a, "rom", 1), 100, &v);
+  judge(&w, request(&w, &b, "rom", 1), 100, &v);
+  hand_out(&w, &a, "undionly.kpxe", 100);
+  a.xid++;
+  judge(&w, request(&w, &a, "rom", 1), 106, &v);
+  ck_assert_int_eq(v.own, PXC_OWN_OWN);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  b.xid++;
+  judge(&w, request(&w, &b, "rom", 1), 106, &v);
+  ck_assert_int_eq(v.own, PXC_OWN_VENDOR); /* B was handed nothing */
+  ck_assert_uint_eq(v.chain.hops, 0);
+  world_free(&w);
+}
+END_TEST
+
 /* QEMU rebooting again and again within the window: each boot is vendor
    ROM → undionly.kpxe → script, a complete chain, so the guard never
    trips; the same ROM handed undionly.kpxe by its own stage too (the
@@ -560,6 +587,29 @@ END_TEST
 
 /* Boot file names live in a fixed table of distinct names: past its size
    a hand-out still counts, shown as "?", and never taken for another. */
+/* Names alike in length and in their first and last eight bytes (all the
+   name table's hash reads) are still distinct files: the table fills up
+   after 254 of them, as with any names. */
+START_TEST(file_names_alike_at_both_ends)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60,512", NULL};
+  struct world w = world_of(lines);
+  struct client c;
+  struct pxc_verdict v;
+  char file[32], text[128];
+
+  for (int i = 0; i < 300; i++) {
+    memset(&c, 0, sizeof(c));
+    c.mac[0] = 2, c.mac[4] = (uint8_t)(i >> 8), c.mac[5] = (uint8_t)i;
+    snprintf(file, sizeof(file), "/srv/tftp/%03d/ipxe.efi", i);
+    v = stage(&w, &c, "pxe", file, 0);
+    pxc_format_chain(w.trk, &v, text, sizeof(text));
+    ck_assert_str_eq(text, i < 254 ? "pxe@0s>ipxe.efi" : "pxe@0s>?");
+  }
+  world_free(&w);
+}
+END_TEST
+
 START_TEST(file_name_table_full)
 {
   const char *lines[] = {"dhcp-chain-guard=3,60,512", NULL};
@@ -1290,6 +1340,7 @@ chain_suite(void)
   tcase_add_test(tc, ovmf_capture_chained);
   tcase_add_test(tc, proxy_capture_one_stage);
   tcase_add_test(tc, qemu_rom_then_undionly_then_reboot);
+  tcase_add_test(tc, reply_to_a_client_not_recorded_last);
   tcase_add_test(tc, reboot_resets_hops);
   tcase_add_test(tc, quick_reboots_are_no_loop);
   tcase_add_test(tc, retransmissions_are_no_hop);
@@ -1299,6 +1350,7 @@ chain_suite(void)
   tcase_add_test(tc, reply_boot_file_and_option_52);
   tcase_add_test(tc, evaluate_writes_nothing);
   tcase_add_test(tc, file_name_table_full);
+  tcase_add_test(tc, file_names_alike_at_both_ends);
   tcase_add_test(tc, os_request_ends_chain);
   tcase_add_test(tc, table_full);
   tcase_add_test(tc, flood_of_random_macs);
