@@ -87,9 +87,14 @@ static const struct {
  * GRUB's parameter request list (grub-core/net/bootp.c, send_dhcp_packet
  * request_options, GRUB 2.04 on): netmask, router, DNS, domain, host
  * name, root path, extensions path.  Its DHCPREQUEST carries 53, 54, 50,
- * this 55 and nothing else; its DISCOVER carries 53 alone.
+ * this 55 and nothing else; its DISCOVER carries 53 alone.  Upstream
+ * asks the first GRUB_PARAM_LIST_UPSTREAM; distribution builds append
+ * 60 (Debian 12's signed grubnetx64.efi, grub2 2.06-13+deb12u2, on the
+ * wire in tests/firmware's m-shim-grub-ovmf-pxe boot: the UEFI HTTP Boot
+ * patches they carry read an "HTTPClient" 60 in the ACK).
  */
-static const uint8_t grub_param_list[7] = {1, 3, 6, 15, 12, 17, 18};
+static const uint8_t grub_param_list[8] = {1, 3, 6, 15, 12, 17, 18, 60};
+#define GRUB_PARAM_LIST_UPSTREAM 7
 
 /* ------------------------------------------------------------------ */
 /* The walk: where the options the classifier reads lie                */
@@ -389,12 +394,14 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
   ps->req->msg_type = data[0];
 }
 
-/* Option 55: only whether it is GRUB's list (the length first, so
-   every other list costs one compare). */
+/* Option 55: only whether it is GRUB's list, upstream's or with the
+   distributions' 60 (the length first, so every other list costs one
+   compare). */
 static inline void
 read_param_list(struct parse *ps, const uint8_t *data, size_t len)
 {
-  ps->grub_param_list = len == sizeof(grub_param_list) &&
+  ps->grub_param_list = (len == GRUB_PARAM_LIST_UPSTREAM ||
+                         len == sizeof(grub_param_list)) &&
                         memcmp(data, grub_param_list, len) == 0;
 }
 

@@ -719,6 +719,25 @@ selector_needing_identity(const struct rule *r)
   return -1;
 }
 
+/* The codes below 64 that arch rule R matches, as bits: the codes of the
+   architecture table in one of its families, and the codes it lists.  An
+   architecture is then one shift and AND when a request is judged. */
+static uint64_t
+arch_low_bits(const struct rule *r)
+{
+  uint64_t bits = 0;
+
+  for (uint32_t code = 0; code < 64; code++) {
+    const struct pxc_arch_info *info = pxc_arch_by_code(code);
+    if (info && (info->families & r->u.arch.families))
+      bits |= 1ull << code;
+  }
+  for (unsigned k = 0; k < r->u.arch.code_count; k++)
+    if (r->u.arch.codes[k] < 64)
+      bits |= 1ull << r->u.arch.codes[k];
+  return bits;
+}
+
 int
 pxc_config_finish(struct pxc_config *cfg, char *errbuf, size_t errlen)
 {
@@ -738,6 +757,9 @@ pxc_config_finish(struct pxc_config *cfg, char *errbuf, size_t errlen)
                   "which iPXE is yours",
                   cfg->rules[i].text, pxc_class_selector_name((size_t)s));
   }
+  for (size_t i = 0; i < cfg->rule_count; i++)
+    if (cfg->rules[i].kind == RULE_ARCH)
+      cfg->rules[i].u.arch.low = arch_low_bits(&cfg->rules[i]);
   if (!cfg->has_guard) {
     cfg->window = CHAIN_DEFAULT_WINDOW;
     cfg->capacity = CHAIN_DEFAULT_CAPACITY;

@@ -68,6 +68,19 @@ class_is_netboot(enum pxc_class cls)
   return (unsigned)cls < PXC_CLASS_COUNT && (NETBOOT_CLASSES >> cls & 1u);
 }
 
+/* The classes that start a chain (PXC_CLASSES' starts column) as bits,
+   for the tracker's reboot test (pxc_class_starts_chain() reads the same
+   column). */
+#define STARTS_CHAIN_BIT_(id, name, starts, netboot)                           \
+  | ((starts) ? 1u << PXC_CLASS_##id : 0u)
+#define CHAIN_START_CLASSES (0u PXC_CLASSES(STARTS_CHAIN_BIT_))
+
+static inline bool
+class_starts_chain(enum pxc_class cls)
+{
+  return (unsigned)cls < PXC_CLASS_COUNT && (CHAIN_START_CLASSES >> cls & 1u);
+}
+
 _Static_assert(PXC_AGENT_COUNT <= 32, "a class rule's agents are 32 bits");
 
 struct rule {
@@ -84,6 +97,9 @@ struct rule {
       uint32_t families;
       uint16_t codes[RULE_MAX_ARCH];
       unsigned code_count;
+      /* made by pxc_config_finish(): bit C set if code C (< 64) matches,
+         by a family or as listed; codes from 64 on are in codes[] */
+      uint64_t low;
     } arch;
     uint8_t features[16]; /* as in pxc_ipxe.features */
     struct version_test version;

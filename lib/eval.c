@@ -91,7 +91,7 @@ judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req,
 /* The selectors of dhcp-pxe-class that accept the judged request, as
    bits: its class, ipxe-own or ipxe-vendor, and netboot (any boot
    program: not none, not a boot agent, not an operating system).  Its
-   agent is matched by the rule itself (class_rule_matches()). */
+   agent is matched by the rule itself (pxc_rule_matches()). */
 static uint32_t
 request_selectors(const struct pxc_verdict *v)
 {
@@ -125,82 +125,66 @@ pxc_evaluate(const struct pxc_config *cfg, const struct pxc_tracker *trk,
 }
 
 /* ------------------------------------------------------------------ */
-/* Rule matching                                                       */
+/* Rule matching: each kind is a few compares on what pxc_evaluate() and
+   pxc_config_finish() prepared; one switch, no call per rule.           */
 
-static bool
-class_rule_matches(const struct rule *r, const struct pxc_verdict *v)
+/* True if the architecture CODE is one of arch rule R's. */
+static inline bool
+arch_code_matches(const struct rule *r, uint16_t code)
 {
-  return (r->u.cls.selectors & (v->step.flags >> STEP_SELECTOR_SHIFT)) != 0 ||
-         (v->req->agent < 32 && (r->u.cls.agents >> v->req->agent & 1));
-}
-
-static bool
-arch_rule_matches(const struct rule *r, const struct pxc_verdict *v)
-{
-  const struct pxc_request *req = v->req;
-
-  for (unsigned i = 0; i < req->arch_count && i < PXC_MAX_ARCH; i++) {
-    if (r->u.arch.families) {
-      const struct pxc_arch_info *info = pxc_arch_by_code(req->arch_list[i]);
-      if (info && (info->families & r->u.arch.families))
-        return true;
-    }
-    for (unsigned k = 0; k < r->u.arch.code_count; k++)
-      if (r->u.arch.codes[k] == req->arch_list[i])
-        return true;
-  }
+  if (code < 64)
+    return (r->u.arch.low >> code) & 1;
+  for (unsigned k = 0; k < r->u.arch.code_count; k++)
+    if (r->u.arch.codes[k] == code)
+      return true;
   return false;
 }
 
-static bool
-feature_rule_matches(const struct rule *r, const struct pxc_verdict *v)
+static inline bool
+arch_rule_matches(const struct rule *r, const struct pxc_request *req)
 {
-  return v->req->ipxe.present &&
-         bits_subset(r->u.features, v->req->ipxe.features);
+  for (unsigned i = 0; i < req->arch_count && i < PXC_MAX_ARCH; i++)
+    if (arch_code_matches(r, req->arch_list[i]))
+      return true;
+  return false;
 }
 
-static bool
-version_rule_matches(const struct rule *r, const struct pxc_verdict *v)
+static inline bool
+busid_rule_matches(const struct rule *r, const struct pxc_ipxe *ipxe)
 {
-  return v->req->ipxe.has_version &&
-         version_test_matches(&r->u.version, v->req->ipxe.version);
-}
-
-static bool
-busid_rule_matches(const struct rule *r, const struct pxc_verdict *v)
-{
-  const struct pxc_ipxe *ipxe = &v->req->ipxe;
-
   return ipxe->has_busid && ipxe->bus_type == r->u.busid.bus_type &&
          ipxe->bus_vendor == r->u.busid.vendor &&
          (r->u.busid.device < 0 || ipxe->bus_device == r->u.busid.device);
 }
 
-static bool
-guard_rule_matches(const struct rule *r, const struct pxc_verdict *v)
-{
-  (void)r;
-  return v->chain.looping;
-}
-
-static bool (*const rule_matchers[RULE_KIND_COUNT])(
-    const struct rule *, const struct pxc_verdict *) = {
-    [RULE_CLASS] = class_rule_matches,
-    [RULE_ARCH] = arch_rule_matches,
-    [RULE_FEATURE] = feature_rule_matches,
-    [RULE_VERSION] = version_rule_matches,
-    [RULE_BUSID] = busid_rule_matches,
-    [RULE_GUARD] = guard_rule_matches,
-};
-
 bool
 pxc_rule_matches(const struct pxc_config *cfg, size_t i,
                  const struct pxc_verdict *verdict)
 {
+  const struct pxc_request *req;
   const struct rule *r;
 
-  if (!cfg || !verdict || i >= cfg->rule_count || !verdict->req)
+  if (!cfg || !verdict || !(req = verdict->req) || i >= cfg->rule_count)
     return false;
   r = &cfg->rules[i];
-  return rule_matchers[r->kind](r, verdict);
+  switch (r->kind) {
+  case RULE_CLASS:
+    return (r->u.cls.selectors &
+            (verdict->step.flags >> STEP_SELECTOR_SHIFT)) != 0 ||
+           (req->agent < 32 && (r->u.cls.agents >> req->agent & 1));
+  case RULE_ARCH:
+    return arch_rule_matches(r, req);
+  case RULE_FEATURE:
+    return req->ipxe.present && bits_subset(r->u.features, req->ipxe.features);
+  case RULE_VERSION:
+    return req->ipxe.has_version &&
+           version_test_matches(&r->u.version, req->ipxe.version);
+  case RULE_BUSID:
+    return busid_rule_matches(r, &req->ipxe);
+  case RULE_GUARD:
+    return verdict->chain.looping;
+  case RULE_KIND_COUNT:
+    break;
+  }
+  return false;
 }

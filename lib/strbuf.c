@@ -1,9 +1,8 @@
 /*
- * Bounded string building (see strbuf.h).
+ * Bounded string building (see strbuf.h).  No printf machinery: a
+ * renderer called from a dnsmasq hook (the loop warning) runs on a small
+ * router's stack, and vsnprintf() alone takes about a kilobyte of it.
  */
-#include <stdarg.h>
-#include <stdio.h>
-
 #include "strbuf.h"
 
 struct strbuf
@@ -14,28 +13,6 @@ strbuf_start(char *buf, size_t len)
   if (sb.size)
     buf[0] = '\0';
   return sb;
-}
-
-void
-strbuf_printf(struct strbuf *sb, const char *fmt, ...)
-{
-  va_list ap;
-  int n;
-
-  if (sb->size == 0)
-    return;
-  if (sb->used >= sb->size - 1) {
-    sb->buf[sb->size - 1] = '\0';
-    return;
-  }
-  va_start(ap, fmt);
-  n = vsnprintf(sb->buf + sb->used, sb->size - sb->used, fmt, ap);
-  va_end(ap);
-  if (n < 0)
-    return;
-  sb->used += (size_t)n;
-  if (sb->used >= sb->size)
-    sb->used = sb->size - 1;
 }
 
 void
@@ -62,12 +39,30 @@ strbuf_putu(struct strbuf *sb, unsigned u)
 }
 
 void
+strbuf_puthex(struct strbuf *sb, uint32_t u, unsigned width)
+{
+  static const char hex[] = "0123456789abcdef";
+  char digits[9];
+  size_t n = sizeof(digits) - 1;
+
+  digits[n] = '\0';
+  do {
+    digits[--n] = hex[u & 15];
+    u >>= 4;
+  } while (u != 0 || (sizeof(digits) - 1 - n < width && n > 0));
+  strbuf_puts(sb, digits + n);
+}
+
+void
 strbuf_bytes(struct strbuf *sb, const uint8_t *data, size_t len)
 {
   for (size_t i = 0; i < len; i++) {
-    if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '\\')
-      strbuf_printf(sb, "%c", data[i]);
-    else
-      strbuf_printf(sb, "\\x%02x", data[i]);
+    if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '\\') {
+      char ch[2] = {(char)data[i], '\0'};
+      strbuf_puts(sb, ch);
+    } else {
+      strbuf_puts(sb, "\\x");
+      strbuf_puthex(sb, data[i], 2);
+    }
   }
 }

@@ -1,7 +1,8 @@
 /*
  * Bounded string building for the library's renderers (format.c, and the
- * tracker's chain text): never overflows, always NUL-terminated.  Depends
- * on nothing else of lib/.
+ * tracker's chain text): never overflows, always NUL-terminated, and
+ * never calls printf (a hook's stack stays small).  Depends on nothing
+ * else of lib/.
  */
 #ifndef PXC_STRBUF_H
 #define PXC_STRBUF_H
@@ -25,16 +26,16 @@ struct strbuf {
 /* A builder over BUF (LEN bytes, may be 0), started as the empty string. */
 struct strbuf strbuf_start(char *buf, size_t len);
 
-/* Append formatted text, truncating at the end of the buffer. */
-void strbuf_printf(struct strbuf *sb, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* Append the string S, truncating at the end of the buffer; no printf
    machinery, so a caller on a small stack (a dnsmasq hook) stays small. */
 void strbuf_puts(struct strbuf *sb, const char *s);
 
 /* Append U in decimal, like strbuf_puts(). */
 void strbuf_putu(struct strbuf *sb, unsigned u);
+
+/* Append U in lower-case hexadecimal, at least WIDTH digits (zeros in
+   front, as printf's "%0*x"; WIDTH at most 8), like strbuf_puts(). */
+void strbuf_puthex(struct strbuf *sb, uint32_t u, unsigned width);
 
 /* Append bytes from the wire as text: printable ASCII as is, others (and
    the backslash) as \xNN, so a client cannot put control characters into

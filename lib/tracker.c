@@ -67,8 +67,8 @@
 /* A stage's byte of meta data: ownership, flags (its class has a byte
    of its own: there are more than eight). */
 #define META_OWN(m)    ((m) & 3u)
-#define META_HANDOUT6  0x04u /* ...the file came from a DHCPv6 reply: a
-                                DHCPv4 file replaces it (iPXE boots that) */
+/* ...the file came from a DHCPv6 reply: a DHCPv4 one replaces it */
+#define META_HANDOUT6  0x04u
 #define META_SEEN(f)   (0x08u << (f)) /* the stage asked family F */
 #define META_HOP       0x20u /* began after a file was handed to the stage before */
 #define META_HANDOUT   0x40u /* the server handed this stage a boot file */
@@ -88,10 +88,10 @@ _Static_assert(META_SEEN(PXC_IP_FAMILY_COUNT - 1) < META_HOP,
 /* What a DHCPv6 client message does to its client's chain, by type
    (dhcpv6.md §7.3, §7.6).  Every DHCPv4 request is ROLE_REQUEST. */
 enum role {
-  ROLE_NONE,     /* nothing: not a stage, never the end of a chain */
-  ROLE_BEGIN,    /* begins a transaction: after a hand-out, a new stage */
-  ROLE_REQUEST,  /* continues a transaction, or begins a stage missed */
-  ROLE_CONTINUE  /* only continues the newest stage, never begins one */
+  ROLE_NONE,    /* nothing: not a stage, never the end of a chain */
+  ROLE_BEGIN,   /* begins a transaction: after a hand-out, a new stage */
+  ROLE_REQUEST, /* continues a transaction, or begins a stage missed */
+  ROLE_CONTINUE /* only continues the newest stage, never begins one */
 };
 
 static const uint8_t role6[] = {
@@ -168,6 +168,7 @@ struct pxc_tracker {
   uint32_t window;
   unsigned max_hops;
   unsigned long evicted, untracked, trips;
+  uint32_t last_recorded; /* the client pxc_tracker_record() wrote last */
   struct pending6 pending6[PENDING6];
   unsigned pending6_next;
   struct names names;
@@ -176,7 +177,7 @@ struct pxc_tracker {
 /* ------------------------------------------------------------------ */
 /* Lists and hashing                                                   */
 
-static void
+static inline void
 lru_remove(struct pxc_tracker *t, uint32_t i)
 {
   struct client *c = &t->clients[i];
@@ -194,7 +195,7 @@ lru_remove(struct pxc_tracker *t, uint32_t i)
 }
 
 /* Put client I at the head (most recent end) of list LIST. */
-static void
+static inline void
 lru_push(struct pxc_tracker *t, uint32_t i, enum list_id list)
 {
   struct client *c = &t->clients[i];
@@ -211,7 +212,9 @@ lru_push(struct pxc_tracker *t, uint32_t i, enum list_id list)
   l->len++;
 }
 
-static void
+/* Move client I to the head of LIST.  Inlined: every request and every
+   hand-out moves its client. */
+static inline __attribute__((always_inline)) void
 lru_move(struct pxc_tracker *t, uint32_t i, enum list_id list)
 {
   if (t->clients[i].list == list && t->lists[list].head == i)
@@ -220,37 +223,86 @@ lru_move(struct pxc_tracker *t, uint32_t i, enum list_id list)
   lru_push(t, i, list);
 }
 
-/* True if two client keys are equal. */
-static inline bool
-key_equal(const uint8_t *a, const uint8_t *b)
-{
-  uint64_t a0, a1, b0, b1;
-  uint16_t a2, b2;
+/* A client's key as values: hardware type, address length and the
+   16-byte address as two words (memory order), taken from a request or
+   a reply where they lie, never copied to a buffer first.  A client
+   keeps its key as CHAIN_KEY_LEN bytes: type, length, address. */
+struct ckey {
+  uint8_t htype, hlen;
+  uint64_t addr[2];
+};
 
-  memcpy(&a0, a, 8), memcpy(&a1, a + 8, 8), memcpy(&a2, a + 16, 2);
-  memcpy(&b0, b, 8), memcpy(&b1, b + 8, 8), memcpy(&b2, b + 16, 2);
-  return ((a0 ^ b0) | (a1 ^ b1) | (uint64_t)(a2 ^ b2)) == 0;
+static inline struct ckey
+ckey_of(uint8_t htype, uint8_t hlen, const uint8_t *chaddr)
+{
+  struct ckey k = {htype, hlen, {0, 0}};
+
+  _Static_assert(CHAIN_KEY_LEN - 2 == sizeof(k.addr), "the address is two words");
+  memcpy(k.addr, chaddr, sizeof(k.addr));
+  return k;
+}
+
+/* A UUID key's first two bytes: hardware type 0 and a length no
+   hardware address has. */
+#define UUID_KEY_TYPE 0
+#define UUID_KEY_LEN  0xff
+
+/* The key of the client of REQ: its hardware address; for a DHCPv6
+   request without one, its canonical UUID (see has_key()). */
+static inline struct ckey
+request_key(const struct pxc_request *req)
+{
+  if (req->ip_family == PXC_IPV6 && req->hlen == 0)
+    return ckey_of(UUID_KEY_TYPE, UUID_KEY_LEN, req->uuid);
+  return ckey_of(req->htype, req->hlen, req->chaddr);
+}
+
+/* The key a client keeps in KEY. */
+static inline struct ckey
+stored_key(const uint8_t *key)
+{
+  return ckey_of(key[0], key[1], key + 2);
+}
+
+/* Keep K in a client's KEY. */
+static inline void
+store_key(uint8_t *key, struct ckey k)
+{
+  key[0] = k.htype;
+  key[1] = k.hlen;
+  memcpy(key + 2, k.addr, sizeof(k.addr));
+}
+
+/* True if the key kept in KEY is K. */
+static inline bool
+key_is(const uint8_t *key, struct ckey k)
+{
+  struct ckey s = stored_key(key);
+
+  return ((s.addr[0] ^ k.addr[0]) | (s.addr[1] ^ k.addr[1]) |
+          (uint64_t)((s.htype ^ k.htype) | (s.hlen ^ k.hlen))) == 0;
 }
 
 /* Bucket of a client key: the one hash, with the tracker's random seed
    so that a flood of chosen MACs cannot be aimed at one bucket.  The
    type and length bytes go into the seed, so the address is hashed as
-   two whole words. */
-static uint32_t
-key_bucket(const struct pxc_tracker *t, const uint8_t *key)
+   two whole words, inline: pxc_hash(seed, address, 16) step by step. */
+static inline uint32_t
+key_bucket(const struct pxc_tracker *t, struct ckey k)
 {
-  uint64_t seed = t->seed ^ ((uint64_t)key[0] << 8 | key[1]);
+  uint64_t h = t->seed ^ ((uint64_t)k.htype << 8 | k.hlen);
 
-  return (uint32_t)pxc_hash(seed, key + 2, CHAIN_KEY_LEN - 2) & t->bucket_mask;
+  h = pxc_hash_word(pxc_hash_word(h, k.addr[0]), k.addr[1]);
+  return (uint32_t)pxc_hash_final(h) & t->bucket_mask;
 }
 
-/* The client with KEY, or NONE.  Inlined: it is most of both hooks. */
+/* The client with key K, or NONE.  Inlined: it is most of both hooks. */
 static inline __attribute__((always_inline)) uint32_t
-find_client(const struct pxc_tracker *t, const uint8_t *key)
+find_client(const struct pxc_tracker *t, struct ckey k)
 {
-  uint32_t i = t->buckets[key_bucket(t, key)];
+  uint32_t i = t->buckets[key_bucket(t, k)];
 
-  while (i != NONE && !key_equal(t->clients[i].key, key))
+  while (i != NONE && !key_is(t->clients[i].key, k))
     i = t->clients[i].hash_next;
   return i;
 }
@@ -258,7 +310,7 @@ find_client(const struct pxc_tracker *t, const uint8_t *key)
 static void
 unhash_client(struct pxc_tracker *t, uint32_t i)
 {
-  uint32_t *link = &t->buckets[key_bucket(t, t->clients[i].key)];
+  uint32_t *link = &t->buckets[key_bucket(t, stored_key(t->clients[i].key))];
 
   while (*link != i)
     link = &t->clients[*link].hash_next;
@@ -273,29 +325,11 @@ drop_client(struct pxc_tracker *t, uint32_t i)
   lru_move(t, i, LIST_FREE);
 }
 
-/* A UUID key's first two bytes: hardware type 0 and a length no
-   hardware address has. */
-#define UUID_KEY_TYPE 0
-#define UUID_KEY_LEN  0xff
-
-/* Key of the client of REQ: hardware type, address length and address;
-   for a DHCPv6 request without a MAC, its canonical UUID.  False if
-   there is neither (a DHCPv6 request then goes untracked). */
-static bool
-request_key(const struct pxc_request *req, uint8_t *key)
+/* True if REQ has a key: a DHCPv6 request needs a MAC or a UUID. */
+static inline bool
+has_key(const struct pxc_request *req)
 {
-  if (req->ip_family == PXC_IPV6 && req->hlen == 0) {
-    if (!req->has_uuid)
-      return false;
-    key[0] = UUID_KEY_TYPE;
-    key[1] = UUID_KEY_LEN;
-    memcpy(key + 2, req->uuid, CHAIN_KEY_LEN - 2);
-    return true;
-  }
-  key[0] = req->htype;
-  key[1] = req->hlen;
-  memcpy(key + 2, req->chaddr, CHAIN_KEY_LEN - 2);
-  return true;
+  return req->ip_family != PXC_IPV6 || req->hlen != 0 || req->has_uuid;
 }
 
 /* The family of REQ as an index (a value out of range reads as IPv4). */
@@ -387,8 +421,7 @@ request_fp(const struct pxc_request *req)
    A request of a family the stage has not seen joins it (see
    JOIN_SECONDS) when it comes from the same class. */
 static bool
-same_stage(const struct client *c, const struct pxc_request *req,
-           uint32_t now)
+same_stage(const struct client *c, const struct pxc_request *req, uint32_t now)
 {
   unsigned s = c->head, f = family_of(req);
   bool handout = c->meta[s] & META_HANDOUT;
@@ -412,7 +445,7 @@ same_stage(const struct client *c, const struct pxc_request *req,
 static bool
 is_reboot(const struct client *c, const struct pxc_request *req)
 {
-  if (pxc_class_starts_chain(req->fw_class))
+  if (class_starts_chain(req->fw_class))
     return true;
   return c->count > 1 && c->fp[oldest_stage(c)] == request_fp(req) &&
          c->fp[c->head] != request_fp(req);
@@ -525,7 +558,6 @@ void
 tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
               time_t now, struct pxc_chain_step *step, struct pxc_chain *out)
 {
-  uint8_t key[CHAIN_KEY_LEN];
   uint32_t i;
 
   enum role role = request_role(req);
@@ -533,9 +565,9 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
   step->now = (uint32_t)now;
   step->slot = STEP_NO_SLOT;
   step->flags = STEP_VALID;
-  if (role == ROLE_NONE || !request_key(req, key))
+  if (role == ROLE_NONE || !has_key(req))
     return;
-  i = find_client(t, key);
+  i = find_client(t, request_key(req));
   if (!class_is_netboot(req->fw_class)) {
     /* no boot program (the installed OS, an installer, an agent): this
        machine's boot chain is over */
@@ -576,7 +608,7 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
 /* A slot for the new client with KEY, hashed and on the idle list; NONE
    if there is no room. */
 static uint32_t
-add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
+add_client(struct pxc_tracker *t, struct ckey key, uint32_t now)
 {
   uint32_t i = room_for_newcomer(t, now), bucket;
   struct client *c;
@@ -588,7 +620,7 @@ add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
     t->evicted++;
   }
   c = &t->clients[i];
-  memcpy(c->key, key, CHAIN_KEY_LEN);
+  store_key(c->key, key);
   c->count = 0;
   c->head = 0;
   c->last_file = NAME_NONE;
@@ -603,7 +635,7 @@ add_client(struct pxc_tracker *t, const uint8_t *key, uint32_t now)
    verdict made before the tracker changed names no one); NONE if gone. */
 static uint32_t
 verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
-               const uint8_t *key)
+               struct ckey key)
 {
   uint32_t i = v->step.slot;
 
@@ -611,7 +643,7 @@ verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
     return find_client(t, key) == NONE ? add_client(t, key, v->step.now)
                                        : NONE;
   if (i >= t->capacity || t->clients[i].list == LIST_FREE ||
-      !key_equal(t->clients[i].key, key))
+      !key_is(t->clients[i].key, key))
     return NONE;
   return i;
 }
@@ -627,8 +659,7 @@ kept_meta(const struct client *c, unsigned s, const struct pxc_request *req)
 
   for (unsigned g = 0; g < PXC_IP_FAMILY_COUNT; g++)
     keep |= META_SEEN(g);
-  if (f == PXC_IPV6 ||
-      ((c->meta[s] & META_SEEN(f)) && c->xid[f] == req->xid))
+  if (f == PXC_IPV6 || ((c->meta[s] & META_SEEN(f)) && c->xid[f] == req->xid))
     keep |= META_XID_DONE;
   return keep;
 }
@@ -637,7 +668,7 @@ kept_meta(const struct client *c, unsigned s, const struct pxc_request *req)
    ones, so that its reply finds the client; a request of the same xid
    and DUID (a retransmission, iPXE's REQUEST) takes its entry. */
 static void
-pending6_note(struct pxc_tracker *t, uint32_t i, const uint8_t *key,
+pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
               const struct pxc_request *req)
 {
   uint32_t hash = (uint32_t)pxc_hash(t->seed, req->duid, req->duid_len);
@@ -654,13 +685,12 @@ pending6_note(struct pxc_tracker *t, uint32_t i, const uint8_t *key,
     t->pending6_next = (t->pending6_next + 1) % PENDING6;
   }
   *p = (struct pending6){req->xid, hash, i, req->msg_type, {0}};
-  memcpy(p->key, key, CHAIN_KEY_LEN);
+  store_key(p->key, key);
 }
 
 void
 pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
 {
-  uint8_t key[CHAIN_KEY_LEN];
   uint32_t flags, i;
   struct client *c;
   unsigned s, f;
@@ -674,9 +704,9 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
   }
   if (!(flags & STEP_DROP) && !v->chain.tracked)
     return;
-  if (!request_key(v->req, key))
+  if (!has_key(v->req))
     return;
-  i = verdict_client(t, v, key);
+  i = verdict_client(t, v, request_key(v->req));
   if (i == NONE)
     return;
   if (flags & STEP_DROP) {
@@ -699,14 +729,15 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     c->file[s] = NAME_NONE;
     c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
   }
-  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req)) |
-                         META_SEEN(f) | META(v->own));
+  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req)) | META_SEEN(f) |
+                         META(v->own));
   c->cls[s] = (uint8_t)v->req->fw_class;
   c->xid[f] = v->req->xid;
   c->fam_fp[f] = request_fp(v->req);
   c->last_seen = v->step.now;
+  t->last_recorded = i;
   if (f == PXC_IPV6)
-    pending6_note(t, i, key, v->req);
+    pending6_note(t, i, request_key(v->req), v->req);
   if (v->chain.guard_tripped)
     t->trips++;
   lru_move(t, i, v->chain.hops > 0 ? LIST_MID_CHAIN : LIST_IDLE);
@@ -715,23 +746,37 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
 
-/* Option 67 in the TLV area DATA (LEN bytes): true with it in OUT.
-   Notes option 52's value in *OVERLOAD (3 if malformed: trust neither
-   field) when OVERLOAD is not NULL.  Stops at 67. */
+/* Option 67 in the TLV area DATA (LEN bytes): true with it in OUT,
+   without trailing NULs.  Notes option 52's value in *OVERLOAD (3 if
+   malformed: trust neither field) when OVERLOAD is not NULL.  Stops at
+   67, END, or an item that crosses the end of the area, as tlv_next()
+   would.  Its own loop, not tlv_step(): a reply's options are walked for
+   two codes only, and a server's reply (dnsmasq: ten or so options
+   before 67) is well formed, so each item is one bounds test and two
+   compares. */
 static bool
 find_bootfile(const uint8_t *data, size_t len, struct pxc_bytes *out,
               unsigned *overload)
 {
-  struct reader r = reader_of(data, len);
-  struct tlv t;
+  const uint8_t *p = data, *end = data + len;
 
-  while (tlv_next(&r, &t) == TLV_ITEM) {
-    if (t.code == DHCP_BOOTFILE) {
-      *out = (struct pxc_bytes){t.data, t.len};
+  while (end - p >= 2) {
+    unsigned code = p[0], n = p[1];
+    if (code == DHCP_PAD) {
+      p++;
+      continue;
+    }
+    if (code == DHCP_END || n > (size_t)(end - p) - 2)
+      return false;
+    if (code == DHCP_BOOTFILE) {
+      while (n > 0 && p[1 + n] == '\0') /* a C string sent with its NUL */
+        n--;
+      *out = (struct pxc_bytes){p + 2, n};
       return true;
     }
-    if (t.code == DHCP_OVERLOAD && overload)
-      *overload = t.len == 1 ? t.data[0] & 3u : 3u;
+    if (code == DHCP_OVERLOAD && overload)
+      *overload = n == 1 ? p[2] & 3u : 3u;
+    p += 2 + n;
   }
   return false;
 }
@@ -797,6 +842,27 @@ names_hold(const struct names *names, uint8_t k, struct pxc_bytes f)
   return names->len[k] == f.len && memcmp(names->value[k], f.data, f.len) == 0;
 }
 
+/* The name table's slot hash of boot file F (1 to 255 bytes): the one
+   hash of its length and its first and last eight bytes (the whole name
+   when shorter), inline, so a long URL costs no more than a short name.
+   Names alike there only probe further: a slot is taken by comparing the
+   whole name. */
+static inline uint64_t
+name_hash(struct pxc_bytes f)
+{
+  uint64_t head = 0, tail = 0;
+
+  if (f.len >= 8) {
+    memcpy(&head, f.data, 8);
+    memcpy(&tail, f.data + f.len - 8, 8);
+  } else {
+    for (size_t i = 0; i < f.len; i++)
+      head |= (uint64_t)f.data[i] << (8 * i);
+  }
+  return pxc_hash_final(
+      pxc_hash_word(pxc_hash_word(PXC_HASH_SEED ^ f.len, head), tail));
+}
+
 /* The index of boot file F (1 to 255 bytes) in the table of distinct
    files, added if new; NAME_UNKNOWN once the table is full.  KNOWN, the
    file the client was handed last, is tried first: a client is mostly
@@ -810,7 +876,7 @@ intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
   if (known != NAME_NONE && known != NAME_UNKNOWN &&
       names_hold(names, known, f))
     return known;
-  h = pxc_hash(PXC_HASH_SEED, f.data, f.len);
+  h = name_hash(f);
   for (unsigned probe = 0; probe < NAME_SLOTS; probe++) {
     uint8_t *slot = &names->slot[(h + probe) & (NAME_SLOTS - 1)];
     if (*slot == 0) {
@@ -828,24 +894,36 @@ intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
   return NAME_UNKNOWN;
 }
 
+/* The client with KEY, for a reply: mostly the one whose request was
+   recorded last (a server answers the request it has just read), so that
+   one is tried before the hash.  A slot in use holds a hashed client, so
+   this finds what find_client() finds. */
+static inline uint32_t
+reply_client(const struct pxc_tracker *t, struct ckey key)
+{
+  uint32_t i = t->last_recorded;
+
+  if (i != NONE && t->clients[i].list != LIST_FREE &&
+      key_is(t->clients[i].key, key))
+    return i;
+  return find_client(t, key);
+}
+
 /* A reply to the current stage that names a boot file is a hand-out.
    The BOOTREPLY and xid checks come first: most replies cost a lookup. */
 void
 pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
                   time_t now)
 {
-  const size_t chaddr = offsetof(struct bootp_header, chaddr);
-  uint8_t key[CHAIN_KEY_LEN];
   struct pxc_bytes file;
   struct client *c;
   uint32_t i;
 
   if (!t || !pkt || len < BOOTP_HEADER_LEN || pkt[0] != BOOTP_REPLY)
     return;
-  key[0] = pkt[offsetof(struct bootp_header, htype)];
-  key[1] = pkt[offsetof(struct bootp_header, hlen)];
-  memcpy(key + 2, pkt + chaddr, CHAIN_KEY_LEN - 2);
-  i = find_client(t, key);
+  i = reply_client(t, ckey_of(pkt[offsetof(struct bootp_header, htype)],
+                              pkt[offsetof(struct bootp_header, hlen)],
+                              pkt + offsetof(struct bootp_header, chaddr)));
   if (i == NONE)
     return;
   c = &t->clients[i];
@@ -858,11 +936,7 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
     c->last_seen = (uint32_t)now;
     return;
   }
-  if (!reply_boot_file(pkt, len, &file))
-    return;
-  while (file.len > 0 && file.data[file.len - 1] == '\0')
-    file.len--;
-  if (file.len == 0)
+  if (!reply_boot_file(pkt, len, &file) || file.len == 0)
     return;
   c->file[c->head] = c->last_file =
       intern_file(&t->names, file, c->last_file);
@@ -892,8 +966,7 @@ unwrap_reply6(const uint8_t *msg, size_t *len)
 
     if (depth == PXC_RELAY_MAX || *len < DHCP6_RELAY_HEADER_LEN)
       return NULL;
-    r = reader_of(msg + DHCP6_RELAY_HEADER_LEN,
-                  *len - DHCP6_RELAY_HEADER_LEN);
+    r = reader_of(msg + DHCP6_RELAY_HEADER_LEN, *len - DHCP6_RELAY_HEADER_LEN);
     do
       if (!tlv6_next(&r, &opt, &overrun))
         return NULL;
@@ -970,7 +1043,7 @@ pending6_find(const struct pxc_tracker *t, uint32_t xid, struct pxc_bytes duid)
         &t->pending6[(t->pending6_next + PENDING6 - n) % PENDING6];
     if (p->msg_type != 0 && p->xid == xid && p->duid_hash == hash)
       return t->clients[p->slot].list != LIST_FREE &&
-                     key_equal(t->clients[p->slot].key, p->key)
+                     key_is(t->clients[p->slot].key, stored_key(p->key))
                  ? p
                  : NULL;
   }
@@ -1050,6 +1123,7 @@ pxc_tracker_new(const struct pxc_config *cfg)
   t->bucket_mask = buckets - 1;
   t->window = info.window;
   t->max_hops = info.hops;
+  t->last_recorded = NONE;
   memset(t->buckets, 0xff, buckets * sizeof(*t->buckets));
   for (int l = 0; l < LIST_COUNT; l++)
     t->lists[l] = (struct lru){NONE, NONE, 0};
@@ -1100,13 +1174,12 @@ static void
 format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
               struct strbuf *sb)
 {
-  uint8_t key[CHAIN_KEY_LEN];
   const struct client *c;
   uint32_t i;
 
-  if (!request_key(req, key))
+  if (!has_key(req))
     return;
-  i = find_client(t, key);
+  i = find_client(t, request_key(req));
   if (i == NONE)
     return;
   c = &t->clients[i];
@@ -1153,7 +1226,10 @@ pxc_format_loop_warning(const struct pxc_config *cfg,
 
   if (!trk || !v || !v->req || !v->chain.guard_tripped)
     return buf;
-  strbuf_puts(&sb, pxc_format_mac(v->req, mac, sizeof(mac)));
+  /* the client's key: its MAC, or the UUID of a DHCPv6 one without */
+  strbuf_puts(&sb, v->req->ip_family == PXC_IPV6 && v->req->hlen == 0
+                       ? pxc_format_uuid(v->req, mac, sizeof(mac))
+                       : pxc_format_mac(v->req, mac, sizeof(mac)));
   strbuf_puts(&sb, " made ");
   strbuf_putu(&sb, v->chain.hops);
   strbuf_puts(&sb, " hops within ");

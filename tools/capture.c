@@ -4,10 +4,12 @@
  * the DHCP server ports 67 and 4011, IPv6/UDP to or from DHCPv6's 547
  * (relays talk 547 to 547).  Each link and network header is
  * length-checked before it is read; a truncated frame yields what it
- * holds, and the classifier flags the rest.
+ * holds, and the classifier flags the rest.  The same reader serves a
+ * live capture of an interface (pxeclass watch), read-only.
  */
 #include <pcap/pcap.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -187,6 +189,26 @@ is_server_port(const struct captured *pkt, uint16_t port)
   return port == PORT_BOOTPS || port == PORT_PXE;
 }
 
+/* Hand FN the DHCP datagram in FRAME (the INDEX-th of the capture, of
+   link type LINK), if it holds one: what file and live capture share. */
+static void
+capture_frame(int link, const struct pcap_pkthdr *hdr, const uint8_t *frame,
+              unsigned long index, capture_fn *fn, void *ctx)
+{
+  struct captured pkt = {0};
+  long off = ip_offset(link, frame, hdr->caplen, &pkt);
+
+  if (off < 0 || !parse_ip(frame + off, hdr->caplen - (size_t)off, &pkt))
+    return;
+  if (!is_server_port(&pkt, pkt.dst_port) &&
+      !is_server_port(&pkt, pkt.src_port))
+    return;
+  pkt.index = index;
+  pkt.time = hdr->ts;
+  pkt.truncated = hdr->caplen < hdr->len;
+  fn(ctx, &pkt);
+}
+
 int
 capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
              size_t errlen)
@@ -204,20 +226,8 @@ capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
     return -1;
   }
   link = pcap_datalink(pc);
-  while ((rc = pcap_next_ex(pc, &hdr, &frame)) == 1) {
-    struct captured pkt = {0};
-    long off = ip_offset(link, frame, hdr->caplen, &pkt);
-    index++;
-    if (off < 0 || !parse_ip(frame + off, hdr->caplen - (size_t)off, &pkt))
-      continue;
-    if (!is_server_port(&pkt, pkt.dst_port) &&
-        !is_server_port(&pkt, pkt.src_port))
-      continue;
-    pkt.index = index;
-    pkt.time = hdr->ts;
-    pkt.truncated = hdr->caplen < hdr->len;
-    fn(ctx, &pkt);
-  }
+  while ((rc = pcap_next_ex(pc, &hdr, &frame)) == 1)
+    capture_frame(link, hdr, frame, ++index, fn, ctx);
   if (rc == -1) {
     snprintf(err, errlen, "%s: %s", path, pcap_geterr(pc));
     pcap_close(pc);
@@ -225,4 +235,141 @@ capture_each(const char *path, capture_fn *fn, void *ctx, char *err,
   }
   pcap_close(pc);
   return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Live capture                                                        */
+
+/* What the kernel hands up: DHCPv4 (server, client and PXE boot server
+   ports) and DHCPv6 (client and server ports), untagged or under one or
+   two VLAN tags (802.1Q, 802.1ad).  Each "vlan" moves the offsets of all
+   that follows it, so the tagged cases nest. */
+#define DHCP_PORTS                                                             \
+  "(udp and (port 67 or port 68 or port 4011 or port 546 or port 547))"
+static const char live_filter[] =
+    DHCP_PORTS " or (vlan and (" DHCP_PORTS " or (vlan and " DHCP_PORTS ")))";
+
+/* Whole DHCP packets; a jumbo frame's tail is cut (and flagged). */
+#define LIVE_SNAPLEN 9216
+
+struct live_capture {
+  pcap_t *pc;
+  int link;
+  unsigned long frames; /* frames the filter passed, numbering them */
+};
+
+/* The libpcap callback of capture_live_read(): ARG carries FN and CTX. */
+struct live_read {
+  struct live_capture *lc;
+  capture_fn *fn;
+  void *ctx;
+};
+
+static void
+live_frame(u_char *arg, const struct pcap_pkthdr *hdr, const u_char *frame)
+{
+  struct live_read *rd = (struct live_read *)arg;
+
+  capture_frame(rd->lc->link, hdr, frame, ++rd->lc->frames, rd->fn, rd->ctx);
+}
+
+/* Set up PC (created, not active) as watch needs it: not promiscuous
+   (the interface's own traffic, or a bridge's), immediate delivery, and
+   after activation the DHCP filter, inbound and outbound, non-blocking.
+   Nothing here can send: libpcap sends only through pcap_inject() and
+   pcap_sendpacket(), which pxeclass never calls. */
+static int
+live_setup(pcap_t *pc, const char *iface, char *err, size_t errlen)
+{
+  struct bpf_program prog;
+  char pcap_err[PCAP_ERRBUF_SIZE];
+  int rc;
+
+  if (pcap_set_snaplen(pc, LIVE_SNAPLEN) != 0 || pcap_set_promisc(pc, 0) != 0 ||
+      pcap_set_immediate_mode(pc, 1) != 0) {
+    snprintf(err, errlen, "%s: cannot set up the capture", iface);
+    return -1;
+  }
+  rc = pcap_activate(pc);
+  if (rc < 0) {
+    snprintf(err, errlen, "%s: %s", iface,
+             rc == PCAP_ERROR_PERM_DENIED
+                 ? "no capture rights (needs CAP_NET_RAW)"
+                 : pcap_geterr(pc));
+    return -1;
+  }
+  if (pcap_compile(pc, &prog, live_filter, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+      pcap_setfilter(pc, &prog) != 0) {
+    snprintf(err, errlen, "%s: filter: %s", iface, pcap_geterr(pc));
+    return -1;
+  }
+  pcap_freecode(&prog);
+  if (pcap_setnonblock(pc, 1, pcap_err) != 0) {
+    snprintf(err, errlen, "%s: %s", iface, pcap_err);
+    return -1;
+  }
+  return 0;
+}
+
+struct live_capture *
+capture_live_open(const char *iface, char *err, size_t errlen)
+{
+  char pcap_err[PCAP_ERRBUF_SIZE];
+  struct live_capture *lc = calloc(1, sizeof(*lc));
+
+  if (!lc) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  lc->pc = pcap_create(iface, pcap_err);
+  if (!lc->pc) {
+    snprintf(err, errlen, "%s: %s", iface, pcap_err);
+    free(lc);
+    return NULL;
+  }
+  if (live_setup(lc->pc, iface, err, errlen) != 0) {
+    capture_live_close(lc);
+    return NULL;
+  }
+  lc->link = pcap_datalink(lc->pc);
+  return lc;
+}
+
+int
+capture_live_fd(const struct live_capture *lc)
+{
+  return pcap_get_selectable_fd(lc->pc);
+}
+
+int
+capture_live_read(struct live_capture *lc, capture_fn *fn, void *ctx, char *err,
+                  size_t errlen)
+{
+  struct live_read rd = {lc, fn, ctx};
+  int n = pcap_dispatch(lc->pc, -1, live_frame, (u_char *)&rd);
+
+  if (n == PCAP_ERROR) {
+    snprintf(err, errlen, "%s", pcap_geterr(lc->pc));
+    return -1;
+  }
+  return n < 0 ? 0 : n;
+}
+
+unsigned long
+capture_live_dropped(struct live_capture *lc)
+{
+  struct pcap_stat st;
+
+  if (pcap_stats(lc->pc, &st) != 0)
+    return 0;
+  return st.ps_drop;
+}
+
+void
+capture_live_close(struct live_capture *lc)
+{
+  if (!lc)
+    return;
+  pcap_close(lc->pc);
+  free(lc);
 }

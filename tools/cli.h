@@ -63,7 +63,53 @@ void json_bytes(const uint8_t *data, size_t len);
 void json_str(const char *s);          /* null for NULL */
 void json_key(const char *sep, const char *key); /* SEP "KEY": */
 
+/* What explain (and watch, which prints each request as explain does)
+   keeps between the requests it judges (explain.c). */
+struct explain {
+  struct pxc_config *cfg;
+  struct pxc_tracker *trk; /* NULL if the config needs none */
+  bool json;
+  int family;         /* --hex: 4, 6, or 0 to tell by the bytes */
+  const char *source; /* file name (interface name when live) */
+  bool live;          /* a live capture: JSON says "iface", not "file" */
+  unsigned long requests;
+  struct timeval first;
+  bool have_first;
+};
+
+/* Load CONFIG (NULL: an empty config) into EX and make the chain tracker
+   it needs; messages on stderr as "pxeclass COMMAND: …".  Returns 0, or
+   1 (nothing left to free). */
+int explain_setup(struct explain *ex, const char *command, const char *config);
+void explain_teardown(struct explain *ex);
+
+/* Judge and print one datagram PKT: a client request is classified,
+   evaluated, recorded in its chain and printed (true, its verdict in
+   *V, valid until the next call); a DHCPv4 reply goes to the tracker,
+   other DHCPv6 messages are passed over (false). */
+bool explain_packet(struct explain *ex, const struct captured *pkt,
+                    struct pxc_verdict *v);
+
+/* Live capture of DHCP on an interface (capture.c). */
+struct live_capture;
+
+/* Open IFACE read-only for DHCP (v4 67/68/4011, v6 546/547, 802.1Q
+   tagged too), non-blocking.  NULL with a message in ERR. */
+struct live_capture *capture_live_open(const char *iface, char *err,
+                                       size_t errlen);
+/* A descriptor to poll(2) for readable frames. */
+int capture_live_fd(const struct live_capture *lc);
+/* Call FN for each DHCP datagram waiting now; never waits.  Returns the
+   frames read, or -1 with a message in ERR. */
+int capture_live_read(struct live_capture *lc, capture_fn *fn, void *ctx,
+                      char *err, size_t errlen);
+/* Frames the kernel dropped because the reader was behind (0 if it
+   cannot tell). */
+unsigned long capture_live_dropped(struct live_capture *lc);
+void capture_live_close(struct live_capture *lc);
+
 int cmd_explain(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_facts(int argc, char **argv);
 int cmd_config(int argc, char **argv);

@@ -17,17 +17,6 @@
 #define BOOTREQUEST 1
 #define MAX_PACKET 65536
 
-struct explain {
-  struct pxc_config *cfg;
-  struct pxc_tracker *trk; /* NULL if the config needs none */
-  bool json;
-  int family;         /* --hex: 4, 6, or 0 to tell by the bytes */
-  const char *source; /* file name, for the text output */
-  unsigned long requests;
-  struct timeval first;
-  bool have_first;
-};
-
 static const char *const msg_names[] = {
     "BOOTP",   "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK",
     "NAK",     "RELEASE",  "INFORM", "FORCERENEW", "LEASEQUERY",
@@ -292,7 +281,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
   const struct pxc_request *req = v->req;
   char text[128];
 
-  printf("{\"file\":");
+  printf("{\"%s\":", ex->live ? "iface" : "file");
   json_str(ex->source);
   printf(",\"frame\":%lu,\"time\":%ld.%06ld,\"port\":%u", pkt->index,
          (long)pkt->time.tv_sec, (long)pkt->time.tv_usec, pkt->dst_port);
@@ -354,22 +343,28 @@ print_flags(const char *label, uint32_t flags,
 }
 
 /* Why the tracker did not track the boot program's request REQ: the
-   reasons of lib/tracker.c, told apart by what the request shows. */
+   reasons of lib/tracker.c (its role6[]), told apart by what the request
+   shows.  DHCPv6 by message type: those that may begin a stage were
+   untracked for room only. */
 static const char *
 untracked_reason(const struct pxc_request *req)
 {
+  static const char *const by_type6[] = {
+      [1] = "table full of clients mid-chain",      /* SOLICIT */
+      [3] = "table full of clients mid-chain",      /* REQUEST */
+      [11] = "table full of clients mid-chain",     /* INFORMATION-REQUEST */
+      [4] = "continues no stage the tracker knows", /* CONFIRM */
+      [5] = "continues no stage the tracker knows", /* RENEW */
+      [6] = "continues no stage the tracker knows", /* REBIND */
+  };
+
   if (req->ip_family != PXC_IPV6)
     return "table full of clients mid-chain";
   if (req->hlen == 0 && !req->has_uuid)
     return "DHCPv6 with no MAC and no UUID to key it by";
-  switch (req->msg_type) {
-  case 1: case 3: case 11: /* SOLICIT, REQUEST, INFORMATION-REQUEST */
-    return "table full of clients mid-chain";
-  case 4: case 5: case 6: /* CONFIRM, RENEW, REBIND */
-    return "continues no stage the tracker knows";
-  default:
-    return "this DHCPv6 message begins no stage";
-  }
+  if (req->msg_type < COUNT(by_type6) && by_type6[req->msg_type])
+    return by_type6[req->msg_type];
+  return "this DHCPv6 message begins no stage";
 }
 
 /* The chain line: where this request stands in its client's boot chain. */
@@ -528,28 +523,28 @@ mac_from_link(struct pxc_request *req, const struct captured *pkt)
 }
 
 /*
- * Classify and print one DHCP request of the capture; replies from the
- * server go to the chain tracker, so a capture replays in time order.
+ * Classify and print one DHCP request of a capture (or, for watch, of an
+ * interface); replies from the server go to the chain tracker, so a
+ * capture replays in time order.  True for a request (see cli.h).
  */
-static void
-explain_packet(void *ctx, const struct captured *pkt)
+bool
+explain_packet(struct explain *ex, const struct captured *pkt,
+               struct pxc_verdict *verdict)
 {
-  struct explain *ex = ctx;
   static struct pxc_request req; /* large: keep it off the stack */
-  struct pxc_verdict verdict;
 
   bool ipv6 = pkt->ipv6;
 
   if (pkt->len < 1)
-    return;
+    return false;
   if (ipv6) {
     if (!is_client_msg6(pkt->data[0])) {
       pxc_tracker_reply6(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
-      return;
+      return false;
     }
   } else if (pkt->data[0] != BOOTREQUEST) {
     pxc_tracker_reply(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
-    return;
+    return false;
   }
   if (!ex->have_first) {
     ex->first = pkt->time;
@@ -561,14 +556,24 @@ explain_packet(void *ctx, const struct captured *pkt)
   } else {
     pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
   }
-  pxc_evaluate(ex->cfg, ex->trk, &req, pkt->time.tv_sec, &verdict);
+  pxc_evaluate(ex->cfg, ex->trk, &req, pkt->time.tv_sec, verdict);
   if (ex->trk)
-    pxc_tracker_record(ex->trk, &verdict);
+    pxc_tracker_record(ex->trk, verdict);
   ex->requests++;
   if (ex->json)
-    print_json(ex, pkt, &verdict);
+    print_json(ex, pkt, verdict);
   else
-    print_text(ex, pkt, &verdict);
+    print_text(ex, pkt, verdict);
+  return true;
+}
+
+/* explain_packet() as a capture_each() callback. */
+static void
+explain_one(void *ctx, const struct captured *pkt)
+{
+  struct pxc_verdict verdict;
+
+  explain_packet(ctx, pkt, &verdict);
 }
 
 /* Parse hex text ("01 01 06 00", "01:01:06", "010106") into BUF. */
@@ -629,8 +634,42 @@ explain_hex(struct explain *ex, const char *hex)
   if (pkt.ipv6)
     pkt.dst_port = 547;
   ex->source = "hex";
-  explain_packet(ex, &pkt);
+  explain_one(ex, &pkt);
   return 0;
+}
+
+/* The config and tracker of explain and watch (cli.h). */
+int
+explain_setup(struct explain *ex, const char *command, const char *config)
+{
+  char err[1024];
+
+  ex->cfg = pxc_config_new();
+  if (!ex->cfg) {
+    fprintf(stderr, "pxeclass %s: out of memory\n", command);
+    return 1;
+  }
+  if (config ? conf_load(ex->cfg, config, err, sizeof(err)) < 0
+             : pxc_config_finish(ex->cfg, err, sizeof(err)) < 0) {
+    fprintf(stderr, "pxeclass %s: %s\n", command, err);
+    pxc_config_free(ex->cfg);
+    return 1;
+  }
+  if (pxc_config_tracker_info(ex->cfg, NULL) &&
+      !(ex->trk = pxc_tracker_new(ex->cfg))) {
+    fprintf(stderr, "pxeclass %s: cannot allocate the chain table\n", command);
+    pxc_config_free(ex->cfg);
+    return 1;
+  }
+  return 0;
+}
+
+/* Free what explain_setup() made. */
+void
+explain_teardown(struct explain *ex)
+{
+  pxc_tracker_free(ex->trk);
+  pxc_config_free(ex->cfg);
 }
 
 static void
@@ -692,34 +731,18 @@ cmd_explain(int argc, char **argv)
     usage(stderr);
     return 2;
   }
-  ex.cfg = pxc_config_new();
-  if (!ex.cfg) {
-    fprintf(stderr, "pxeclass explain: out of memory\n");
+  if (explain_setup(&ex, "explain", config) != 0)
     return 1;
-  }
-  if (config ? conf_load(ex.cfg, config, err, sizeof(err)) < 0
-             : pxc_config_finish(ex.cfg, err, sizeof(err)) < 0) {
-    fprintf(stderr, "pxeclass explain: %s\n", err);
-    pxc_config_free(ex.cfg);
-    return 1;
-  }
-  if (pxc_config_tracker_info(ex.cfg, NULL) &&
-      !(ex.trk = pxc_tracker_new(ex.cfg))) {
-    fprintf(stderr, "pxeclass explain: cannot allocate the chain table\n");
-    pxc_config_free(ex.cfg);
-    return 1;
-  }
   if (hex)
     status = explain_hex(&ex, hex);
   for (int i = optind; i < argc; i++) {
     ex.source = argv[i];
     ex.have_first = false;
-    if (capture_each(argv[i], explain_packet, &ex, err, sizeof(err)) < 0) {
+    if (capture_each(argv[i], explain_one, &ex, err, sizeof(err)) < 0) {
       fprintf(stderr, "pxeclass explain: %s\n", err);
       status = 1;
     }
   }
-  pxc_tracker_free(ex.trk);
-  pxc_config_free(ex.cfg);
+  explain_teardown(&ex);
   return status;
 }

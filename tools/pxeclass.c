@@ -1,6 +1,7 @@
 /*
  * pxeclass: the command-line face of libpxeclass.
  *   pxeclass explain …   classify the DHCP requests of captures
+ *   pxeclass watch …     the same, live, for the DHCP of an interface
  *   pxeclass lab …       play boot clients against the patched dnsmasq
  *   pxeclass facts …     the library's fact tables, as JSON
  *   pxeclass config …    the pxeclass lines of a dnsmasq.conf, parsed
@@ -16,6 +17,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"explain", cmd_explain, "classify every DHCP request of a capture"},
+    {"watch", cmd_watch, "classify DHCP requests live on an interface"},
     {"lab", cmd_lab, "play every boot client against a dnsmasq config (root)"},
     {"facts", cmd_facts, "the library's fact tables as JSON"},
     {"config", cmd_config, "the pxeclass lines of a dnsmasq config, parsed"},

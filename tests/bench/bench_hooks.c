@@ -9,6 +9,11 @@
  *               tripped), for each request;
  *   reply hook  pxc_tracker_reply, for each reply.
  *
+ * With --v6 the DHCPv6 datagrams instead, through the v6 hooks' sequence:
+ * pxc_classify6 with the frame's source MAC as the caller's (dnsmasq's
+ * neighbour table), the same evaluation and record; pxc_tracker_reply6
+ * for each server message.
+ *
  * Each round replays every capture as MACHINES machines (the MAC changed,
  * a round's clock a window later than the last), so the table holds many
  * clients and every chain is walked from its start.
@@ -18,8 +23,14 @@
  * with --callgrind the instructions per call: the program runs itself
  * under callgrind once per function measured, collecting only inside it.
  * The loop guard's warning (a log line, for the e3 loop capture's client
- * only) is counted apart from the evaluation.  Figures only: it asserts
- * nothing, since a timed test on a shared machine would flake.
+ * only) is counted apart from the evaluation.
+ *
+ * Each figure is printed against its budget (issue 9).  The stack is
+ * measured here, deterministically: over STACK_BUDGET in a hook fails the
+ * benchmark.  The instruction budgets of the hooks hold inside dnsmasq,
+ * on its request mix (tests/dnsmasq/bench_dnsmasq.py judges them); here
+ * they are shown for reference.  Time is shown, never judged: a timed
+ * test on a shared machine would flake.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +44,12 @@
 #define MACHINES 64
 #define STACK_SIZE 65536
 
+/* Issue 9's budgets: stack per request in each hook (a small router's
+   dnsmasq), and instructions per call inside dnsmasq. */
+#define STACK_BUDGET 2048
+#define TAG_HOOK_BUDGET 1300
+#define REPLY_HOOK_BUDGET 300
+
 /* One datagram of a capture, and when it was sent (seconds from the
    start of its capture). */
 struct packet {
@@ -40,6 +57,7 @@ struct packet {
   size_t len;
   long at;
   bool request;
+  uint8_t mac[6]; /* DHCPv6: the frame's source, the caller's MAC */
 };
 
 struct corpus {
@@ -59,6 +77,7 @@ static const char *const bench_config[][2] = {
     {"dhcp-chain-guard", "3,60"},
 };
 
+static bool family6; /* --v6: the DHCPv6 datagrams and hooks */
 static struct pxc_config *cfg;
 static struct pxc_tracker *trk;
 static size_t rule_count;
@@ -71,7 +90,7 @@ keep_packet(void *ctx, const struct captured *pkt)
   struct corpus *c = ctx;
   struct packet *p;
 
-  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->ipv6) /* DHCPv4 hooks */
+  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->ipv6 != family6)
     return;
   if (!c->have_first) {
     c->first = pkt->time;
@@ -85,6 +104,12 @@ keep_packet(void *ctx, const struct captured *pkt)
   p->len = pkt->len;
   p->at = (long)(pkt->time.tv_sec - c->first.tv_sec);
   p->request = pkt->data[0] == 1;
+  if (family6) { /* a client's message, not ADVERTISE, REPLY, RECONFIGURE
+                    or RELAY-REPL */
+    p->request = pkt->data[0] != 2 && pkt->data[0] != 7 && pkt->data[0] != 10 &&
+                 pkt->data[0] != 13;
+    memcpy(p->mac, pkt->src_mac, pkt->src_mac_len == 6 ? 6 : 0);
+  }
   if (p->request)
     c->requests++;
   else
@@ -119,13 +144,24 @@ judge_part(const struct pxc_request *req, time_t now)
 }
 
 /* The tag hook of dnsmasq-hooks/pxeclass-hooks.c, without dnsmasq
-   (which keeps the request off the stack too). */
+   (which keeps the request off the stack too); with --v6 the v6 one,
+   given the client's MAC as dnsmasq knows it. */
 __attribute__((noinline)) void
-tag_hook(const uint8_t *pkt, size_t len, time_t now)
+tag_hook(const uint8_t *pkt, size_t len, const uint8_t *mac, time_t now)
 {
   static struct pxc_request req;
 
-  pxc_classify(cfg, pkt, len, &req);
+  if (family6) {
+    pxc_classify6(cfg, pkt, len, &req);
+    if (req.relay_depth == 0) {
+      req.htype = 1;
+      req.hlen = 6;
+      memcpy(req.chaddr, mac, 6);
+      req.mac_source = PXC_MAC_CALLER;
+    }
+  } else {
+    pxc_classify(cfg, pkt, len, &req);
+  }
   judge_part(&req, now);
 }
 
@@ -133,7 +169,10 @@ tag_hook(const uint8_t *pkt, size_t len, time_t now)
 __attribute__((noinline)) void
 reply_hook(const uint8_t *pkt, size_t len, time_t now)
 {
-  pxc_tracker_reply(trk, pkt, len, now);
+  if (family6)
+    pxc_tracker_reply6(trk, pkt, len, now);
+  else
+    pxc_tracker_reply(trk, pkt, len, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -149,7 +188,7 @@ static time_t call_now;
 static void
 call_tag_hook(void)
 {
-  tag_hook(call_pkt->data, call_pkt->len, call_now);
+  tag_hook(call_pkt->data, call_pkt->len, call_pkt->mac, call_now);
 }
 
 static void
@@ -199,12 +238,28 @@ call_on_own_stack(const struct packet *p, time_t now)
     *deepest = depth;
 }
 
-/* Machine M's copy of a packet: the MAC's fourth byte is M. */
+/* Machine M's copy of a packet: the MAC's fourth byte is M (DHCPv6:
+   the caller's MAC; the DUIDs stay, a reply finds the machine that
+   asked last). */
 static void
 as_machine(struct packet *p, unsigned m)
 {
-  if (p->len > 31)
+  if (family6)
+    p->mac[3] = (uint8_t)m;
+  else if (p->len > 31)
     p->data[31] = (uint8_t)m;
+}
+
+/* Print FIGURE (UNIT) against BUDGET; true if within it. */
+static bool
+against_budget(const char *what, double figure, double budget,
+               const char *unit, const char *note)
+{
+  bool met = figure <= budget;
+
+  printf("  %-34s %7.0f %-5s budget <= %5.0f  %s%s\n", what, figure, unit,
+         budget, met ? "met" : "NOT met", note);
+  return met;
 }
 
 /* Replay the corpus ROUNDS times; ON_OWN_STACK calls each hook on its
@@ -220,7 +275,7 @@ replay(struct corpus *c, unsigned rounds, bool on_own_stack)
       if (on_own_stack)
         call_on_own_stack(p, base + p->at);
       else if (p->request)
-        tag_hook(p->data, p->len, base + p->at);
+        tag_hook(p->data, p->len, p->mac, base + p->at);
       else
         reply_hook(p->data, p->len, base + p->at);
     }
@@ -292,19 +347,22 @@ main(int argc, char **argv)
   struct pxc_chain_stats st;
   double t0, t1;
   int first = 1;
+  bool stack_ok = true;
 
   for (; first < argc && argv[first][0] == '-'; first++) {
     if (strcmp(argv[first], "--callgrind") == 0)
       callgrind = true;
     else if (strcmp(argv[first], "--quiet") == 0)
       quiet = true;
+    else if (strcmp(argv[first], "--v6") == 0)
+      family6 = true;
     else if (strcmp(argv[first], "--rounds") == 0 && first + 1 < argc)
       rounds = (unsigned)strtoul(argv[++first], NULL, 10);
     else
       break;
   }
   if (first == argc) {
-    fprintf(stderr, "usage: bench-hooks [--callgrind] [--rounds N] "
+    fprintf(stderr, "usage: bench-hooks [--callgrind] [--v6] [--rounds N] "
                     "CAPTURE.pcap...\n");
     return 2;
   }
@@ -332,19 +390,25 @@ main(int argc, char **argv)
   if (quiet)
     return 0;
   pxc_tracker_stats(trk, &st);
-  printf("bench-hooks: %zu requests and %zu replies per round, %u rounds, "
-         "%u machines\n",
-         corpus.requests, corpus.replies, rounds, MACHINES);
+  printf("bench-hooks: %s, %zu requests and %zu replies per round, %u "
+         "rounds, %u machines\n",
+         family6 ? "DHCPv6" : "DHCPv4", corpus.requests, corpus.replies, rounds,
+         MACHINES);
   printf("  both hooks: %.0f ns per packet (%lu tags set, %lu loop "
          "warnings)\n",
          (t1 - t0) * 1e9 / ((double)rounds * (double)corpus.count), tags_set,
          loops_seen);
-  printf("  stack: tag hook %zu bytes (%zu with a loop warning), reply hook "
-         "%zu bytes\n",
-         tag_depth, warning_depth, reply_depth);
   printf("  tracker: %zu bytes per client, %zu clients tracked, %lu "
          "evicted\n",
          st.entry_bytes, st.used, st.evicted);
+  printf("  stack per call (measured: painted stacks), against issue 9's "
+         "budget:\n");
+  stack_ok &= against_budget("tag hook", (double)tag_depth, STACK_BUDGET,
+                             "bytes", "");
+  stack_ok &= against_budget("tag hook with a loop warning",
+                             (double)warning_depth, STACK_BUDGET, "bytes", "");
+  stack_ok &= against_budget("reply hook", (double)reply_depth, STACK_BUDGET,
+                             "bytes", "");
   if (callgrind) {
     unsigned cg_rounds = 200;
     char cg_args[3200];
@@ -354,21 +418,28 @@ main(int argc, char **argv)
     double replies = (double)(cg_rounds + 2 * MACHINES) * (double)corpus.replies;
     double tag, judge, warn, reply;
 
-    snprintf(cg_args, sizeof(cg_args), "--quiet --rounds %u%s", cg_rounds,
-             args);
+    snprintf(cg_args, sizeof(cg_args), "--quiet%s --rounds %u%s",
+             family6 ? " --v6" : "", cg_rounds, args);
     tag = callgrind_instructions(argv[0], "tag_hook", cg_args);
     judge = callgrind_instructions(argv[0], "judge_part", cg_args);
     warn = callgrind_instructions(argv[0], "loop_warning", cg_args);
     reply = callgrind_instructions(argv[0], "reply_hook", cg_args);
     if (tag < 0 || judge < 0 || warn < 0 || reply < 0) {
       printf("  instructions: valgrind not available\n");
-      return 0;
+      return stack_ok ? 0 : 1;
     }
     printf("  instructions per request: tag hook %.0f = classify %.0f + "
            "evaluate, rules and record %.0f + loop warnings %.0f\n",
            tag / requests, (tag - judge) / requests, (judge - warn) / requests,
            warn / requests);
     printf("  instructions per reply: reply hook %.0f\n", reply / replies);
+    printf("  instructions on the captures' mix, for reference (the budgets "
+           "hold inside dnsmasq:\n  benchmark dnsmasq-<version>-request-cost "
+           "judges them):\n");
+    against_budget("tag hook, no loop warning", (tag - warn) / requests,
+                   TAG_HOOK_BUDGET, "instr", " (here)");
+    against_budget("reply hook", reply / replies, REPLY_HOOK_BUDGET, "instr",
+                   " (here)");
   }
-  return 0;
+  return stack_ok ? 0 : 1;
 }

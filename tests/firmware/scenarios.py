@@ -46,6 +46,9 @@ from pxelab import firmware, qemu  # noqa: E402
 from pxelab.netns import Topology  # noqa: E402
 from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import debian_boot  # noqa: E402
+
 SERVER_IP = "10.77.0.1"
 SERVER_IPV6 = "fd77::1/64"
 PEER_ADDR = "10.77.0.2/24"
@@ -455,6 +458,119 @@ def _guard_loop(name):
         scripts={"boot.ipxe": "#!ipxe\necho {marker}\n", "loop.ipxe": LOOP_SCRIPT})
 
 
+
+# -- issue 10: programs after the firmware that ask DHCP themselves ------------
+# Debian's own binaries (tests/firmware/debian_boot.py): the signed shim and
+# netboot GRUB, a kernel whose initramfs runs klibc's ipconfig.
+TAG_GRUB = r"grub \(dhcp-pxe-class=set:grub,grub\)"
+TAG_OS = r"os \(dhcp-pxe-class=set:os,os\)"
+TAG_IPXE_TRACKED = r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)"
+# GRUB's config: its own DHCP exchange (net_dhcp: DISCOVER with option 53
+# only, REQUEST with 50, 54 and its 7-byte 55), what it learnt, the marker.
+# The parameter request list of GRUB's REQUEST as dnsmasq logs it (three
+# lines): upstream's seven and the 60 Debian's build appends.
+GRUB_REQUESTED_OPTIONS = (
+    r"requested options: 1:netmask, 3:router, 6:dns-server, 15:domain-name, \n"
+    r"\d+ requested options: 12:hostname, 17:root-path, 18:extension-path, \n"
+    r"\d+ requested options: 60:vendor-class$")
+GRUB_CFG = """echo PXC-GRUB: config read from $prefix
+net_dhcp
+net_ls_addr
+echo {marker}
+halt
+"""
+
+
+def _shim_grub(name):
+    """UEFI PXE -> Debian's signed shim -> netboot GRUB, whose own DHCP request is class grub."""
+    server = re.escape(SERVER_IP)
+    return Scenario(
+        name, "configs/shim-grub.conf: OVMF UEFI PXE -> Debian's shimx64.efi -> grubx64.efi "
+        "(grubnetx64) -> grub.cfg over TFTP -> GRUB's own DHCP (net_dhcp), class grub, one hop",
+        "ovmf-pxe-virtio", "tests/firmware/configs/shim-grub.conf",
+        (pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(ACK), bootfile(r"shimx64\.efi"),
+         *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
+         dnsmasq(TFTP_SENT.format(r"grub/grub\.cfg")),
+         pxeclass(r"class=grub", r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
+         dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         pxeclass(r"class=grub", r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS),
+         never("dnsmasq", r"pxeclass: class=(?!pxe |grub )"),
+         serial(r"Start PXE over IPv4"), serial(r"NBP filename is shimx64\.efi"),
+         serial(rf"PXC-GRUB: config read from \(tftp,{server}\)/grub"),
+         serial(r"efinet\d+:dhcp 52:54:00:77:00:01 10\.77\.0\.\d+"), _marker(name)),
+        files={"shimx64.efi": "debian-shim", "grubx64.efi": "debian-grubnet"},
+        scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
+
+
+def _proxy_shim_grub(name):
+    """The dead end next to a plain DHCP+TFTP server: GRUB follows its ACK, not the proxy."""
+    peer_missing = r"file \S*/peer-root/{} not found for 10\.77\.0\.\d+"
+    return Scenario(
+        name, "configs/proxy-shim-grub.conf + stock DHCP/TFTP at 10.77.0.2: UEFI PXE -> shim -> "
+        "GRUB, which takes its server from the site's DHCPACK (next server 10.77.0.2), never "
+        "asks the proxy for grub.cfg and stops at its prompt",
+        "ovmf-pxe-virtio", "tests/firmware/configs/proxy-shim-grub.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK),
+                      peer(r"next server: 10\.77\.0\.2$"),
+                      peer(peer_missing.format(r"grub/x86_64-efi/command\.lst")),
+                      peer(peer_missing.format(r"grub/grub\.cfg"))),
+         pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         dnsmasq(r"bootfile name: shimx64\.efi$"),
+         *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
+         # GRUB never reads its config, so never runs net_dhcp: the proxy
+         # sees no GRUB request and no request for a GRUB file
+         never("dnsmasq", r"grub/|class=grub|DHCPACK|DHCPOFFER"),
+         serial(r"NBP filename is shimx64\.efi"), serial(r"Fetching Netboot Image grubx64\.efi"),
+         serial(r"Welcome to GRUB!"), serial(r"GNU GRUB  version 2\.\d+"),
+         serial(r"grub> "), never("serial", r"PXC-GRUB")),
+        peer_config="tests/firmware/configs/proxy-peer-dhcp-tftp.conf",
+        files={"shimx64.efi": "debian-shim", "grubx64.efi": "debian-grubnet"},
+        scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT, stop_at=(r"grub> ", 1))
+
+
+def _ipxe_kernel(name):
+    """QEMU's iPXE ROM -> script -> Debian kernel + initramfs whose ipconfig asks: class os."""
+    script = re.escape(f"http://{SERVER_IP}/boot.ipxe")
+    ipxe = r"class=ipxe arch=0\(x86-bios\) version=\S+ busid=pci:8086:100e user-class=iPXE "
+    return Scenario(
+        name, "configs/ipxe-kernel.conf: QEMU's e1000 iPXE ROM -> script -> Debian's kernel + "
+        "initramfs, klibc ipconfig asks DHCP (class os, agent linux-ipconfig: the chain ends); "
+        "the reboot's ROM request starts a new chain (hops=0, not a hop of the old one)",
+        "seabios-e1000", "tests/firmware/configs/ipxe-kernel.conf",
+        (pxeclass(ipxe, r"0 chain=ipxe@0s"), pxeclass_tags(TAG_IPXE_TRACKED), dnsmasq(ACK),
+         bootfile(script),
+         pxeclass(r"class=os agent=linux-ipconfig$"), pxeclass_tags(TAG_OS),
+         dnsmasq(r"vendor class: Linux ipconfig$"), dnsmasq(ACK),
+         never("dnsmasq", r"agent=linux-ipconfig.*hops="),
+         # the reboot: the same ROM, a new chain (the os request ended the
+         # old one; without that this would be hop 1 of it)
+         pxeclass(ipxe, r"0 chain=ipxe@0s"), dnsmasq(ACK), bootfile(script),
+         never("dnsmasq", r"hops=[1-9]"),
+         *only_http(r"/boot\.ipxe", r"/vmlinuz", r"/initrd\.gz"),
+         ROM_STARTS, *IPXE_GOT_SCRIPT,
+         # iPXE shows a percentage (erased by backspaces) while a download lasts
+         serial(r"vmlinuz\.\.\.[ \d%\x08]* ok$"), serial(r"initrd\.gz\.\.\.[ \d%\x08]* ok$"),
+         serial(r"^PXC-INITRAMFS: ipconfig$"),
+         serial(r"IP-Config: eth0 complete \(dhcp from 10\.77\.0\.1\)"),
+         _marker(name), serial(r"reboot: Restarting system"), ROM_STARTS),
+        files={"vmlinuz": "debian-kernel", "initrd.gz": "debian-initramfs"},
+        scripts={"boot.ipxe": "#!ipxe\nkernel vmlinuz console=ttyS0 quiet pxcmarker={marker} "
+                              "pxcthen=reboot\n"
+                              "initrd initrd.gz\nboot\n"},
+        stop_at=(rf"{script}\.\.\. ok", 2), timeout=BIOS_TIMEOUT + 120)
+
+
+FIELD_SCENARIOS = (
+    _shim_grub("m-shim-grub-ovmf-pxe"),
+    _ipxe_kernel("n-ipxe-kernel-os"),
+    _proxy_shim_grub("o-proxy-shim-grub"),
+)
+
 EXAMPLE_SCENARIOS = (
     _chained_02b("g-chained02b-seabios-virtio", "seabios-virtio", "virtio-net"),
     _chained_02b("g2-chained02b-seabios-e1000", "seabios-e1000", "82540em"),
@@ -466,6 +582,7 @@ EXAMPLE_SCENARIOS = (
     _proxy03_ovmf("k2-proxy03-ovmf-pxe"),
     _proxy05b_seabios("k3-proxy05b-seabios"),
     _guard_loop("l-guard-seabios"),
+    *FIELD_SCENARIOS,
 )
 
 
@@ -589,11 +706,26 @@ def cstm_build(target, variable):
     return resolve
 
 
+def debian_package_file(function):
+    """A file debian_boot makes from Debian's packages (skips if apt and cache fail)."""
+    @functools.cache
+    def resolve():
+        try:
+            return str(function())
+        except debian_boot.Unavailable as exc:
+            raise SourceUnavailable(str(exc)) from None
+    return resolve
+
+
 FILE_SOURCES = {
     "debian-undionly": debian_file("undionly.kpxe"),
     "debian-ipxe-efi": debian_file("ipxe.efi"),
     "cstm-undionly": cstm_build("undionly.kpxe", "PXC_IPXE_CSTM"),
     "cstm-ipxe-efi": cstm_build("ipxe.efi", "PXC_IPXE_CSTM_EFI"),
+    "debian-shim": debian_package_file(debian_boot.shim),
+    "debian-grubnet": debian_package_file(debian_boot.grub_net),
+    "debian-kernel": debian_package_file(debian_boot.kernel),
+    "debian-initramfs": debian_package_file(debian_boot.initramfs),
 }
 
 
@@ -689,6 +821,7 @@ def populate_root(scenario, root):
     for name, source in scenario.files.items():
         shutil.copyfile(FILE_SOURCES[source](), os.path.join(root, name))
     for name, text in scenario.script_files().items():
+        os.makedirs(os.path.dirname(os.path.join(root, name)), exist_ok=True)
         with open(os.path.join(root, name), "w") as f:
             f.write(text)
 
@@ -722,8 +855,11 @@ def play(scenario, dnsmasq_binary, workdir):
         try:
             peer_server = None
             if scenario.peer_config:
+                # the plain server's TFTP root (if it serves TFTP) holds nothing
+                peer_root = os.path.join(workdir, "peer-root")
+                os.makedirs(peer_root, exist_ok=True)
                 peer_server = _start_dnsmasq(peer_binary(dnsmasq_binary), topo.peer.ns,
-                                             REPO / scenario.peer_config, root,
+                                             REPO / scenario.peer_config, peer_root,
                                              os.path.join(workdir, "peer"), speed=False)
                 servers.append(peer_server)
             main_server = _start_dnsmasq(dnsmasq_binary, topo.server.ns, config_path(scenario),

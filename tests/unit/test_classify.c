@@ -881,6 +881,25 @@ START_TEST(arguments_checked)
 }
 END_TEST
 
+/* Hex fields keep their leading zeros (as printf's %02x and %04x did)
+   and are cut, NUL-terminated, at the end of a short buffer. */
+START_TEST(hex_fields_padded_and_cut)
+{
+  static const uint8_t eb[] = {0xb1, 0x05, 0x01, 0x00, 0x01, 0x00, 0x0a};
+  static const uint8_t low_mac[6] = {0x00, 0x01, 0x0a, 0xb0, 0xff, 0x07};
+  char text[8];
+
+  builder_request(&b, low_mac, 0x1234, 1);
+  builder_string(&b, 60, "PXEClient");
+  builder_option(&b, 175, eb, sizeof(eb));
+  classify_built();
+  ck_assert_str_eq(text_of(pxc_format_mac), "00:01:0a:b0:ff:07");
+  ck_assert_str_eq(text_of(pxc_format_busid), "pci:0001:000a");
+  ck_assert_str_eq(pxc_format_mac(&req, text, sizeof(text)), "00:01:0");
+  ck_assert_str_eq(pxc_format_busid(&req, text, 6), "pci:0");
+}
+END_TEST
+
 /* Feature codes past the 16-byte bitmap are never announced (and never
    read past it). */
 START_TEST(feature_codes_past_bitmap)
@@ -1027,6 +1046,7 @@ classify_suite(void)
   TCase *api = tcase_create("api");
 
   tcase_add_test(classes, gpxe_097);
+  tcase_add_test(classes, hex_fields_padded_and_cut);
   tcase_add_test(classes, raspberry_pi4);
   tcase_add_test(classes, raspberry_pi_other_marks);
   tcase_add_test(classes, etherboot_54_wire);

@@ -145,6 +145,37 @@ START_TEST(grub_request)
 }
 END_TEST
 
+/* Debian 12's signed netboot GRUB (grub2 2.06-13+deb12u2,
+   grubnetx64.efi) asks 60 too: its REQUEST as tests/firmware's
+   m-shim-grub-ovmf-pxe boot put it on the wire (tcpdump), 53 54 50 55
+   END, secs the low half of the DISCOVER's xid. */
+START_TEST(grub_request_debian)
+{
+  static const uint8_t server[4] = {10, 77, 0, 1}, ip[4] = {10, 77, 0, 130};
+  static const uint8_t prl[8] = {1, 3, 6, 15, 12, 17, 18, 60};
+  static const uint8_t longer[9] = {1, 3, 6, 15, 12, 17, 18, 60, 43};
+  static const uint8_t other_eighth[8] = {1, 3, 6, 15, 12, 17, 18, 43};
+
+  grub_header(0x6b0e3cfc, 3);
+  builder_option(&b, 54, server, 4);
+  builder_option(&b, 50, ip, 4);
+  builder_option(&b, 55, prl, 8);
+  builder_end(&b);
+  pad_to(300);
+  classify_as_is();
+  ASSERT_CLASS(PXC_CLASS_GRUB, PXC_AGENT_NONE);
+  ck_assert_uint_eq(req.errors | req.warnings, 0);
+
+  /* only 60 after GRUB's seven, and nothing after it */
+  start(3, NULL);
+  builder_option(&b, 55, other_eighth, 8);
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_NONE);
+  start(3, NULL);
+  builder_option(&b, 55, longer, 9);
+  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_NONE);
+}
+END_TEST
+
 /* GRUB 2.02 and older, grub_cmd_bootp(): plain BOOTP, the 64-byte vendor
    area zeroed (no cookie), 300 bytes.  The missing cookie stays an error
    (no options read); the class and agent say which GRUB. */
@@ -632,6 +663,7 @@ field_suite(void)
 
   tcase_add_test(programs, grub_discover);
   tcase_add_test(programs, grub_request);
+  tcase_add_test(programs, grub_request_debian);
   tcase_add_test(programs, grub_202_bootp);
   tcase_add_test(programs, wds_nbp_request);
   tcase_add_test(programs, apple_bsdp);
