@@ -49,6 +49,11 @@ static size_t pxeclass_node_count;
 static size_t *pxeclass_first;
 static int pxeclass_shared;
 
+/* The request being classified, of either family.  Static: dnsmasq
+   handles one packet at a time, and its 700 bytes stay off the stack of
+   a small router. */
+static struct pxc_request pxeclass_request;
+
 /* Directive name of long option OPTION, or NULL if it is not ours. */
 static const char *directive_name(int option)
 {
@@ -162,21 +167,28 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
     *used += ((size_t)n < size - *used) ? (size_t)n : size - *used - 1;
 }
 
-/* --log-dhcp: one line with the classification (and the client's chain
-   when the tracker follows it), one naming the directive behind each tag
-   set.  The rules are asked again: a match depends on the verdict alone,
-   and the tag hook keeps no note of them for a log that is mostly off. */
-static void log_request(u32 xid, const struct pxc_verdict *verdict)
+/* --log-dhcp: one line with the classification (for DHCPv6 the MAC the
+   chain key comes from, and the client's chain when the tracker follows
+   it), one naming the directive behind each tag set.  XID as dnsmasq
+   logs it for the family (host order).  The rules are asked again: a
+   match depends on the verdict alone, and the tag hook keeps no note of
+   them for a log that is mostly off. */
+static void log_request(unsigned int xid, const struct pxc_verdict *verdict)
 {
   static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
+  const struct pxc_request *req = verdict->req;
   size_t i, used;
 
   pxc_format_summary(verdict, line, sizeof(line));
   used = strlen(line);
+  if (req->ip_family == PXC_IPV6 && req->hlen != 0)
+    append(line, sizeof(line), &used, " mac=%s(%s)",
+	   pxc_format_mac(req, chain, sizeof(chain)),
+	   pxc_mac_source_name(req->mac_source));
   if (verdict->chain.tracked)
     append(line, sizeof(line), &used, " hops=%u chain=%s", verdict->chain.hops,
 	   pxc_format_chain(pxeclass_tracker, verdict, chain, sizeof(chain)));
-  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), ntohl(xid), line);
+  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass: %s"), xid, line);
 
   used = 0;
   line[0] = 0;
@@ -185,7 +197,7 @@ static void log_request(u32 xid, const struct pxc_verdict *verdict)
       append(line, sizeof(line), &used, "%s%s (%s)", used ? ", " : "",
 	     pxeclass_nodes[i].net, pxc_rule_text(pxeclass_config, i));
 
-  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass tags: %s"), ntohl(xid),
+  my_syslog(MS_DHCP | LOG_INFO, _("%u pxeclass tags: %s"), xid,
 	    used ? line : _("none"));
 }
 
@@ -208,6 +220,18 @@ void pxeclass_record_reply(size_t sz, time_t now)
   if (pxeclass_tracker)
     pxc_tracker_reply(pxeclass_tracker, daemon->dhcp_packet.iov_base, sz, now);
 }
+
+#ifdef HAVE_DHCP6
+/* The same for the DHCPv6 reply of SZ bytes dhcp6_packet() is about to
+   send from daemon->outpacket (a RELAY-REPL around it when relayed):
+   the tracker finds its client by xid and DUID among the requests it
+   recorded, and a bootfile-url given with an address is a hand-out. */
+void pxeclass_record_reply6(size_t sz, time_t now)
+{
+  if (pxeclass_tracker)
+    pxc_tracker_reply6(pxeclass_tracker, daemon->outpacket.iov_base, sz, now);
+}
+#endif
 
 /* Push the node of every rule that matches VERDICT onto NETID; returns
    the new head.  With rules sharing a tag, the tag's node once. */
@@ -244,9 +268,31 @@ static struct dhcp_netid *push_tags(const struct pxc_verdict *verdict,
   return netid;
 }
 
-/* Classify the request in MESS (SZ bytes), judge it against the rules,
-   push the node of every matching rule onto NETID and record the request
-   in its client's chain; returns the new head.
+/* Judge the classified REQ against the rules, push the node of every
+   matching rule onto NETID and record the request in its client's chain;
+   returns the new head.  XID for the log, as dnsmasq logs it. */
+static struct dhcp_netid *tag_request(const struct pxc_request *req,
+				      unsigned int xid,
+				      struct dhcp_netid *netid, time_t now)
+{
+  static struct pxc_verdict verdict;
+
+  pxc_evaluate(pxeclass_config, pxeclass_tracker, req, now, &verdict);
+
+  netid = push_tags(&verdict, netid);
+
+  pxc_tracker_record(pxeclass_tracker, &verdict);
+
+  if (verdict.chain.guard_tripped)
+    log_loop(&verdict);
+
+  if (option_bool(OPT_LOG_OPTS))
+    log_request(xid, &verdict);
+
+  return netid;
+}
+
+/* Classify the request in MESS (SZ bytes) and tag it (tag_request()).
    Called once per packet right after the dhcp-match loop, so the tags
    reach tag-if, dhcp-ignore, dhcp-host, dhcp-boot, pxe-service and
    dhcp-option on ports 67 and 4011 alike (the library tells a port-4011
@@ -255,11 +301,6 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 					unsigned int mess_type,
 					struct dhcp_netid *netid, time_t now)
 {
-  /* Static: dnsmasq handles one packet at a time, and the request's
-     700 bytes stay off the stack of a small router. */
-  static struct pxc_request req;
-  static struct pxc_verdict verdict;
-
   if (!pxeclass_config)
     return netid;
 
@@ -271,20 +312,79 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
   (void)mess_type;
 #endif
 
-  pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &req);
-  pxc_evaluate(pxeclass_config, pxeclass_tracker, &req, now, &verdict);
+  pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &pxeclass_request);
 
-  netid = push_tags(&verdict, netid);
-
-  pxc_tracker_record(pxeclass_tracker, &verdict);
-
-  if (verdict.chain.guard_tripped)
-    log_loop(&verdict);
-
-  if (option_bool(OPT_LOG_OPTS))
-    log_request(mess->xid, &verdict);
-
-  return netid;
+  return tag_request(&pxeclass_request, ntohl(mess->xid), netid, now);
 }
+
+#ifdef HAVE_DHCP6
+/* Classify the DHCPv6 client message in INBUFF (SZ bytes: relays already
+   unwrapped by dnsmasq) and tag it like a DHCPv4 request.  MAC (MAC_LEN
+   bytes, hardware type MAC_TYPE) is what dnsmasq knows of the client's
+   hardware address: its neighbour table for a direct client, option 79
+   of a relay; it goes before whatever the library read from the DUID,
+   so both families of one machine share a key.  MAC_LEN 0: unknown.
+   Called once per message right after the dhcp-match6 loop of
+   dhcp6_no_relay(), so the tags reach tag-if, dhcp-ignore, dhcp-host,
+   the dhcp-range tags and dhcp-option=option6:... (59 bootfile-url,
+   60, 16).
+   The chain tracker keys the client by that MAC, the DHCPv4 one (iPXE's
+   SOLICIT next to its DISCOVER is one stage); without one, by what the
+   library read (DUID-LL/LLT, else the UUID of a DUID-UUID). */
+struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
+					 unsigned char *mac,
+					 unsigned int mac_len,
+					 unsigned int mac_type,
+					 struct dhcp_netid *netid, time_t now)
+{
+  struct pxc_request *req = &pxeclass_request;
+
+  if (!pxeclass_config)
+    return netid;
+
+  pxc_classify6(pxeclass_config, inbuff, sz, req);
+  if (mac_len != 0 && mac_len <= sizeof(req->chaddr))
+    {
+      req->htype = (uint8_t)mac_type;
+      req->hlen = (uint8_t)mac_len;
+      memcpy(req->chaddr, mac, mac_len);
+      req->mac_source = PXC_MAC_CALLER;
+    }
+
+  return tag_request(req, req->xid, netid, now);
+}
+
+/* True if the dhcp-ipxe-own identity INFO asks for a feature or the
+   version: only iPXE's DHCPv4 option 175 says those. */
+static int needs_option_175(const struct pxc_identity_info *info)
+{
+  size_t i;
+
+  for (i = 0; i < sizeof(info->features); i++)
+    if (info->features[i])
+      return 1;
+
+  return info->has_version;
+}
+
+/* At start-up, once logging works: with DHCPv6 configured, a warning for
+   each dhcp-ipxe-own line that can never match a DHCPv6 request (iPXE
+   sends no option 175 there), so nobody counts on it for v6 clients. */
+void pxeclass_log_dhcp6(void)
+{
+  struct pxc_identity_info info;
+  size_t i;
+
+  if (!pxeclass_config || !daemon->dhcp6)
+    return;
+
+  for (i = 0; pxc_identity_get(pxeclass_config, i, &info); i++)
+    if (needs_option_175(&info))
+      my_syslog(MS_DHCP | LOG_WARNING,
+		_("pxeclass: %s needs iPXE features or a version, which "
+		  "DHCPv6 does not carry: it never matches a DHCPv6 request"),
+		info.text);
+}
+#endif
 
 #endif

@@ -67,6 +67,25 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 /* Called with the size of each reply dhcp_reply() built, before it is
    sent: the chain tracker learns which boot files were handed out. */
 void pxeclass_record_reply(size_t sz, time_t now);
+
+#ifdef HAVE_DHCP6
+/* The same for each DHCPv6 client message, after the dhcp-match6 loop:
+   INBUFF (SZ bytes) is the message with its relays unwrapped, MAC what
+   dnsmasq knows of the client's hardware address (MAC_LEN 0: nothing). */
+struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
+					 unsigned char *mac,
+					 unsigned int mac_len,
+					 unsigned int mac_type,
+					 struct dhcp_netid *netid, time_t now);
+
+/* Called with the size of each DHCPv6 reply in daemon->outpacket, before
+   dhcp6_packet() sends it: hand-outs of bootfile-url, for the tracker. */
+void pxeclass_record_reply6(size_t sz, time_t now);
+
+/* Once logging works, with DHCPv6 configured: warns of what can never
+   match a DHCPv6 request. */
+void pxeclass_log_dhcp6(void);
+#endif
 #else
 /* Without DHCP, one_opt() refuses the directives as unsupported. */
 #  define pxeclass_check() do { } while (0)

@@ -547,7 +547,11 @@ PXC_PUBLIC bool pxc_config_arch9_is_ebc(const struct pxc_config *cfg);
  * DHCP again.  A stage is one program's DHCP transaction (retransmissions
  * and the DISCOVER/REQUEST pair included); a hop is a new stage that
  * follows a boot file handed to the previous one.  Only requests of a
- * boot program (a netboot class, see PXC_CLASSES) are tracked.
+ * boot program (a netboot class, see PXC_CLASSES) are tracked.  Both
+ * families feed one table: a client is its MAC (a DHCPv6 request's
+ * htype/hlen/chaddr, see pxc_classify6), or for a DHCPv6 request without
+ * one its canonical UUID (then no link with its DHCPv4 requests); a
+ * program asking both at once (iPXE) is one stage.
  */
 struct pxc_tracker;
 
@@ -614,6 +618,26 @@ PXC_PUBLIC void pxc_tracker_record(struct pxc_tracker *trk,
  */
 PXC_PUBLIC void pxc_tracker_reply(struct pxc_tracker *trk, const uint8_t *pkt,
                                   size_t len, time_t now);
+
+/*
+ * The same for a DHCPv6 reply the server sent (PKT, LEN bytes: the
+ * server's message, type and transaction id first, or a RELAY-REPL
+ * around it, unwrapped as pxc_classify6() unwraps RELAY-FORW).  The
+ * client is found by the reply's xid and client DUID (option 1) among
+ * the DHCPv6 requests pxc_tracker_record() recorded last: the caller
+ * passes no MAC, and a reply whose request was not recorded is ignored.
+ * Option 59 (bootfile-url) is a hand-out only in an ADVERTISE or REPLY
+ * that gives the client an address (an IA_NA holding an IAADDR of
+ * non-zero valid lifetime, no NoAddrsAvail status, no failing top-level
+ * status) or in the REPLY to
+ * an INFORMATION-REQUEST; the file kept is the URL's last path
+ * component, as for a DHCPv4 file name.  A stage that also asked DHCPv4
+ * keeps the DHCPv4 file when both name one (iPXE boots the DHCPv4 one).
+ * Call it where pxc_tracker_reply() is called for DHCPv4: for every
+ * reply, before it is sent.
+ */
+PXC_PUBLIC void pxc_tracker_reply6(struct pxc_tracker *trk, const uint8_t *pkt,
+                                   size_t len, time_t now);
 
 /* Size and use of the tracker's fixed table. */
 struct pxc_chain_stats {

@@ -16,14 +16,29 @@
  *
  * A request is judged by tracker_judge() (reading only, for
  * pxc_evaluate()) and written by pxc_tracker_record(); replies go to
- * pxc_tracker_reply().
+ * pxc_tracker_reply() (DHCPv4) and pxc_tracker_reply6() (DHCPv6).
  *
- * A client takes 132 bytes (plus 4 of its hash bucket): its stages are
+ * Both families feed one table.  A client is keyed by its hardware
+ * address, the DHCPv4 one (htype, chaddr) or the MAC a DHCPv6 request
+ * names (option 79, a DUID-LL/LLT, or the caller's): the same key for
+ * the same NIC, so a chain may cross families (EDK2 PXEv6 hands out
+ * ipxe.efi, iPXE then asks DHCPv4).  A DHCPv6 request with no MAC is
+ * keyed by its canonical UUID (DUID-UUID) instead; it then shares no key
+ * with the machine's DHCPv4 requests, so a chain that crosses families
+ * is seen as two (EDK2 PXEv6 → iPXE over DHCPv6 still is one: both send
+ * the same UUID, EDK2's byte order turned round).  Without MAC or UUID
+ * a DHCPv6 request is not tracked.  A relay's address is never a key.
+ * A program asking both families at once (iPXE) is one stage: the
+ * request of the family the newest stage has not seen joins it when the
+ * stage had no hand-out yet or began within JOIN_SECONDS.  What each
+ * DHCPv6 message type does is the table role6[].
+ *
+ * A client takes 144 bytes (plus 4 of its hash bucket): its stages are
  * kept as parallel arrays of a 32-bit fingerprint, a start time, one byte
  * of ownership and flags, one of class, and one byte naming the boot file
  * handed out, an index into the tracker's table of distinct file names.  Only
- * the newest stage keeps its xid, and the newest stage's last request or
- * hand-out is the client's last_seen.
+ * the newest stage keeps its xid and fingerprint per family, and the newest
+ * stage's last request or hand-out is the client's last_seen.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -52,12 +67,60 @@
 /* A stage's byte of meta data: ownership, flags (its class has a byte
    of its own: there are more than eight). */
 #define META_OWN(m)    ((m) & 3u)
+/* ...the file came from a DHCPv6 reply: a DHCPv4 one replaces it */
+#define META_HANDOUT6  0x04u
+#define META_SEEN(f)   (0x08u << (f)) /* the stage asked family F */
 #define META_HOP       0x20u /* began after a file was handed to the stage before */
 #define META_HANDOUT   0x40u /* the server handed this stage a boot file */
 #define META_XID_DONE  0x80u /* ...in a reply to the newest request's xid */
 #define META(own)      ((uint8_t)(own))
 
 _Static_assert(PXC_CLASS_COUNT <= 256, "a stage's class fits in a byte");
+_Static_assert(META_SEEN(PXC_IP_FAMILY_COUNT - 1) < META_HOP,
+               "a stage's families fit below its flags");
+
+/* A request of the family the newest stage has not seen joins the stage
+   after a hand-out only within this many seconds of the stage's start
+   (iPXE's DISCOVER and SOLICIT leave within milliseconds; the clock has
+   whole seconds). */
+#define JOIN_SECONDS 1
+
+/* What a DHCPv6 client message does to its client's chain, by type
+   (dhcpv6.md §7.3, §7.6).  Every DHCPv4 request is ROLE_REQUEST. */
+enum role {
+  ROLE_NONE,    /* nothing: not a stage, never the end of a chain */
+  ROLE_BEGIN,   /* begins a transaction: after a hand-out, a new stage */
+  ROLE_REQUEST, /* continues a transaction, or begins a stage missed */
+  ROLE_CONTINUE /* only continues the newest stage, never begins one */
+};
+
+static const uint8_t role6[] = {
+    [DHCP6_SOLICIT] = ROLE_BEGIN,
+    [DHCP6_REQUEST] = ROLE_REQUEST,
+    /* the client keeps (or checks) an address it has: the same stage */
+    [DHCP6_CONFIRM] = ROLE_CONTINUE,
+    [DHCP6_RENEW] = ROLE_CONTINUE,
+    [DHCP6_REBIND] = ROLE_CONTINUE,
+    /* EDK2 releases its IAs before it runs the boot file (g1: its IP
+       stack's and the PXE stack's), a DECLINE is about the address: the
+       chain goes on, neither is the installed OS */
+    [DHCP6_RELEASE] = ROLE_NONE,
+    [DHCP6_DECLINE] = ROLE_NONE,
+    /* iPXE's stateless mode: its whole transaction */
+    [DHCP6_INFORMATION_REQUEST] = ROLE_BEGIN,
+};
+
+/* The DHCPv6 requests recorded last, so that a reply (which carries no
+   MAC) finds its client by xid and client DUID. */
+#define PENDING6 16
+
+struct pending6 {
+  uint32_t xid;
+  uint32_t duid_hash;
+  uint32_t slot;
+  uint8_t msg_type;
+  uint8_t key[CHAIN_KEY_LEN];
+};
 
 enum list_id { LIST_FREE, LIST_IDLE, LIST_MID_CHAIN, LIST_COUNT };
 
@@ -75,7 +138,8 @@ struct client {
   uint32_t prev, next; /* LRU list links, most recent at the head */
   uint32_t hash_next;
   uint32_t last_seen;  /* the newest stage's latest request or hand-out */
-  uint32_t xid;        /* of the newest stage */
+  uint32_t xid[PXC_IP_FAMILY_COUNT];    /* of the newest stage, by family */
+  uint32_t fam_fp[PXC_IP_FAMILY_COUNT]; /* its fingerprint, by family */
   uint32_t fp[CHAIN_STAGES];    /* low half of the request fingerprint */
   uint32_t start[CHAIN_STAGES]; /* the stage's first request */
 };
@@ -105,6 +169,8 @@ struct pxc_tracker {
   unsigned max_hops;
   unsigned long evicted, untracked, trips;
   uint32_t last_recorded; /* the client pxc_tracker_record() wrote last */
+  struct pending6 pending6[PENDING6];
+  unsigned pending6_next;
   struct names names;
 };
 
@@ -176,10 +242,18 @@ ckey_of(uint8_t htype, uint8_t hlen, const uint8_t *chaddr)
   return k;
 }
 
-/* The key of the client of REQ. */
+/* A UUID key's first two bytes: hardware type 0 and a length no
+   hardware address has. */
+#define UUID_KEY_TYPE 0
+#define UUID_KEY_LEN  0xff
+
+/* The key of the client of REQ: its hardware address; for a DHCPv6
+   request without one, its canonical UUID (see has_key()). */
 static inline struct ckey
 request_key(const struct pxc_request *req)
 {
+  if (req->ip_family == PXC_IPV6 && req->hlen == 0)
+    return ckey_of(UUID_KEY_TYPE, UUID_KEY_LEN, req->uuid);
   return ckey_of(req->htype, req->hlen, req->chaddr);
 }
 
@@ -251,6 +325,41 @@ drop_client(struct pxc_tracker *t, uint32_t i)
   lru_move(t, i, LIST_FREE);
 }
 
+/* True if REQ has a key: a DHCPv6 request needs a MAC or a UUID. */
+static inline bool
+has_key(const struct pxc_request *req)
+{
+  return req->ip_family != PXC_IPV6 || req->hlen != 0 || req->has_uuid;
+}
+
+/* The family of REQ as an index (a value out of range reads as IPv4). */
+static unsigned
+family_of(const struct pxc_request *req)
+{
+  return req->ip_family == PXC_IPV6 ? PXC_IPV6 : PXC_IPV4;
+}
+
+/* What REQ does to its client's chain (see role6[]). */
+static enum role
+request_role(const struct pxc_request *req)
+{
+  if (req->ip_family != PXC_IPV6)
+    return ROLE_REQUEST;
+  return req->msg_type < sizeof(role6) ? (enum role)role6[req->msg_type]
+                                       : ROLE_NONE;
+}
+
+/* True if REQ, which names no boot program, means the machine's boot
+   chain is over: any DHCPv4 one (the installed OS, an installer, an
+   agent); a DHCPv6 one only when it names its agent or OS by its
+   vendor class.  A bare DHCPv6 request (no class) is EDK2's IP stack
+   (Ip6Config: options 1, 8, 3, 6 only) as much as an OS's client. */
+static bool
+ends_chain(const struct pxc_request *req)
+{
+  return req->ip_family != PXC_IPV6 || req->fw_class != PXC_CLASS_NONE;
+}
+
 /* Seconds from THEN to NOW; a clock that went back reads as no time. */
 static uint32_t
 elapsed(uint32_t then, uint32_t now)
@@ -306,16 +415,26 @@ request_fp(const struct pxc_request *req)
 /* True if REQ continues the newest stage of C: a retransmission, the
    REQUEST after the DISCOVER, a retry before any hand-out, or a PXE
    boot-server request (port 4011: PXE picks its boot file there even when
-   the proxy offer already named one). */
+   the proxy offer already named one).  Over DHCPv6 the xid tells nothing
+   (EDK2 changes it per message, iPXE on OVMF sends the same every boot):
+   only a SOLICIT (or INFORMATION-REQUEST) after a hand-out begins anew.
+   A request of a family the stage has not seen joins it (see
+   JOIN_SECONDS) when it comes from the same class. */
 static bool
-same_stage(const struct client *c, const struct pxc_request *req)
+same_stage(const struct client *c, const struct pxc_request *req, uint32_t now)
 {
-  unsigned s = c->head;
+  unsigned s = c->head, f = family_of(req);
+  bool handout = c->meta[s] & META_HANDOUT;
 
-  return c->cls[s] == (unsigned)req->fw_class &&
-         c->fp[s] == request_fp(req) &&
-         (c->xid == req->xid || !(c->meta[s] & META_HANDOUT) ||
-          req->has_boot_item);
+  if (c->cls[s] != (unsigned)req->fw_class)
+    return false;
+  if (!(c->meta[s] & META_SEEN(f)))
+    return !handout || elapsed(c->start[s], now) <= JOIN_SECONDS;
+  if (c->fam_fp[f] != request_fp(req))
+    return false;
+  if (f == PXC_IPV6)
+    return !handout || request_role(req) != ROLE_BEGIN;
+  return c->xid[f] == req->xid || !handout || req->has_boot_item;
 }
 
 /*
@@ -411,7 +530,7 @@ judge_known(const struct pxc_tracker *t, const struct client *c,
     judge_restart(step, out);
     return;
   }
-  if (same_stage(c, req)) {
+  if (same_stage(c, req, now)) {
     step->flags |= STEP_SAME_STAGE;
     out->follows_chainload = c->count > 1 && (c->meta[c->head] & META_HOP) &&
                              handed_a_chainload(c, stage_back(c, 1));
@@ -441,19 +560,28 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
 {
   uint32_t i;
 
+  enum role role = request_role(req);
+
   step->now = (uint32_t)now;
   step->slot = STEP_NO_SLOT;
   step->flags = STEP_VALID;
+  if (role == ROLE_NONE || !has_key(req))
+    return;
   i = find_client(t, request_key(req));
   if (!class_is_netboot(req->fw_class)) {
     /* no boot program (the installed OS, an installer, an agent): this
        machine's boot chain is over */
-    if (i != NONE) {
+    if (i != NONE && role != ROLE_CONTINUE && ends_chain(req)) {
       step->flags |= STEP_DROP;
       step->slot = i;
     }
     return;
   }
+  if (role == ROLE_CONTINUE &&
+      (i == NONE || t->clients[i].count == 0 ||
+       expired(t, t->clients[i].last_seen, step->now) ||
+       !same_stage(&t->clients[i], req, step->now)))
+    return;
   if (i == NONE) {
     if (room_for_newcomer(t, step->now) == NONE) {
       step->flags |= STEP_UNTRACKED;
@@ -520,12 +648,52 @@ verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
   return i;
 }
 
+/* The bits of stage S's meta data that a request REQ of the stage keeps:
+   the hop and hand-out marks, the families seen, and "the hand-out came
+   in a reply to the newest xid" while a DHCPv4 request keeps that xid
+   (a DHCPv6 one leaves it to DHCPv4). */
+static unsigned
+kept_meta(const struct client *c, unsigned s, const struct pxc_request *req)
+{
+  unsigned f = family_of(req), keep = META_HOP | META_HANDOUT | META_HANDOUT6;
+
+  for (unsigned g = 0; g < PXC_IP_FAMILY_COUNT; g++)
+    keep |= META_SEEN(g);
+  if (f == PXC_IPV6 || ((c->meta[s] & META_SEEN(f)) && c->xid[f] == req->xid))
+    keep |= META_XID_DONE;
+  return keep;
+}
+
+/* Note the DHCPv6 request REQ of client I (key KEY) among the pending
+   ones, so that its reply finds the client; a request of the same xid
+   and DUID (a retransmission, iPXE's REQUEST) takes its entry. */
+static void
+pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
+              const struct pxc_request *req)
+{
+  uint32_t hash = (uint32_t)pxc_hash(t->seed, req->duid, req->duid_len);
+  struct pending6 *p = NULL;
+
+  if (req->duid_len == 0)
+    return;
+  for (unsigned k = 0; k < PENDING6 && !p; k++)
+    if (t->pending6[k].xid == req->xid && t->pending6[k].duid_hash == hash &&
+        t->pending6[k].msg_type != 0)
+      p = &t->pending6[k];
+  if (!p) {
+    p = &t->pending6[t->pending6_next];
+    t->pending6_next = (t->pending6_next + 1) % PENDING6;
+  }
+  *p = (struct pending6){req->xid, hash, i, req->msg_type, {0}};
+  store_key(p->key, key);
+}
+
 void
 pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
 {
   uint32_t flags, i;
   struct client *c;
-  unsigned s;
+  unsigned s, f;
 
   if (!t || !v || !v->req || !(v->step.flags & STEP_VALID))
     return;
@@ -536,6 +704,8 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
   }
   if (!(flags & STEP_DROP) && !v->chain.tracked)
     return;
+  if (!has_key(v->req))
+    return;
   i = verdict_client(t, v, request_key(v->req));
   if (i == NONE)
     return;
@@ -544,6 +714,7 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     return;
   }
   c = &t->clients[i];
+  f = family_of(v->req);
   if (flags & STEP_RESTART)
     c->count = 0;
   if (flags & STEP_SAME_STAGE) {
@@ -558,14 +729,15 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     c->file[s] = NAME_NONE;
     c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
   }
-  c->meta[s] = (uint8_t)((c->meta[s] & (META_HOP | META_HANDOUT |
-                                         (c->xid == v->req->xid ? META_XID_DONE
-                                                                : 0))) |
+  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req)) | META_SEEN(f) |
                          META(v->own));
   c->cls[s] = (uint8_t)v->req->fw_class;
-  c->xid = v->req->xid;
+  c->xid[f] = v->req->xid;
+  c->fam_fp[f] = request_fp(v->req);
   c->last_seen = v->step.now;
   t->last_recorded = i;
+  if (f == PXC_IPV6)
+    pending6_note(t, i, request_key(v->req), v->req);
   if (v->chain.guard_tripped)
     t->trips++;
   lru_move(t, i, v->chain.hops > 0 ? LIST_MID_CHAIN : LIST_IDLE);
@@ -755,8 +927,8 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
   if (i == NONE)
     return;
   c = &t->clients[i];
-  if (c->count == 0 ||
-      c->xid != be32_at(pkt + offsetof(struct bootp_header, xid)))
+  if (c->count == 0 || !(c->meta[c->head] & META_SEEN(PXC_IPV4)) ||
+      c->xid[PXC_IPV4] != be32_at(pkt + offsetof(struct bootp_header, xid)))
     return;
   if (c->meta[c->head] & META_XID_DONE) {
     /* the transaction's file is known: its OFFER named it, the ACK does
@@ -768,8 +940,157 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
     return;
   c->file[c->head] = c->last_file =
       intern_file(&t->names, file, c->last_file);
-  c->meta[c->head] |= META_HANDOUT | META_XID_DONE;
+  c->meta[c->head] = (uint8_t)((c->meta[c->head] & ~META_HANDOUT6) |
+                               META_HANDOUT | META_XID_DONE);
   c->last_seen = (uint32_t)now;
+}
+
+/* What a DHCPv6 reply says, as far as the tracker reads it. */
+struct reply6 {
+  struct pxc_bytes duid; /* option 1, the client's DUID */
+  struct pxc_bytes url;  /* option 59 */
+  bool failed;           /* a top-level status other than Success */
+  bool address;          /* an IA_NA gives an address */
+};
+
+/* The server's message inside the RELAY-REPL wrappers of MSG (*LEN
+   bytes; at most PXC_RELAY_MAX of them): their relay message (9).  MSG
+   itself if it is no relay message; NULL if a wrapper is unreadable. */
+static const uint8_t *
+unwrap_reply6(const uint8_t *msg, size_t *len)
+{
+  for (unsigned depth = 0; *len > 0 && msg[0] == DHCP6_RELAY_REPL; depth++) {
+    struct reader r;
+    struct tlv6 opt;
+    bool overrun;
+
+    if (depth == PXC_RELAY_MAX || *len < DHCP6_RELAY_HEADER_LEN)
+      return NULL;
+    r = reader_of(msg + DHCP6_RELAY_HEADER_LEN, *len - DHCP6_RELAY_HEADER_LEN);
+    do
+      if (!tlv6_next(&r, &opt, &overrun))
+        return NULL;
+    while (opt.code != DHCP6_RELAY_MSG);
+    msg = opt.data;
+    *len = opt.len;
+  }
+  return msg;
+}
+
+/* True if a status code option (DATA, LEN bytes) says other than
+   Success (a cut one is taken as a failure). */
+static bool
+status_failed(const uint8_t *data, size_t len)
+{
+  return len < 2 || be16_at(data) != 0;
+}
+
+/* True if the IA_NA DATA (LEN bytes) gives an address: an IAADDR with a
+   valid lifetime, and no status but Success (dnsmasq 2.93 sends option
+   59 in ADVERTISEs whose IA_NA says NoAddrsAvail; clients drop them). */
+static bool
+ia_na_gives_address(const uint8_t *data, size_t len)
+{
+  const size_t ia_header = 12, iaaddr_valid = 20; /* IAID, T1, T2 */
+  struct reader r;
+  struct tlv6 opt;
+  bool overrun, address = false;
+
+  if (len < ia_header)
+    return false;
+  r = reader_of(data + ia_header, len - ia_header);
+  while (tlv6_next(&r, &opt, &overrun)) {
+    if (opt.code == DHCP6_STATUS_CODE && status_failed(opt.data, opt.len))
+      return false;
+    if (opt.code == DHCP6_IAADDR && opt.len >= iaaddr_valid + 4 &&
+        be32_at(opt.data + iaaddr_valid) != 0)
+      address = true;
+  }
+  return address && !overrun;
+}
+
+/* Read the options of the server's message MSG (LEN ≥ 4 bytes) the
+   tracker needs into OUT. */
+static void
+read_reply6(const uint8_t *msg, size_t len, struct reply6 *out)
+{
+  struct reader r = reader_of(msg + DHCP6_HEADER_LEN, len - DHCP6_HEADER_LEN);
+  struct tlv6 opt;
+  bool overrun;
+
+  memset(out, 0, sizeof(*out));
+  while (tlv6_next(&r, &opt, &overrun)) {
+    if (opt.code == DHCP6_CLIENT_ID)
+      out->duid = (struct pxc_bytes){opt.data, opt.len};
+    else if (opt.code == DHCP6_BOOTFILE_URL)
+      out->url = (struct pxc_bytes){opt.data, opt.len};
+    else if (opt.code == DHCP6_STATUS_CODE)
+      out->failed |= status_failed(opt.data, opt.len);
+    else if (opt.code == DHCP6_IA_NA)
+      out->address |= ia_na_gives_address(opt.data, opt.len);
+  }
+}
+
+/* The pending DHCPv6 request with XID whose DUID is DUID, if its client
+   is still the one it was recorded for; NULL if none. */
+static const struct pending6 *
+pending6_find(const struct pxc_tracker *t, uint32_t xid, struct pxc_bytes duid)
+{
+  uint32_t hash = (uint32_t)pxc_hash(t->seed, duid.data, duid.len);
+
+  for (unsigned n = 1; n <= PENDING6; n++) {
+    const struct pending6 *p =
+        &t->pending6[(t->pending6_next + PENDING6 - n) % PENDING6];
+    if (p->msg_type != 0 && p->xid == xid && p->duid_hash == hash)
+      return t->clients[p->slot].list != LIST_FREE &&
+                     key_is(t->clients[p->slot].key, stored_key(p->key))
+                 ? p
+                 : NULL;
+  }
+  return NULL;
+}
+
+/* A DHCPv6 reply to the newest stage that gives the client an address
+   and names a bootfile-url is a hand-out; a DHCPv4 file of the same
+   stage wins over it (iPXE boots that one, dhcpv6.md §5). */
+void
+pxc_tracker_reply6(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
+                   time_t now)
+{
+  const struct pending6 *p;
+  struct reply6 reply;
+  struct client *c;
+  uint32_t xid;
+  unsigned s;
+
+  if (!t || !pkt)
+    return;
+  pkt = unwrap_reply6(pkt, &len);
+  if (!pkt || len < DHCP6_HEADER_LEN ||
+      (pkt[0] != DHCP6_ADVERTISE && pkt[0] != DHCP6_REPLY))
+    return;
+  xid = be32_at(pkt) & 0xffffff;
+  read_reply6(pkt, len, &reply);
+  p = pending6_find(t, xid, reply.duid);
+  if (!p)
+    return;
+  c = &t->clients[p->slot];
+  s = c->head;
+  if (c->count == 0 || !(c->meta[s] & META_SEEN(PXC_IPV6)) ||
+      c->xid[PXC_IPV6] != xid)
+    return;
+  c->last_seen = (uint32_t)now;
+  if (reply.failed || reply.url.len == 0 ||
+      ((c->meta[s] & META_HANDOUT) && !(c->meta[s] & META_HANDOUT6)))
+    return;
+  if (!reply.address &&
+      !(pkt[0] == DHCP6_REPLY && p->msg_type == DHCP6_INFORMATION_REQUEST))
+    return;
+  c->file[s] = c->last_file =
+      reply.url.len <= sizeof(t->names.value[0])
+          ? intern_file(&t->names, reply.url, c->last_file)
+          : NAME_UNKNOWN; /* longer than a DHCPv4 file can be */
+  c->meta[s] |= META_HANDOUT | META_HANDOUT6;
 }
 
 /* ------------------------------------------------------------------ */
@@ -856,6 +1177,8 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
   const struct client *c;
   uint32_t i;
 
+  if (!has_key(req))
+    return;
   i = find_client(t, request_key(req));
   if (i == NONE)
     return;
@@ -903,7 +1226,10 @@ pxc_format_loop_warning(const struct pxc_config *cfg,
 
   if (!trk || !v || !v->req || !v->chain.guard_tripped)
     return buf;
-  strbuf_puts(&sb, pxc_format_mac(v->req, mac, sizeof(mac)));
+  /* the client's key: its MAC, or the UUID of a DHCPv6 one without */
+  strbuf_puts(&sb, v->req->ip_family == PXC_IPV6 && v->req->hlen == 0
+                       ? pxc_format_uuid(v->req, mac, sizeof(mac))
+                       : pxc_format_mac(v->req, mac, sizeof(mac)));
   strbuf_puts(&sb, " made ");
   strbuf_putu(&sb, v->chain.hops);
   strbuf_puts(&sb, " hops within ");

@@ -67,9 +67,7 @@ void json_key(const char *sep, const char *key); /* SEP "KEY": */
    keeps between the requests it judges (explain.c). */
 struct explain {
   struct pxc_config *cfg;
-  struct pxc_tracker *trk;             /* NULL if the config needs none */
-  const struct pxc_tracker *judged_by; /* the tracker the request at hand
-                                         was judged by: trk, or NULL */
+  struct pxc_tracker *trk; /* NULL if the config needs none */
   bool json;
   int family;         /* --hex: 4, 6, or 0 to tell by the bytes */
   const char *source; /* file name (interface name when live) */

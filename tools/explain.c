@@ -200,7 +200,7 @@ json_chain(const struct explain *ex, const struct pxc_verdict *v)
   const struct pxc_chain *c = &v->chain;
   char history[1024];
 
-  if (!ex->judged_by) {
+  if (!ex->trk) {
     printf(",\"chain\":null");
     return;
   }
@@ -342,6 +342,31 @@ print_flags(const char *label, uint32_t flags,
       printf("  %s: %s (%s)\n", label, name_of(1u << i), text_of(1u << i));
 }
 
+/* Why the tracker did not track the boot program's request REQ: the
+   reasons of lib/tracker.c (its role6[]), told apart by what the request
+   shows.  DHCPv6 by message type: those that may begin a stage were
+   untracked for room only. */
+static const char *
+untracked_reason(const struct pxc_request *req)
+{
+  static const char *const by_type6[] = {
+      [1] = "table full of clients mid-chain",      /* SOLICIT */
+      [3] = "table full of clients mid-chain",      /* REQUEST */
+      [11] = "table full of clients mid-chain",     /* INFORMATION-REQUEST */
+      [4] = "continues no stage the tracker knows", /* CONFIRM */
+      [5] = "continues no stage the tracker knows", /* RENEW */
+      [6] = "continues no stage the tracker knows", /* REBIND */
+  };
+
+  if (req->ip_family != PXC_IPV6)
+    return "table full of clients mid-chain";
+  if (req->hlen == 0 && !req->has_uuid)
+    return "DHCPv6 with no MAC and no UUID to key it by";
+  if (req->msg_type < COUNT(by_type6) && by_type6[req->msg_type])
+    return by_type6[req->msg_type];
+  return "this DHCPv6 message begins no stage";
+}
+
 /* The chain line: where this request stands in its client's boot chain. */
 static void
 print_chain(const struct explain *ex, const struct pxc_verdict *v)
@@ -352,13 +377,9 @@ print_chain(const struct explain *ex, const struct pxc_verdict *v)
 
   if (!ex->trk || !pxc_class_is_netboot(v->req->fw_class))
     return;
-  if (!ex->judged_by) {
-    printf("  chain: not tracked (the tracker follows DHCPv4 only)\n");
-    return;
-  }
   pxc_tracker_stats(ex->trk, &st);
   if (!c->tracked) {
-    printf("  chain: not tracked (table full of clients mid-chain)\n");
+    printf("  chain: not tracked (%s)\n", untracked_reason(v->req));
     return;
   }
   printf("  chain: %s stage %u, %u hop%s within %us%s%s%s\n",
@@ -512,15 +533,15 @@ explain_packet(struct explain *ex, const struct captured *pkt,
 {
   static struct pxc_request req; /* large: keep it off the stack */
 
-  const struct pxc_tracker *trk = ex->trk;
   bool ipv6 = pkt->ipv6;
 
   if (pkt->len < 1)
     return false;
   if (ipv6) {
-    /* replies (and RELAY-REPL) are not for the DHCPv4 tracker */
-    if (!is_client_msg6(pkt->data[0]))
+    if (!is_client_msg6(pkt->data[0])) {
+      pxc_tracker_reply6(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
       return false;
+    }
   } else if (pkt->data[0] != BOOTREQUEST) {
     pxc_tracker_reply(ex->trk, pkt->data, pkt->len, pkt->time.tv_sec);
     return false;
@@ -532,17 +553,11 @@ explain_packet(struct explain *ex, const struct captured *pkt,
   if (ipv6) {
     pxc_classify6(ex->cfg, pkt->data, pkt->len, &req);
     mac_from_link(&req, pkt);
-    /* The tracker's stages are DHCPv4's so far: it would take iPXE's
-       SOLICIT next to its DISCOVER for a new stage, and EDK2's RELEASE
-       or IP-stack SOLICIT (class none) for the installed OS, and it reads
-       no DHCPv6 reply.  Not tracked until it knows both families. */
-    trk = NULL;
   } else {
     pxc_classify(ex->cfg, pkt->data, pkt->len, &req);
   }
-  ex->judged_by = trk;
-  pxc_evaluate(ex->cfg, trk, &req, pkt->time.tv_sec, verdict);
-  if (trk)
+  pxc_evaluate(ex->cfg, ex->trk, &req, pkt->time.tv_sec, verdict);
+  if (ex->trk)
     pxc_tracker_record(ex->trk, verdict);
   ex->requests++;
   if (ex->json)

@@ -9,6 +9,11 @@
  *               tripped), for each request;
  *   reply hook  pxc_tracker_reply, for each reply.
  *
+ * With --v6 the DHCPv6 datagrams instead, through the v6 hooks' sequence:
+ * pxc_classify6 with the frame's source MAC as the caller's (dnsmasq's
+ * neighbour table), the same evaluation and record; pxc_tracker_reply6
+ * for each server message.
+ *
  * Each round replays every capture as MACHINES machines (the MAC changed,
  * a round's clock a window later than the last), so the table holds many
  * clients and every chain is walked from its start.
@@ -52,6 +57,7 @@ struct packet {
   size_t len;
   long at;
   bool request;
+  uint8_t mac[6]; /* DHCPv6: the frame's source, the caller's MAC */
 };
 
 struct corpus {
@@ -71,6 +77,7 @@ static const char *const bench_config[][2] = {
     {"dhcp-chain-guard", "3,60"},
 };
 
+static bool family6; /* --v6: the DHCPv6 datagrams and hooks */
 static struct pxc_config *cfg;
 static struct pxc_tracker *trk;
 static size_t rule_count;
@@ -83,7 +90,7 @@ keep_packet(void *ctx, const struct captured *pkt)
   struct corpus *c = ctx;
   struct packet *p;
 
-  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->ipv6) /* DHCPv4 hooks */
+  if (c->count == MAX_PACKETS || pkt->len < 1 || pkt->ipv6 != family6)
     return;
   if (!c->have_first) {
     c->first = pkt->time;
@@ -97,6 +104,12 @@ keep_packet(void *ctx, const struct captured *pkt)
   p->len = pkt->len;
   p->at = (long)(pkt->time.tv_sec - c->first.tv_sec);
   p->request = pkt->data[0] == 1;
+  if (family6) { /* a client's message, not ADVERTISE, REPLY, RECONFIGURE
+                    or RELAY-REPL */
+    p->request = pkt->data[0] != 2 && pkt->data[0] != 7 && pkt->data[0] != 10 &&
+                 pkt->data[0] != 13;
+    memcpy(p->mac, pkt->src_mac, pkt->src_mac_len == 6 ? 6 : 0);
+  }
   if (p->request)
     c->requests++;
   else
@@ -131,13 +144,24 @@ judge_part(const struct pxc_request *req, time_t now)
 }
 
 /* The tag hook of dnsmasq-hooks/pxeclass-hooks.c, without dnsmasq
-   (which keeps the request off the stack too). */
+   (which keeps the request off the stack too); with --v6 the v6 one,
+   given the client's MAC as dnsmasq knows it. */
 __attribute__((noinline)) void
-tag_hook(const uint8_t *pkt, size_t len, time_t now)
+tag_hook(const uint8_t *pkt, size_t len, const uint8_t *mac, time_t now)
 {
   static struct pxc_request req;
 
-  pxc_classify(cfg, pkt, len, &req);
+  if (family6) {
+    pxc_classify6(cfg, pkt, len, &req);
+    if (req.relay_depth == 0) {
+      req.htype = 1;
+      req.hlen = 6;
+      memcpy(req.chaddr, mac, 6);
+      req.mac_source = PXC_MAC_CALLER;
+    }
+  } else {
+    pxc_classify(cfg, pkt, len, &req);
+  }
   judge_part(&req, now);
 }
 
@@ -145,7 +169,10 @@ tag_hook(const uint8_t *pkt, size_t len, time_t now)
 __attribute__((noinline)) void
 reply_hook(const uint8_t *pkt, size_t len, time_t now)
 {
-  pxc_tracker_reply(trk, pkt, len, now);
+  if (family6)
+    pxc_tracker_reply6(trk, pkt, len, now);
+  else
+    pxc_tracker_reply(trk, pkt, len, now);
 }
 
 /* ------------------------------------------------------------------ */
@@ -161,7 +188,7 @@ static time_t call_now;
 static void
 call_tag_hook(void)
 {
-  tag_hook(call_pkt->data, call_pkt->len, call_now);
+  tag_hook(call_pkt->data, call_pkt->len, call_pkt->mac, call_now);
 }
 
 static void
@@ -211,11 +238,15 @@ call_on_own_stack(const struct packet *p, time_t now)
     *deepest = depth;
 }
 
-/* Machine M's copy of a packet: the MAC's fourth byte is M. */
+/* Machine M's copy of a packet: the MAC's fourth byte is M (DHCPv6:
+   the caller's MAC; the DUIDs stay, a reply finds the machine that
+   asked last). */
 static void
 as_machine(struct packet *p, unsigned m)
 {
-  if (p->len > 31)
+  if (family6)
+    p->mac[3] = (uint8_t)m;
+  else if (p->len > 31)
     p->data[31] = (uint8_t)m;
 }
 
@@ -244,7 +275,7 @@ replay(struct corpus *c, unsigned rounds, bool on_own_stack)
       if (on_own_stack)
         call_on_own_stack(p, base + p->at);
       else if (p->request)
-        tag_hook(p->data, p->len, base + p->at);
+        tag_hook(p->data, p->len, p->mac, base + p->at);
       else
         reply_hook(p->data, p->len, base + p->at);
     }
@@ -323,13 +354,15 @@ main(int argc, char **argv)
       callgrind = true;
     else if (strcmp(argv[first], "--quiet") == 0)
       quiet = true;
+    else if (strcmp(argv[first], "--v6") == 0)
+      family6 = true;
     else if (strcmp(argv[first], "--rounds") == 0 && first + 1 < argc)
       rounds = (unsigned)strtoul(argv[++first], NULL, 10);
     else
       break;
   }
   if (first == argc) {
-    fprintf(stderr, "usage: bench-hooks [--callgrind] [--rounds N] "
+    fprintf(stderr, "usage: bench-hooks [--callgrind] [--v6] [--rounds N] "
                     "CAPTURE.pcap...\n");
     return 2;
   }
@@ -357,9 +390,10 @@ main(int argc, char **argv)
   if (quiet)
     return 0;
   pxc_tracker_stats(trk, &st);
-  printf("bench-hooks: %zu requests and %zu replies per round, %u rounds, "
-         "%u machines\n",
-         corpus.requests, corpus.replies, rounds, MACHINES);
+  printf("bench-hooks: %s, %zu requests and %zu replies per round, %u "
+         "rounds, %u machines\n",
+         family6 ? "DHCPv6" : "DHCPv4", corpus.requests, corpus.replies, rounds,
+         MACHINES);
   printf("  both hooks: %.0f ns per packet (%lu tags set, %lu loop "
          "warnings)\n",
          (t1 - t0) * 1e9 / ((double)rounds * (double)corpus.count), tags_set,
@@ -384,8 +418,8 @@ main(int argc, char **argv)
     double replies = (double)(cg_rounds + 2 * MACHINES) * (double)corpus.replies;
     double tag, judge, warn, reply;
 
-    snprintf(cg_args, sizeof(cg_args), "--quiet --rounds %u%s", cg_rounds,
-             args);
+    snprintf(cg_args, sizeof(cg_args), "--quiet%s --rounds %u%s",
+             family6 ? " --v6" : "", cg_rounds, args);
     tag = callgrind_instructions(argv[0], "tag_hook", cg_args);
     judge = callgrind_instructions(argv[0], "judge_part", cg_args);
     warn = callgrind_instructions(argv[0], "loop_warning", cg_args);

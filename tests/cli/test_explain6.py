@@ -208,27 +208,95 @@ class Explain6(unittest.TestCase):
         r = explain_json(self.write("raw.pcap", pcap([ip], link=229)))[0]
         self.assertEqual((r["class"], r["mac"], r["mac_source"]), ("ipxe", "", "none"))
 
-    def test_v6_not_given_to_the_tracker(self):
-        """The tracker follows DHCPv4 only so far: DHCPv6 requests get
-        their tags but no chain, and leave the DHCPv4 chain as it was (g1:
-        EDK2's RELEASEs, class none, would otherwise end it, and iPXE's
-        SOLICIT would make a stage of its own)."""
-        conf = self.write("d.conf", "dhcp-pxe-class=set:fw,pxe\n"
+    def chain_conf(self):
+        return self.write("d.conf", "dhcp-pxe-class=set:fw,pxe\n"
                                     "dhcp-ipxe-own=chained\n"
                                     "dhcp-pxe-class=set:own,ipxe-own\n"
                                     "dhcp-chain-guard=3,60\n")
-        reqs = explain_json("--config", conf,
-                            os.path.join(CAPTURES, "g1-ovmf-pxev6", "dhcp.pcap"))
-        v6 = [r for r in reqs if r["family"] == "ipv6"]
-        v4 = [r for r in reqs if r["family"] == "ipv4"]
-        self.assertEqual([r["tags"] for r in v6 if r["class"] == "pxe"], [["fw"], ["fw"]])
-        self.assertTrue(all(r["chain"] is None for r in v6))
-        self.assertEqual([(r["chain"]["new_stage"], r["chain"]["stages"]) for r in v4],
-                         [(True, 1), (False, 1), (False, 1), (False, 1)])
-        out = run("explain", "--config", conf,
-                  os.path.join(CAPTURES, "g1-ovmf-pxev6", "dhcp.pcap")).stdout
-        self.assertIn("chain: not tracked (the tracker follows DHCPv4 only)", out)
 
+    def capture_json(self, name):
+        return explain_json("--config", self.chain_conf(),
+                            os.path.join(CAPTURES, name, "dhcp.pcap"))
+
+    def test_g1_pxev6_to_ipxe_is_one_chain(self):
+        """g1: EDK2 PXEv6 is handed ipxe.efi by option 59 (a REPLY with an
+        address); its RELEASEs and its IP stack's bare SOLICIT/REQUEST
+        neither begin a stage nor end the chain; iPXE's DISCOVER is the
+        hop (follows a chainload, so `chained` makes it ours) and its
+        SOLICIT, 0.013 s later, the same stage, handed boot.ipxe."""
+        reqs = self.capture_json("g1-ovmf-pxev6")
+        pxe = [r for r in reqs if r["class"] == "pxe"]
+        self.assertEqual([(r["family"], r["chain"]["new_stage"]) for r in pxe],
+                         [("ipv6", True), ("ipv6", False)])
+        self.assertEqual(pxe[1]["chain"]["history"], "pxe@0s>ipxe.efi")
+        bare = [r for r in reqs if r["class"] == "none"]
+        self.assertEqual(len(bare), 4)  # Ip6Config SOLICIT, REQUEST; 2 RELEASEs
+        self.assertTrue(all(not r["chain"]["tracked"] for r in bare))
+        ipxe = [r for r in reqs if r["class"] == "ipxe"]
+        self.assertEqual([r["family"] for r in ipxe[:3]], ["ipv4", "ipv6", "ipv6"])
+        self.assertEqual([r["chain"]["new_stage"] for r in ipxe],
+                         [True] + [False] * (len(ipxe) - 1))
+        self.assertTrue(all(r["chain"]["follows_chainload"] for r in ipxe))
+        self.assertTrue(all(r["tags"] == ["own"] for r in ipxe))
+        self.assertTrue(all(r["chain"]["hops"] == 1 for r in ipxe))
+        self.assertRegex(ipxe[-1]["chain"]["history"],
+                         r"^pxe@0s>ipxe\.efi ipxe/own@1[89]s>boot\.ipxe$")
+        out = run("explain", "--config", self.chain_conf(),
+                  os.path.join(CAPTURES, "g1-ovmf-pxev6", "dhcp.pcap")).stdout
+        self.assertNotIn("rebooted", out)
+        self.assertNotIn("new chain", out.split("ipxe.efi", 1)[1])
+
+    def test_g3_dual_stack_is_one_stage_v4_file_wins(self):
+        """g3: QEMU's iPXE ROM asks DHCPv4 and DHCPv6 at once: one stage,
+        handed the DHCPv4 file (boot.ipxe), not the v6 boot6.ipxe."""
+        reqs = self.capture_json("g3-seabios-ipxe-dualstack")
+        self.assertEqual({r["family"] for r in reqs}, {"ipv4", "ipv6"})
+        self.assertEqual([r["chain"]["new_stage"] for r in reqs],
+                         [True] + [False] * (len(reqs) - 1))
+        self.assertTrue(all(r["chain"]["stages"] == 1 for r in reqs))
+        self.assertEqual(reqs[-1]["chain"]["history"], "ipxe/vendor@0s>boot.ipxe")
+
+    def test_g3b_v6_file_counts_when_v4_gives_none(self):
+        reqs = self.capture_json("g3b-seabios-ipxe-v6only")
+        self.assertEqual([r["chain"]["new_stage"] for r in reqs],
+                         [True] + [False] * (len(reqs) - 1))
+        self.assertEqual(reqs[-1]["chain"]["history"], "ipxe/vendor@0s>boot.ipxe")
+
+    def test_g2_httpv6_retries_the_httpv4_stage(self):
+        """g2: HTTP Boot over IPv4 times out, then over IPv6: the same
+        stage, not a reboot; iPXE follows the ipxe.efi of option 59."""
+        reqs = self.capture_json("g2-ovmf-httpv6")
+        http = [r for r in reqs if r["class"] == "http-boot"]
+        self.assertEqual([r["chain"]["new_stage"] for r in http],
+                         [True] + [False] * (len(http) - 1))
+        self.assertFalse(any(r["chain"]["rebooted"] for r in reqs))
+        ipxe = [r for r in reqs if r["class"] == "ipxe"]
+        self.assertTrue(ipxe[0]["chain"]["new_stage"])
+        self.assertTrue(all(r["chain"]["follows_chainload"] for r in ipxe))
+        self.assertRegex(ipxe[-1]["chain"]["history"],
+                         r"^http-boot@0s>ipxe\.efi ipxe/own@\d+s>boot\.ipxe$")
+
+    def test_g2b_advertise_without_request_is_a_handout(self):
+        """g2b: the ADVERTISE gave an address and option 59: a hand-out,
+        though EDK2 never REQUESTs (it needs the HTTPClient echo)."""
+        reqs = self.capture_json("g2b-ovmf-httpv6-noecho")
+        http = [r for r in reqs if r["class"] == "http-boot"]
+        self.assertEqual(http[-1]["family"], "ipv6")
+        self.assertTrue(all(r["chain"]["stages"] == 1 for r in http))
+
+    def test_v6_without_mac_is_keyed_by_uuid(self):
+        """A relayed SOLICIT without option 79 names no MAC: keyed by its
+        UUID; without a UUID it is not tracked, and the text says why."""
+        conf = self.chain_conf()
+        out = run("explain", "--config", conf, "--hex", edk2_solicit().hex()).stdout
+        self.assertIn("chain: new stage 1", out)
+        duid_en = opt(1, bytes.fromhex("00020000015701"))
+        no_uuid = edk2_solicit().replace(
+            opt(1, bytes.fromhex("000433221100554477668899aabbccddeeff")), duid_en)
+        self.assertIn(duid_en, no_uuid)
+        out = run("explain", "--config", conf, "--hex", no_uuid.hex()).stdout
+        self.assertIn("chain: not tracked (DHCPv6 with no MAC and no UUID to key it by)",
+                      out)
     def test_identity_needing_175_is_named(self):
         conf = self.write("own.conf", "dhcp-ipxe-own=user-class:CSTM,feature:https\n"
                                       "dhcp-ipxe-own=chained\n"

@@ -3,7 +3,9 @@
  * against a config that uses every rule kind and the chain tracker (a
  * small table, so eviction runs too), feed the same bytes to the tracker
  * as a server reply, then render it all; and the same bytes as a DHCPv6
- * message (pxc_classify6(), relays and all), judged and rendered too.
+ * message (pxc_classify6(), relays and all), judged, recorded, fed back
+ * as a DHCPv6 reply (pxc_tracker_reply6(), as sent and as a REPLY to
+ * itself) and rendered too.
  * Any read outside the input, any undefined behaviour or any crash is a
  * finding; so is a request that breaks its own invariants (counts within
  * their arrays, features only in PXC_FEATURE_FIRST..LAST, views inside
@@ -120,6 +122,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (size_t i = 0; i < pxc_rule_count(c); i++)
     (void)pxc_rule_matches(c, i, &v);
   pxc_tracker_record(trk, &v);
+  pxc_tracker_reply6(trk, copy, size, now);
+  if (size > 0 && copy[0] != 13) {
+    /* the same bytes as the REPLY to the request just recorded: same xid
+       and client DUID, so the hand-out rules run */
+    copy[0] = 7;
+    pxc_tracker_reply6(trk, copy, size, now);
+  }
+  pxc_format_chain(trk, &v, text, sizeof(text));
   pxc_format_summary(&v, text, sizeof(text));
   pxc_format_mac(&req, text, sizeof(text));
   pxc_format_uuid(&req, text, sizeof(text));

@@ -731,6 +731,503 @@ START_TEST(flood_of_random_macs)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Both families (DHCPv6: dhcpv6.md §7.3, §7.5, §7.6)                  */
+
+/* A datagram of either family of a capture, in time order. */
+struct both {
+  struct loaded *pkt;
+  bool ipv6;
+};
+
+static int
+by_time(const void *a, const void *b)
+{
+  const struct loaded *x = ((const struct both *)a)->pkt;
+  const struct loaded *y = ((const struct both *)b)->pkt;
+
+  if (x->time.tv_sec != y->time.tv_sec)
+    return x->time.tv_sec < y->time.tv_sec ? -1 : 1;
+  if (x->time.tv_usec != y->time.tv_usec)
+    return x->time.tv_usec < y->time.tv_usec ? -1 : 1;
+  return 0;
+}
+
+/* The verdicts of each request of capture NAME, both families, replayed
+   with their replies through W in time order.  A direct DHCPv6 request
+   gets its frame's source MAC as the caller's (dnsmasq's neighbour
+   table) when CALLER_MAC; else it has none (the captures' DUIDs are
+   DUID-UUIDs).  FAMILY[k] says which family request k was. */
+static size_t
+replay_both(struct world *w, const char *name, bool caller_mac,
+            struct pxc_verdict *out, enum pxc_ip_family *family, size_t max)
+{
+  static struct loaded v4[MAX_PACKETS], v6[MAX_PACKETS];
+  static struct pxc_request reqs[MAX_PACKETS];
+  struct both all[2 * MAX_PACKETS];
+  size_t n4 = load_capture(name, v4, MAX_PACKETS);
+  size_t n6 = load_capture6(name, v6, MAX_PACKETS), n = 0, k = 0;
+
+  for (size_t i = 0; i < n4; i++)
+    all[n++] = (struct both){&v4[i], false};
+  for (size_t i = 0; i < n6; i++)
+    all[n++] = (struct both){&v6[i], true};
+  qsort(all, n, sizeof(all[0]), by_time);
+  for (size_t i = 0; i < n; i++) {
+    const struct loaded *p = all[i].pkt;
+    if (!p->request) {
+      (all[i].ipv6 ? pxc_tracker_reply6 : pxc_tracker_reply)(
+          w->trk, p->data, p->len, p->time.tv_sec);
+      continue;
+    }
+    ck_assert_uint_lt(k, max);
+    if (all[i].ipv6) {
+      pxc_classify6(w->cfg, p->data, p->len, &reqs[k]);
+      if (caller_mac && reqs[k].relay_depth == 0 && p->src_mac_len == 6) {
+        reqs[k].htype = 1;
+        reqs[k].hlen = 6;
+        memcpy(reqs[k].chaddr, p->src_mac, 6);
+        reqs[k].mac_source = PXC_MAC_CALLER;
+      }
+    } else {
+      pxc_classify(w->cfg, p->data, p->len, &reqs[k]);
+    }
+    family[k] = reqs[k].ip_family;
+    judge(w, &reqs[k], p->time.tv_sec, &out[k]);
+    k++;
+  }
+  free_loaded(v4, n4);
+  free_loaded(v6, n6);
+  return k;
+}
+
+/* "4n 6s 6- …": per request its family and whether it began a stage
+   (n), continued one (s) or was not tracked (-). */
+static const char *
+chain_marks(const struct pxc_verdict *v, const enum pxc_ip_family *family,
+            size_t n)
+{
+  static char text[4 * MAX_PACKETS];
+  size_t used = 0;
+
+  for (size_t i = 0; i < n; i++)
+    used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%c%c",
+                             i ? " " : "", family[i] == PXC_IPV6 ? '6' : '4',
+                             !v[i].chain.tracked    ? '-'
+                             : v[i].chain.new_stage ? 'n'
+                                                    : 's');
+  return text;
+}
+
+/* g1: OVMF PXEv6 → ipxe.efi → boot.ipxe, one chain.  Ip6Config's bare
+   SOLICIT/REQUEST and both RELEASEs are not tracked (they neither begin
+   a stage nor end the chain, as the RELEASE did when the tracker took it
+   for the OS); the REQUEST continues the PXEv6 stage though EDK2 changed
+   the xid; iPXE's DISCOVER is the hop, its SOLICIT 13 ms later the same
+   stage, and the v6 REPLY's option 59 its hand-out. */
+START_TEST(g1_pxev6_chain)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", "dhcp-chain-guard=3,60",
+                         NULL};
+  struct world w = world_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  enum pxc_ip_family fam[MAX_PACKETS];
+  size_t n = replay_both(&w, "g1-ovmf-pxev6", true, v, fam, MAX_PACKETS);
+  char text[256];
+
+  ck_assert_str_eq(chain_marks(v, fam, n),
+                   "6- 6- 6n 6s 6- 6- 4n 6s 6s 4s 4s 4s");
+  ck_assert_uint_eq(v[3].chain.stages, 1);
+  ck_assert(v[2].chain.restarted && !v[3].chain.restarted);
+  for (size_t i = 6; i < n; i++) {
+    ck_assert_int_eq(v[i].own, PXC_OWN_OWN);
+    ck_assert(v[i].chain.follows_chainload);
+    ck_assert_uint_eq(v[i].chain.hops, 1);
+    ck_assert(!v[i].chain.restarted);
+  }
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v[n - 1], text, sizeof(text)),
+                   "pxe@0s>ipxe.efi ipxe/own@18s>boot.ipxe");
+  ck_assert_uint_eq(stats(&w).used, 1);
+  world_free(&w);
+}
+END_TEST
+
+/* g1 with no MAC for the DHCPv6 requests (a relay without option 79):
+   keyed by the canonical UUID, which EDK2 and iPXE share once EDK2's
+   byte order is turned round, so the v6 chain still holds; what is lost
+   is the link with DHCPv4: iPXE's DISCOVER is a client of its own. */
+START_TEST(g1_without_mac_keyed_by_uuid)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
+  struct world w = world_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  enum pxc_ip_family fam[MAX_PACKETS];
+  size_t n = replay_both(&w, "g1-ovmf-pxev6", false, v, fam, MAX_PACKETS);
+  char text[256];
+
+  ck_assert_str_eq(chain_marks(v, fam, n),
+                   "6- 6- 6n 6s 6- 6- 4n 6n 6s 4s 4s 4s");
+  ck_assert(v[6].chain.restarted && !v[6].chain.follows_chainload);
+  ck_assert_int_eq(v[6].own, PXC_OWN_VENDOR);
+  ck_assert(v[7].chain.follows_chainload && !v[7].chain.restarted);
+  ck_assert_int_eq(v[7].own, PXC_OWN_OWN);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v[8], text, sizeof(text)),
+                   "pxe@0s>ipxe.efi ipxe/own@18s>boot.ipxe");
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v[6], text, sizeof(text)),
+                   "ipxe/vendor@0s");
+  ck_assert_uint_eq(stats(&w).used, 2);
+  world_free(&w);
+}
+END_TEST
+
+/* g3: QEMU's iPXE ROM asks both families at once: one stage, handed the
+   DHCPv4 file (iPXE boots that one), not the v6 boot6.ipxe; g3b (no
+   DHCPv4 answer): the v6 file counts. */
+START_TEST(g3_dual_stack_one_stage)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  const char *const names[] = {"g3-seabios-ipxe-dualstack",
+                               "g3b-seabios-ipxe-v6only"};
+  const char *const marks[] = {"4n 6s 6s 4s 4s", "4n 6s 6s 4s 4s 4s"};
+
+  for (size_t c = 0; c < 2; c++) {
+    struct world w = world_of(lines);
+    struct pxc_verdict v[MAX_PACKETS];
+    enum pxc_ip_family fam[MAX_PACKETS];
+    size_t n = replay_both(&w, names[c], true, v, fam, MAX_PACKETS);
+    char text[256];
+
+    ck_assert_str_eq(chain_marks(v, fam, n), marks[c]);
+    for (size_t i = 0; i < n; i++)
+      ck_assert(v[i].chain.hops == 0 && !v[i].chain.looping);
+    ck_assert_str_eq(pxc_format_chain(w.trk, &v[n - 1], text, sizeof(text)),
+                     "ipxe@0s>boot.ipxe");
+    world_free(&w);
+  }
+}
+END_TEST
+
+/* g2: HTTP Boot over IPv4 times out, then over IPv6: the same stage
+   retried (not a reboot), handed ipxe.efi by option 59. */
+START_TEST(g2_httpv4_then_v6_one_stage)
+{
+  const char *lines[] = {"dhcp-ipxe-own=chained", NULL};
+  struct world w = world_of(lines);
+  struct pxc_verdict v[MAX_PACKETS];
+  enum pxc_ip_family fam[MAX_PACKETS];
+  size_t n = replay_both(&w, "g2-ovmf-httpv6", true, v, fam, MAX_PACKETS);
+  char text[256];
+
+  ck_assert_uint_ge(n, 6);
+  ck_assert(v[4].chain.tracked && !v[4].chain.new_stage);
+  ck_assert_int_eq(fam[4], PXC_IPV6);
+  for (size_t i = 0; i < n; i++)
+    ck_assert(!v[i].chain.rebooted);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v[n - 1], text, sizeof(text)),
+                   "http-boot@0s>ipxe.efi ipxe/own@72s>boot.ipxe");
+  world_free(&w);
+}
+END_TEST
+
+/* Crafted DHCPv6 messages. */
+
+static void
+opt6(struct builder *b, uint16_t code, const void *data, size_t len)
+{
+  uint8_t h[4] = {(uint8_t)(code >> 8), (uint8_t)code, (uint8_t)(len >> 8),
+                  (uint8_t)len};
+
+  builder_raw(b, h, 4);
+  builder_raw(b, data, len);
+}
+
+static const uint8_t duid_a[] = {0, 3, 0, 1, 2, 0, 0, 0, 0, 0x61};
+static const uint8_t duid_b[] = {0, 3, 0, 1, 2, 0, 0, 0, 0, 0x62};
+
+/* Message TYPE, xid XID, client DUID, then nothing. */
+static void
+msg6(struct builder *b, uint8_t type, uint32_t xid, const uint8_t *duid,
+     size_t duid_len)
+{
+  uint8_t h[4] = {type, (uint8_t)(xid >> 16), (uint8_t)(xid >> 8),
+                  (uint8_t)xid};
+
+  b->len = 0;
+  builder_raw(b, h, 4);
+  opt6(b, 1, duid, duid_len);
+}
+
+/* iPXE's SOLICIT (or REQUEST …: TYPE) from DUID-LL client DUID, xid XID:
+   its MAC is the DUID's. */
+static struct pxc_request *
+ipxe6(struct world *w, uint8_t type, uint32_t xid, const uint8_t *duid)
+{
+  static struct pxc_request req;
+  static const uint8_t ia[12] = {0xaa, 0x6c, 0x8e, 0xb4};
+  static const uint8_t vc[] = {
+      0,   0,   1,   0x57, 0,   32,  'P', 'X', 'E', 'C', 'l', 'i', 'e',
+      'n', 't', ':', 'A',  'r', 'c', 'h', ':', '0', '0', '0', '0', '0',
+      ':', 'U', 'N', 'D',  'I', ':', '0', '0', '2', '0', '0', '1'};
+  static const uint8_t uc[] = {0, 4, 'i', 'P', 'X', 'E'};
+  struct builder b;
+
+  msg6(&b, type, xid, duid, sizeof(duid_a));
+  opt6(&b, 3, ia, sizeof(ia));
+  opt6(&b, 16, vc, sizeof(vc));
+  opt6(&b, 61, arch0, 2);
+  opt6(&b, 15, uc, sizeof(uc));
+  pxc_classify6(w->cfg, b.buf, b.len, &req);
+  ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
+  ck_assert_int_eq(req.mac_source, PXC_MAC_DUID_LL);
+  return &req;
+}
+
+/* IA_NA of a reply: none; an address; NoAddrsAvail (2.93's advertise);
+   an address of valid lifetime 0; an address and NoAddrsAvail. */
+enum ia_kind { IA_NONE, IA_ADDRESS, IA_NOADDRS, IA_EXPIRED, IA_BOTH };
+
+/* The server's TYPE to xid XID of DUID (DUID_LEN bytes): an IA_NA of kind IA,
+   option 59 URL (none if NULL), a top-level status STATUS (none if negative).
+ */
+static void
+reply6(struct world *w, uint8_t type, uint32_t xid, const uint8_t *duid,
+       size_t duid_len, enum ia_kind ia, const char *url, int status,
+       time_t now)
+{
+  uint8_t na[12 + 4 + 24 + 4 + 2] = {0xaa, 0x6c, 0x8e, 0xb4};
+  size_t na_len = 12;
+  struct builder b;
+
+  msg6(&b, type, xid, duid, duid_len);
+  if (ia == IA_ADDRESS || ia == IA_EXPIRED || ia == IA_BOTH) {
+    uint8_t *a = na + 12;
+    a[1] = 5, a[3] = 24, a[4] = 0xfd, a[5] = 0x77, a[19] = 0x10;
+    a[23] = 0x60;                        /* preferred */
+    a[27] = ia == IA_EXPIRED ? 0 : 0x70; /* valid */
+    na_len += 28;
+  }
+  if (ia == IA_NOADDRS || ia == IA_BOTH) {
+    uint8_t *st = na + na_len;
+    st[1] = 13, st[3] = 2, st[5] = 2; /* NoAddrsAvail */
+    na_len += 6;
+  }
+  if (ia != IA_NONE)
+    opt6(&b, 3, na, na_len);
+  if (status >= 0) {
+    uint8_t st[2] = {0, (uint8_t)status};
+    opt6(&b, 13, st, 2);
+  }
+  if (url)
+    opt6(&b, 59, url, strlen(url));
+  pxc_tracker_reply6(w->trk, b.buf, b.len, now);
+}
+
+/* Stage count and newest file of the client of REQ after judging it. */
+static const char *
+chain_of(struct world *w, const struct pxc_request *req, time_t now)
+{
+  static char text[256];
+  struct pxc_verdict v;
+
+  pxc_evaluate(w->cfg, w->trk, req, now, &v); /* judged, not recorded */
+  return pxc_format_chain(w->trk, &v, text, sizeof(text));
+}
+
+/* Option 59 is a hand-out only from an ADVERTISE/REPLY that gives the
+   client an address, with no failing status, to the client's DUID and
+   xid (dnsmasq 2.93 sends 59 in NoAddrsAvail advertises too). */
+START_TEST(reply6_handout_rules)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60", NULL};
+  struct world w = world_of(lines);
+  struct pxc_request *req = ipxe6(&w, 1, 0x1234, duid_a);
+  struct pxc_verdict v;
+
+  judge(&w, req, 100, &v);
+  ck_assert(v.chain.tracked && v.chain.new_stage);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_NOADDRS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_NONE,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_EXPIRED,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_BOTH,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", 2, 100);
+  reply6(&w, 2, 0x1235, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_b, sizeof(duid_b), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 10, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/a.ipxe", -1, 100);
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS, NULL, -1, 100);
+  ck_assert_str_eq(chain_of(&w, req, 100), "ipxe@0s");
+  reply6(&w, 2, 0x1234, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/x/a.ipxe", 0, 100);
+  ck_assert_str_eq(chain_of(&w, req, 100), "ipxe@0s>a.ipxe");
+  world_free(&w);
+}
+END_TEST
+
+/* A reply wrapped in RELAY-REPL is read inside; the REPLY to an
+   INFORMATION-REQUEST (iPXE's stateless mode) needs no address. */
+START_TEST(reply6_relayed_and_stateless)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60", NULL};
+  struct world w = world_of(lines);
+  struct pxc_request *req = ipxe6(&w, 1, 0x77, duid_a);
+  struct pxc_verdict v;
+  struct builder inner, outer;
+  uint8_t relay[34] = {13, 0};
+
+  judge(&w, req, 5, &v);
+  msg6(&inner, 2, 0x77, duid_a, sizeof(duid_a));
+  {
+    uint8_t na[40] = {1, 2, 3, 4};
+    na[13] = 5, na[15] = 24, na[39] = 9;
+    opt6(&inner, 3, na, sizeof(na));
+  }
+  opt6(&inner, 59, "tftp://[fd77::1]/ipxe.efi", 25);
+  outer.len = 0;
+  builder_raw(&outer, relay, sizeof(relay));
+  opt6(&outer, 9, inner.buf, inner.len);
+  pxc_tracker_reply6(w.trk, outer.buf, outer.len - 1, 5); /* cut: nothing */
+  ck_assert_str_eq(chain_of(&w, req, 5), "ipxe@0s");
+  pxc_tracker_reply6(w.trk, outer.buf, outer.len, 5);
+  ck_assert_str_eq(chain_of(&w, req, 5), "ipxe@0s>ipxe.efi");
+
+  req = ipxe6(&w, 11, 0x99, duid_b); /* another client, stateless */
+  judge(&w, req, 6, &v);
+  reply6(&w, 7, 0x99, duid_b, sizeof(duid_b), IA_NONE,
+         "http://[fd77::1]/s.ipxe", -1, 6);
+  ck_assert_str_eq(chain_of(&w, req, 6), "ipxe@0s>s.ipxe");
+  world_free(&w);
+}
+END_TEST
+
+/* Per message type (role6[]): RELEASE and DECLINE do nothing, RENEW and
+   CONFIRM continue the newest stage and never begin one, a SOLICIT
+   after a hand-out begins a new stage though the xid is the same (iPXE
+   on OVMF sends one xid every boot): a v6 loop trips the guard.  A bare
+   DHCPv6 SOLICIT (class none) leaves the chain; a DHCPv4 OS ends it. */
+START_TEST(v6_message_roles)
+{
+  const char *lines[] = {"dhcp-chain-guard=2,60", NULL};
+  struct world w = world_of(lines);
+  struct pxc_request *req;
+  struct pxc_verdict v;
+  struct builder b;
+  static struct pxc_request bare;
+
+  judge(&w, ipxe6(&w, 1, 0x42, duid_a), 0, &v);
+  reply6(&w, 7, 0x42, duid_a, sizeof(duid_a), IA_ADDRESS,
+         "http://[fd77::1]/ipxe.efi", -1, 0);
+  judge(&w, ipxe6(&w, 8, 0x43, duid_a), 1, &v); /* RELEASE */
+  ck_assert(!v.chain.tracked);
+  judge(&w, ipxe6(&w, 9, 0x44, duid_a), 1, &v); /* DECLINE */
+  ck_assert(!v.chain.tracked);
+  judge(&w, ipxe6(&w, 5, 0x45, duid_a), 2, &v); /* RENEW */
+  ck_assert(v.chain.tracked && !v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.stages, 1);
+  judge(&w, ipxe6(&w, 4, 0x46, duid_b), 2, &v); /* CONFIRM, unknown client */
+  ck_assert(!v.chain.tracked);
+  ck_assert_uint_eq(stats(&w).used, 1);
+
+  msg6(&b, 1, 0x50, duid_a, sizeof(duid_a)); /* Ip6Config: bare */
+  pxc_classify6(w.cfg, b.buf, b.len, &bare);
+  ck_assert_int_eq(bare.fw_class, PXC_CLASS_NONE);
+  judge(&w, &bare, 3, &v);
+  ck_assert(!v.chain.tracked);
+  ck_assert_uint_eq(stats(&w).used, 1);
+
+  for (unsigned hop = 1; hop <= 3; hop++) {
+    req = ipxe6(&w, 1, 0x42, duid_a);
+    judge(&w, req, 3 + 5 * hop, &v);
+    ck_assert(v.chain.new_stage);
+    ck_assert_uint_eq(v.chain.hops, hop);
+    ck_assert(v.chain.guard_tripped == (hop == 3));
+    if (hop == 3) {
+      char text[256];
+      pxc_format_loop_warning(w.cfg, w.trk, &v, text, sizeof(text));
+      ck_assert_str_eq(text,
+                       "02:00:00:00:00:61 made 3 hops within 60s (more "
+                       "than 2), tag chain-loop set; chain: ipxe@0s>ipxe.efi "
+                       "ipxe@8s>ipxe.efi ipxe@13s>ipxe.efi ipxe@18s");
+    }
+    judge(&w, ipxe6(&w, 3, 0x42, duid_a), 3 + 5 * hop, &v); /* REQUEST */
+    ck_assert(!v.chain.new_stage);
+    reply6(&w, 7, 0x42, duid_a, sizeof(duid_a), IA_ADDRESS,
+           "http://[fd77::1]/ipxe.efi", -1, 3 + 5 * hop);
+  }
+  world_free(&w);
+}
+END_TEST
+
+/* A DHCPv6 client without a MAC is keyed by its UUID, and the loop
+   warning names it by that key. */
+START_TEST(v6_uuid_key_in_loop_warning)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  static const uint8_t duid_uuid[] = {0,    4,    0x00, 0x11, 0x22, 0x33,
+                                      0x44, 0x55, 0x66, 0x77, 0x88, 0x99,
+                                      0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  static const uint8_t uc[] = {0, 4, 'i', 'P', 'X', 'E'};
+  static struct pxc_request req;
+  struct pxc_verdict v;
+  struct builder b;
+  char text[256];
+
+  for (unsigned hop = 0; hop <= 2; hop++) {
+    msg6(&b, 1, 0x10, duid_uuid, sizeof(duid_uuid));
+    opt6(&b, 15, uc, sizeof(uc));
+    pxc_classify6(w.cfg, b.buf, b.len, &req);
+    ck_assert(req.hlen == 0 && req.has_uuid);
+    judge(&w, &req, 10 * hop, &v);
+    ck_assert(v.chain.tracked);
+    ck_assert_uint_eq(v.chain.hops, hop);
+    reply6(&w, 7, 0x10, duid_uuid, sizeof(duid_uuid), IA_ADDRESS,
+           "tftp://[fd77::1]/ipxe.efi", -1, 10 * hop);
+  }
+  ck_assert(v.chain.guard_tripped);
+  pxc_format_loop_warning(w.cfg, w.trk, &v, text, sizeof(text));
+  ck_assert_str_eq(text,
+                   "00112233-4455-6677-8899-aabbccddeeff made 2 hops "
+                   "within 60s (more than 1), tag chain-loop set; chain: "
+                   "ipxe@0s>ipxe.efi ipxe@10s>ipxe.efi ipxe@20s>ipxe.efi");
+  world_free(&w);
+}
+END_TEST
+
+/* iPXE's v6 REPLY may come before its v4 ACK: the v6 file is kept only
+   until the stage's DHCPv4 file comes; and a DHCPv4 file already there
+   is not replaced by a v6 one. */
+START_TEST(v4_file_wins_over_v6)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0x61, 0}, .xid = 0x500};
+  static const uint8_t duid_c[] = {0, 3, 0, 1, 2, 0, 0, 0, 0x61, 0};
+  struct pxc_request *req;
+  struct pxc_verdict v;
+
+  judge(&w, request(&w, &c, "rom", 1), 50, &v);
+  req = ipxe6(&w, 1, 0x600, duid_c);
+  judge(&w, req, 50, &v);
+  ck_assert(v.chain.tracked && !v.chain.new_stage);
+  reply6(&w, 7, 0x600, duid_c, sizeof(duid_c), IA_ADDRESS,
+         "http://[fd77::1]/boot6.ipxe", -1, 50);
+  ck_assert_str_eq(chain_of(&w, req, 50), "ipxe@0s>boot6.ipxe");
+  hand_out(&w, &c, "http://10.77.0.1/boot.ipxe", 51);
+  ck_assert_str_eq(chain_of(&w, req, 51), "ipxe@0s>boot.ipxe");
+  reply6(&w, 7, 0x600, duid_c, sizeof(duid_c), IA_ADDRESS,
+         "http://[fd77::1]/boot6.ipxe", -1, 51);
+  ck_assert_str_eq(chain_of(&w, req, 51), "ipxe@0s>boot.ipxe");
+  world_free(&w);
+}
+END_TEST
+
 /* Memory is fixed by the configuration and reported: at most 160 bytes
    per client (364 before the tracker was made lean). */
 START_TEST(stats_and_defaults)
@@ -857,6 +1354,15 @@ chain_suite(void)
   tcase_add_test(tc, os_request_ends_chain);
   tcase_add_test(tc, table_full);
   tcase_add_test(tc, flood_of_random_macs);
+  tcase_add_test(tc, g1_pxev6_chain);
+  tcase_add_test(tc, g1_without_mac_keyed_by_uuid);
+  tcase_add_test(tc, g3_dual_stack_one_stage);
+  tcase_add_test(tc, g2_httpv4_then_v6_one_stage);
+  tcase_add_test(tc, reply6_handout_rules);
+  tcase_add_test(tc, reply6_relayed_and_stateless);
+  tcase_add_test(tc, v6_message_roles);
+  tcase_add_test(tc, v4_file_wins_over_v6);
+  tcase_add_test(tc, v6_uuid_key_in_loop_warning);
   tcase_add_test(tc, stats_and_defaults);
   tcase_add_test(tc, guard_parse_errors);
   tcase_add_test(tc, no_tracker_no_state);
