@@ -112,7 +112,8 @@ static const uint8_t role6[] = {
 
 /* The DHCPv6 requests recorded last, so that a reply (which carries no
    MAC) finds its client by xid and client DUID. */
-#define PENDING6 16
+#define PENDING6                                                               \
+  16 /* a power of 2: the ring index wraps with unsigned arithmetic */
 
 struct pending6 {
   uint32_t xid;
@@ -171,6 +172,7 @@ struct pxc_tracker {
   uint32_t last_recorded; /* the client pxc_tracker_record() wrote last */
   struct pending6 pending6[PENDING6];
   unsigned pending6_next;
+  uint8_t pending6_xids[64]; /* pending requests by xid_bit() of xid */
   struct names names;
 };
 
@@ -664,6 +666,15 @@ kept_meta(const struct client *c, unsigned s, const struct pxc_request *req)
   return keep;
 }
 
+/* The bit of a 24-bit DHCPv6 xid in the filter of pending xids: its
+   three bytes folded (EDK2 counts in the first byte on the wire, iPXE's
+   are random). */
+static inline unsigned
+xid_bit(uint32_t xid)
+{
+  return (xid ^ xid >> 6 ^ xid >> 12 ^ xid >> 18) & 63u;
+}
+
 /* Note the DHCPv6 request REQ of client I (key KEY) among the pending
    ones, so that its reply finds the client; a request of the same xid
    and DUID (a retransmission, iPXE's REQUEST) takes its entry. */
@@ -683,6 +694,9 @@ pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
   if (!p) {
     p = &t->pending6[t->pending6_next];
     t->pending6_next = (t->pending6_next + 1) % PENDING6;
+    if (p->msg_type != 0) /* the oldest leaves */
+      t->pending6_xids[xid_bit(p->xid)]--;
+    t->pending6_xids[xid_bit(req->xid)]++;
   }
   *p = (struct pending6){req->xid, hash, i, req->msg_type, {0}};
   store_key(p->key, key);
@@ -1031,6 +1045,15 @@ read_reply6(const uint8_t *msg, size_t len, struct reply6 *out)
   }
 }
 
+/* False if no pending DHCPv6 request has XID (true may be wrong): the
+   reply to any other (EDK2's IP stack, a RELEASE) costs this test and
+   nothing more. */
+static inline bool
+pending6_may_have_xid(const struct pxc_tracker *t, uint32_t xid)
+{
+  return t->pending6_xids[xid_bit(xid)] != 0;
+}
+
 /* The pending DHCPv6 request with XID whose DUID is DUID, if its client
    is still the one it was recorded for; NULL if none. */
 static const struct pending6 *
@@ -1039,8 +1062,7 @@ pending6_find(const struct pxc_tracker *t, uint32_t xid, struct pxc_bytes duid)
   uint32_t hash = (uint32_t)pxc_hash(t->seed, duid.data, duid.len);
 
   for (unsigned n = 1; n <= PENDING6; n++) {
-    const struct pending6 *p =
-        &t->pending6[(t->pending6_next + PENDING6 - n) % PENDING6];
+    const struct pending6 *p = &t->pending6[(t->pending6_next - n) % PENDING6];
     if (p->msg_type != 0 && p->xid == xid && p->duid_hash == hash)
       return t->clients[p->slot].list != LIST_FREE &&
                      key_is(t->clients[p->slot].key, stored_key(p->key))
@@ -1070,6 +1092,8 @@ pxc_tracker_reply6(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
       (pkt[0] != DHCP6_ADVERTISE && pkt[0] != DHCP6_REPLY))
     return;
   xid = be32_at(pkt) & 0xffffff;
+  if (!pending6_may_have_xid(t, xid))
+    return;
   read_reply6(pkt, len, &reply);
   p = pending6_find(t, xid, reply.duid);
   if (!p)

@@ -1164,6 +1164,33 @@ START_TEST(v6_message_roles)
 }
 END_TEST
 
+/* Replies find the last 16 DHCPv6 requests recorded (the ring wraps
+   and its xid filter follows), not older ones. */
+START_TEST(reply6_pending_ring)
+{
+  const char *lines[] = {"dhcp-chain-guard=3,60,64", NULL};
+  struct world w = world_of(lines);
+  struct pxc_verdict v;
+  uint8_t duid[20][10];
+  static struct pxc_request reqs[20];
+
+  for (unsigned k = 0; k < 20; k++) {
+    memcpy(duid[k], duid_a, sizeof(duid_a));
+    duid[k][9] = (uint8_t)(0x80 + k);
+    reqs[k] = *ipxe6(&w, 1, 0x3000 + 7 * k, duid[k]);
+    judge(&w, &reqs[k], 1, &v);
+    ck_assert(v.chain.tracked);
+  }
+  for (unsigned k = 0; k < 20; k++)
+    reply6(&w, 7, 0x3000 + 7 * k, duid[k], sizeof(duid[k]), IA_ADDRESS,
+           "tftp://[fd77::1]/ipxe.efi", -1, 2);
+  for (unsigned k = 0; k < 20; k++)
+    ck_assert_str_eq(chain_of(&w, &reqs[k], 2),
+                     k < 4 ? "ipxe@0s" : "ipxe@0s>ipxe.efi");
+  world_free(&w);
+}
+END_TEST
+
 /* A DHCPv6 client without a MAC is keyed by its UUID, and the loop
    warning names it by that key. */
 START_TEST(v6_uuid_key_in_loop_warning)
@@ -1363,6 +1390,7 @@ chain_suite(void)
   tcase_add_test(tc, v6_message_roles);
   tcase_add_test(tc, v4_file_wins_over_v6);
   tcase_add_test(tc, v6_uuid_key_in_loop_warning);
+  tcase_add_test(tc, reply6_pending_ring);
   tcase_add_test(tc, stats_and_defaults);
   tcase_add_test(tc, guard_parse_errors);
   tcase_add_test(tc, no_tracker_no_state);
