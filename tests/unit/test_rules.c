@@ -27,20 +27,30 @@ static const uint8_t custom_175[] = {
     0xb1, 0x05, 0x01, 0x80, 0x86, 0x10, 0x0e, 0xeb, 0x03, 0x01, 0x15, 0x01,
     0x13, 0x01, 0x01, 0x14, 0x01, 0x01, 0x24, 0x01, 0x01, 0x15, 0x01, 0x01};
 
-/* Tags REQ would get under CFG, as "a b c". */
+/* Tags REQ would get under CFG, as "a b c".  Every rule's answer is
+   checked against the batch call's bit for it, so each evaluation test
+   holds pxc_rules_matched() to pxc_rule_matches(). */
 static const char *
 tags_of(struct pxc_config *cfg, const struct pxc_request *req)
 {
   static char tags[512];
   struct pxc_verdict v;
-  size_t used = 0;
+  uint64_t bits[2];
+  size_t used = 0, matched = 0;
 
+  ck_assert_uint_le(pxc_rule_count(cfg), 64 * 2);
   pxc_evaluate(cfg, NULL, req, 1000, &v);
   tags[0] = '\0';
   for (size_t i = 0; i < pxc_rule_count(cfg); i++)
-    if (pxc_rule_matches(cfg, i, &v))
+    if (pxc_rule_matches(cfg, i, &v)) {
+      matched++;
       used += (size_t)snprintf(tags + used, sizeof(tags) - used, "%s%s",
                                used ? " " : "", pxc_rule_tag(cfg, i));
+    }
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 2), matched);
+  for (size_t i = 0; i < 64 * 2; i++)
+    ck_assert_int_eq((bits[i / 64] >> (i % 64)) & 1,
+                     i < pxc_rule_count(cfg) && pxc_rule_matches(cfg, i, &v));
   return tags;
 }
 
@@ -570,6 +580,45 @@ START_TEST(bounds)
 }
 END_TEST
 
+/* The batch call past 64 rules: a bit per rule in word order, the words
+   past the rules zeroed, the rules past WORDS left out, and its arguments
+   checked. */
+START_TEST(batch_over_words)
+{
+  static const char *lines[71];
+  static char text[70][48];
+  struct pxc_config *cfg;
+  struct pxc_verdict v;
+  uint64_t bits[3] = {~0ull, ~0ull, ~0ull};
+
+  /* rules 0-69: even ones match the ROM (bios), odd ones do not (arm64) */
+  for (size_t i = 0; i < 70; i++) {
+    snprintf(text[i], sizeof(text[i]), "dhcp-pxe-arch=set:t%zu,%s", i,
+             i % 2 ? "arm64" : "bios");
+    lines[i] = text[i];
+  }
+  lines[70] = NULL;
+  cfg = config_of(lines);
+  pxc_evaluate(cfg, NULL, &req_rom, 0, &v);
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 3), 35);
+  ck_assert(bits[0] == 0x5555555555555555ull);
+  ck_assert(bits[1] == 0x15ull); /* rules 64, 66, 68 */
+  ck_assert(bits[2] == 0);
+  bits[1] = ~0ull;
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 1), 32);
+  ck_assert(bits[0] == 0x5555555555555555ull);
+  ck_assert(bits[1] == ~0ull); /* not written */
+  ck_assert_uint_eq(pxc_rules_matched(NULL, &v, bits, 2), 0);
+  ck_assert(bits[0] == 0 && bits[1] == 0);
+  bits[0] = ~0ull;
+  ck_assert_uint_eq(pxc_rules_matched(cfg, NULL, bits, 1), 0);
+  ck_assert(bits[0] == 0);
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, NULL, 1), 0);
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 0), 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
 Suite *
 rules_suite(void)
 {
@@ -601,6 +650,7 @@ rules_suite(void)
   tcase_add_test(eval, busid_rules);
   tcase_add_test(eval, arch9_quirk);
   tcase_add_test(eval, bounds);
+  tcase_add_test(eval, batch_over_words);
   suite_add_tcase(s, parse);
   suite_add_tcase(s, eval);
   return s;
