@@ -201,18 +201,22 @@ pxc_rules_matched(const struct pxc_config *cfg,
                   size_t words)
 {
   const struct pxc_request *req = verdict ? verdict->req : NULL;
-  size_t i, n = cfg && req ? cfg->rule_count : 0, matched = 0;
+  size_t i = 0, n = cfg && req ? cfg->rule_count : 0, matched = 0;
   uint32_t selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
 
   if (!bits)
     return 0;
-  memset(bits, 0, words * sizeof(*bits));
-  if (n / 64 >= words)
-    n = words * 64;
-  for (i = 0; i < n; i++)
-    if (rule_matches(&cfg->rules[i], verdict, req, selectors)) {
-      bits[i / 64] |= UINT64_C(1) << (i % 64);
-      matched++;
-    }
+  /* each word built in a register and stored once; past the rules, 0 */
+  for (size_t k = 0; k < words; k++) {
+    size_t end = n - i < 64 ? n : i + 64;
+    uint64_t word = 0;
+
+    for (; i < end; i++)
+      if (rule_matches(&cfg->rules[i], verdict, req, selectors)) {
+        word |= UINT64_C(1) << (i % 64);
+        matched++;
+      }
+    bits[k] = word;
+  }
   return matched;
 }
