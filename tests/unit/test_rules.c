@@ -451,6 +451,38 @@ START_TEST(arch_rules)
 }
 END_TEST
 
+/* Architecture codes of 64 and above are looked up rule by rule, the
+   ones below from the request's bitmap: both in one request. */
+START_TEST(arch_rules_high_codes)
+{
+  const char *lines[] = {"dhcp-pxe-arch=set:hi,100",
+                         "dhcp-pxe-arch=set:x64,7",
+                         "dhcp-pxe-arch=set:lo,0",
+                         "dhcp-pxe-arch=set:both,0,100",
+                         NULL};
+  static const uint8_t arch_7_100[4] = {0, 7, 0, 100}, arch_100[2] = {0, 100};
+  struct pxc_config *cfg = config_of(lines);
+  static struct builder b1, b2;
+  static struct pxc_request two, high;
+
+  builder_request(&b1, mac, 6, 1);
+  builder_string(&b1, 60, "PXEClient:Arch:00007:UNDI:003000");
+  builder_option(&b1, 93, arch_7_100, sizeof(arch_7_100));
+  builder_end(&b1);
+  pxc_classify(cfg, b1.buf, b1.len, &two);
+  builder_request(&b2, mac, 7, 1);
+  builder_option(&b2, 93, arch_100, sizeof(arch_100));
+  builder_end(&b2);
+  pxc_classify(cfg, b2.buf, b2.len, &high);
+  ck_assert_uint_eq(two.arch_count, 2);
+  ck_assert_uint_eq(high.arch_list[0], 100);
+  ck_assert_str_eq(tags_of(cfg, &two), "hi x64 both");
+  ck_assert_str_eq(tags_of(cfg, &high), "hi both");
+  ck_assert_str_eq(tags_of(cfg, &req_rom), "lo both");
+  pxc_config_free(cfg);
+}
+END_TEST
+
 /* TLV-exact: a version byte 0x14 (1.20.1) is not the HTTPS feature, which
    dnsmasq's dhcp-match=…,175,20 byte scan gets wrong. */
 START_TEST(feature_rules_are_tlv_exact)
@@ -645,6 +677,7 @@ rules_suite(void)
   tcase_add_test(eval, ownership);
   tcase_add_test(eval, no_identity_means_unknown);
   tcase_add_test(eval, arch_rules);
+  tcase_add_test(eval, arch_rules_high_codes);
   tcase_add_test(eval, feature_rules_are_tlv_exact);
   tcase_add_test(eval, version_rules);
   tcase_add_test(eval, busid_rules);
