@@ -38,16 +38,16 @@ static struct pxc_tracker *pxeclass_tracker;
 /* One tag node per rule, made once by pxeclass_check(): a node is pushed
    at most once per packet, so dnsmasq's tag list can never loop.
    Rules that set the same tag (set:ipxe by class and by feature) share
-   the node of the first of them, when that one is among the first 64
-   rules: pxeclass_first[i] is its index (else i itself), and
-   pxeclass_shared says some rule shares.  Once such a tag is on the
-   list, the other rules setting it are neither asked nor pushed, and
+   the node of the first of them: pxeclass_first[i] is its index (else i
+   itself).  Once such a tag is on the list it is not pushed again, and
    dnsmasq's tag matching, which strcmp()s its way down the list, meets
-   the tag once. */
+   the tag once.  pxeclass_matched holds the library's answer for one
+   request, a bit per rule (pxeclass_words words). */
 static struct dhcp_netid *pxeclass_nodes;
 static size_t pxeclass_node_count;
 static size_t *pxeclass_first;
-static int pxeclass_shared;
+static uint64_t *pxeclass_matched;
+static size_t pxeclass_words;
 
 /* The request being classified, of either family.  Static: dnsmasq
    handles one packet at a time, and its 700 bytes stay off the stack of
@@ -132,6 +132,8 @@ void pxeclass_check(void)
 
   pxeclass_nodes = safe_malloc(pxeclass_node_count * sizeof(struct dhcp_netid));
   pxeclass_first = safe_malloc(pxeclass_node_count * sizeof(size_t));
+  pxeclass_words = (pxeclass_node_count + 63) / 64;
+  pxeclass_matched = safe_malloc(pxeclass_words * sizeof(uint64_t));
   for (i = 0; i < pxeclass_node_count; i++)
     {
       const char *tag = pxc_rule_tag(pxeclass_config, i);
@@ -140,12 +142,10 @@ void pxeclass_check(void)
       pxeclass_nodes[i].net = safe_malloc(strlen(tag) + 1);
       strcpy(pxeclass_nodes[i].net, tag);
       pxeclass_nodes[i].next = NULL;
-      for (first = 0; first < i && first < 64; first++)
+      for (first = 0; first < i; first++)
 	if (strcmp(pxeclass_nodes[first].net, tag) == 0)
 	  break;
-      pxeclass_first[i] = first < i && first < 64 ? first : i;
-      if (pxeclass_first[i] != i)
-	pxeclass_shared = 1;
+      pxeclass_first[i] = first;
     }
 }
 
@@ -171,8 +171,8 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
    chain key comes from, and the client's chain when the tracker follows
    it), one naming the directive behind each tag set.  XID as dnsmasq
    logs it for the family (host order).  The rules are asked again: a
-   match depends on the verdict alone, and the tag hook keeps no note of
-   them for a log that is mostly off. */
+   match depends on the verdict alone, and the tag hook's bitmap, once
+   pushed, marks nodes, not rules. */
 static void log_request(unsigned int xid, const struct pxc_verdict *verdict)
 {
   static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
@@ -233,34 +233,36 @@ void pxeclass_record_reply6(size_t sz, time_t now)
 }
 #endif
 
-/* Push the node of every rule that matches VERDICT onto NETID; returns
-   the new head.  With rules sharing a tag, the tag's node once. */
+/* Push the node of every rule that matches VERDICT onto NETID, in rule
+   order; returns the new head.  The library answers for all rules at
+   once.  A rule sharing the node of an earlier one (pxeclass_first[i] <
+   i) pushes it only if the node's bit is still clear, and sets it: the
+   earlier bits are behind the walk, so the bitmap doubles as the note of
+   the nodes already on the list. */
 static struct dhcp_netid *push_tags(const struct pxc_verdict *verdict,
 				    struct dhcp_netid *netid)
 {
-  unsigned long long on_list = 0; /* bit N: node N (N < 64) is pushed */
-  size_t i, first;
+  uint64_t *bits = pxeclass_matched;
+  size_t k, i, first;
 
-  if (!pxeclass_shared)
-    {
-      for (i = 0; i < pxeclass_node_count; i++)
-	if (pxc_rule_matches(pxeclass_config, i, verdict))
-	  {
-	    pxeclass_nodes[i].next = netid;
-	    netid = &pxeclass_nodes[i];
-	  }
-      return netid;
-    }
+  if (!pxc_rules_matched(pxeclass_config, verdict, bits, pxeclass_words))
+    return netid;
 
-  for (i = 0; i < pxeclass_node_count; i++)
+  for (k = 0; k < pxeclass_words; k++)
     {
-      first = pxeclass_first[i];
-      if (first < 64 && (on_list & (1ULL << first)))
-	continue;
-      if (pxc_rule_matches(pxeclass_config, i, verdict))
+      uint64_t word = bits[k];
+
+      while (word)
 	{
-	  if (first < 64)
-	    on_list |= 1ULL << first;
+	  i = k * 64 + (size_t)__builtin_ctzll(word);
+	  word &= word - 1;
+	  first = pxeclass_first[i];
+	  if (first != i)
+	    {
+	      if (bits[first / 64] & (1ULL << (first % 64)))
+		continue;
+	      bits[first / 64] |= 1ULL << (first % 64);
+	    }
 	  pxeclass_nodes[first].next = netid;
 	  netid = &pxeclass_nodes[first];
 	}

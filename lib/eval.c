@@ -157,20 +157,16 @@ busid_rule_matches(const struct rule *r, const struct pxc_ipxe *ipxe)
          (r->u.busid.device < 0 || ipxe->bus_device == r->u.busid.device);
 }
 
-bool
-pxc_rule_matches(const struct pxc_config *cfg, size_t i,
-                 const struct pxc_verdict *verdict)
+/* True if rule R sets its tag for the judged request V (REQ = V->req),
+   whose selector bits are SELECTORS: the one test of each kind, for
+   pxc_rule_matches() and pxc_rules_matched() alike. */
+static inline __attribute__((always_inline)) bool
+rule_matches(const struct rule *r, const struct pxc_verdict *v,
+             const struct pxc_request *req, uint32_t selectors)
 {
-  const struct pxc_request *req;
-  const struct rule *r;
-
-  if (!cfg || !verdict || !(req = verdict->req) || i >= cfg->rule_count)
-    return false;
-  r = &cfg->rules[i];
   switch (r->kind) {
   case RULE_CLASS:
-    return (r->u.cls.selectors &
-            (verdict->step.flags >> STEP_SELECTOR_SHIFT)) != 0 ||
+    return (r->u.cls.selectors & selectors) != 0 ||
            (req->agent < 32 && (r->u.cls.agents >> req->agent & 1));
   case RULE_ARCH:
     return arch_rule_matches(r, req);
@@ -182,9 +178,45 @@ pxc_rule_matches(const struct pxc_config *cfg, size_t i,
   case RULE_BUSID:
     return busid_rule_matches(r, &req->ipxe);
   case RULE_GUARD:
-    return verdict->chain.looping;
+    return v->chain.looping;
   case RULE_KIND_COUNT:
     break;
   }
   return false;
+}
+
+bool
+pxc_rule_matches(const struct pxc_config *cfg, size_t i,
+                 const struct pxc_verdict *verdict)
+{
+  if (!cfg || !verdict || !verdict->req || i >= cfg->rule_count)
+    return false;
+  return rule_matches(&cfg->rules[i], verdict, verdict->req,
+                      verdict->step.flags >> STEP_SELECTOR_SHIFT);
+}
+
+size_t
+pxc_rules_matched(const struct pxc_config *cfg,
+                  const struct pxc_verdict *verdict, uint64_t *bits,
+                  size_t words)
+{
+  const struct pxc_request *req = verdict ? verdict->req : NULL;
+  size_t i = 0, n = cfg && req ? cfg->rule_count : 0, matched = 0;
+  uint32_t selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
+
+  if (!bits)
+    return 0;
+  /* each word built in a register and stored once; past the rules, 0 */
+  for (size_t k = 0; k < words; k++) {
+    size_t end = n - i < 64 ? n : i + 64;
+    uint64_t word = 0;
+
+    for (; i < end; i++)
+      if (rule_matches(&cfg->rules[i], verdict, req, selectors)) {
+        word |= UINT64_C(1) << (i % 64);
+        matched++;
+      }
+    bits[k] = word;
+  }
+  return matched;
 }

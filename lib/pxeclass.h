@@ -16,7 +16,7 @@
  *   (pxc_classify6() for a DHCPv6 packet: the same request, the same
  *   classes; everything after it is the same for both families)
  *   pxc_evaluate()        request + config + tracker → verdict (pure)
- *   pxc_rule_matches()    verdict → which rules set their tag (pure)
+ *   pxc_rules_matched()   verdict → which rules set their tag (pure)
  *   pxc_tracker_record()  the verdict joins its client's chain (the write)
  *
  * and each reply the server sends goes to pxc_tracker_reply(), so the
@@ -604,6 +604,17 @@ PXC_PUBLIC void pxc_evaluate(const struct pxc_config *cfg,
 /* True if rule I sets its tag for the judged request. */
 PXC_PUBLIC bool pxc_rule_matches(const struct pxc_config *cfg, size_t i,
                                  const struct pxc_verdict *verdict);
+
+/*
+ * Every rule at once, for a server asking per request: bit I % 64 of
+ * BITS[I / 64] is set if rule I sets its tag for the judged request
+ * (the same answer as pxc_rule_matches()).  All WORDS words are written;
+ * with fewer than (pxc_rule_count() + 63) / 64 the later rules are left
+ * out.  Returns how many bits were set (0 without BITS, CFG or VERDICT).
+ */
+PXC_PUBLIC size_t pxc_rules_matched(const struct pxc_config *cfg,
+                                    const struct pxc_verdict *verdict,
+                                    uint64_t *bits, size_t words);
 
 /* Record the judged request in its client's chain (call once per request,
    after pxc_evaluate() and before the tracker sees anything else). */

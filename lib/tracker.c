@@ -275,14 +275,20 @@ store_key(uint8_t *key, struct ckey k)
   memcpy(key + 2, k.addr, sizeof(k.addr));
 }
 
-/* True if the key kept in KEY is K. */
+/* True if the key kept in KEY is K: three loads and compares, the type
+   and length bytes read as one 16-bit word against K's in memory order. */
 static inline bool
 key_is(const uint8_t *key, struct ckey k)
 {
-  struct ckey s = stored_key(key);
+  const uint8_t head[2] = {k.htype, k.hlen};
+  uint16_t kept, want;
+  uint64_t addr[2];
 
-  return ((s.addr[0] ^ k.addr[0]) | (s.addr[1] ^ k.addr[1]) |
-          (uint64_t)((s.htype ^ k.htype) | (s.hlen ^ k.hlen))) == 0;
+  memcpy(&kept, key, 2);
+  memcpy(&want, head, 2);
+  memcpy(addr, key + 2, sizeof(addr));
+  return ((addr[0] ^ k.addr[0]) | (addr[1] ^ k.addr[1]) |
+          (uint64_t)(uint16_t)(kept ^ want)) == 0;
 }
 
 /* Bucket of a client key: the one hash, with the tracker's random seed

@@ -4,8 +4,8 @@
  * tests/dnsmasq/bench_dnsmasq.py (every rule kind the bench mix uses,
  * `chained` and a chain guard):
  *
- *   tag hook    pxc_classify → pxc_evaluate → every pxc_rule_matches →
- *               pxc_tracker_record (then the loop warning if the guard
+ *   tag hook    pxc_classify → pxc_evaluate → pxc_rules_matched (a bit
+ *               per rule) → pxc_tracker_record (then the loop warning if the guard
  *               tripped), for each request;
  *   reply hook  pxc_tracker_reply, for each reply.
  *
@@ -80,7 +80,8 @@ static const char *const bench_config[][2] = {
 static bool family6; /* --v6: the DHCPv6 datagrams and hooks */
 static struct pxc_config *cfg;
 static struct pxc_tracker *trk;
-static size_t rule_count;
+static size_t words;
+static uint64_t *matched;
 static unsigned long tags_set, loops_seen;
 
 /* Keep every datagram of a capture (requests and replies, file order). */
@@ -128,16 +129,15 @@ loop_warning(const struct pxc_verdict *verdict)
 }
 
 /* What the tag hook does after classifying: evaluate, match every rule
-   (the hook keeps the rule count, as pxeclass_node_count), record. */
+   in one call (the hook keeps the bitmap's words, as pxeclass_words),
+   record. */
 __attribute__((noinline)) void
 judge_part(const struct pxc_request *req, time_t now)
 {
   struct pxc_verdict verdict;
 
   pxc_evaluate(cfg, trk, req, now, &verdict);
-  for (size_t i = 0; i < rule_count; i++)
-    if (pxc_rule_matches(cfg, i, &verdict))
-      tags_set++;
+  tags_set += pxc_rules_matched(cfg, &verdict, matched, words);
   pxc_tracker_record(trk, &verdict);
   if (verdict.chain.guard_tripped)
     loop_warning(&verdict);
@@ -333,7 +333,11 @@ setup(void)
     fprintf(stderr, "bench-hooks: %s\n", err);
     exit(1);
   }
-  rule_count = pxc_rule_count(cfg);
+  words = (pxc_rule_count(cfg) + 63) / 64;
+  if (!(matched = calloc(words ? words : 1, sizeof(*matched)))) {
+    fprintf(stderr, "bench-hooks: out of memory\n");
+    exit(1);
+  }
 }
 
 int

@@ -27,20 +27,30 @@ static const uint8_t custom_175[] = {
     0xb1, 0x05, 0x01, 0x80, 0x86, 0x10, 0x0e, 0xeb, 0x03, 0x01, 0x15, 0x01,
     0x13, 0x01, 0x01, 0x14, 0x01, 0x01, 0x24, 0x01, 0x01, 0x15, 0x01, 0x01};
 
-/* Tags REQ would get under CFG, as "a b c". */
+/* Tags REQ would get under CFG, as "a b c".  Every rule's answer is
+   checked against the batch call's bit for it, so each evaluation test
+   holds pxc_rules_matched() to pxc_rule_matches(). */
 static const char *
 tags_of(struct pxc_config *cfg, const struct pxc_request *req)
 {
   static char tags[512];
   struct pxc_verdict v;
-  size_t used = 0;
+  uint64_t bits[2];
+  size_t used = 0, matched = 0;
 
+  ck_assert_uint_le(pxc_rule_count(cfg), 64 * 2);
   pxc_evaluate(cfg, NULL, req, 1000, &v);
   tags[0] = '\0';
   for (size_t i = 0; i < pxc_rule_count(cfg); i++)
-    if (pxc_rule_matches(cfg, i, &v))
+    if (pxc_rule_matches(cfg, i, &v)) {
+      matched++;
       used += (size_t)snprintf(tags + used, sizeof(tags) - used, "%s%s",
                                used ? " " : "", pxc_rule_tag(cfg, i));
+    }
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 2), matched);
+  for (size_t i = 0; i < 64 * 2; i++)
+    ck_assert_int_eq((bits[i / 64] >> (i % 64)) & 1,
+                     i < pxc_rule_count(cfg) && pxc_rule_matches(cfg, i, &v));
   return tags;
 }
 
@@ -441,6 +451,38 @@ START_TEST(arch_rules)
 }
 END_TEST
 
+/* Architecture codes of 64 and above are looked up rule by rule, the
+   ones below from the request's bitmap: both in one request. */
+START_TEST(arch_rules_high_codes)
+{
+  const char *lines[] = {"dhcp-pxe-arch=set:hi,100",
+                         "dhcp-pxe-arch=set:x64,7",
+                         "dhcp-pxe-arch=set:lo,0",
+                         "dhcp-pxe-arch=set:both,0,100",
+                         NULL};
+  static const uint8_t arch_7_100[4] = {0, 7, 0, 100}, arch_100[2] = {0, 100};
+  struct pxc_config *cfg = config_of(lines);
+  static struct builder b1, b2;
+  static struct pxc_request two, high;
+
+  builder_request(&b1, mac, 6, 1);
+  builder_string(&b1, 60, "PXEClient:Arch:00007:UNDI:003000");
+  builder_option(&b1, 93, arch_7_100, sizeof(arch_7_100));
+  builder_end(&b1);
+  pxc_classify(cfg, b1.buf, b1.len, &two);
+  builder_request(&b2, mac, 7, 1);
+  builder_option(&b2, 93, arch_100, sizeof(arch_100));
+  builder_end(&b2);
+  pxc_classify(cfg, b2.buf, b2.len, &high);
+  ck_assert_uint_eq(two.arch_count, 2);
+  ck_assert_uint_eq(high.arch_list[0], 100);
+  ck_assert_str_eq(tags_of(cfg, &two), "hi x64 both");
+  ck_assert_str_eq(tags_of(cfg, &high), "hi both");
+  ck_assert_str_eq(tags_of(cfg, &req_rom), "lo both");
+  pxc_config_free(cfg);
+}
+END_TEST
+
 /* TLV-exact: a version byte 0x14 (1.20.1) is not the HTTPS feature, which
    dnsmasq's dhcp-match=…,175,20 byte scan gets wrong. */
 START_TEST(feature_rules_are_tlv_exact)
@@ -570,6 +612,45 @@ START_TEST(bounds)
 }
 END_TEST
 
+/* The batch call past 64 rules: a bit per rule in word order, the words
+   past the rules zeroed, the rules past WORDS left out, and its arguments
+   checked. */
+START_TEST(batch_over_words)
+{
+  static const char *lines[71];
+  static char text[70][48];
+  struct pxc_config *cfg;
+  struct pxc_verdict v;
+  uint64_t bits[3] = {~0ull, ~0ull, ~0ull};
+
+  /* rules 0-69: even ones match the ROM (bios), odd ones do not (arm64) */
+  for (size_t i = 0; i < 70; i++) {
+    snprintf(text[i], sizeof(text[i]), "dhcp-pxe-arch=set:t%zu,%s", i,
+             i % 2 ? "arm64" : "bios");
+    lines[i] = text[i];
+  }
+  lines[70] = NULL;
+  cfg = config_of(lines);
+  pxc_evaluate(cfg, NULL, &req_rom, 0, &v);
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 3), 35);
+  ck_assert(bits[0] == 0x5555555555555555ull);
+  ck_assert(bits[1] == 0x15ull); /* rules 64, 66, 68 */
+  ck_assert(bits[2] == 0);
+  bits[1] = ~0ull;
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 1), 32);
+  ck_assert(bits[0] == 0x5555555555555555ull);
+  ck_assert(bits[1] == ~0ull); /* not written */
+  ck_assert_uint_eq(pxc_rules_matched(NULL, &v, bits, 2), 0);
+  ck_assert(bits[0] == 0 && bits[1] == 0);
+  bits[0] = ~0ull;
+  ck_assert_uint_eq(pxc_rules_matched(cfg, NULL, bits, 1), 0);
+  ck_assert(bits[0] == 0);
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, NULL, 1), 0);
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 0), 0);
+  pxc_config_free(cfg);
+}
+END_TEST
+
 Suite *
 rules_suite(void)
 {
@@ -596,11 +677,13 @@ rules_suite(void)
   tcase_add_test(eval, ownership);
   tcase_add_test(eval, no_identity_means_unknown);
   tcase_add_test(eval, arch_rules);
+  tcase_add_test(eval, arch_rules_high_codes);
   tcase_add_test(eval, feature_rules_are_tlv_exact);
   tcase_add_test(eval, version_rules);
   tcase_add_test(eval, busid_rules);
   tcase_add_test(eval, arch9_quirk);
   tcase_add_test(eval, bounds);
+  tcase_add_test(eval, batch_over_words);
   suite_add_tcase(s, parse);
   suite_add_tcase(s, eval);
   return s;
