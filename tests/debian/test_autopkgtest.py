@@ -70,14 +70,17 @@ class Timer:
         return result
 
 
-def read_summary(path):
-    """{test name: result word} of an autopkgtest --summary-file."""
+def read_summary(path, tests):
+    """{test name: result word} of an autopkgtest --summary-file, for the
+    names in TESTS only: a run cut short by a testbed failure ends its
+    summary with "testbed failure: …", which is no test's result (read as
+    one, it made a test named "testbed" fail)."""
     results = {}
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
                 words = line.split()
-                if len(words) >= 2:
+                if len(words) >= 2 and words[0] in tests:
                     results[words[0]] = words[1]
     return results
 
@@ -139,7 +142,7 @@ def autopkgtest(timer, name, debs, dsc, testbed, outdir):
         result = timer.run("autopkgtest %s #%d" % (name, attempt + 1), cmd)
         with open(run_dir + ".log", "w") as log:
             log.write(result.stdout)
-        results.update(read_summary(summary))
+        results.update(read_summary(summary, tests))
         if result.returncode != TESTBED_FAILURE:
             break
         print("autopkgtest %s: testbed failure (see %s.log)%s"
