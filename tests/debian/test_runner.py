@@ -68,17 +68,26 @@ class Table(unittest.TestCase):
 
 
 class VirtServer(unittest.TestCase):
-    def test_prompt_race_fixed_in_the_copy(self):
-        """When the installed virt server has the racy test, the copy has
-        the fixed one instead; otherwise the installed one is used."""
+    def test_fixes_in_the_copy(self):
+        """Where the installed virt server has the racy prompt test or the
+        30 s timezone wait, the copy has the fixed line instead, and
+        nothing else differs; with neither, the installed one is used."""
+        with open(runner.VIRT_QEMU) as f:
+            installed = f.read()
         with tempfile.TemporaryDirectory(prefix="pxc-runner-") as tmp:
             path = runner.virt_server(tmp)
             with open(path) as f:
                 text = f.read()
-            self.assertNotIn(runner.PROMPT_RACE[0], text)
-            if path != runner.VIRT_QEMU:
-                self.assertIn(runner.PROMPT_RACE[1], text)
-                self.assertTrue(os.access(path, os.X_OK))
+        expected = installed
+        for old, new in (runner.PROMPT_RACE, runner.TZ_WAIT):
+            self.assertNotIn(old, text)
+            self.assertNotEqual(old, new)
+            expected = expected.replace(old, new)
+        self.assertEqual(text, expected)
+        self.assertEqual(path == runner.VIRT_QEMU, expected == installed)
+
+    def test_timezone_wait_is_the_boot_timeout(self):
+        self.assertIn("prompt, %d)" % runner.BOOT_TIMEOUT, runner.TZ_WAIT[1])
 
 
 if __name__ == "__main__":
