@@ -133,10 +133,18 @@ class InstallTest(unittest.TestCase):
                 self.assertIn("SYNOPSIS", p.stdout)
 
     def test_installed_cli(self):
-        """--version and explain work from the install alone."""
+        """--version and explain work from the install alone; the version
+        is pxeclass.pc's (meson's project version, which debian-build
+        writes into the Debian changelog)."""
         p = self.hidden_run("--version")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("pxeclass "), p.stdout)
+        pcdir = os.path.dirname(self.installed("lib*/**/pkgconfig/pxeclass.pc")[0])
+        pc_version = subprocess.run(
+            ["pkg-config", "--modversion", "pxeclass"], capture_output=True,
+            text=True, check=True,
+            env=dict(os.environ, PKG_CONFIG_PATH=pcdir)).stdout.strip()
+        self.assertEqual(p.stdout.split()[1], pc_version)
         p = self.hidden_run("explain", self.capture)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("class", p.stdout)
