@@ -46,6 +46,15 @@ BOOT_TIMEOUT = 300
 # installed one no longer has the line, it is used as it is.
 VIRT_QEMU = "/usr/bin/autopkgtest-virt-qemu"
 PROMPT_RACE = ("if b'\\n# ' not in out:", "if b'# ' not in out:")
+# The same copy waits longer in one more place: after each boot the virt
+# server copies the host's /etc/timezone into the VM and runs
+# `dpkg-reconfigure tzdata` there, giving it 30 s.  Emulated on a loaded
+# machine (load average 7) it took longer, twice in one run (the fifth
+# boot of the patched half and of the stock half, 2026-12-01), and the
+# boot was a testbed failure.  The copy gives it BOOT_TIMEOUT.
+_TZ_STEP = ("dpkg-reconfigure tzdata; %s\\n' % prompt.set_next_ps1())\n"
+            "            VirtSubproc.expect(term, prompt.expected_prompt, 30)")
+TZ_WAIT = (_TZ_STEP, _TZ_STEP.replace("prompt, 30)", "prompt, %d)" % BOOT_TIMEOUT))
 # autopkgtest's exit status for "testbed failure", and how often the
 # unfinished tests are run again after one.
 TESTBED_FAILURE = 16
@@ -70,27 +79,35 @@ class Timer:
         return result
 
 
-def read_summary(path):
-    """{test name: result word} of an autopkgtest --summary-file."""
+def read_summary(path, tests):
+    """{test name: result word} of an autopkgtest --summary-file, for the
+    names in TESTS only: a run cut short by a testbed failure ends its
+    summary with "testbed failure: …", which is no test's result (read as
+    one, it made a test named "testbed" fail)."""
     results = {}
     if os.path.exists(path):
         with open(path) as f:
             for line in f:
                 words = line.split()
-                if len(words) >= 2:
+                if len(words) >= 2 and words[0] in tests:
                     results[words[0]] = words[1]
     return results
 
 
 def virt_server(workdir):
-    """autopkgtest's qemu virt server, the prompt race fixed (see above)."""
+    """autopkgtest's qemu virt server, the prompt race fixed and the
+    timezone step given time (see above): a copy with each fix whose line
+    the installed one has, or the installed one if it has neither."""
     with open(VIRT_QEMU) as f:
         text = f.read()
-    if PROMPT_RACE[0] not in text:
+    fixed = text
+    for old, new in (PROMPT_RACE, TZ_WAIT):
+        fixed = fixed.replace(old, new)
+    if fixed == text:
         return VIRT_QEMU
     path = os.path.join(workdir, "autopkgtest-virt-qemu")
     with open(path, "w") as f:
-        f.write(text.replace(PROMPT_RACE[0], PROMPT_RACE[1]))
+        f.write(fixed)
     os.chmod(path, 0o755)
     return path
 
@@ -139,7 +156,7 @@ def autopkgtest(timer, name, debs, dsc, testbed, outdir):
         result = timer.run("autopkgtest %s #%d" % (name, attempt + 1), cmd)
         with open(run_dir + ".log", "w") as log:
             log.write(result.stdout)
-        results.update(read_summary(summary))
+        results.update(read_summary(summary, tests))
         if result.returncode != TESTBED_FAILURE:
             break
         print("autopkgtest %s: testbed failure (see %s.log)%s"

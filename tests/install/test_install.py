@@ -3,13 +3,13 @@
 
 Checks that the install holds the library (static and shared, with its
 soname link), the header, pxeclass.pc, the CLI, the lab's Python package
-and examples, the patched dnsmasq the lab runs, and both man pages (which
-must render without warnings).  Then, in a private mount namespace where
-the install is bind-mounted over the prefix and the source and build
-trees are hidden under empty tmpfs mounts, it runs the installed
-`pxeclass`: --version, explain on a capture, lab --help, and one lab
-client through the whole chain with the installed dnsmasq, so
-the installed lab finds its files, config and dnsmasq without the tree.
+and examples, the patched dnsmasq the lab runs, and both man pages
+(tools/man's, which must render without warnings).  Then, in a private
+mount namespace where the install is bind-mounted over the prefix and the
+source and build trees are hidden under empty tmpfs mounts, it runs the
+installed `pxeclass`: --version, explain on a capture, lab --help, and one
+lab client through the whole chain with the installed dnsmasq, so the
+installed lab finds its files, config and dnsmasq without the tree.
 
 Needs root (mount namespace, the lab's network namespaces).  Environment:
 PXC_BUILD_ROOT, PXC_SOURCE_ROOT, PXC_PREFIX (the build's prefix).
@@ -113,10 +113,16 @@ class InstallTest(unittest.TestCase):
         self.assertIn("-lpxeclass", out)
 
     def test_man_pages_render(self):
-        """Both man pages render without a groff warning."""
+        """Both man pages, tools/man's, render without a groff warning."""
         for page in ("share/man/man1/pxeclass.1",
                      "share/man/man5/dnsmasq-pxeclass.5"):
             with self.subTest(page):
+                with open(os.path.join(self.root, page), "rb") as installed, \
+                        open(os.path.join(SOURCE, "tools", "man",
+                                          os.path.basename(page)),
+                             "rb") as source:
+                    self.assertEqual(installed.read(), source.read(),
+                                     "%s is not tools/man's" % page)
                 p = subprocess.run(["man", "--warnings", "-l",
                                     os.path.join(self.root, page)],
                                    capture_output=True, text=True,
@@ -127,10 +133,18 @@ class InstallTest(unittest.TestCase):
                 self.assertIn("SYNOPSIS", p.stdout)
 
     def test_installed_cli(self):
-        """--version and explain work from the install alone."""
+        """--version and explain work from the install alone; the version
+        is pxeclass.pc's (meson's project version, which debian-build
+        writes into the Debian changelog)."""
         p = self.hidden_run("--version")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("pxeclass "), p.stdout)
+        pcdir = os.path.dirname(self.installed("lib*/**/pkgconfig/pxeclass.pc")[0])
+        pc_version = subprocess.run(
+            ["pkg-config", "--modversion", "pxeclass"], capture_output=True,
+            text=True, check=True,
+            env=dict(os.environ, PKG_CONFIG_PATH=pcdir)).stdout.strip()
+        self.assertEqual(p.stdout.split()[1], pc_version)
         p = self.hidden_run("explain", self.capture)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("class", p.stdout)
