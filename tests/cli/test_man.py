@@ -97,8 +97,8 @@ class CommandPage(unittest.TestCase):
         cls.commands = re.findall(r"^  (\w+) ", usage, flags=re.M)
 
     def test_commands_found(self):
-        """The usage lists the four commands (so the checks below see them)."""
-        self.assertEqual(sorted(self.commands), ["config", "explain", "facts", "lab"])
+        """The usage lists the five commands (so the checks below see them)."""
+        self.assertEqual(sorted(self.commands), ["config", "explain", "facts", "lab", "watch"])
 
     def test_every_command_has_its_section(self):
         for command in self.commands:
