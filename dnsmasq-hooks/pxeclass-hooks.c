@@ -272,8 +272,11 @@ static struct dhcp_netid *push_tags(const struct pxc_verdict *verdict,
 
 /* Judge the classified REQ against the rules, push the node of every
    matching rule onto NETID and record the request in its client's chain;
-   returns the new head.  XID for the log, as dnsmasq logs it. */
-static struct dhcp_netid *tag_request(const struct pxc_request *req,
+   returns the new head.  XID for the log, as dnsmasq logs it.  Inlined
+   into each family's hook: a call of its own cost the DHCPv4 hook a
+   dozen instructions per request. */
+static inline __attribute__((always_inline))
+struct dhcp_netid *tag_request(const struct pxc_request *req,
 				      unsigned int xid,
 				      struct dhcp_netid *netid, time_t now)
 {
