@@ -454,7 +454,7 @@ same_stage(const struct client *c, const struct pxc_request *req, unsigned f,
  * program) asked again, or the chain's first program came back after
  * another one.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 is_reboot(const struct client *c, const struct pxc_request *req)
 {
   if (class_starts_chain(req->fw_class))
@@ -495,7 +495,7 @@ same_file(uint8_t a, uint8_t b)
  * undionly.kpxe, cannot otherwise show.  A file handed out again is a
  * loop going round, and counts on.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 chain_completed(const struct client *c)
 {
   unsigned s = c->head;
