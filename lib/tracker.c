@@ -618,12 +618,21 @@ judge_family(const struct pxc_tracker *t, const struct pxc_request *req,
   out->guard_tripped = out->looping && out->new_stage;
 }
 
+/* judge_family() for DHCPv6, a function of its own: the DHCPv4 copy
+   keeps tracker_judge() to itself (its registers, its prologue). */
+static __attribute__((noinline)) void
+judge6(const struct pxc_tracker *t, const struct pxc_request *req, time_t now,
+       struct pxc_chain_step *step, struct pxc_chain *out)
+{
+  judge_family(t, req, PXC_IPV6, now, step, out);
+}
+
 void
 tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
               time_t now, struct pxc_chain_step *step, struct pxc_chain *out)
 {
   if (family_of(req) == PXC_IPV6)
-    judge_family(t, req, PXC_IPV6, now, step, out);
+    judge6(t, req, now, step, out);
   else
     judge_family(t, req, PXC_IPV4, now, step, out);
 }
@@ -782,13 +791,20 @@ record_family(struct pxc_tracker *t, const struct pxc_verdict *v, unsigned f)
   lru_move(t, i, v->chain.hops > 0 ? LIST_MID_CHAIN : LIST_IDLE);
 }
 
+/* record_family() for DHCPv6, a function of its own (as judge6()). */
+static __attribute__((noinline)) void
+record6(struct pxc_tracker *t, const struct pxc_verdict *v)
+{
+  record_family(t, v, PXC_IPV6);
+}
+
 void
 pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
 {
   if (!t || !v || !v->req || !(v->step.flags & STEP_VALID))
     return;
   if (family_of(v->req) == PXC_IPV6)
-    record_family(t, v, PXC_IPV6);
+    record6(t, v);
   else
     record_family(t, v, PXC_IPV4);
 }
