@@ -249,12 +249,14 @@ ckey_of(uint8_t htype, uint8_t hlen, const uint8_t *chaddr)
 #define UUID_KEY_TYPE 0
 #define UUID_KEY_LEN  0xff
 
-/* The key of the client of REQ: its hardware address; for a DHCPv6
-   request without one, its canonical UUID (see has_key()). */
+/* The key of the client of REQ, of family F (family_of()): its hardware
+   address; for a DHCPv6 request without one, its canonical UUID (see
+   has_key()).  F is a constant where the hooks' paths are split by
+   family, so the DHCPv4 path tests nothing. */
 static inline struct ckey
-request_key(const struct pxc_request *req)
+request_key(const struct pxc_request *req, unsigned f)
 {
-  if (req->ip_family == PXC_IPV6 && req->hlen == 0)
+  if (f == PXC_IPV6 && req->hlen == 0)
     return ckey_of(UUID_KEY_TYPE, UUID_KEY_LEN, req->uuid);
   return ckey_of(req->htype, req->hlen, req->chaddr);
 }
@@ -333,11 +335,12 @@ drop_client(struct pxc_tracker *t, uint32_t i)
   lru_move(t, i, LIST_FREE);
 }
 
-/* True if REQ has a key: a DHCPv6 request needs a MAC or a UUID. */
+/* True if REQ, of family F, has a key: a DHCPv6 request needs a MAC or
+   a UUID. */
 static inline bool
-has_key(const struct pxc_request *req)
+has_key(const struct pxc_request *req, unsigned f)
 {
-  return req->ip_family != PXC_IPV6 || req->hlen != 0 || req->has_uuid;
+  return f != PXC_IPV6 || req->hlen != 0 || req->has_uuid;
 }
 
 /* The family of REQ as an index (a value out of range reads as IPv4). */
@@ -347,11 +350,11 @@ family_of(const struct pxc_request *req)
   return req->ip_family == PXC_IPV6 ? PXC_IPV6 : PXC_IPV4;
 }
 
-/* What REQ does to its client's chain (see role6[]). */
-static enum role
-request_role(const struct pxc_request *req)
+/* What REQ, of family F, does to its client's chain (see role6[]). */
+static inline enum role
+request_role(const struct pxc_request *req, unsigned f)
 {
-  if (req->ip_family != PXC_IPV6)
+  if (f != PXC_IPV6)
     return ROLE_REQUEST;
   return req->msg_type < sizeof(role6) ? (enum role)role6[req->msg_type]
                                        : ROLE_NONE;
@@ -362,10 +365,10 @@ request_role(const struct pxc_request *req)
    agent); a DHCPv6 one only when it names its agent or OS by its
    vendor class.  A bare DHCPv6 request (no class) is EDK2's IP stack
    (Ip6Config: options 1, 8, 3, 6 only) as much as an OS's client. */
-static bool
-ends_chain(const struct pxc_request *req)
+static inline bool
+ends_chain(const struct pxc_request *req, unsigned f)
 {
-  return req->ip_family != PXC_IPV6 || req->fw_class != PXC_CLASS_NONE;
+  return f != PXC_IPV6 || req->fw_class != PXC_CLASS_NONE;
 }
 
 /* Seconds from THEN to NOW; a clock that went back reads as no time. */
@@ -427,11 +430,12 @@ request_fp(const struct pxc_request *req)
    (EDK2 changes it per message, iPXE on OVMF sends the same every boot):
    only a SOLICIT (or INFORMATION-REQUEST) after a hand-out begins anew.
    A request of a family the stage has not seen joins it (see
-   JOIN_SECONDS) when it comes from the same class. */
-static bool
-same_stage(const struct client *c, const struct pxc_request *req, uint32_t now)
+   JOIN_SECONDS) when it comes from the same class.  F: REQ's family. */
+static inline __attribute__((always_inline)) bool
+same_stage(const struct client *c, const struct pxc_request *req, unsigned f,
+           uint32_t now)
 {
-  unsigned s = c->head, f = family_of(req);
+  unsigned s = c->head;
   bool handout = c->meta[s] & META_HANDOUT;
 
   if (c->cls[s] != (unsigned)req->fw_class)
@@ -441,7 +445,7 @@ same_stage(const struct client *c, const struct pxc_request *req, uint32_t now)
   if (c->fam_fp[f] != request_fp(req))
     return false;
   if (f == PXC_IPV6)
-    return !handout || request_role(req) != ROLE_BEGIN;
+    return !handout || request_role(req, f) != ROLE_BEGIN;
   return c->xid[f] == req->xid || !handout || req->has_boot_item;
 }
 
@@ -450,7 +454,7 @@ same_stage(const struct client *c, const struct pxc_request *req, uint32_t now)
  * program) asked again, or the chain's first program came back after
  * another one.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 is_reboot(const struct client *c, const struct pxc_request *req)
 {
   if (class_starts_chain(req->fw_class))
@@ -491,7 +495,7 @@ same_file(uint8_t a, uint8_t b)
  * undionly.kpxe, cannot otherwise show.  A file handed out again is a
  * loop going round, and counts on.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 chain_completed(const struct client *c)
 {
   unsigned s = c->head;
@@ -525,11 +529,12 @@ judge_restart(struct pxc_chain_step *step, struct pxc_chain *out)
   out->stages = 1;
 }
 
-/* How REQ continues the chain of client C (which has stages). */
-static void
+/* How REQ, of family F, continues the chain of client C (which has
+   stages). */
+static inline __attribute__((always_inline)) void
 judge_known(const struct pxc_tracker *t, const struct client *c,
-            const struct pxc_request *req, struct pxc_chain_step *step,
-            struct pxc_chain *out)
+            const struct pxc_request *req, unsigned f,
+            struct pxc_chain_step *step, struct pxc_chain *out)
 {
   uint32_t now = step->now;
   unsigned kept;
@@ -538,7 +543,7 @@ judge_known(const struct pxc_tracker *t, const struct client *c,
     judge_restart(step, out);
     return;
   }
-  if (same_stage(c, req, now)) {
+  if (same_stage(c, req, f, now)) {
     step->flags |= STEP_SAME_STAGE;
     out->follows_chainload = c->count > 1 && (c->meta[c->head] & META_HOP) &&
                              handed_a_chainload(c, stage_back(c, 1));
@@ -562,24 +567,27 @@ judge_known(const struct pxc_tracker *t, const struct client *c,
               ((step->flags & STEP_HOP) ? 1 : 0);
 }
 
-void
-tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
-              time_t now, struct pxc_chain_step *step, struct pxc_chain *out)
+/* tracker_judge() for a request REQ of family F: a constant in each of
+   its two copies, so the DHCPv6 roles and keys cost the DHCPv4 path
+   nothing. */
+static inline __attribute__((always_inline)) void
+judge_family(const struct pxc_tracker *t, const struct pxc_request *req,
+             unsigned f, time_t now, struct pxc_chain_step *step,
+             struct pxc_chain *out)
 {
   uint32_t i;
-
-  enum role role = request_role(req);
+  enum role role = request_role(req, f);
 
   step->now = (uint32_t)now;
   step->slot = STEP_NO_SLOT;
   step->flags = STEP_VALID;
-  if (role == ROLE_NONE || !has_key(req))
+  if (role == ROLE_NONE || !has_key(req, f))
     return;
-  i = find_client(t, request_key(req));
+  i = find_client(t, request_key(req, f));
   if (!class_is_netboot(req->fw_class)) {
     /* no boot program (the installed OS, an installer, an agent): this
        machine's boot chain is over */
-    if (i != NONE && role != ROLE_CONTINUE && ends_chain(req)) {
+    if (i != NONE && role != ROLE_CONTINUE && ends_chain(req, f)) {
       step->flags |= STEP_DROP;
       step->slot = i;
     }
@@ -588,7 +596,7 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
   if (role == ROLE_CONTINUE &&
       (i == NONE || t->clients[i].count == 0 ||
        expired(t, t->clients[i].last_seen, step->now) ||
-       !same_stage(&t->clients[i], req, step->now)))
+       !same_stage(&t->clients[i], req, f, step->now)))
     return;
   if (i == NONE) {
     if (room_for_newcomer(t, step->now) == NONE) {
@@ -605,9 +613,28 @@ tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
   if (t->clients[i].count == 0)
     judge_restart(step, out);
   else
-    judge_known(t, &t->clients[i], req, step, out);
+    judge_known(t, &t->clients[i], req, f, step, out);
   out->looping = t->max_hops > 0 && out->hops > t->max_hops;
   out->guard_tripped = out->looping && out->new_stage;
+}
+
+/* judge_family() for DHCPv6, a function of its own: the DHCPv4 copy
+   keeps tracker_judge() to itself (its registers, its prologue). */
+static __attribute__((noinline)) void
+judge6(const struct pxc_tracker *t, const struct pxc_request *req, time_t now,
+       struct pxc_chain_step *step, struct pxc_chain *out)
+{
+  judge_family(t, req, PXC_IPV6, now, step, out);
+}
+
+void
+tracker_judge(const struct pxc_tracker *t, const struct pxc_request *req,
+              time_t now, struct pxc_chain_step *step, struct pxc_chain *out)
+{
+  if (family_of(req) == PXC_IPV6)
+    judge6(t, req, now, step, out);
+  else
+    judge_family(t, req, PXC_IPV4, now, step, out);
 }
 
 /* ------------------------------------------------------------------ */
@@ -640,8 +667,9 @@ add_client(struct pxc_tracker *t, struct ckey key, uint32_t now)
 }
 
 /* The slot of the verdict's client, checked against the request (a
-   verdict made before the tracker changed names no one); NONE if gone. */
-static uint32_t
+   verdict made before the tracker changed names no one); NONE if gone.
+   Inlined into each family's record_family(). */
+static inline __attribute__((always_inline)) uint32_t
 verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
                struct ckey key)
 {
@@ -660,10 +688,11 @@ verdict_client(struct pxc_tracker *t, const struct pxc_verdict *v,
    the hop and hand-out marks, the families seen, and "the hand-out came
    in a reply to the newest xid" while a DHCPv4 request keeps that xid
    (a DHCPv6 one leaves it to DHCPv4). */
-static unsigned
-kept_meta(const struct client *c, unsigned s, const struct pxc_request *req)
+static inline unsigned
+kept_meta(const struct client *c, unsigned s, const struct pxc_request *req,
+          unsigned f)
 {
-  unsigned f = family_of(req), keep = META_HOP | META_HANDOUT | META_HANDOUT6;
+  unsigned keep = META_HOP | META_HANDOUT | META_HANDOUT6;
 
   for (unsigned g = 0; g < PXC_IP_FAMILY_COUNT; g++)
     keep |= META_SEEN(g);
@@ -708,15 +737,15 @@ pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
   store_key(p->key, key);
 }
 
-void
-pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
+/* pxc_tracker_record() for a request of family F (a constant in each of
+   its two copies, as for judge_family()). */
+static inline __attribute__((always_inline)) void
+record_family(struct pxc_tracker *t, const struct pxc_verdict *v, unsigned f)
 {
   uint32_t flags, i;
   struct client *c;
-  unsigned s, f;
+  unsigned s;
 
-  if (!t || !v || !v->req || !(v->step.flags & STEP_VALID))
-    return;
   flags = v->step.flags;
   if (flags & STEP_UNTRACKED) {
     t->untracked++;
@@ -724,9 +753,9 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
   }
   if (!(flags & STEP_DROP) && !v->chain.tracked)
     return;
-  if (!has_key(v->req))
+  if (!has_key(v->req, f))
     return;
-  i = verdict_client(t, v, request_key(v->req));
+  i = verdict_client(t, v, request_key(v->req, f));
   if (i == NONE)
     return;
   if (flags & STEP_DROP) {
@@ -734,7 +763,6 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     return;
   }
   c = &t->clients[i];
-  f = family_of(v->req);
   if (flags & STEP_RESTART)
     c->count = 0;
   if (flags & STEP_SAME_STAGE) {
@@ -749,7 +777,7 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
     c->file[s] = NAME_NONE;
     c->meta[s] = (flags & STEP_HOP) ? META_HOP : 0;
   }
-  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req)) | META_SEEN(f) |
+  c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req, f)) | META_SEEN(f) |
                          META(v->own));
   c->cls[s] = (uint8_t)v->req->fw_class;
   c->xid[f] = v->req->xid;
@@ -757,10 +785,28 @@ pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
   c->last_seen = v->step.now;
   t->last_recorded = i;
   if (f == PXC_IPV6)
-    pending6_note(t, i, request_key(v->req), v->req);
+    pending6_note(t, i, request_key(v->req, f), v->req);
   if (v->chain.guard_tripped)
     t->trips++;
   lru_move(t, i, v->chain.hops > 0 ? LIST_MID_CHAIN : LIST_IDLE);
+}
+
+/* record_family() for DHCPv6, a function of its own (as judge6()). */
+static __attribute__((noinline)) void
+record6(struct pxc_tracker *t, const struct pxc_verdict *v)
+{
+  record_family(t, v, PXC_IPV6);
+}
+
+void
+pxc_tracker_record(struct pxc_tracker *t, const struct pxc_verdict *v)
+{
+  if (!t || !v || !v->req || !(v->step.flags & STEP_VALID))
+    return;
+  if (family_of(v->req) == PXC_IPV6)
+    record6(t, v);
+  else
+    record_family(t, v, PXC_IPV4);
 }
 
 /* ------------------------------------------------------------------ */
@@ -887,8 +933,9 @@ name_hash(struct pxc_bytes f)
    files, added if new; NAME_UNKNOWN once the table is full.  KNOWN, the
    file the client was handed last, is tried first: a client is mostly
    handed the same file again (the next transaction, the next boot, a
-   loop), and then nothing is hashed. */
-static uint8_t
+   loop), and then nothing is hashed.  Inlined: in the DHCPv4 reply hook
+   a call of its own costs what the DHCPv6 one needing it too took. */
+static inline __attribute__((always_inline)) uint8_t
 intern_file(struct names *names, struct pxc_bytes f, uint8_t known)
 {
   uint64_t h;
@@ -1207,9 +1254,9 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
   const struct client *c;
   uint32_t i;
 
-  if (!has_key(req))
+  if (!has_key(req, family_of(req)))
     return;
-  i = find_client(t, request_key(req));
+  i = find_client(t, request_key(req, family_of(req)));
   if (i == NONE)
     return;
   c = &t->clients[i];
