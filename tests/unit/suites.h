@@ -22,6 +22,9 @@ Suite *equivalence_suite(void);
 Suite *factsheet_suite(void);
 Suite *field_suite(void);
 
+/* Bytes of a painted thread stack BODY(ARG) touched (stack.c). */
+size_t stack_touched(void *(*body)(void *), void *arg);
+
 /* A DHCP datagram of a capture in tests/captures/, copied out. */
 struct loaded {
   uint8_t *data;

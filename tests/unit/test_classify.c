@@ -951,9 +951,6 @@ START_TEST(request_is_a_value)
 END_TEST
 
 #ifndef PXC_SANITIZED
-#define STACK_AREA (64 * 1024)
-#define STACK_PAINT 0xa5
-
 struct stack_run {
   bool classify;
   const uint8_t *pkt;
@@ -970,28 +967,6 @@ stack_thread(void *arg)
   if (run->classify)
     pxc_classify(NULL, run->pkt, run->len, &r);
   return NULL;
-}
-
-/* Bytes of a painted STACK_AREA stack a thread running RUN touched. */
-static size_t
-stack_touched(struct stack_run *run)
-{
-  uint8_t *area = malloc(STACK_AREA);
-  pthread_attr_t attr;
-  pthread_t thread;
-  size_t low = 0;
-
-  ck_assert_ptr_nonnull(area);
-  memset(area, STACK_PAINT, STACK_AREA);
-  pthread_attr_init(&attr);
-  ck_assert_int_eq(pthread_attr_setstack(&attr, area, STACK_AREA), 0);
-  ck_assert_int_eq(pthread_create(&thread, &attr, stack_thread, run), 0);
-  pthread_join(thread, NULL);
-  pthread_attr_destroy(&attr);
-  while (low < STACK_AREA && area[low] == STACK_PAINT)
-    low++;
-  free(area);
-  return STACK_AREA - low;
 }
 
 /*
@@ -1023,8 +998,8 @@ START_TEST(stack_within_2k)
   /* once here first, so that lazy binding of libc's functions (which
      saves the vector registers on the stack) is not counted */
   pxc_classify(NULL, b.buf, b.len, &req);
-  base = stack_touched(&idle);
-  used = stack_touched(&busy) - base;
+  base = stack_touched(stack_thread, &idle);
+  used = stack_touched(stack_thread, &busy) - base;
   pxc_classify(NULL, b.buf, b.len, &req);
   ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE); /* the path was taken */
   ck_assert_uint_eq(req.errors, 0);

@@ -961,9 +961,6 @@ START_TEST(capture_v4_v6_agree)
 END_TEST
 
 #ifndef PXC_SANITIZED
-#define STACK_AREA  (64 * 1024)
-#define STACK_PAINT 0xa5
-
 /* The thread body: classify M, or only return (the baseline). */
 static void *
 stack_thread6(void *arg)
@@ -973,28 +970,6 @@ stack_thread6(void *arg)
   if (arg)
     pxc_classify6(NULL, m.buf, m.len, &r);
   return NULL;
-}
-
-/* Bytes of a painted stack a thread touched. */
-static size_t
-stack_touched6(void *arg)
-{
-  uint8_t *area = malloc(STACK_AREA);
-  pthread_attr_t attr;
-  pthread_t thread;
-  size_t low = 0;
-
-  ck_assert_ptr_nonnull(area);
-  memset(area, STACK_PAINT, STACK_AREA);
-  pthread_attr_init(&attr);
-  ck_assert_int_eq(pthread_attr_setstack(&attr, area, STACK_AREA), 0);
-  ck_assert_int_eq(pthread_create(&thread, &attr, stack_thread6, arg), 0);
-  pthread_join(thread, NULL);
-  pthread_attr_destroy(&attr);
-  while (low < STACK_AREA && area[low] == STACK_PAINT)
-    low++;
-  free(area);
-  return STACK_AREA - low;
 }
 
 /* pxc_classify6() within the same 2 KiB as pxc_classify(), on a relayed
@@ -1015,8 +990,8 @@ START_TEST(stack_within_2k6)
   classify6(); /* lazy binding first, as stack_within_2k */
   ck_assert_int_eq(req.fw_class, PXC_CLASS_IPXE);
   ck_assert_uint_eq(req.errors, 0);
-  base = stack_touched6(NULL);
-  used = stack_touched6(&m) - base;
+  base = stack_touched(stack_thread6, NULL);
+  used = stack_touched(stack_thread6, &m) - base;
   printf("stack: pxc_classify6 used %zu bytes\n", used);
   ck_assert_uint_le(used, 2048);
   ck_assert_uint_gt(used, 0);
