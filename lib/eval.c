@@ -250,13 +250,15 @@ pxc_rules_matched(const struct pxc_config *cfg,
                   size_t words)
 {
   const struct pxc_request *req = verdict ? verdict->req : NULL;
-  size_t i = 0, n = cfg && req ? cfg->rule_count : 0, matched = 0;
-  uint32_t selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
+  size_t i = 0, n, matched = 0;
+  uint32_t selectors;
 
   if (!bits)
     return 0;
-  if (n && cfg->match_words)
+  if (cfg && req && cfg->rule_count && cfg->match_words)
     return rules_matched_by_table(cfg, verdict, bits, words);
+  n = cfg && req ? cfg->rule_count : 0;
+  selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
   /* each word built in a register and stored once; past the rules, 0 */
   for (size_t k = 0; k < words; k++) {
     size_t end = n - i < 64 ? n : i + 64;
