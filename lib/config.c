@@ -779,6 +779,7 @@ build_match_tables(struct pxc_config *cfg)
     return -1;
   }
   cfg->other_count = 0;
+  cfg->key_used = 0;
   for (size_t i = 0; i < cfg->rule_count; i++) {
     const struct rule *r = &cfg->rules[i];
     uint64_t *row = &cfg->match_words[i / 64 * MATCH_ROW];
@@ -795,6 +796,7 @@ build_match_tables(struct pxc_config *cfg)
       continue;
     }
     key = rule_key(r);
+    cfg->key_used |= key;
     for (unsigned b = 0; b < 64; b++)
       if (key >> b & 1)
         row[b] |= bit;

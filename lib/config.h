@@ -142,6 +142,7 @@ struct pxc_config {
      rules that code C (< 64) matches; the other rules are tested one by
      one, their indexes in other_rules */
   uint64_t *match_words;
+  uint64_t key_used; /* the key bits some rule of the table has */
   size_t *other_rules;
   size_t other_count;
 };

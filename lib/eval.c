@@ -212,7 +212,8 @@ rules_matched_by_table(const struct pxc_config *cfg,
 {
   const struct pxc_request *req = v->req;
   uint32_t selectors = v->step.flags >> STEP_SELECTOR_SHIFT;
-  uint64_t key = class_key(selectors, v->chain.looping, req->agent);
+  uint64_t key =
+      class_key(selectors, v->chain.looping, req->agent) & cfg->key_used;
   size_t n = (cfg->rule_count + 63) / 64, matched = 0;
   unsigned arches = req->arch_count < PXC_MAX_ARCH ? req->arch_count
                                                    : PXC_MAX_ARCH;
