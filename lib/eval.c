@@ -245,21 +245,18 @@ rules_matched_by_table(const struct pxc_config *cfg,
   return matched;
 }
 
-size_t
-pxc_rules_matched(const struct pxc_config *cfg,
-                  const struct pxc_verdict *verdict, uint64_t *bits,
-                  size_t words)
+/* pxc_rules_matched() on a config without the tables (not finished, or
+   no rules): each rule tested in turn.  Kept out of line so that the
+   table path saves no registers for it. */
+static __attribute__((noinline, cold)) size_t
+rules_matched_by_walk(const struct pxc_config *cfg,
+                      const struct pxc_verdict *verdict, uint64_t *bits,
+                      size_t words)
 {
   const struct pxc_request *req = verdict ? verdict->req : NULL;
-  size_t i = 0, n, matched = 0;
-  uint32_t selectors;
+  size_t i = 0, n = cfg && req ? cfg->rule_count : 0, matched = 0;
+  uint32_t selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
 
-  if (!bits)
-    return 0;
-  if (cfg && req && cfg->rule_count && cfg->match_words)
-    return rules_matched_by_table(cfg, verdict, bits, words);
-  n = cfg && req ? cfg->rule_count : 0;
-  selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
   /* each word built in a register and stored once; past the rules, 0 */
   for (size_t k = 0; k < words; k++) {
     size_t end = n - i < 64 ? n : i + 64;
@@ -273,4 +270,16 @@ pxc_rules_matched(const struct pxc_config *cfg,
     bits[k] = word;
   }
   return matched;
+}
+
+size_t
+pxc_rules_matched(const struct pxc_config *cfg,
+                  const struct pxc_verdict *verdict, uint64_t *bits,
+                  size_t words)
+{
+  if (!bits)
+    return 0;
+  if (cfg && verdict && verdict->req && cfg->rule_count && cfg->match_words)
+    return rules_matched_by_table(cfg, verdict, bits, words);
+  return rules_matched_by_walk(cfg, verdict, bits, words);
 }
