@@ -738,6 +738,72 @@ arch_low_bits(const struct rule *r)
   return bits;
 }
 
+/* The key bits (class_key()) that accept rule R when the table holds
+   it: a class rule's selectors and agents, the guard's loop bit. */
+static uint64_t
+rule_key(const struct rule *r)
+{
+  if (r->kind == RULE_GUARD)
+    return UINT64_C(1) << KEY_LOOPING;
+  return r->u.cls.selectors | (uint64_t)r->u.cls.agents << 32;
+}
+
+/* True if arch rule R has a code from 64 on: the table cannot hold it. */
+static bool
+arch_has_high_code(const struct rule *r)
+{
+  for (unsigned k = 0; k < r->u.arch.code_count; k++)
+    if (r->u.arch.codes[k] >= 64)
+      return true;
+  return false;
+}
+
+/* The tables of pxc_rules_matched() (struct pxc_config): a class or
+   guard rule matches when any key bit of the request is one of its own,
+   an arch rule (codes below 64) when any code of the request is, so
+   OR-ing the entries of the request's key bits and codes gives its word
+   at once.  Returns -1 if out of memory. */
+static int
+build_match_tables(struct pxc_config *cfg)
+{
+  size_t words = (cfg->rule_count + 63) / 64;
+
+  cfg->match_words = calloc(words ? words * MATCH_ROW : 1, sizeof(uint64_t));
+  cfg->other_rules = calloc(cfg->rule_count ? cfg->rule_count : 1,
+                            sizeof(size_t));
+  if (!cfg->match_words || !cfg->other_rules) {
+    free(cfg->match_words);
+    free(cfg->other_rules);
+    cfg->match_words = NULL;
+    cfg->other_rules = NULL;
+    return -1;
+  }
+  cfg->other_count = 0;
+  cfg->key_used = 0;
+  for (size_t i = 0; i < cfg->rule_count; i++) {
+    const struct rule *r = &cfg->rules[i];
+    uint64_t *row = &cfg->match_words[i / 64 * MATCH_ROW];
+    uint64_t key, bit = UINT64_C(1) << (i % 64);
+
+    if (r->kind == RULE_ARCH && !arch_has_high_code(r)) {
+      for (unsigned c = 0; c < 64; c++)
+        if (r->u.arch.low >> c & 1)
+          row[64 + c] |= bit;
+      continue;
+    }
+    if (r->kind != RULE_CLASS && r->kind != RULE_GUARD) {
+      cfg->other_rules[cfg->other_count++] = i;
+      continue;
+    }
+    key = rule_key(r);
+    cfg->key_used |= key;
+    for (unsigned b = 0; b < 64; b++)
+      if (key >> b & 1)
+        row[b] |= bit;
+  }
+  return 0;
+}
+
 int
 pxc_config_finish(struct pxc_config *cfg, char *errbuf, size_t errlen)
 {
@@ -760,6 +826,8 @@ pxc_config_finish(struct pxc_config *cfg, char *errbuf, size_t errlen)
   for (size_t i = 0; i < cfg->rule_count; i++)
     if (cfg->rules[i].kind == RULE_ARCH)
       cfg->rules[i].u.arch.low = arch_low_bits(&cfg->rules[i]);
+  if (build_match_tables(cfg) < 0)
+    return fail(&e, "out of memory");
   if (!cfg->has_guard) {
     cfg->window = CHAIN_DEFAULT_WINDOW;
     cfg->capacity = CHAIN_DEFAULT_CAPACITY;
@@ -792,6 +860,8 @@ pxc_config_free(struct pxc_config *cfg)
   }
   free(cfg->rules);
   free(cfg->identities);
+  free(cfg->match_words);
+  free(cfg->other_rules);
   free(cfg);
 }
 

@@ -135,7 +135,32 @@ struct pxc_config {
   uint32_t window;   /* chain window, seconds */
   uint32_t capacity; /* chain table size, clients */
   const char *guard_tag; /* the guard rule's tag, NULL without a guard */
+  /* made by pxc_config_finish(), for pxc_rules_matched(): for word K
+     of the rules, entry K * MATCH_ROW + B holds the rules of that word
+     that key bit B accepts (class_key(): a class rule's selectors and
+     agents, the guard's loop), and entry K * MATCH_ROW + 64 + C the arch
+     rules that code C (< 64) matches; the other rules are tested one by
+     one, their indexes in other_rules */
+  uint64_t *match_words;
+  uint64_t key_used; /* the key bits some rule of the table has */
+  size_t *other_rules;
+  size_t other_count;
 };
+
+#define MATCH_ROW 128
+#define KEY_LOOPING 31 /* the key bit of a looping client: the guard's */
+
+_Static_assert(SELECTOR_COUNT <= KEY_LOOPING, "the loop bit is past the selectors");
+
+/* The key of a judged request in match_words: its selector bits, the
+   loop bit if the tracker judged it looping, and its agent's bit from
+   bit 32 on (none past the agents). */
+static inline uint64_t
+class_key(uint32_t selectors, bool looping, unsigned agent)
+{
+  return selectors | (uint32_t)looping << KEY_LOOPING |
+         (agent < 32 ? UINT64_C(1) << 32 << agent : 0);
+}
 
 /* The operator's text (">=") of a version test. */
 const char *version_op_text(enum version_op op);

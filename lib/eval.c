@@ -199,17 +199,64 @@ pxc_rule_matches(const struct pxc_config *cfg, size_t i,
                       verdict->step.flags >> STEP_SELECTOR_SHIFT);
 }
 
-size_t
-pxc_rules_matched(const struct pxc_config *cfg,
-                  const struct pxc_verdict *verdict, uint64_t *bits,
-                  size_t words)
+/* pxc_rules_matched() on a finished config: each word ORs the rules of
+   the request's key bits and arch codes from the config's tables
+   (build_match_tables()), then the other rules are tested one by one.
+   The same answers as rule_matches(): a class rule matches when any key
+   bit of the request is one of the rule's, an arch rule when any code
+   is, the guard when the client loops. */
+static size_t
+rules_matched_by_table(const struct pxc_config *cfg,
+                       const struct pxc_verdict *v, uint64_t *bits,
+                       size_t words)
+{
+  const struct pxc_request *req = v->req;
+  uint32_t selectors = v->step.flags >> STEP_SELECTOR_SHIFT;
+  uint64_t key =
+      class_key(selectors, v->chain.looping, req->agent) & cfg->key_used;
+  size_t n = (cfg->rule_count + 63) / 64, matched = 0;
+  unsigned arches = req->arch_count < PXC_MAX_ARCH ? req->arch_count
+                                                   : PXC_MAX_ARCH;
+
+  for (size_t k = 0; k < words; k++) {
+    const uint64_t *row = &cfg->match_words[k * MATCH_ROW];
+    uint64_t word = 0;
+
+    if (k < n) {
+      for (uint64_t rest = key; rest; rest &= rest - 1)
+        word |= row[__builtin_ctzll(rest)];
+      for (unsigned a = 0; a < arches; a++)
+        if (req->arch_list[a] < 64)
+          word |= row[64 + req->arch_list[a]];
+    }
+    bits[k] = word;
+  }
+  for (size_t j = 0; j < cfg->other_count; j++) {
+    size_t i = cfg->other_rules[j];
+
+    if (i / 64 >= words)
+      break;
+    if (rule_matches(&cfg->rules[i], v, req, selectors))
+      bits[i / 64] |= UINT64_C(1) << (i % 64);
+  }
+  for (size_t k = 0; k < words; k++)
+    for (uint64_t rest = bits[k]; rest; rest &= rest - 1)
+      matched++;
+  return matched;
+}
+
+/* pxc_rules_matched() on a config without the tables (not finished, or
+   no rules): each rule tested in turn.  Kept out of line so that the
+   table path saves no registers for it. */
+static __attribute__((noinline, cold)) size_t
+rules_matched_by_walk(const struct pxc_config *cfg,
+                      const struct pxc_verdict *verdict, uint64_t *bits,
+                      size_t words)
 {
   const struct pxc_request *req = verdict ? verdict->req : NULL;
   size_t i = 0, n = cfg && req ? cfg->rule_count : 0, matched = 0;
   uint32_t selectors = req ? verdict->step.flags >> STEP_SELECTOR_SHIFT : 0;
 
-  if (!bits)
-    return 0;
   /* each word built in a register and stored once; past the rules, 0 */
   for (size_t k = 0; k < words; k++) {
     size_t end = n - i < 64 ? n : i + 64;
@@ -223,4 +270,16 @@ pxc_rules_matched(const struct pxc_config *cfg,
     bits[k] = word;
   }
   return matched;
+}
+
+size_t
+pxc_rules_matched(const struct pxc_config *cfg,
+                  const struct pxc_verdict *verdict, uint64_t *bits,
+                  size_t words)
+{
+  if (!bits)
+    return 0;
+  if (cfg && verdict && verdict->req && cfg->rule_count && cfg->match_words)
+    return rules_matched_by_table(cfg, verdict, bits, words);
+  return rules_matched_by_walk(cfg, verdict, bits, words);
 }
