@@ -4,11 +4,9 @@
 --hex, other link types and damaged capture files."""
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
@@ -88,19 +86,7 @@ FIELD = [
 ]
 
 
-class Explain(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
+class Explain(testing.TempDirTest):
     def test_json_keys_and_values_seabios(self):
         reqs = explain_json(capture("a-seabios-virtio"))
         self.assertEqual([r["msg"] for r in reqs], ["DISCOVER", "DISCOVER", "REQUEST"])

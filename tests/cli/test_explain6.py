@@ -7,11 +7,9 @@ layouts of shared/research/dhcpv6.md §2 (EDK2 PxeBcDhcp6.c, iPXE
 dhcpv6.c, U-Boot net/dhcpv6.c)."""
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
@@ -99,19 +97,7 @@ def explain_json(*args):
     return [json.loads(l) for l in run("explain", "--json", *args).stdout.splitlines()]
 
 
-class Explain6(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def write(self, name, data):
-        path = os.path.join(self.tmp, name)
-        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
-            f.write(data)
-        return path
-
+class Explain6(testing.TempDirTest):
     def dual_capture(self):
         """EDK2 PXEv6 SOLICIT, the server's ADVERTISE, iPXE's SOLICIT
         (a hop-by-hop header in front of UDP), a relayed iPXE SOLICIT with

@@ -5,7 +5,6 @@ directive parser, and a dnsmasq.conf's pxeclass lines with their file and
 line (conf-file and conf-dir followed), identities, guard and errors."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,19 +142,7 @@ class Facts(unittest.TestCase):
             pyfacts.arch_code("efi-x65")
 
 
-class Config(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp()
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp)
-
-    def write(self, name, text):
-        path = os.path.join(self.tmp, name)
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
+class Config(testing.TempDirTest):
     def config(self, path):
         p = run("config", "--json", path)
         self.assertEqual(p.returncode, 0, p.stderr)

@@ -11,12 +11,32 @@ whose every test was then skipped exits 77, meson's "skipped".
 import os
 import shutil
 import sys
+import tempfile
 import unittest
 
 # Network namespaces need root and iproute2's `ip`.
 CAN_USE_NAMESPACES = os.geteuid() == 0 and shutil.which("ip") is not None
 needs_namespaces = unittest.skipUnless(CAN_USE_NAMESPACES,
                                        "needs root and iproute2 (network namespaces)")
+
+class TempDirTest(unittest.TestCase):
+    """A test case with a fresh directory per test (self.tmp), removed
+    after it, and write() to put a file in it."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, name, data):
+        """Write DATA (text or bytes) to NAME in the test's directory;
+        returns its path."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "wb" if isinstance(data, bytes) else "w") as f:
+            f.write(data)
+        return path
+
 
 # meson's exit status for a skipped test.
 EXIT_SKIPPED = 77
