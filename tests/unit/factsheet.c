@@ -39,7 +39,14 @@ static const char *const skipped_program_keys[] = {
 
 /* Lines of a machine block (the C tests build for a machine of their own). */
 static const char *const machine_keys[] = {
-    "title", "mac", "uuid", "busid", "program",
+    "title", "mac", "uuid", "busid", "program", "program6",
+};
+
+/* Lines of a program6 block: the lab's DHCPv6 programs (the C tests build
+   DHCPv4 DISCOVERs only, and read their v6 packets from the captures). */
+static const char *const program6_keys[] = {
+    "kind", "label", "arch", "source", "iaid", "xid", "option6",
+    "request-order6", "request-ia",
 };
 
 /* "PATH:LINE: message" into the reader's error buffer; returns -1. */
@@ -257,13 +264,16 @@ sheet_line(struct sheet_reader *r, struct sheet *sh, char *line,
     if (*in_block && key_in(key, machine_keys,
                             sizeof(machine_keys) / sizeof(machine_keys[0])))
       return 0;
+    if (*in_block && key_in(key, program6_keys,
+                            sizeof(program6_keys) / sizeof(program6_keys[0])))
+      return 0;
     return sheet_error(r, "unexpected line '%s'", key);
   }
   *current = NULL;
   *in_block = true;
   if (strcmp(key, "program") == 0)
     return (*current = add_program(r, sh, rest)) ? 0 : -1;
-  if (strcmp(key, "machine") == 0)
+  if (strcmp(key, "machine") == 0 || strcmp(key, "program6") == 0)
     return 0;
   if (strcmp(key, "identity") == 0) {
     *in_block = false;

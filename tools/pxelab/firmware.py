@@ -58,6 +58,22 @@ class Program:
 
 
 @dataclass
+class Program6:
+    """One `program6` block: a boot program's DHCPv6 requests (dhcp6.py
+    builds them)."""
+    name: str
+    kind: str = None
+    label: str = None
+    arch: str = None
+    source: str = ""
+    iaid: str = "random"       # random (EDK2) or crc32-mac (iPXE)
+    xid: str = "session"       # per-message (EDK2) or session (iPXE)
+    options: list = field(default_factory=list)          # [Option], SOLICIT order
+    request_order: list = None                            # [code]; 2 = server id
+    request_ia: str = "zero"   # copy: a REQUEST repeats the advertised T1/T2, lifetimes
+
+
+@dataclass
 class Machine:
     """One `machine` block: a client of the lab (group 'lab') or of the
     network tests (group 'net'): hardware and the program it boots."""
@@ -68,11 +84,13 @@ class Machine:
     uuid: str = None
     busid: str = None          # 'pci:8086:100e'
     program: str = None
+    program6: str = None       # its DHCPv6 program (None: DHCPv4 only)
 
 
 @dataclass
 class Sheet:
     programs: dict = field(default_factory=dict)          # name -> Program
+    programs6: dict = field(default_factory=dict)         # name -> Program6
     machines: list = field(default_factory=list)          # [Machine]
     identities: list = field(default_factory=list)        # dhcp-ipxe-own values
 
@@ -141,9 +159,24 @@ def _text_aware_split(rest):
     return rest.split()
 
 
+def _program6_line(program, key, rest, where):
+    """Apply one indented line of a program6 block."""
+    if key in ("kind", "label", "arch", "source", "iaid", "xid", "request-ia"):
+        key = key.replace("-", "_")
+        setattr(program, key, rest)
+    elif key == "option6":
+        words = rest.split(None, 3) if " vendor-class " in f" {rest} " else \
+            rest.split(None, 2)
+        program.options.append(_option(words, where))
+    elif key == "request-order6":
+        program.request_order = [_number(w) for w in rest.split()]
+    else:
+        raise SheetError(f"{where}: unknown program6 line '{key}'")
+
+
 def _machine_line(machine, key, rest, where):
     """Apply one indented line of a machine block."""
-    if key in ("title", "mac", "uuid", "busid", "program"):
+    if key in ("title", "mac", "uuid", "busid", "program", "program6"):
         setattr(machine, key, rest)
     else:
         raise SheetError(f"{where}: unknown machine line '{key}'")
@@ -163,6 +196,9 @@ def parse(text, name="firmware.sheet"):
             if key == "program":
                 block = Program(rest)
                 sheet.programs[rest] = block
+            elif key == "program6":
+                block = Program6(rest)
+                sheet.programs6[rest] = block
             elif key == "machine":
                 group, _, mname = rest.partition(" ")
                 block = Machine(group, mname.strip())
@@ -174,11 +210,18 @@ def parse(text, name="firmware.sheet"):
                 raise SheetError(f"{where}: unknown block '{key}'")
         elif isinstance(block, Program):
             _program_line(block, key, rest, where)
+        elif isinstance(block, Program6):
+            _program6_line(block, key, rest, where)
         elif isinstance(block, Machine):
             _machine_line(block, key, rest, where)
         else:
             raise SheetError(f"{where}: indented line outside a block")
     for machine in sheet.machines:
+        if machine.program6 is not None and machine.program6 not in sheet.programs6:
+            raise SheetError(f"{name}: machine {machine.name} runs unknown program6 "
+                             f"{machine.program6}")
+        if machine.program is None and machine.program6 is not None:
+            continue
         if machine.program not in sheet.programs and machine.program != "own":
             raise SheetError(f"{name}: machine {machine.name} runs unknown program "
                              f"{machine.program}")
