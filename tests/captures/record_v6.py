@@ -31,13 +31,12 @@ sys.path.insert(0, str(REPO / "tools"))
 sys.path.insert(0, str(REPO / "tests" / "firmware"))
 
 from pxelab import pcap, qemu  # noqa: E402
-from pxelab.netns import Topology  # noqa: E402
+from pxelab.netns import SERVER_IPV6, Topology  # noqa: E402
 from pxelab.servers import Dnsmasq, wait_until  # noqa: E402
 import scenarios  # noqa: E402
 
 STOCK_DNSMASQ = "/usr/sbin/dnsmasq"
 TCPDUMP_FILTER = "udp and (port 546 or port 547 or port 67 or port 68 or port 4011)"
-SERVER_IPV6 = "fd77::1/64"
 # OVMF with IPv4 PXE off: the first network boot option is PXEv6.
 OVMF_PXE6 = qemu.Profile("ovmf-pxe6-virtio", "virtio-net-pci", True, "pc", "",
                          (("opt/org.tianocore/IPv4PXESupport", "n"),),

@@ -43,14 +43,13 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
 from pxelab import firmware, qemu  # noqa: E402
-from pxelab.netns import Topology  # noqa: E402
+from pxelab.netns import SERVER_IPV6, Topology  # noqa: E402
 from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import debian_boot  # noqa: E402
 
 SERVER_IP = "10.77.0.1"
-SERVER_IPV6 = "fd77::1/64"
 PEER_ADDR = "10.77.0.2/24"
 TAP = "tap0"
 DEBIAN_IPXE_DIR = "/usr/lib/ipxe"

@@ -74,6 +74,9 @@ class Stage:
     server: str = None           # the DHCP server that leased the address
     log: list = field(default_factory=list)
     tags: list = field(default_factory=list)
+    family: str = "v4"           # what the stage asked: v4, v6, v4+v6 (boot6.py)
+    file_family: str = None      # whose answer named the file (dual stack: v4 wins)
+    address6: str = None         # the DHCPv6 lease
 
     def name(self):
         """The label for the chain line."""
@@ -132,7 +135,7 @@ class Player:
         """Play the chain to its end; returns a Chain."""
         started = time.monotonic()
         chain = Chain(self.machine)
-        program = self.machine.firmware
+        program = self.first_program()
         while True:
             stage = Stage(program)
             chain.stages.append(stage)
@@ -144,6 +147,10 @@ class Player:
                 break
         chain.seconds = time.monotonic() - started
         return chain
+
+    def first_program(self):
+        """What the machine's firmware runs (boot6.Player6: both families)."""
+        return self.machine.firmware
 
     def _play_stage(self, stage, chain):
         """DHCP, fetch and judge one stage; the next Program, or None with
@@ -398,7 +405,7 @@ class Player:
         if URL_RE.match(name):
             parts = urllib.parse.urlsplit(name)
             server, path = self.resolve_host(parts.hostname), parts.path
-        stage.fetch = f"tftp://{server}/{path.lstrip('/')}"
+        stage.fetch = f"tftp://{_host(server)}/{path.lstrip('/')}"
         if not server or server == "0.0.0.0":
             raise DeadEnd(f"fetch failed: no TFTP server for {path} (next-server 0.0.0.0)")
         return tftp_fetch(self.client.node.ns, server, path, timeout=1.0, retries=2).data
@@ -409,8 +416,8 @@ class Player:
         parts = urllib.parse.urlsplit(name)
         address = self.resolve_host(parts.hostname)
         port = f":{parts.port}" if parts.port else ""
-        url = f"http://{address}{port}{parts.path or '/'}" + (f"?{parts.query}" if parts.query
-                                                               else "")
+        url = f"http://{_host(address)}{port}{parts.path or '/'}" + (
+            f"?{parts.query}" if parts.query else "")
         stage.fetch = name
         response = http_get(self.client.node.ns, url, timeout=FETCH_TIMEOUT,
                             headers={"Host": parts.netloc})
@@ -439,6 +446,11 @@ def expand_settings(name, machine, ip=None):
 
 
 # ------------------------------------------------------------------ helpers
+def _host(address):
+    """An address as a URL host: an IPv6 literal in brackets."""
+    return f"[{address}]" if address and ":" in address else address
+
+
 def _address_offer(offers, program):
     """The offer a program takes: the first with an address (HTTP Boot
     prefers one that echoes HTTPClient and has a URL, as EDK2 ranks them)."""

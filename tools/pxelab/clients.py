@@ -14,7 +14,7 @@ dnsmasq network tests read too; its header says where the bytes come from.
 
 from dataclasses import dataclass, field, replace
 
-from . import dhcp, facts, firmware
+from . import dhcp, dhcp6, facts, firmware
 
 # Option codes used below (decimal, as DHCP names them).
 MAX_SIZE, PARAMS, VENDOR_CLASS, CLIENT_ID, USER_CLASS = 57, 55, 60, 61, 77
@@ -115,7 +115,13 @@ class Machine:
     mac: str
     uuid: str
     busid: tuple            # (bus type, vendor, device) of the NIC
-    firmware: Program
+    firmware: Program       # None: it asks DHCPv6 only
+    firmware6: object = None   # its dhcp6.Program6 (None: DHCPv4 only)
+
+    @property
+    def families(self):
+        """'v4', 'v6' or 'v4+v6': what its firmware asks."""
+        return "+".join(f for f, p in (("v4", self.firmware), ("v6", self.firmware6)) if p)
 
     def with_identity(self, program):
         """`program` with this machine's MAC, UUID and NIC filled in."""
@@ -295,11 +301,12 @@ def machines(own_program=None):
     for entry in firmware.load().machines:
         if entry.group != "lab":
             continue
+        runs6 = dhcp6.program6(entry.program6) if entry.program6 else None
         runs = own_program or ipxe_build("bios") if entry.program == "own" else \
-            program(entry.program)
-        machine = Machine(entry.name, entry.title, runs.arch, entry.mac, entry.uuid,
-                          firmware.parse_busid(entry.busid), runs)
-        result.append(replace(machine, firmware=machine.with_identity(runs)))
+            program(entry.program) if entry.program else None
+        machine = Machine(entry.name, entry.title, (runs or runs6).arch, entry.mac, entry.uuid,
+                          firmware.parse_busid(entry.busid), runs, runs6)
+        result.append(replace(machine, firmware=runs and machine.with_identity(runs)))
     return result
 
 

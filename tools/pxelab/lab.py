@@ -39,7 +39,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from . import boot, clients, facts, labconf, standins
+from . import boot, clients, facts, lab6, labconf, standins
 from .dhcp import DhcpClient
 from .netns import Topology
 from .servers import Dnsmasq, HttpFileServer, ServerError
@@ -99,6 +99,7 @@ class Lab:
         os.makedirs(confdir)
         try:
             self.config = labconf.load(self.config_path, confdir)
+            lab6.learn(self.config)
         except labconf.ConfigError as exc:
             raise LabError(str(exc), EXIT_CONFIG)
         self.tftp_root = os.path.join(self.workdir, "tftp")
@@ -128,7 +129,7 @@ class Lab:
         own = self.own_build("bios")
         every = clients.machines(own)
         if not self.machine_names:
-            return every
+            return lab6.default_machines(every, self.config)
         unknown = set(self.machine_names) - {m.name for m in every}
         if unknown:
             raise LabError(f"unknown client type(s) {', '.join(sorted(unknown))} (known: "
@@ -158,7 +159,7 @@ class Lab:
                 continue
             seen.add(name)
             standin = standins.decide(name, self.overrides)
-            is_url = bool(labconf.URL_RE.match(name))
+            is_url = bool(labconf.URL_RE.match(name)) and not name.lower().startswith("tftp://")
             root = self.http_root if is_url else self.tftp_root
             variants = {boot.expand_settings(name, m) for m in self.machines} \
                 if "${" in name else {name}
@@ -212,7 +213,8 @@ class Lab:
         result.notes = self._notes()
         peers = (labconf.peer_address(self.config, self.server_addr),) if self.config.proxy \
             else ()
-        extras = labconf.extra_addresses(self.config, self.server_addr)
+        extras = labconf.extra_addresses(self.config, self.server_addr) + \
+            list(lab6.bridge_addresses(self.config))
         with Topology(clients=len(self.machines), client_macs=[m.mac for m in self.machines],
                       server_addr=self.server_addr, server_extra=tuple(extras),
                       peers=peers) as topo:
@@ -230,8 +232,9 @@ class Lab:
     def _notes(self):
         """Remarks on the config the lab had to make."""
         notes = []
-        if not self.config.has_range:
+        if not self.config.has_range and not self.config.dhcp6:
             notes.append("the config has no IPv4 dhcp-range: dnsmasq answers no DHCP")
+        notes += lab6.notes(self.config)
         if self.config.proxy:
             notes.append("proxyDHCP config: a plain DHCP server next to it hands out addresses")
         if not self.config.boot_names:
@@ -246,6 +249,7 @@ class Lab:
         ports = {69}
         if self.config.has_range:
             ports.add(67)
+        ports |= lab6.wait_ports(self.config)
         workdir = os.path.join(self.workdir, "dnsmasq")
         os.makedirs(workdir)
         server = Dnsmasq(self.dnsmasq_binary, topo.server.ns, text, workdir=workdir,
@@ -279,12 +283,15 @@ class Lab:
                 port = _url_port(name)
                 if port:
                     ports.add(port)
-        return _Servers([HttpFileServer(topo.server.ns, self.http_root, port=p)
+        return _Servers([HttpFileServer(topo.server.ns, self.http_root,
+                                        address=lab6.http_address(self.config), port=p)
                          for p in sorted(ports)])
 
     def _play_all(self, topo):
         """Every machine's chain, played at the same time."""
         def play(machine, node):
+            if lab6.is_v6(machine):
+                return lab6.play(self, machine, node)
             with DhcpClient(node, mac=machine.mac) as client:
                 player = boot.Player(machine, client, self.own_build, self.config.proxy,
                                      self.resolve_host)
@@ -461,7 +468,7 @@ def chain_tokens(chain):
     for stage in chain.stages:
         via = {"4011": "[4011]", "proxy": "[proxy]", "proxy+4011": "[proxy+4011]"}.get(
             stage.via, "")
-        tokens.append(stage.name() + via)
+        tokens.append(stage.name() + via + lab6.family_suffix(stage))
         if stage.file:
             tokens.append(boot.file_label(stage.file))
     return tokens
@@ -550,7 +557,8 @@ def chain_json(chain):
         "title": chain.machine.title,
         "mac": chain.machine.mac,
         "arch": chain.machine.arch,
-        "source": chain.machine.firmware.source,
+        "source": (chain.machine.firmware or chain.machine.firmware6).source,
+        "family": chain.machine.families,
         "chain": chain_tokens(chain),
         "hops": chain.hops,
         "verdict": chain.verdict,
@@ -561,6 +569,7 @@ def chain_json(chain):
         "seconds": round(chain.seconds, 3),
         "stages": [{
             "label": s.name(), "program": s.program.label, "via": s.via,
+            "family": s.family, "file_family": s.file_family, "address6": s.address6,
             "exchanges": s.exchanges, "xids": s.xids, "address": s.address,
             "file": s.file, "next_server": s.next_server, "fetch": s.fetch,
             "fetched": {"kind": s.fetched[0], "arch": s.fetched[1]} if s.fetched else None,

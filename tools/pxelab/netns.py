@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 CLONE_NEWNET = 0x40000000
 NETNS_RUN_DIR = "/run/netns"
 DEFAULT_SERVER_ADDR = "10.77.0.1/24"
+SERVER_IPV6 = "fd77::1/64"             # the bridge's IPv6 (lab, captures, firmware tests)
 BRIDGE_NAME = "br0"
 CLIENT_IFACE = "eth0"
 

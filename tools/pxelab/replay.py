@@ -18,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from . import dhcp, pcap
-from .netns import Topology
+from .netns import SERVER_IPV6, Topology
 from .servers import Dnsmasq, set_config_option
 
 DHCP_PORTS = {dhcp.SERVER_PORT, dhcp.CLIENT_PORT, dhcp.PXE_PORT}
@@ -225,9 +225,9 @@ user=root
 group=root
 dhcp-range=10.77.0.100,10.77.0.199,255.255.255.0,10m
 """
-# The server's IPv6 address on the bridge: the loop capture's config sends
-# router advertisements for fd77::/64 (iPXE boots faster with one).
-SERVER_IPV6 = "fd77::1/64"
+# The server's IPv6 address on the bridge (netns.SERVER_IPV6): the loop
+# capture's config sends router advertisements for fd77::/64 (iPXE boots
+# faster with one).
 
 
 @dataclass

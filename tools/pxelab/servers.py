@@ -234,7 +234,8 @@ class HttpFileServer:
     """http.server on a thread, its listening socket inside a namespace.
 
     `requests` lists (method, path, status) in arrival order, so a test or the
-    lab can see which files a client fetched.
+    lab can see which files a client fetched.  ADDRESS "::" serves both
+    families (one socket, IPV6_V6ONLY off).
     """
 
     def __init__(self, ns, directory, address="0.0.0.0", port=80):
@@ -253,8 +254,12 @@ class HttpFileServer:
         self.httpd = http.server.ThreadingHTTPServer((self.address, self.port), Handler,
                                                       bind_and_activate=False)
         self.httpd.socket.close()
-        self.httpd.socket = self.ns.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in self.address else socket.AF_INET
+        self.httpd.address_family = family
+        self.httpd.socket = self.ns.socket(family, socket.SOCK_STREAM)
         self.httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            self.httpd.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         # TCPServer's bind, not HTTPServer's: that one does a getfqdn() lookup
         socketserver.TCPServer.server_bind(self.httpd)
         self.httpd.server_name, self.httpd.server_port = self.address, self.httpd.server_address[1]

@@ -57,7 +57,7 @@ def tftp_fetch(ns, server, filename, *, blksize=None, tsize=False, timeout=2.0, 
         options["blksize"] = blksize
     if tsize:
         options["tsize"] = 0
-    sock = ns.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = ns.socket(socket.AF_INET6 if ":" in server else socket.AF_INET, socket.SOCK_DGRAM)
     try:
         return _transfer(sock, (server, port), rrq_packet(filename, options=options),
                          timeout, retries)
