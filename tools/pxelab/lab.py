@@ -207,7 +207,8 @@ class Lab:
         """Prepare, start the network and servers, play every client; a LabResult."""
         started = time.monotonic()
         self.prepare()
-        result = LabResult(self.config_path, self.dnsmasq_binary, self.server_addr,
+        result = LabResult(self.config_path, self.dnsmasq_binary,
+                           " and ".join((self.server_addr,) + lab6.bridge_addresses(self.config)),
                            self.config.proxy)
         result.standins = self.written
         result.notes = self._notes()
@@ -454,7 +455,7 @@ def _tags(lines, xids):
 def _label(log):
     """'ipxe(own)' from the last classification line of a stage."""
     for line in reversed(log):
-        match = re.search(r"pxeclass: class=(\S+)(?: own=(\S+))?", line)
+        match = re.search(r"pxeclass: class=(\S+)(?: family=\S+)?(?: own=(\S+))?", line)
         if match:
             cls, own = match.groups()
             return f"{cls}({own})" if own in ("own", "vendor") else cls
