@@ -153,10 +153,13 @@ class OfflineTest(unittest.TestCase):
         self.assertEqual(clients.machine_names(),
                          ["bios-pxe", "uefi-x64-pxe", "uefi-x64-http", "arm64-pxe",
                           "arm64-http", "qemu-ipxe", "vbox-ipxe", "own-ipxe", "gpxe",
-                          "flexboot"])
+                          "flexboot", "uefi-x64-pxe6", "uefi-x64-http6", "arm64-http6",
+                          "ipxe-v6only", "ipxe-dualstack"])
         for machine in sheet.machines:
             with self.subTest(machine=machine.name):
-                if machine.group == "lab" and machine.program != "own":
+                if machine.group == "lab" and machine.program6:
+                    self.assertIn(machine.program6, sheet.programs6)
+                if machine.group == "lab" and machine.program not in ("own", None):
                     program = sheet.programs[machine.program]
                     self.assertIn(program.kind, ("pxe", "http", "ipxe", "gpxe"))
                     self.assertTrue(program.label and program.arch and program.source)
