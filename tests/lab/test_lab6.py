@@ -16,7 +16,6 @@ example for real firmware is one more line there.
 Run: PXC_CLI=build/tools/pxeclass python3 tests/lab/test_lab6.py
 """
 
-import json
 import os
 import struct
 import sys

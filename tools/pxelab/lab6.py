@@ -23,7 +23,6 @@ written for them, tftp:// ones into the TFTP root.
 """
 
 import ipaddress
-import re
 
 from . import boot6, clients, dhcp6, labconf
 from .dhcp import DhcpClient
@@ -108,7 +107,7 @@ def default_machines(every, config):
 def bridge_addresses(config):
     """Addresses the bridge gets for IPv6: the server's, and every other
     IPv6 literal the config's URLs name (/128)."""
-    if not (config.dhcp6 or any(m for m in config.stateless6)):
+    if not (config.dhcp6 or config.stateless6):
         return ()
     out = [config.server6]
     own = ipaddress.IPv6Address(server_ip6(config))
