@@ -37,18 +37,20 @@ CAPTURE_MACHINE = SimpleNamespace(uuid="00112233-4455-6677-8899-aabbccddeeff",
 V6_CLIENTS = ["uefi-x64-pxe6", "uefi-x64-http6", "arm64-http6", "ipxe-v6only",
               "ipxe-dualstack"]
 OWN6 = ["ipxe(own)[v6]", "boot.ipxe"]
+# Chains of the v6 client types through the site's iPXE to boot.ipxe.
+PXE6 = ["pxe[v6]", "ipxe.efi"] + OWN6
+HTTP6_X64 = ["http-boot[v6]", "ipxe.efi"] + OWN6
+HTTP6_ARM64 = ["http-boot[v6]", "ipxe-arm64.efi"] + OWN6
+IPXE6_ROM = ["ipxe(vendor)[v6]", "undionly.kpxe"] + OWN6
 
 # (config, --client names (none: the lab's default choice), expected chains).
-# Every chain must reach its last token with a success verdict; the v6
-# examples for real firmware are one line each.
+# Every chain must reach its last token with a success verdict, and every
+# stage must be a DHCPv6 one; an example for real firmware is one line,
+# e.g. ("examples/07-ipv6-only.conf", ("uefi-x64-pxe6",), {"uefi-x64-pxe6": PXE6}).
 V6_CONFIGS = [
-    ("examples/lab6.conf", (), {
-        "uefi-x64-pxe6": ["pxe[v6]", "ipxe.efi"] + OWN6,
-        "uefi-x64-http6": ["http-boot[v6]", "ipxe.efi"] + OWN6,
-        "arm64-http6": ["http-boot[v6]", "ipxe-arm64.efi"] + OWN6,
-        "ipxe-v6only": ["ipxe(vendor)[v6]", "undionly.kpxe"] + OWN6,
-        "ipxe-dualstack": ["ipxe(vendor)[v6]", "undionly.kpxe"] + OWN6,
-    }),
+    ("examples/lab6.conf", (), {"uefi-x64-pxe6": PXE6, "uefi-x64-http6": HTTP6_X64,
+                                "arm64-http6": HTTP6_ARM64, "ipxe-v6only": IPXE6_ROM,
+                                "ipxe-dualstack": IPXE6_ROM}),
 ]
 
 
