@@ -337,8 +337,8 @@ class Lab:
         if chain.verdict == boot.VERDICT_LOOP and not tripped:
             chain.hints.append(
                 f"the dhcp-chain-guard did not trip within {boot.HOP_LIMIT} hops" if tag else
-                "a dhcp-chain-guard=<hops>,<seconds> line and a dhcp-boot for its tag "
-                "(chain-loop) would end this loop")
+                "a dhcp-chain-guard=<hops>,<seconds> line and a dhcp-boot (DHCPv6: an "
+                "option6:bootfile-url) for its tag (chain-loop) would end this loop")
         if not tripped:
             return
         chain.guard_tripped = True
