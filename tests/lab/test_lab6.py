@@ -275,10 +275,19 @@ class LabTest6(unittest.TestCase):
     def test_dual_stack_is_one_stage_and_the_v4_file_wins(self):
         """iPXE asking both families at once: one stage per program (the
         tracker's hops agree in both families' lines), the DHCPv4 file
-        taken although DHCPv6 names another."""
+        taken although DHCPv6 names another; EDK2 PXEv6 to a dual-stack
+        iPXE is one hop across the families; a v6-only iPXE stays v6."""
         status, chains, err, _ = run_json("--config", os.path.join(CONFIGS, "dual-stack.conf"),
-                                          "--client", "ipxe-dualstack")
+                                          "--client", "ipxe-dualstack", "--client",
+                                          "uefi-x64-pxe6", "--client", "ipxe-v6only")
         self.assertEqual(status, 0, err)
+        cross = chains["uefi-x64-pxe6"]
+        self.assertEqual(cross["chain"], ["pxe[v6]", "ipxe.efi", "ipxe(own)[v4+v6]", "boot.ipxe"])
+        self.assertEqual((cross["verdict"], cross["hops"]), ("script", 1))
+        self.assertTrue(any(" own=own " in l and "hops=1 " in l and "family=" not in l
+                            for l in cross["stages"][1]["log"]), cross["stages"][1]["log"])
+        self.assertEqual(chains["ipxe-v6only"]["chain"],
+                         ["ipxe(vendor)[v6]", "undionly6.kpxe", "ipxe(own)[v6]", "boot6.ipxe"])
         chain = chains["ipxe-dualstack"]
         self.assertEqual(chain["chain"], ["ipxe(vendor)[v4+v6]", "undionly.kpxe",
                                           "ipxe(own)[v4+v6]", "boot.ipxe"])

@@ -15,7 +15,8 @@ at all, as before) and the DHCPv6 ones when it has a DHCPv6 range; so a
 config with only IPv6 ranges runs the v6 clients.  `--client NAME` plays
 any.  A v6 client's iPXE stages ask DHCPv4 too when the config has a
 DHCPv4 range (without one, the DISCOVER iPXE sends is never answered and
-the lab does not wait for it).
+the lab does not wait for it), except the v6-only iPXE's: an iPXE that
+asks DHCPv6 only (`ifconf -c ipv6`, or a link without DHCPv4) goes on so.
 
 The option-59 URLs of the config (`dhcp-option[-force]=…,option6:59,URL` or
 `option6:bootfile-url`) are boot names like dhcp-boot's: stand-ins are
@@ -159,7 +160,8 @@ def own_build(lab, arch, machine, play_v4):
 def play(lab, machine, node):
     """One v6 (or dual-stack) machine's chain."""
     play_v4 = lab.config.has_range and machine.firmware is not None
-    own_v4 = lab.config.has_range
+    own_v4 = lab.config.has_range and (machine.firmware is not None
+                                       or machine.firmware6.kind != "ipxe")
     with DhcpClient(node, mac=machine.mac) as client, dhcp6.Dhcp6Client(node) as client6:
         player = boot6.Player6(machine, client, client6,
                                lambda arch, m: own_build(lab, arch, m, own_v4),
