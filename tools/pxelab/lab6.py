@@ -17,6 +17,10 @@ any.  A v6 client's iPXE stages ask DHCPv4 too when the config has a
 DHCPv4 range (without one, the DISCOVER iPXE sends is never answered and
 the lab does not wait for it), except the v6-only iPXE's: an iPXE that
 asks DHCPv6 only (`ifconf -c ipv6`, or a link without DHCPv4) goes on so.
+(Were its chainloaded iPXE to ask DHCPv4 too, the lab's millisecond
+chainload would put that DISCOVER within the tracker's JOIN_SECONDS of
+the ROM's DHCPv6 stage, whose bytes it shares, and the tracker would take
+it for the ROM's own DHCPv4 half: lib/tracker.c.)
 
 The option-59 URLs of the config (`dhcp-option[-force]=…,option6:59,URL` or
 `option6:bootfile-url`) are boot names like dhcp-boot's: stand-ins are
