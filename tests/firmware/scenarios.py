@@ -535,20 +535,33 @@ def _ipv6_only07(name):
 
 
 def _http_boot_ipv6_08(name):
-    """08 on OVMF HTTP Boot (PXE off), no IPv4 on the link: HTTPv6 with the echo."""
+    """08 on OVMF HTTP Boot (PXE off), no IPv4 on the link: HTTPv6 takes the offer
+    only because of the HTTPClient echo in 16, fetches ipxe.efi, whose iPXE gets the script."""
     efi_url = re.escape(f"http://[{SERVER6}]/ipxe.efi")
+    http_boot = (dnsmasq(r"vendor class: 343$"),
+                 pxeclass(rf"class=http-boot family=ipv6 arch=16\(efi-x64-http\) .*{MAC_CALLER}$"),
+                 pxeclass_tags(TAG_HTTP6, TAG_X64))
+    echo = dnsmasq(r"option:\s*16 vendor-class\s+XY,HTTPClient$")
+    ipxe = (pxeclass(rf"class=ipxe family=ipv6 arch=7\(efi-x64\) user-class=iPXE {MAC_CALLER}$"),
+            pxeclass_tags(TAG_IPXE6, TAG_X64))
     return Scenario(
         name, "08-http-boot-ipv6: OVMF UEFI HTTP Boot over IPv6 (HTTPClient echo in 16) -> "
         "ipxe.efi over HTTP/IPv6 -> Debian iPXE -> script over HTTP/IPv6",
         "ovmf-httpboot", f"{EXAMPLES}/08-http-boot-ipv6.conf",
-        (pxeclass(rf"class=http-boot family=ipv6 arch=16\(efi-x64-http\) .*{MAC_CALLER}"),
-         pxeclass_tags(TAG_HTTP6, TAG_X64), dnsmasq(REPLY6), bootfile_url(efi_url),
-         pxeclass(rf"class=ipxe family=ipv6 arch=7\(efi-x64\) .*{MAC_CALLER}"),
-         pxeclass_tags(TAG_IPXE6, TAG_X64), dnsmasq(REPLY6), bootfile_url(SCRIPT6_URL),
+        (*http_boot, dnsmasq(r"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6),
+         bootfile_url(efi_url), echo,
+         *http_boot, dnsmasq(r"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6), bootfile_url(efi_url),
+         echo,
+         *ipxe, dnsmasq(r"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6), bootfile_url(SCRIPT6_URL),
+         *ipxe, dnsmasq(r"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6), bootfile_url(SCRIPT6_URL),
+         # no IPv4 answer, no TFTP; the echo never reaches iPXE
          never("dnsmasq", r"DHCPOFFER|DHCPACK|^sent /"),
+         never("dnsmasq", r"class=ipxe (?s:.*)option:\s*16 "),
          *only_http(r"/ipxe\.efi", r"/boot\.ipxe"),
-         serial(r"Start HTTP Boot over IPv6"), serial(rf"URI: {efi_url}"), serial(IPXE_BANNER),
-         serial(rf"net0: {MAC} using SNP"), *IPXE6_GOT_SCRIPT, _marker(name)),
+         serial(r"Start HTTP Boot over IPv6"), serial(rf"URI: {efi_url}"),
+         serial(r"File Size: \d+ Bytes"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using SNP"), serial(rf"net0: {LEASE6}/64 "),
+         *IPXE6_GOT_SCRIPT, _marker(name)),
         files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT + 180)
 
 
