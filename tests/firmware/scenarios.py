@@ -536,7 +536,17 @@ def _ipv6_only07(name):
 
 def _http_boot_ipv6_08(name):
     """08 on OVMF HTTP Boot (PXE off), no IPv4 on the link: HTTPv6 takes the offer
-    only because of the HTTPClient echo in 16, fetches ipxe.efi, whose iPXE gets the script."""
+    only because of the HTTPClient echo in 16, fetches ipxe.efi, whose iPXE gets the script.
+
+    The slowest boot (~90 s): OVMF tries HTTP Boot over IPv4 first and gives
+    up on it after ~60 s of unanswered DISCOVERs (tests/captures g2).  Turning
+    IPv4 off by fw_cfg (opt/org.tianocore/IPv4Support=n, which Debian's OVMF
+    2022.11 honours: no "HTTP Boot over IPv4" line) does not help: HTTPv6
+    then fails at once, "Error: Unexpected network error." at 7.7 s, without
+    a single SOLICIT of its own reaching dnsmasq (twice; once only EDK2's IP
+    stack asked).  Why was not found out; presumably HTTPv6 starts before the
+    firmware's IPv6 configuration is done, which the minute of HTTPv4 hides.
+    """
     efi_url = re.escape(f"http://[{SERVER6}]/ipxe.efi")
     http_boot = (dnsmasq(r"vendor class: 343$"),
                  pxeclass(rf"class=http-boot family=ipv6 arch=16\(efi-x64-http\) .*{MAC_CALLER}$"),
