@@ -37,11 +37,6 @@ import scenarios  # noqa: E402
 
 STOCK_DNSMASQ = "/usr/sbin/dnsmasq"
 TCPDUMP_FILTER = "udp and (port 546 or port 547 or port 67 or port 68 or port 4011)"
-# OVMF with IPv4 PXE off: the first network boot option is PXEv6.
-OVMF_PXE6 = qemu.Profile("ovmf-pxe6-virtio", "virtio-net-pci", True, "pc", "",
-                         (("opt/org.tianocore/IPv4PXESupport", "n"),),
-                         "OVMF, virtio-net without ROM, IPv4 PXE off: EDK2 PXEv6")
-PROFILES = {"ovmf-pxe6-virtio": OVMF_PXE6, **qemu.PROFILES}
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ def record(capture, binary, workdir):
                          wait_ports=capture.wait_ports)
         os.makedirs(server.workdir, exist_ok=True)
         server.start()
-        vm = qemu.VM(PROFILES[capture.profile], os.path.join(workdir, "vm"), "tap0", ns)
+        vm = qemu.VM(capture.profile, os.path.join(workdir, "vm"), "tap0", ns)
         started = time.time()
         try:
             with vm:

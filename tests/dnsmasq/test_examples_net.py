@@ -6,23 +6,34 @@ play one machine's whole chain on one MAC: the firmware asks, gets the
 iPXE binary, then the client sends what that iPXE build sends and gets the
 script.  Every step's reply is asserted, not only the last.  The proxy
 examples (03, 05b) run next to a plain stock dnsmasq handing out the
-addresses (10.77.0.2), with the port-4011 boot-server exchange.
+addresses (10.77.0.2), with the port-4011 boot-server exchange.  The IPv6
+examples (07-09) get the firmware's own SOLICITs, byte for byte from the
+captures (as test_v6_hooks_net.py sends them), from one client on fd77::/64;
+09 plays its DHCPv4 chains too.
 
 Needs root.  PXC_DNSMASQ_PATCHED, PXC_DNSMASQ_STOCK (the address server).
 """
 
 import os
+import shutil
+import struct
+import tempfile
 import unittest
 
 from netkit import (BASE_CONFIG, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
                     Lab, pxe_vendor_class, u16)
 from pxelab import dhcp, testing
+from test_v6_hooks_net import (ECHO, OPT_BOOTFILE_PARAM, OPT_BOOTFILE_URL,  # noqa: E402
+                               OPT_VENDOR_CLASS, SOLICITS, ia_address, xid_of)
+from test_v6_hooks_net import Lab as Lab6  # noqa: E402
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
 HAVE_BINARIES = testing.executable(PATCHED) and testing.executable(STOCK)
 EXAMPLES = os.path.join(ROOT, "examples")
 SCRIPT = "http://10.77.0.1/boot.ipxe"
+SCRIPT6 = "http://[fd77::1]/boot.ipxe"
+PXE6_URL = "tftp://[fd77::1]/ipxe.efi"
 
 
 def example_config(name):
@@ -84,6 +95,31 @@ class ExamplesTest(unittest.TestCase):
         ACK's boot file)."""
         proxy, address = self.proxy_stage(lab, profile)
         return proxy, self.boot_server(lab, profile, address, proxy, menu_text)
+
+    def lab6(self, name):
+        """A DHCPv6 Lab (test_v6_hooks_net) running example NAME; its TFTP
+        root is a temporary directory, removed with the test."""
+        root = tempfile.mkdtemp(prefix="pxc-ex6-")
+        self.addCleanup(shutil.rmtree, root, ignore_errors=True)
+        return Lab6(example_config(name).replace("@TFTP@", root))
+
+    def solicit(self, lab, client, url, echo=None):
+        """CLIENT's SOLICIT (a key of SOLICITS): an ADVERTISE with an
+        address, bootfile-url URL (None: none), vendor class ECHO (None:
+        none) and never a bootfile-param (EDK2 reads it as a size)."""
+        reply = lab.solicit(SOLICITS[client])
+        self.assertIsNotNone(reply, "%s: %s" % (client, lab.server.log_text()))
+        self.assertIsNotNone(ia_address(reply), client)
+        got = (reply.get(OPT_BOOTFILE_URL), reply.get(OPT_VENDOR_CLASS),
+               reply.get(OPT_BOOTFILE_PARAM))
+        self.assertEqual(got, (url and url.encode(), echo, None), client)
+        return reply
+
+    def pxeclass6(self, lab, client):
+        """The `pxeclass:` log line of CLIENT's SOLICIT."""
+        lines = lab.log_of(xid_of(SOLICITS[client]), "")
+        self.assertEqual(len(lines), 1, lab.server.log_text())
+        return lines[0]
 
     # -- the examples ---------------------------------------------------------
     def test_01_vendor_ipxe_custom_user_class(self):
@@ -217,6 +253,50 @@ class ExamplesTest(unittest.TestCase):
                                           "ipxe-arm64.efi")):
                 ack = self.boot(lab, machine(name, mac), boot_file)
                 self.assertIsNone(ack.vendor_class, name)
+
+    def test_07_ipv6_only(self):
+        with self.lab6("07-ipv6-only") as lab:
+            # EDK2's IP stack first (no class: an address, nothing to boot)
+            self.solicit(lab, "edk2-bare", None)
+            # PXEv6: tftp:// only, no PXEClient echo (port 4011), no 60
+            self.solicit(lab, "edk2-pxev6", PXE6_URL)
+            # the iPXE it loads sends PXEClient too, but class ipxe wins
+            self.solicit(lab, "ipxe-efi", SCRIPT6)
+            self.solicit(lab, "ipxe-bios", SCRIPT6)
+            # no HTTP Boot served: no URL, and never the tftp:// one
+            self.solicit(lab, "edk2-httpv6", None)
+            self.assertIn("class=ipxe family=ipv6", self.pxeclass6(lab, "ipxe-efi"))
+
+    def test_08_http_boot_ipv6(self):
+        with self.lab6("08-http-boot-ipv6") as lab:
+            # the HTTPClient echo: enterprise 0x00025859 ("XY"), then the
+            # entry HTTPClient at byte 6, where EDK2 looks
+            self.assertEqual(struct.unpack("!IH", ECHO[:6]), (0x00025859, 10))
+            self.assertEqual(ECHO[6:], b"HTTPClient")
+            self.solicit(lab, "edk2-httpv6", "http://[fd77::1]/ipxe.efi", ECHO)
+            self.solicit(lab, "edk2-httpv6-arm64", "http://[fd77::1]/ipxe-arm64.efi", ECHO)
+            self.solicit(lab, "ipxe-efi", SCRIPT6)
+            # no PXE served over IPv6: no URL, no echo (the echo is HTTP Boot's only)
+            self.solicit(lab, "edk2-pxev6", None)
+
+    def test_09_dual_stack(self):
+        # DHCPv4: each firmware's iPXE build, then the script
+        with self.lab("09-dual-stack") as lab:
+            self.chain(lab, (machine("pxe-bios", "52:54:00:09:00:01"), "undionly.kpxe"),
+                       (machine("qemu-ipxe", "52:54:00:09:00:01"), SCRIPT))
+            self.chain(lab, (machine("uefi-x64", "52:54:00:09:00:02"), "ipxe.efi"),
+                       (machine("ipxe-2.0-efi", "52:54:00:09:00:02"), SCRIPT))
+            self.assertFalse(lab.server.log_lines("chainload loop"))
+        # DHCPv6, one machine: PXEv6 is handed ipxe.efi, the iPXE that asks
+        # next is one hop further (the tracker runs: dhcp-chain-guard)
+        with self.lab6("09-dual-stack") as lab:
+            self.solicit(lab, "edk2-pxev6", PXE6_URL)
+            self.assertIn(" hops=0 ", self.pxeclass6(lab, "edk2-pxev6"))
+            self.solicit(lab, "ipxe-efi", SCRIPT6)
+            self.assertIn(" hops=1 ", self.pxeclass6(lab, "ipxe-efi"))
+            self.solicit(lab, "ipxe-bios", SCRIPT6)
+            self.solicit(lab, "edk2-httpv6", None)
+            self.assertFalse(lab.server.log_lines("chainload loop"))
 
     def test_lab(self):
         with self.lab("lab") as lab:

@@ -11,7 +11,10 @@ ordered regexes per observation stream.  Streams:
 
 Expectations of one stream must match in the given order, each after the end
 of the previous match; count=N needs N successive matches, count=0 means the
-pattern must not appear anywhere in the stream.  Scenarios are plain data so
+pattern must not appear anywhere in the stream.  Expectations with a
+`thread` are ordered only among those of the same thread (in_thread): two
+exchanges that run at once, such as iPXE's DHCPv4 and DHCPv6, interleave in
+one log in any order.  Scenarios are plain data so
 the same chains can be pointed at the patched dnsmasq and other configs:
 PXC_DNSMASQ picks the binary, PXC_FW_CONFIG_DIR/<name>.conf (if present)
 replaces a scenario's stock config, PXC_DNSMASQ_PEER the binary of the
@@ -36,7 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +47,8 @@ sys.path.insert(0, str(REPO / "tools"))
 
 from pxelab import firmware, qemu  # noqa: E402
 from pxelab.netns import SERVER_IPV6, Topology  # noqa: E402
-from pxelab.servers import Dnsmasq, HttpFileServer, set_config_option  # noqa: E402
+from pxelab.servers import (Dnsmasq, HttpFileServer, range_families,  # noqa: E402
+                            set_config_option)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import debian_boot  # noqa: E402
@@ -58,7 +62,10 @@ CONFIGS = Path(__file__).resolve().parent / "configs"
 BUILD_CSTM = Path(__file__).resolve().parent / "build-ipxe-cstm"
 # Lines that cut a boot by ~13 s (iPXE waits for IPv6 configuration unless a
 # router advertisement arrives) and skip dnsmasq's ping before an offer.
-SPEED_LINES = ("no-ping", "enable-ra", "dhcp-range=fd77::,ra-only,64,10m")
+# The RA-only range only where the config serves no DHCPv6 of its own (its
+# range then makes the RA, with the M flag iPXE's DHCPv6 needs).
+RA_ONLY_RANGE = "dhcp-range=fd77::,ra-only,64,10m"
+SPEED_LINES = ("no-ping", "enable-ra", RA_ONLY_RANGE)
 # What a config needs to run in the lab at all, added when its key is absent
 # (the examples leave these to the reader's dnsmasq.conf): serve only the
 # bridge, no DNS, log every DHCP decision (incl. the pxeclass lines), read
@@ -74,10 +81,14 @@ class SourceUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Expect:
-    """One step of a chain: `pattern` seen `count` times in `stream` (0: never)."""
+    """One step of a chain: `pattern` seen `count` times in `stream` (0: never).
+
+    thread  "" (the stream's main order) or the name of an order of its own
+    """
     stream: str
     pattern: str
     count: int = 1
+    thread: str = ""
 
 
 def dnsmasq(pattern, count=1):
@@ -103,6 +114,11 @@ def serial(pattern, count=1):
 def never(stream, pattern):
     """A pattern that must not appear in `stream` at all."""
     return Expect(stream, pattern, 0)
+
+
+def in_thread(thread, *expects):
+    """`expects`, ordered among themselves only (not against the rest of their stream)."""
+    return tuple(replace(expect, thread=thread) for expect in expects)
 
 
 @dataclass(frozen=True)
@@ -224,9 +240,9 @@ def bootfile(name):
     return dnsmasq(rf"option: 67 bootfile-name\s+{name}$")
 
 
-def sent_once(file_regex):
-    """The TFTP download of a file, and never a second one."""
-    return (dnsmasq(TFTP_SENT.format(file_regex)),
+def sent_once(file_regex, sent=TFTP_SENT):
+    """The TFTP download of a file (`sent`: the line's form), and never a second one."""
+    return (dnsmasq(sent.format(file_regex)),
             never("dnsmasq", rf"sent \S*/{file_regex} (?s:.*)sent \S*/{file_regex} "))
 
 
@@ -458,6 +474,134 @@ def _guard_loop(name):
 
 
 
+# -- issue 8: the IPv6 examples on real firmware, patched dnsmasq --------------
+# DHCPv6: dnsmasq logs the options of each reply ("option:  59 …") and the
+# pxeclass hook the request's class with family=ipv6; TFTP and HTTP over
+# IPv6 from fd77::1, the server's address on the bridge (SERVER_IPV6).
+SERVER6 = SERVER_IPV6.split("/")[0]
+LEASE6 = r"fd77::1[0-9a-f][0-9a-f]"
+REPLY6 = rf"DHCPREPLY\(br0\) {LEASE6} "
+ADVERTISE6 = rf"DHCPADVERTISE\(br0\) {LEASE6} "
+TFTP6_SENT = rf"sent \S*/{{}} to {LEASE6}$"
+SCRIPT6_URL = re.escape(f"http://[{SERVER6}]/boot.ipxe")
+TAG_PXE6 = r"pxe6 \(dhcp-pxe-class=set:pxe6,pxe\)"
+TAG_IPXE6 = r"ipxe6 \(dhcp-pxe-class=set:ipxe6,ipxe\)"
+TAG_HTTP6 = r"http6 \(dhcp-pxe-class=set:http6,http-boot\)"
+MAC_CALLER = rf"mac={MAC}\(caller\)"
+
+
+def bootfile_url(url_regex):
+    """dnsmasq's log of option 59 (bootfile-url) in a DHCPv6 reply."""
+    return dnsmasq(rf"option:\s*59 bootfile-url\s+{url_regex}$")
+
+
+IPXE6_GOT_SCRIPT = (serial(rf"Filename: {SCRIPT6_URL}"), serial(rf"{SCRIPT6_URL}\.\.\. ok"),
+                    serial(r"boot\.ipxe : \d+ bytes \[script\]"))
+
+
+def _ipv6_only07(name):
+    """07 on OVMF PXEv6 (IPv4 PXE off), no IPv4 on the link: ipxe.efi by tftp://, then
+    the script over IPv6 to the iPXE it loaded (class ipxe, never handed ipxe.efi)."""
+    pxe_url = re.escape(f"tftp://[{SERVER6}]/ipxe.efi")
+    pxe = (dnsmasq(r"vendor class: 343$"),
+           pxeclass(rf"class=pxe family=ipv6 arch=7\(efi-x64\) .*{MAC_CALLER}$"),
+           pxeclass_tags(TAG_PXE6, TAG_X64))
+    ipxe = (pxeclass(rf"class=ipxe family=ipv6 arch=7\(efi-x64\) user-class=iPXE {MAC_CALLER}$"),
+            pxeclass_tags(TAG_IPXE6, TAG_X64))
+    return Scenario(
+        name, "07-ipv6-only: OVMF UEFI PXE over IPv6 -> ipxe.efi over TFTP/IPv6 -> "
+        "Debian iPXE, DHCPv6 with user class iPXE -> script over HTTP/IPv6",
+        "ovmf-pxe6-virtio", f"{EXAMPLES}/07-ipv6-only.conf",
+        (# EDK2's IP stack asks first: no class, no boot file
+         pxeclass(rf"class=none family=ipv6 .*{MAC_CALLER}$"), pxeclass_tags(),
+         # PXEv6: preference 255 (dhcp-authoritative), 59 tftp:// in both replies
+         *pxe, dnsmasq(rf"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6),
+         dnsmasq(r"option:\s*7 preference\s+255$"), bootfile_url(pxe_url),
+         *pxe, dnsmasq(rf"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6), bootfile_url(pxe_url),
+         *sent_once(r"ipxe\.efi", TFTP6_SENT),
+         *ipxe, dnsmasq(rf"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6), bootfile_url(SCRIPT6_URL),
+         *ipxe, dnsmasq(rf"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6), bootfile_url(SCRIPT6_URL),
+         # no IPv4 anywhere, no option 60 or 16 for PXEv6, iPXE never gets tftp://
+         never("dnsmasq", r"DHCPOFFER|DHCPACK|option:\s*(60|16) "),
+         never("dnsmasq", r"class=ipxe (?s:.*)bootfile-url\s+tftp://"),
+         *only_http(r"/boot\.ipxe"),
+         serial(r"Start PXE over IPv6"), serial(r"NBP filename is ipxe\.efi"),
+         serial(r"NBP file downloaded successfully"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using SNP"), serial(rf"net0: {LEASE6}/64 "),
+         *IPXE6_GOT_SCRIPT, _marker(name),
+         never("serial", r"Start PXE over IPv4|net0: 10\.")),
+        files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT)
+
+
+def _http_boot_ipv6_08(name):
+    """08 on OVMF HTTP Boot (PXE off), no IPv4 on the link: HTTPv6 takes the offer
+    only because of the HTTPClient echo in 16, fetches ipxe.efi, whose iPXE gets the script.
+
+    The slowest boot (~90 s): OVMF tries HTTP Boot over IPv4 first and gives
+    up on it after ~60 s of unanswered DISCOVERs (tests/captures g2).  Turning
+    IPv4 off by fw_cfg (opt/org.tianocore/IPv4Support=n, which Debian's OVMF
+    2022.11 honours: no "HTTP Boot over IPv4" line) does not help: HTTPv6
+    then fails at once, "Error: Unexpected network error." at 7.7 s, without
+    a single SOLICIT of its own reaching dnsmasq (twice; once only EDK2's IP
+    stack asked).  Why was not found out; presumably HTTPv6 starts before the
+    firmware's IPv6 configuration is done, which the minute of HTTPv4 hides.
+    """
+    efi_url = re.escape(f"http://[{SERVER6}]/ipxe.efi")
+    http_boot = (dnsmasq(r"vendor class: 343$"),
+                 pxeclass(rf"class=http-boot family=ipv6 arch=16\(efi-x64-http\) .*{MAC_CALLER}$"),
+                 pxeclass_tags(TAG_HTTP6, TAG_X64))
+    echo = dnsmasq(r"option:\s*16 vendor-class\s+XY,HTTPClient$")
+    ipxe = (pxeclass(rf"class=ipxe family=ipv6 arch=7\(efi-x64\) user-class=iPXE {MAC_CALLER}$"),
+            pxeclass_tags(TAG_IPXE6, TAG_X64))
+    return Scenario(
+        name, "08-http-boot-ipv6: OVMF UEFI HTTP Boot over IPv6 (HTTPClient echo in 16) -> "
+        "ipxe.efi over HTTP/IPv6 -> Debian iPXE -> script over HTTP/IPv6",
+        "ovmf-httpboot", f"{EXAMPLES}/08-http-boot-ipv6.conf",
+        (*http_boot, dnsmasq(r"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6),
+         bootfile_url(efi_url), echo,
+         *http_boot, dnsmasq(r"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6), bootfile_url(efi_url),
+         echo,
+         *ipxe, dnsmasq(r"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6), bootfile_url(SCRIPT6_URL),
+         *ipxe, dnsmasq(r"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6), bootfile_url(SCRIPT6_URL),
+         # no IPv4 answer, no TFTP; the echo never reaches iPXE
+         never("dnsmasq", r"DHCPOFFER|DHCPACK|^sent /"),
+         never("dnsmasq", r"class=ipxe (?s:.*)option:\s*16 "),
+         *only_http(r"/ipxe\.efi", r"/boot\.ipxe"),
+         serial(r"Start HTTP Boot over IPv6"), serial(rf"URI: {efi_url}"),
+         serial(r"File Size: \d+ Bytes"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using SNP"), serial(rf"net0: {LEASE6}/64 "),
+         *IPXE6_GOT_SCRIPT, _marker(name)),
+        files={"ipxe.efi": "debian-ipxe-efi"}, timeout=UEFI_TIMEOUT + 180)
+
+
+def _dual_stack09(name):
+    """09 on QEMU's iPXE ROM: DISCOVER and SOLICIT at once, one stage; the v4 script runs."""
+    summary4 = IPXE_BIOS_SUMMARY.format(busid=NIC_BUSIDS["virtio-net-pci"], uc="iPXE", own="")
+    # whichever family's hand-out the tracker recorded first: still stage 0
+    stage0 = r"0 chain=ipxe@0s(?:>boot\.ipxe)?"
+    tags = pxeclass_tags(r"ipxe \(dhcp-pxe-class=set:ipxe,ipxe\)", TAG_BIOS)
+    return Scenario(
+        name, "09-dual-stack: SeaBIOS + QEMU's iPXE ROM asks DHCPv4 and DHCPv6 at once, one "
+        "stage (hops=0 in both); both name the script, iPXE runs the IPv4 one",
+        "seabios-virtio", f"{EXAMPLES}/09-dual-stack.conf",
+        (*in_thread("v4", pxeclass(summary4, stage0), tags, dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
+                    dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"), bootfile(SCRIPT_URL),
+                    pxeclass(summary4, stage0), tags, dnsmasq(ACK), bootfile(SCRIPT_URL)),
+         *in_thread("v6", pxeclass(rf"class=ipxe family=ipv6 arch=0\(x86-bios\) user-class=iPXE "
+                                   rf"{MAC_CALLER}", stage0), tags,
+                    dnsmasq(rf"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6),
+                    bootfile_url(SCRIPT6_URL),
+                    pxeclass(r"class=ipxe family=ipv6 ", stage0), tags,
+                    dnsmasq(rf"DHCPREQUEST\(br0\) "), dnsmasq(REPLY6),
+                    bootfile_url(SCRIPT6_URL)),
+         never("dnsmasq", r"hops=[1-9]|chainload loop|^sent /|bootfile-url\s+tftp://"),
+         *only_http(r"/boot\.ipxe"),
+         ROM_STARTS, serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.1"),
+         serial(rf"net0: {LEASE6}/64 "),
+         *IPXE_GOT_SCRIPT, _marker(name), never("serial", r"Filename: http://\[")),
+        files={})
+
+
 # -- issue 10: programs after the firmware that ask DHCP themselves ------------
 # Debian's own binaries (tests/firmware/debian_boot.py): the signed shim and
 # netboot GRUB, a kernel whose initramfs runs klibc's ipconfig.
@@ -570,6 +714,12 @@ FIELD_SCENARIOS = (
     _proxy_shim_grub("o-proxy-shim-grub"),
 )
 
+IPV6_SCENARIOS = (
+    _ipv6_only07("p-ipv6only07-ovmf-pxe6"),
+    _http_boot_ipv6_08("q-httpboot6-08-ovmf"),
+    _dual_stack09("r-dualstack09-seabios"),
+)
+
 EXAMPLE_SCENARIOS = (
     _chained_02b("g-chained02b-seabios-virtio", "seabios-virtio", "virtio-net"),
     _chained_02b("g2-chained02b-seabios-e1000", "seabios-e1000", "82540em"),
@@ -582,6 +732,7 @@ EXAMPLE_SCENARIOS = (
     _proxy05b_seabios("k3-proxy05b-seabios"),
     _guard_loop("l-guard-seabios"),
     *FIELD_SCENARIOS,
+    *IPV6_SCENARIOS,
 )
 
 
@@ -750,12 +901,15 @@ def prepare_config(text, file_root, speed=True):
 
     A config that serves TFTP gets `file_root` as its root (replacing any
     tftp-root); LAB_LINES are added when their option is absent, SPEED_LINES
-    (with `speed`) when the exact line is absent.
+    (with `speed`) when the exact line is absent (the RA-only range also
+    when the config has a DHCPv6 range).
     """
     keys = {option_key(line) for line in text.splitlines()}
     if keys & {"tftp-root", "enable-tftp"}:
         text = set_config_option(text, "tftp-root", file_root)
     present = {line.strip() for line in text.splitlines()}
+    if 6 in range_families(text):
+        present.add(RA_ONLY_RANGE)
     extra = [line for line in LAB_LINES if option_key(line) not in keys]
     extra += [line for line in SPEED_LINES if speed and line not in present]
     return text.rstrip("\n") + "\n" + "".join(f"{line}\n" for line in extra)
@@ -763,9 +917,13 @@ def prepare_config(text, file_root, speed=True):
 
 # -- checking ----------------------------------------------------------------
 def check_stream(text, expects):
-    """Problems (strings) found checking ordered expectations against one stream."""
-    problems, position = [], 0
+    """Problems (strings) found checking ordered expectations against one stream.
+
+    Each thread keeps its own position; the main order is thread "".
+    """
+    problems, positions = [], {}
     for expect in expects:
+        position = positions.get(expect.thread, 0)
         if expect.count == 0:
             if re.search(expect.pattern, text, re.MULTILINE):
                 problems.append(f"{expect.stream}: unexpected /{expect.pattern}/")
@@ -777,6 +935,7 @@ def check_stream(text, expects):
                                 f"{expect.count} times after offset {position}")
                 break
             position = match.end()
+        positions[expect.thread] = position
     return problems
 
 
@@ -864,7 +1023,8 @@ def play(scenario, dnsmasq_binary, workdir):
             main_server = _start_dnsmasq(dnsmasq_binary, topo.server.ns, config_path(scenario),
                                          root, os.path.join(workdir, "dnsmasq"), speed=True)
             servers.append(main_server)
-            web = HttpFileServer(topo.server.ns, root, address=SERVER_IP, port=80).start()
+            # both families on one socket: the IPv6 scenarios fetch over IPv6
+            web = HttpFileServer(topo.server.ns, root, address="::", port=80).start()
             servers.append(web)
             vm = qemu.VM(scenario.profile, os.path.join(workdir, "vm"), TAP, topo.server.ns,
                          romfile=scenario.romfile, device_options=scenario.device_options)

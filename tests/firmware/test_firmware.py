@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
 
 import scenarios  # noqa: E402
 from pxelab import testing  # noqa: E402
-from scenarios import Expect, check_chain, dnsmasq, never, serial  # noqa: E402
+from scenarios import Expect, check_chain, dnsmasq, in_thread, never, serial  # noqa: E402
 
 
 def setUpModule():
@@ -90,6 +90,18 @@ class ChainMatcherTest(unittest.TestCase):
     def test_forbidden_pattern_fails(self):
         problems = check_chain((never("serial", "undionly"),), self.STREAMS)
         self.assertEqual(problems, ["serial: unexpected /undionly/"])
+
+    def test_threads_are_ordered_only_within_themselves(self):
+        # DHCPv4 and DHCPv6 of one iPXE interleave: each thread in order, any mix
+        log = {"dnsmasq": "DISCOVER\nSOLICIT\nOFFER\nADVERTISE\n"}
+        v4 = in_thread("v4", dnsmasq("DISCOVER"), dnsmasq("OFFER"))
+        v6 = in_thread("v6", dnsmasq("SOLICIT"), dnsmasq("ADVERTISE"))
+        self.assertEqual(check_chain((*v6, *v4), log), [])
+        # within a thread the order still holds
+        backwards = in_thread("v6", dnsmasq("ADVERTISE"), dnsmasq("SOLICIT"))
+        self.assertEqual(len(check_chain(backwards, log)), 1)
+        # and the main order is not moved by a thread
+        self.assertEqual(check_chain((*v6, dnsmasq("DISCOVER")), log), [])
 
     def test_missing_stream_fails(self):
         self.assertTrue(check_chain((Expect("http", "GET"),), self.STREAMS))
@@ -155,6 +167,16 @@ class ConfigPreparationTest(unittest.TestCase):
         self.assertIn("log-dhcp", lines)
         self.assertIn("tftp-root=/r", lines)
         self.assertNotIn("no-ping", lines)
+
+    def test_dhcpv6_config_gets_no_ra_only_range(self):
+        # its own range makes the RA (M flag); an RA-only one would compete
+        for name in ("07-ipv6-only", "08-http-boot-ipv6", "09-dual-stack"):
+            text = (scenarios.REPO / "examples" / f"{name}.conf").read_text()
+            lines = scenarios.prepare_config(text, "/r").splitlines()
+            self.assertNotIn(scenarios.RA_ONLY_RANGE, lines, name)
+            self.assertEqual(lines.count("enable-ra"), 1, name)
+        lines = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/r")
+        self.assertIn(scenarios.RA_ONLY_RANGE, lines.splitlines())
 
     def test_no_tftp_root_added_to_a_config_without_one(self):
         prepared = scenarios.prepare_config("dhcp-range=10.77.0.100,10.77.0.199\n", "/x",

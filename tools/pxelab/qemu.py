@@ -34,6 +34,9 @@ POLL_INTERVAL = 0.1
 # leaving UEFI HTTP Boot as the first network boot option.
 OVMF_NO_PXE = (("opt/org.tianocore/IPv4PXESupport", "n"),
                ("opt/org.tianocore/IPv6PXESupport", "n"))
+# PXEv4 off: OVMF tries PXEv4 first, so this leaves PXEv6 the first network
+# boot option (tests/captures g1: no minute lost to unanswered DISCOVERs).
+OVMF_PXE6_ONLY = (("opt/org.tianocore/IPv4PXESupport", "n"),)
 
 # PCI vendor:device each NIC model shows the firmware.  QEMU patches these
 # ids into its own default ROMs only; a custom ROM must carry them itself.
@@ -77,6 +80,8 @@ PROFILES = {profile.name: profile for profile in (
             "SeaBIOS + e1000 with QEMU's iPXE ROM (vendor iPXE)"),
     Profile("ovmf-pxe-virtio", "virtio-net-pci", True, "pc", "", (),
             "OVMF, virtio-net without ROM: EDK2's own UEFI PXE (arch 7)"),
+    Profile("ovmf-pxe6-virtio", "virtio-net-pci", True, "pc", "", OVMF_PXE6_ONLY,
+            "OVMF, virtio-net without ROM, IPv4 PXE off: EDK2's UEFI PXE over IPv6 (arch 7)"),
     Profile("ovmf-httpboot", "virtio-net-pci", True, "pc", "", OVMF_NO_PXE,
             "OVMF UEFI HTTP Boot (arch 16), PXE disabled by fw_cfg"),
 )}

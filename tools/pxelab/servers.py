@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 
-DHCP_PORT, TFTP_PORT, PXE_PORT, DNS_PORT = 67, 69, 4011, 53
+DHCP_PORT, TFTP_PORT, PXE_PORT, DNS_PORT, DHCP6_PORT = 67, 69, 4011, 53, 547
 
 
 class ServerError(RuntimeError):
@@ -67,19 +67,42 @@ def config_lines(config_text):
     return lines
 
 
+def range_families(config_text):
+    """The address families (4, 6) the config's dhcp-range lines serve DHCP in.
+
+    A range is IPv6 when one of its fields (tags and mode words aside) is an
+    IPv6 address: `fd77::100,fd77::1ff,64,10m`, `tag:x,::,constructor:br0`.
+    """
+    families = set()
+    for line in config_lines(config_text):
+        key, _, value = line.partition("=")
+        if key.strip() != "dhcp-range":
+            continue
+        fields = [field.strip() for field in value.split(",")]
+        addresses = [field for field in fields if not re.match(r"^(tag|set|constructor):", field)]
+        if not any(":" in field for field in addresses):
+            families.add(4)
+        elif not {"ra-only", "ra-names"} & set(fields):
+            families.add(6)         # (an RA-only range serves no DHCPv6)
+    return families
+
+
 def expected_udp_ports(config_text):
     """UDP ports a dnsmasq with this config opens at start.
 
-    67 with any dhcp-range, 4011 with pxe-service, 69 with enable-tftp, 53
-    unless port=0 (or the port given).
+    67 with an IPv4 dhcp-range, 547 with an IPv6 one, 4011 with pxe-service,
+    69 with enable-tftp, 53 unless port=0 (or the port given).
     """
     keys = {line.split("=", 1)[0]: line.split("=", 1)[-1] for line in config_lines(config_text)}
     ports = set()
     dns_port = int(keys.get("port", DNS_PORT))
     if dns_port:
         ports.add(dns_port)
-    if "dhcp-range" in keys:
+    families = range_families(config_text)
+    if 4 in families:
         ports.add(DHCP_PORT)
+    if 6 in families:
+        ports.add(DHCP6_PORT)
     if "pxe-service" in keys:
         ports.add(PXE_PORT)
     if "enable-tftp" in keys:
@@ -233,9 +256,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 class HttpFileServer:
     """http.server on a thread, its listening socket inside a namespace.
 
-    `requests` lists (method, path, status) in arrival order, so a test or the
-    lab can see which files a client fetched.  ADDRESS "::" serves both
-    families (one socket, IPV6_V6ONLY off).
+    `address` may be IPv6; "::" serves both families on one socket
+    (IPV6_V6ONLY off).  `requests` lists (method, path, status) in arrival
+    order, so a test or the lab can see which files a client fetched.
     """
 
     def __init__(self, ns, directory, address="0.0.0.0", port=80):
