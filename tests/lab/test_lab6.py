@@ -45,12 +45,22 @@ IPXE6_ROM = ["ipxe(vendor)[v6]", "undionly.kpxe"] + OWN6
 
 # (config, --client names (none: the lab's default choice), expected chains).
 # Every chain must reach its last token with a success verdict, and every
-# stage must be a DHCPv6 one; an example for real firmware is one line,
-# e.g. ("examples/07-ipv6-only.conf", ("uefi-x64-pxe6",), {"uefi-x64-pxe6": PXE6}).
+# stage must be a DHCPv6 one.
 V6_CONFIGS = [
     ("examples/lab6.conf", (), {"uefi-x64-pxe6": PXE6, "uefi-x64-http6": HTTP6_X64,
                                 "arm64-http6": HTTP6_ARM64, "ipxe-v6only": IPXE6_ROM,
                                 "ipxe-dualstack": IPXE6_ROM}),
+    # the real-firmware examples (tests/firmware scenarios p, q, r): no own
+    # identity there, so the site's iPXE is plain ipxe
+    ("examples/07-ipv6-only.conf", ("uefi-x64-pxe6", "ipxe-v6only"),
+     {"uefi-x64-pxe6": ["pxe[v6]", "ipxe.efi", "ipxe[v6]", "boot.ipxe"],
+      "ipxe-v6only": ["ipxe[v6]", "boot.ipxe"]}),
+    ("examples/08-http-boot-ipv6.conf", ("uefi-x64-http6", "arm64-http6"),
+     {"uefi-x64-http6": ["http-boot[v6]", "ipxe.efi", "ipxe[v6]", "boot.ipxe"],
+      "arm64-http6": ["http-boot[v6]", "ipxe-arm64.efi", "ipxe[v6]", "boot.ipxe"]}),
+    ("examples/09-dual-stack.conf", ("uefi-x64-pxe6", "ipxe-dualstack"),
+     {"uefi-x64-pxe6": ["pxe[v6]", "ipxe.efi", "ipxe[v4+v6]", "boot.ipxe"],
+      "ipxe-dualstack": ["ipxe[v4+v6]", "boot.ipxe"]}),
 ]
 
 
