@@ -218,11 +218,11 @@ class ExamplesTest(unittest.TestCase):
                 ack = self.boot(lab, machine(name, mac), boot_file)
                 self.assertIsNone(ack.vendor_class, name)
 
-    def test_07_proxy_shim_grub(self):
+    def test_03b_proxy_shim_grub(self):
         # the site's server with the example's fix: the boot server as
         # next server (siaddr), no boot file
         site = PLAIN_DHCP_CONFIG + f"dhcp-boot=,,{SERVER}\n"
-        with Lab(PATCHED, example_config("07-proxy-shim-grub"), peer_binary=STOCK,
+        with Lab(PATCHED, example_config("03b-proxy-shim-grub"), peer_binary=STOCK,
                  peer_config=site) as lab:
             uefi = machine("uefi-x64", "52:54:00:07:01:01")
             proxy, address, ack = lab.proxy_dora(uefi)

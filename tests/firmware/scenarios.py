@@ -533,6 +533,39 @@ def _proxy_shim_grub(name):
         scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT, stop_at=(r"grub> ", 1))
 
 
+def _proxy_shim_grub_fixed(name):
+    """o with examples/03b's fix on the site's server: GRUB reads grub.cfg from the proxy."""
+    server = re.escape(SERVER_IP)
+    return Scenario(
+        name, "examples/03b-proxy-shim-grub.conf + stock DHCP/TFTP at 10.77.0.2 naming the boot "
+        "server as next server (dhcp-boot=,,10.77.0.1): UEFI PXE -> shim -> GRUB, which reads "
+        "grub.cfg from the proxy's TFTP; its net_dhcp is answered by the site's server and "
+        "logged class=grub by the proxy",
+        "ovmf-pxe-virtio", "examples/03b-proxy-shim-grub.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK),
+                      peer(rf"next server: {server}$"),
+                      peer(rf"DHCPDISCOVER\(eth0\) {MAC}"), peer(PEER_ACK),
+                      never("peer", r"grub/")),
+         pxeclass(r"class=pxe arch=7\(efi-x64\)$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         dnsmasq(r"bootfile name: shimx64\.efi$"),
+         *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
+         dnsmasq(TFTP_SENT.format(r"grub/grub\.cfg")),
+         # GRUB's own DISCOVER and REQUEST reach the proxy, which names
+         # and tags each (the site's server answers both) and answers
+         # neither: no PXEClient, so no proxy reply, not even a log line
+         pxeclass(r"class=grub$"), pxeclass_tags(TAG_GRUB),
+         pxeclass(r"class=grub$"), pxeclass_tags(TAG_GRUB),
+         never("dnsmasq", r"DHCPOFFER|DHCPACK|DHCPDISCOVER|DHCPREQUEST"),
+         peer(GRUB_REQUESTED_OPTIONS.replace("br0", "eth0")),
+         serial(r"NBP filename is shimx64\.efi"), serial(r"Fetching Netboot Image grubx64\.efi"),
+         serial(rf"PXC-GRUB: config read from \(tftp,{server}\)/grub"),
+         serial(r"efinet\d+:dhcp 52:54:00:77:00:01 10\.77\.0\.1\d\d"), _marker(name)),
+        peer_config="tests/firmware/configs/proxy-peer-next-server.conf",
+        files={"shimx64.efi": "debian-shim", "grubx64.efi": "debian-grubnet"},
+        scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
+
+
 def _ipxe_kernel(name):
     """QEMU's iPXE ROM -> script -> Debian kernel + initramfs whose ipconfig asks: class os."""
     script = re.escape(f"http://{SERVER_IP}/boot.ipxe")
@@ -569,6 +602,7 @@ FIELD_SCENARIOS = (
     _shim_grub("m-shim-grub-ovmf-pxe"),
     _ipxe_kernel("n-ipxe-kernel-os"),
     _proxy_shim_grub("o-proxy-shim-grub"),
+    _proxy_shim_grub_fixed("o2-proxy03b-shim-grub"),
 )
 
 EXAMPLE_SCENARIOS = (

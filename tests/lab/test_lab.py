@@ -442,11 +442,11 @@ class LabRunTest(unittest.TestCase):
                               r"reads its config from the site's DHCP server")
 
     def test_proxy_shim_grub_fixed_on_the_site_server(self):
-        """examples/07 with the site's fix (its ACK names the boot server as
+        """examples/03b with the site's fix (its ACK names the boot server as
         next server): GRUB reads grub.cfg from the proxy's TFTP, its config
         asks DHCP, the site's server answers and the proxy logs class grub."""
         status, chains, err, _ = run_json(
-            "--config", os.path.join(EXAMPLES, "07-proxy-shim-grub.conf"),
+            "--config", os.path.join(EXAMPLES, "03b-proxy-shim-grub.conf"),
             "--client", "uefi-x64-pxe", "--site-next-server", "10.77.0.1")
         self.assertEqual(status, 0, err)
         chain = chains["uefi-x64-pxe"]
@@ -462,13 +462,13 @@ class LabRunTest(unittest.TestCase):
         self.assert_last_stage(chain, "grub")
         # the same config without the fix is the dead end
         status, chains, err, _ = run_json(
-            "--config", os.path.join(EXAMPLES, "07-proxy-shim-grub.conf"),
+            "--config", os.path.join(EXAMPLES, "03b-proxy-shim-grub.conf"),
             "--client", "uefi-x64-pxe")
         self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "dead-end", err)
 
     def test_site_next_server_must_be_an_address(self):
         """--site-next-server takes an IPv4 address, nothing else."""
-        status, _, err, _ = run_lab("--config", os.path.join(EXAMPLES, "07-proxy-shim-grub.conf"),
+        status, _, err, _ = run_lab("--config", os.path.join(EXAMPLES, "03b-proxy-shim-grub.conf"),
                                     "--site-next-server", "bootserver")
         self.assertNotEqual(status, 0)
         self.assertIn("--site-next-server 'bootserver': not an IPv4 address", err)

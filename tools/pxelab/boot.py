@@ -544,7 +544,7 @@ def _grub_config_missing(server, before, why):
                 f"the firmware kept), not from the boot server that sent it "
                 f"({before.next_server}): tftp://{server}/{GRUB_CONFIG}: {why}; GRUB stops "
                 f"at its prompt and never asks DHCP (the fix is on the site's server: "
-                f"next-server {before.next_server}, examples/07-proxy-shim-grub.conf)")
+                f"next-server {before.next_server}, examples/03b-proxy-shim-grub.conf)")
     return (f"GRUB reads its config from {server} (next server of the DHCPACK the firmware "
             f"kept): tftp://{server}/{GRUB_CONFIG}: {why}; GRUB stops at its prompt and "
             f"never asks DHCP")
