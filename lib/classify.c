@@ -1023,11 +1023,29 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Decisions on the whole request                                      */
 
+/*
+ * Nokia SR OS ZTP's user class is "<platform>;<TiMOS release>;ztp" (7750
+ * SR Basic System Configuration Guide, "Supported DHCP client options
+ * for ZTP": option 77 and DHCPv6 15 "platform;timos-release;ztp"), three
+ * fields, none empty.  Given one ending in ";ztp", with HEAD (LEN bytes)
+ * what comes before that: true if HEAD is two non-empty fields.  Out of
+ * line and cold: the boot programs' user classes never end so.
+ */
+static __attribute__((noinline, cold)) bool
+nokia_ztp_head(const uint8_t *head, size_t len)
+{
+  const uint8_t *semi = memchr(head, ';', len);
+
+  return semi && semi > head && semi + 1 < head + len &&
+         !memchr(semi + 1, ';', (size_t)(head + len - (semi + 1)));
+}
+
 /* What the user classes say: gPXE if one of them is exactly "gPXE",
    else iPXE if one is "iPXE", else FreeBSD's loader if one is "FreeBSD"
    (stand/libsa/bootp.c bootp_fill_request(): RFC 3004 "FreeBSD" after a
-   bare "PXEClient"), else Nokia's ZTP agent for "platform;…;ztp"; none
-   otherwise.  One pass; the agent, if one is named, goes to AGENT. */
+   bare "PXEClient"), else Nokia's ZTP agent for "<platform>;<release>;
+   ztp" (nokia_ztp_head()); none otherwise.  One pass; the agent, if one
+   is named, goes to AGENT. */
 static inline __attribute__((always_inline)) enum pxc_class
 user_class_program(const struct pxc_request *req, enum pxc_agent *agent)
 {
@@ -1041,9 +1059,8 @@ user_class_program(const struct pxc_request *req, enum pxc_agent *agent)
       ipxe |= memcmp(text, "iPXE", 4) == 0;
     } else if (len == 7) {
       freebsd |= memcmp(text, "FreeBSD", 7) == 0;
-    } else if (len >= 13) {
-      ztp |= memcmp(text, "platform;", 9) == 0 &&
-             memcmp(text + len - 4, ";ztp", 4) == 0;
+    } else if (len > 7 && memcmp(text + len - 4, ";ztp", 4) == 0) {
+      ztp |= nokia_ztp_head(text, len - 4);
     }
   }
   if (gpxe || ipxe)

@@ -380,48 +380,36 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Boot agents of switches and appliances                              */
 
-START_TEST(switch_and_bmc_agents)
-{
-  static const struct {
-    const char *vc;
-    enum pxc_agent agent;
-  } cases[] = {
-      /* ONIE design spec, onie_dhcp_vendor_class */
-      {"onie_vendor:x86_64-accton_as7326_56x-r0", PXC_AGENT_ONIE},
-      {"NOKIA:7220 IXR-D2L", PXC_AGENT_NOKIA_ZTP},
-      /* NVIDIA's out-of-band port and BMC of a BlueField DPU */
-      {"NVIDIA/BF/OOB", PXC_AGENT_BLUEFIELD_OOB},
-      {"NVIDIA/BF/BMC", PXC_AGENT_BLUEFIELD_OOB},
-      /* NVIDIA Carbide vendor_class.rs: "x86 DELL BMC OR x86 HP iLo BMC" */
-      {"iDRAC", PXC_AGENT_IDRAC},
-      {"CPQRIB3", PXC_AGENT_ILO},
-  };
-
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    start(1, cases[i].vc);
-    classify_built();
-    ASSERT_CLASS(PXC_CLASS_AGENT, cases[i].agent);
-    ck_assert_int_eq(pxc_agent_class(cases[i].agent), PXC_CLASS_AGENT);
-    ck_assert_uint_eq(req.warnings, 0);
-  }
-  ck_assert(!pxc_class_is_netboot(PXC_CLASS_AGENT));
-}
-END_TEST
-
-/* Nokia ZTP names itself in its user class too: "platform;<model>;ztp"
-   as one RFC 3004 string. */
+/* Nokia SR OS ZTP names itself in its user class too, one RFC 3004
+   string (7750 SR Basic System Configuration Guide 21.7.R1, "Supported
+   DHCP client options for ZTP": option 77 "platform;timos-release;ztp",
+   with include-user-class): the platform, the TiMOS release, "ztp". */
 START_TEST(nokia_ztp_user_class)
 {
-  static const char uc[] = "\x15platform;7220-IXR;ztp";
+  static const char *const ztp[] = {
+      "\x1d" "7750 SR-1;TiMOS-B-21.7.R1;ztp",
+      "\x1c" "platform;TiMOS-B-21.7.R1;ztp", /* the guide's words as sent */
+  };
+  static const char *const not_ztp[] = {
+      "\x14" "platform;7220-IXR;os",  /* not ;ztp at its end */
+      "\x0d" "7750 SR-1;ztp",         /* two fields */
+      "\x0f" "a;b;TiMOS-B;ztp",       /* four fields */
+      "\x0f" ";TiMOS-B-21;ztp",       /* an empty platform */
+      "\x0c" "7750 SR;;ztp",          /* an empty release */
+  };
 
-  start(1, NULL);
-  builder_option(&b, 77, uc, sizeof(uc) - 1);
-  classify_built();
-  ASSERT_CLASS(PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP);
-  /* "platform;" without ";ztp" at its end is someone else's */
-  start(1, NULL);
-  builder_option(&b, 77, "\x14platform;7220-IXR;os", 21);
-  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_NONE);
+  for (size_t i = 0; i < sizeof(ztp) / sizeof(ztp[0]); i++) {
+    start(1, NULL);
+    builder_option(&b, 77, ztp[i], strlen(ztp[i]));
+    classify_built();
+    ASSERT_CLASS(PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP);
+  }
+  for (size_t i = 0; i < sizeof(not_ztp) / sizeof(not_ztp[0]); i++) {
+    start(1, NULL);
+    builder_option(&b, 77, not_ztp[i], strlen(not_ztp[i]));
+    ck_assert_msg(classify_built()->fw_class == PXC_CLASS_NONE, "%s",
+                  not_ztp[i] + 1);
+  }
 }
 END_TEST
 
@@ -512,30 +500,64 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* The installed system and installers: class os                       */
 
-START_TEST(operating_systems)
+/*
+ * Every program named by its vendor class alone (option 60), one row
+ * each: the class it gets and the agent, the source of the string over
+ * it.  Boot agents of switches and appliances are class agent, the
+ * installed system and installers class os: both left alone by netboot.
+ */
+START_TEST(agents_by_vendor_class)
 {
   static const struct {
     const char *vc;
+    enum pxc_class cls;
     enum pxc_agent agent;
   } cases[] = {
+      /* ONIE design spec, onie_dhcp_vendor_class */
+      {"onie_vendor:x86_64-accton_as7326_56x-r0", PXC_CLASS_AGENT,
+       PXC_AGENT_ONIE},
+      /* Nokia 7750 SR Basic System Configuration Guide 21.7.R1,
+         "Supported DHCP client options for ZTP": option 60 "NOKIA:
+         FmtChassisType Strings" (SR OS's chassis type; as printed, with
+         and without the space) */
+      {"NOKIA:7750 SR-1", PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP},
+      {"NOKIA: 7750 SR-7", PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP},
+      /* NVIDIA's out-of-band port and BMC of a BlueField DPU */
+      {"NVIDIA/BF/OOB", PXC_CLASS_AGENT, PXC_AGENT_BLUEFIELD_OOB},
+      {"NVIDIA/BF/BMC", PXC_CLASS_AGENT, PXC_AGENT_BLUEFIELD_OOB},
+      /* NVIDIA Carbide vendor_class.rs: "x86 DELL BMC OR x86 HP iLo BMC" */
+      {"iDRAC", PXC_CLASS_AGENT, PXC_AGENT_IDRAC},
+      {"CPQRIB3", PXC_CLASS_AGENT, PXC_AGENT_ILO},
       /* klibc usr/kinit/ipconfig/main.c, initramfs-tools' ip=dhcp */
-      {"Linux ipconfig", PXC_AGENT_IPCONFIG},
+      {"Linux ipconfig", PXC_CLASS_OS, PXC_AGENT_IPCONFIG},
       /* busybox networking/udhcp/dhcpc.c: "udhcp "BB_VER */
-      {"udhcp 1.36.1", PXC_AGENT_UDHCPC},
+      {"udhcp 1.36.1", PXC_CLASS_OS, PXC_AGENT_UDHCPC},
       /* anaconda's dracut module: anaconda-$(uname -srm) */
-      {"anaconda-Linux 5.14.0-427.el9.x86_64 x86_64", PXC_AGENT_ANACONDA},
-      {"dhcpcd-10.0.6:Linux-6.1.0:x86_64:GenuineIntel", PXC_AGENT_DHCPCD},
-      {"MSFT 5.0", PXC_AGENT_WINDOWS},
+      {"anaconda-Linux 5.14.0-427.el9.x86_64 x86_64", PXC_CLASS_OS,
+       PXC_AGENT_ANACONDA},
+      /* dhcpcd src/dhcp-common.c dhcp_vendor(): "%s-%s:%s-%s:%s" of
+         PACKAGE, VERSION, uname's sysname, release and machine, then
+         if_machinearch()'s ":<platform>" where the OS names one */
+      {"dhcpcd-10.0.6:Linux-6.1.0-13-amd64:x86_64", PXC_CLASS_OS,
+       PXC_AGENT_DHCPCD},
+      {"dhcpcd-9.4.1:NetBSD-10.0:evbarm:aarch64", PXC_CLASS_OS,
+       PXC_AGENT_DHCPCD},
+      /* Windows Server docs, "What's new in DHCP" (Windows 10 2004):
+         "MSFT 5.0", and "MSFT 5.0 XBOX" on some devices */
+      {"MSFT 5.0", PXC_CLASS_OS, PXC_AGENT_WINDOWS},
+      {"MSFT 5.0 XBOX", PXC_CLASS_OS, PXC_AGENT_WINDOWS},
       /* NVIDIA Carbide vendor_class.rs: the BlueField DPU's OS */
-      {"nvidia-bluefield-dpu aarch64", PXC_AGENT_BLUEFIELD_OS},
+      {"nvidia-bluefield-dpu aarch64", PXC_CLASS_OS, PXC_AGENT_BLUEFIELD_OS},
   };
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     start(1, cases[i].vc);
     classify_built();
-    ASSERT_CLASS(PXC_CLASS_OS, cases[i].agent);
+    ASSERT_CLASS(cases[i].cls, cases[i].agent);
+    ck_assert_int_eq(pxc_agent_class(cases[i].agent), cases[i].cls);
     ck_assert_uint_eq(req.warnings, 0);
   }
+  ck_assert(!pxc_class_is_netboot(PXC_CLASS_AGENT));
   ck_assert(!pxc_class_is_netboot(PXC_CLASS_OS));
   /* a prefix needs all of itself: "udhcp" alone, "MSFT" alone are not */
   start(1, "udhcp");
@@ -789,13 +811,12 @@ field_suite(void)
   tcase_add_test(programs, apple_bsdp_select);
   tcase_add_test(programs, apple_bsdp_malformed);
   tcase_add_test(programs, apple_bsdp_only_for_apple);
-  tcase_add_test(programs, switch_and_bmc_agents);
   tcase_add_test(programs, nokia_ztp_user_class);
   tcase_add_test(programs, bluefield_pxe);
   tcase_add_test(programs, freebsd_pxeboot);
   tcase_add_test(programs, uroot);
   tcase_add_test(programs, flexboot_infiniband);
-  tcase_add_test(programs, operating_systems);
+  tcase_add_test(programs, agents_by_vendor_class);
   tcase_add_test(quirks, uboot_efi_swapped);
   tcase_add_test(quirks, uboot_board_0x16_is_iana);
   tcase_add_test(quirks, http_arch_as_pxe);
