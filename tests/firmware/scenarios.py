@@ -566,6 +566,31 @@ def _proxy_shim_grub_fixed(name):
         scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
 
 
+def _grub_pc(name):
+    """SeaBIOS + QEMU's iPXE ROM (the PXE stack) -> Debian's BIOS GRUB, whose net_bootp is class grub."""
+    return Scenario(
+        name, "configs/grub-pc.conf: SeaBIOS + QEMU's virtio iPXE ROM -> core.0 (Debian's BIOS "
+        "GRUB: grub-pc-bin's modules, grub-mkimage -O i386-pc-pxe, config embedded) -> GRUB's "
+        "own DHCP (net_bootp), class grub, one hop after the ROM",
+        "seabios-virtio", "tests/firmware/configs/grub-pc.conf",
+        (pxeclass(r"class=ipxe .*", r"0 chain=ipxe@0s"), dnsmasq(ACK),
+         bootfile(r"core\.0"), *sent_once(r"core\.0"),
+         pxeclass(r"class=grub", r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
+         dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         pxeclass(r"class=grub", r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS),
+         never("dnsmasq", r"pxeclass: class=(?!ipxe |grub)"),
+         # the tag keeps core.0 out of GRUB's replies: no second GRUB
+         never("dnsmasq", r"pxeclass: class=grub(?s:.*)option: 67 bootfile-name"),
+         ROM_STARTS, serial(r"^PXC-GRUB-PC: net_bootp$"),
+         serial(r"pxe\d*:dhcp 52:54:00:77:00:01 10\.77\.0\.\d+"),
+         serial(r"^PXC-GRUB-PC: done$")),
+        files={"core.0": "debian-grub-pc-core"}, stop_at=(r"^PXC-GRUB-PC: done$", 1),
+        timeout=BIOS_TIMEOUT)
+
+
 def _ipxe_kernel(name):
     """QEMU's iPXE ROM -> script -> Debian kernel + initramfs whose ipconfig asks: class os."""
     script = re.escape(f"http://{SERVER_IP}/boot.ipxe")
@@ -601,6 +626,7 @@ def _ipxe_kernel(name):
 FIELD_SCENARIOS = (
     _shim_grub("m-shim-grub-ovmf-pxe"),
     _ipxe_kernel("n-ipxe-kernel-os"),
+    _grub_pc("n2-grub-pc-seabios"),
     _proxy_shim_grub("o-proxy-shim-grub"),
     _proxy_shim_grub_fixed("o2-proxy03b-shim-grub"),
 )
@@ -758,6 +784,7 @@ FILE_SOURCES = {
     "cstm-ipxe-efi": cstm_build("ipxe.efi", "PXC_IPXE_CSTM_EFI"),
     "debian-shim": debian_package_file(debian_boot.shim),
     "debian-grubnet": debian_package_file(debian_boot.grub_net),
+    "debian-grub-pc-core": debian_package_file(debian_boot.grub_pc_core),
     "debian-kernel": debian_package_file(debian_boot.kernel),
     "debian-initramfs": debian_package_file(debian_boot.initramfs),
 }
