@@ -8,7 +8,7 @@ Debian ships them:
                  netboot GRUB; shim loads it under the name grubx64.efi
                  from the directory shim came from
   core.0         BIOS GRUB's PXE image, made here with grub-common's
-                 grub-mkimage (what grub-mknetdir runs) from grub-pc-bin's
+                 grub-mkimage (grub-mknetdir's image maker) from grub-pc-bin's
                  i386-pc modules, format i386-pc-pxe, its config embedded
                  (GRUB_PC_CONFIG: net_bootp, GRUB's own DHCP)
   vmlinuz        linux-image-amd64's kernel (Debian builds no IP_PNP into
