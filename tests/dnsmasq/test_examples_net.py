@@ -15,8 +15,8 @@ import os
 import unittest
 
 from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
-                    Lab, pxe_vendor_class, u16)
-from pxelab import dhcp, testing
+                    Lab, Profile, pxe_vendor_class, u16)
+from pxelab import dhcp, firmware, testing
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
@@ -34,6 +34,14 @@ def example_config(name):
 def machine(name, mac):
     """Profile NAME on the machine with MAC (one chain = one MAC)."""
     return PROFILES[name].with_mac(mac)
+
+
+def sheet_program(name, mac):
+    """The DISCOVER of the sheet's program NAME (no machine of its own:
+    what runs after a boot file) on the machine with MAC."""
+    program = firmware.load().programs[name]
+    return Profile(name, mac, tuple(firmware.discover_options(program)),
+                   pad_to=program.pad_to, flags=program.flags)
 
 
 @testing.needs_namespaces
@@ -233,7 +241,7 @@ class ExamplesTest(unittest.TestCase):
             self.assertEqual(self.boot_server(lab, uefi, ack.yiaddr), "shimx64.efi")
             # GRUB's net_dhcp: only the site's server offers; the proxy logs
             # and tags it (grubnetx64: secs is the xid's low half)
-            grub, xid = machine("grub", uefi.mac), dhcp.new_xid()
+            grub, xid = sheet_program("grub-net-efi", uefi.mac), dhcp.new_xid()
             replies = lab.client.exchange(grub.packet(dhcp.DISCOVER, xid, secs=xid & 0xffff),
                                           until=lambda rs: len(rs) >= 2, timeout=2.0)
             self.assertEqual([r.server_id for r in replies if r.msg_type == dhcp.OFFER], [PEER])
