@@ -916,9 +916,88 @@ read_etherboot(struct parse *ps, const uint8_t *data, size_t len)
     ps->req->errors |= PXC_ERR_ENCAP;
 }
 
-/* Option 43 of a PXE client: PXE's own sub-options (PXE 2.1; only a
+/*
+ * The BSDP sub-options a client sends (Apple's bootp, bootplib/bsdp.h
+ * bsdptag_type(); BSDPClient/BSDPClient.c BSDPClientSendListRequest()
+ * and BSDPClientSendSelectRequest()), by code: the exact length of its
+ * type, its PXC_BSDP_HAS_* bit and where its value goes.  Codes without
+ * a bit (4, 7, 9: the server's; 11, the filter list) are skipped.
+ */
+static const struct {
+  uint8_t len; /* 0: a flag, no value (10) */
+  uint8_t bit;
+  uint8_t off; /* offsetof(struct pxc_bsdp, field) */
+} bsdp_fields[] = {
+    [BSDP_MSG_TYPE] = {1, PXC_BSDP_HAS_MSG_TYPE,
+                       offsetof(struct pxc_bsdp, msg_type)},
+    [BSDP_VERSION] = {2, PXC_BSDP_HAS_VERSION,
+                      offsetof(struct pxc_bsdp, version)},
+    [BSDP_SERVER_ID] = {4, PXC_BSDP_HAS_SERVER_ID,
+                        offsetof(struct pxc_bsdp, server_id)},
+    [BSDP_REPLY_PORT] = {2, PXC_BSDP_HAS_REPLY_PORT,
+                         offsetof(struct pxc_bsdp, reply_port)},
+    [BSDP_SELECTED_IMAGE] = {4, PXC_BSDP_HAS_IMAGE_ID,
+                             offsetof(struct pxc_bsdp, image_id)},
+    [BSDP_FIRMWARE_1_0] = {0, PXC_BSDP_HAS_FIRMWARE_1_0, 0},
+    [BSDP_MAX_MESSAGE_SIZE] = {2, PXC_BSDP_HAS_MAX_SIZE,
+                               offsetof(struct pxc_bsdp, max_message_size)},
+};
+
+/* The big-endian value of LEN (0, 1, 2 or 4) bytes at DATA into the
+   field of BSDP at OFF, which is that wide. */
+static void
+bsdp_value(struct pxc_bsdp *bsdp, size_t off, const uint8_t *data, size_t len)
+{
+  struct reader r = reader_of(data, len);
+  uint8_t *field = (uint8_t *)bsdp + off;
+  uint16_t v16;
+  uint32_t v32;
+
+  if (len == 1) {
+    read_u8(&r, field);
+  } else if (len == 2 && read_be16(&r, &v16)) {
+    memcpy(field, &v16, sizeof(v16));
+  } else if (len == 4 && read_be32(&r, &v32)) {
+    memcpy(field, &v32, sizeof(v32));
+  }
+}
+
+/*
+ * Option 43 of an AAPLBSDPC client: its BSDP sub-options into REQ->bsdp
+ * (written whole here, so no other request pays for clearing it), the
+ * first of each code.  A known one of the wrong length, or one running
+ * past the option, raises PXC_ERR_BSDP and is not read.  Out of line:
+ * only Apple's requests come here.
+ */
+static __attribute__((noinline, cold)) void
+read_bsdp(struct pxc_request *req, const uint8_t *data, size_t len)
+{
+  struct reader r = reader_of(data, len);
+  struct pxc_bsdp *bsdp = &req->bsdp;
+  struct tlv sub;
+  enum tlv_step step;
+
+  memset(bsdp, 0, sizeof(*bsdp));
+  req->has_bsdp = true;
+  while ((step = tlv_next(&r, &sub)) == TLV_ITEM) {
+    if (sub.code >= COUNT(bsdp_fields) || !bsdp_fields[sub.code].bit ||
+        (bsdp->present & bsdp_fields[sub.code].bit))
+      continue;
+    if (sub.len != bsdp_fields[sub.code].len) {
+      req->errors |= PXC_ERR_BSDP;
+      continue;
+    }
+    bsdp_value(bsdp, bsdp_fields[sub.code].off, sub.data, sub.len);
+    bsdp->present |= bsdp_fields[sub.code].bit;
+  }
+  if (step == TLV_OVERRUN)
+    req->errors |= PXC_ERR_BSDP;
+}
+
+/* Option 43: PXE's own sub-options for a PXE client (PXE 2.1; only a
    client whose vendor class says PXEClient speaks them): the boot item
-   (type, layer; 4 bytes), the first one only. */
+   (type, layer; 4 bytes), the first one only; BSDP's for an AAPLBSDPC
+   client (read_bsdp()); nothing for anyone else. */
 static void
 read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 {
@@ -926,8 +1005,11 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
   struct reader r = reader_of(data, len);
   struct tlv sub;
 
-  if (ps->vendor != PXC_CLASS_PXE)
+  if (ps->vendor != PXC_CLASS_PXE) {
+    if (ps->vendor == PXC_CLASS_BSDP)
+      read_bsdp(req, data, len);
     return;
+  }
   while (!req->has_boot_item && tlv_next(&r, &sub) == TLV_ITEM) {
     struct reader v = reader_of(sub.data, sub.len);
     if (sub.code != PXE_BOOT_ITEM || sub.len != 4)
@@ -941,11 +1023,29 @@ read_pxe_options(struct parse *ps, const uint8_t *data, size_t len)
 /* ------------------------------------------------------------------ */
 /* Decisions on the whole request                                      */
 
+/*
+ * Nokia SR OS ZTP's user class is "<platform>;<TiMOS release>;ztp" (7750
+ * SR Basic System Configuration Guide, "Supported DHCP client options
+ * for ZTP": option 77 and DHCPv6 15 "platform;timos-release;ztp"), three
+ * fields, none empty.  Given one ending in ";ztp", with HEAD (LEN bytes)
+ * what comes before that: true if HEAD is two non-empty fields.  Out of
+ * line and cold: the boot programs' user classes never end so.
+ */
+static __attribute__((noinline, cold)) bool
+nokia_ztp_head(const uint8_t *head, size_t len)
+{
+  const uint8_t *semi = memchr(head, ';', len);
+
+  return semi && semi > head && semi + 1 < head + len &&
+         !memchr(semi + 1, ';', (size_t)(head + len - (semi + 1)));
+}
+
 /* What the user classes say: gPXE if one of them is exactly "gPXE",
    else iPXE if one is "iPXE", else FreeBSD's loader if one is "FreeBSD"
    (stand/libsa/bootp.c bootp_fill_request(): RFC 3004 "FreeBSD" after a
-   bare "PXEClient"), else Nokia's ZTP agent for "platform;…;ztp"; none
-   otherwise.  One pass; the agent, if one is named, goes to AGENT. */
+   bare "PXEClient"), else Nokia's ZTP agent for "<platform>;<release>;
+   ztp" (nokia_ztp_head()); none otherwise.  One pass; the agent, if one
+   is named, goes to AGENT. */
 static inline __attribute__((always_inline)) enum pxc_class
 user_class_program(const struct pxc_request *req, enum pxc_agent *agent)
 {
@@ -959,9 +1059,8 @@ user_class_program(const struct pxc_request *req, enum pxc_agent *agent)
       ipxe |= memcmp(text, "iPXE", 4) == 0;
     } else if (len == 7) {
       freebsd |= memcmp(text, "FreeBSD", 7) == 0;
-    } else if (len >= 13) {
-      ztp |= memcmp(text, "platform;", 9) == 0 &&
-             memcmp(text + len - 4, ";ztp", 4) == 0;
+    } else if (len > 7 && memcmp(text + len - 4, ";ztp", 4) == 0) {
+      ztp |= nokia_ztp_head(text, len - 4);
     }
   }
   if (gpxe || ipxe)

@@ -188,7 +188,10 @@ enum pxc_mac_source {
   X(VENDOR_CLASS, "vendor-class",                                              \
     "DHCPv6 option 16 has no enterprise number, or an empty or cut entry")     \
   X(LINK_LAYER, "link-layer",                                                  \
-    "DHCPv6 option 79 is under 3 bytes or its address over 16")
+    "DHCPv6 option 79 is under 3 bytes or its address over 16")                \
+  X(BSDP, "bsdp",                                                              \
+    "an Apple BSDP sub-option of option 43 runs past its end or has the "      \
+    "wrong length")
 
 #define PXC_WARNINGS(X)                                                        \
   X(ARCH_MISMATCH, "arch-mismatch",                                            \
@@ -330,6 +333,49 @@ struct pxc_bytes {
   size_t len;
 };
 
+/*
+ * Apple's Boot Server Discovery Protocol (NetBoot): what an AAPLBSDPC
+ * client says in option 43 (Apple's bootp, bootplib/bsdp.h bsdptag_t;
+ * BSDPClient/BSDPClient.c sends an INFORM[LIST] with sub-options 1, 2,
+ * (10,) 5, 12 (and 11), an INFORM[SELECT] with 1, 2, (10,) 5, 3, 8).
+ * X(ID, value, name): the message types of sub-option 1.
+ */
+#define PXC_BSDP_MSGS(X)                                                       \
+  X(LIST, 1, "list")                                                           \
+  X(SELECT, 2, "select")                                                       \
+  X(FAILED, 3, "failed")
+
+#define PXC_BSDP_MSG_ENUM_(id, value, name) PXC_BSDP_##id = value,
+enum pxc_bsdp_msg { PXC_BSDP_NONE = 0, PXC_BSDP_MSGS(PXC_BSDP_MSG_ENUM_) };
+#undef PXC_BSDP_MSG_ENUM_
+
+/* Name ("list") of a BSDP message type, NULL for another value. */
+PXC_PUBLIC const char *pxc_bsdp_msg_name(unsigned type);
+
+/* Which BSDP sub-options were read (struct pxc_bsdp.present). */
+enum pxc_bsdp_has {
+  PXC_BSDP_HAS_MSG_TYPE = 1u << 0,     /* 1, one byte */
+  PXC_BSDP_HAS_VERSION = 1u << 1,      /* 2, two bytes */
+  PXC_BSDP_HAS_SERVER_ID = 1u << 2,    /* 3, an IPv4 address */
+  PXC_BSDP_HAS_REPLY_PORT = 1u << 3,   /* 5, two bytes */
+  PXC_BSDP_HAS_IMAGE_ID = 1u << 4,     /* 8, four bytes */
+  PXC_BSDP_HAS_FIRMWARE_1_0 = 1u << 5, /* 10, empty: NetBoot 1.0 firmware */
+  PXC_BSDP_HAS_MAX_SIZE = 1u << 6      /* 12, two bytes */
+};
+
+/* The BSDP sub-options of a request, in host order (version 0x0101 is
+   1.1; image_id is attributes << 16 | index, attributes bit 15 install,
+   bits 8-14 the kind). */
+struct pxc_bsdp {
+  uint8_t msg_type;            /* enum pxc_bsdp_msg, 0 if not sent */
+  uint8_t present;             /* PXC_BSDP_HAS_* */
+  uint16_t version;
+  uint16_t reply_port;
+  uint16_t max_message_size;
+  uint32_t server_id;
+  uint32_t image_id;
+};
+
 /* What iPXE (or gPXE) said about itself in option 175. */
 struct pxc_ipxe {
   bool present;                /* option 175 seen */
@@ -375,6 +421,7 @@ struct pxc_request {
   /* PXE boot-server request (to port 4011, PXE 2.1 §2.2.6): option 43
      sub-option 71, the boot item the client picked from the menu */
   bool has_boot_item;
+  bool has_bsdp;                /* option 43 read as BSDP: see bsdp below */
   uint16_t boot_item_type, boot_item_layer;
 
   /* Option 97: machine UUID in canonical (RFC 4122) byte order */
@@ -426,6 +473,10 @@ struct pxc_request {
   uint8_t duid[PXC_DUID_MAX];
   uint8_t link_address[16], peer_address[16];
   uint8_t interface_id[PXC_IFACE_ID_MAX];
+
+  /* Apple BSDP: option 43 of an AAPLBSDPC client (written whole when it
+     is read; not cleared, so valid only when has_bsdp). */
+  struct pxc_bsdp bsdp;
 };
 
 /*

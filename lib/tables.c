@@ -413,3 +413,14 @@ pxc_warning_text(uint32_t bit)
       flag_lookup(warning_table, COUNT(warning_table), bit);
   return f ? f->text : NULL;
 }
+
+/* BSDP message type names, by value (PXC_BSDP_MSGS). */
+#define BSDP_MSG_ROW_(id, value, name) [value] = name,
+static const char *const bsdp_msg_names[] = {PXC_BSDP_MSGS(BSDP_MSG_ROW_)};
+#undef BSDP_MSG_ROW_
+
+const char *
+pxc_bsdp_msg_name(unsigned type)
+{
+  return type < COUNT(bsdp_msg_names) ? bsdp_msg_names[type] : NULL;
+}

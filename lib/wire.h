@@ -68,6 +68,18 @@ enum dhcp_overload {
 /* PXE sub-option of 43: the boot item of a boot-server request. */
 #define PXE_BOOT_ITEM 71
 
+/* BSDP sub-options of option 43 (Apple's bootp, bootplib/bsdp.h
+   bsdptag_t): those a client sends. */
+enum bsdp_option {
+  BSDP_MSG_TYPE = 1,
+  BSDP_VERSION = 2,
+  BSDP_SERVER_ID = 3,
+  BSDP_REPLY_PORT = 5,
+  BSDP_SELECTED_IMAGE = 8,
+  BSDP_FIRMWARE_1_0 = 10,
+  BSDP_MAX_MESSAGE_SIZE = 12
+};
+
 /* iPXE option 175 sub-options that are not feature flags. */
 #define DHCP_EB_BUS_ID  177
 #define DHCP_EB5_NIC_ID 175 /* inside Etherboot 5's option 150 */

@@ -75,8 +75,94 @@ arch_source_name(const struct pxc_request *req)
   return (req->ip_family == PXC_IPV6 ? v6 : v4)[req->arch_source];
 }
 
+/*
+ * The BSDP sub-options explain shows (struct pxc_bsdp), in the order a
+ * client sends them: the bit saying one was read, the JSON key, the
+ * text label, and how its value reads.
+ */
+enum bsdp_kind { BSDP_TEXT, BSDP_NUMBER, BSDP_FLAG };
+static const struct {
+  uint8_t bit;
+  const char *key, *label;
+  enum bsdp_kind kind;
+} bsdp_shown[] = {
+    {PXC_BSDP_HAS_MSG_TYPE, "msg", NULL, BSDP_TEXT},
+    {PXC_BSDP_HAS_VERSION, "version", "version", BSDP_TEXT},
+    {PXC_BSDP_HAS_FIRMWARE_1_0, "netboot_1_0", "netboot-1.0", BSDP_FLAG},
+    {PXC_BSDP_HAS_REPLY_PORT, "reply_port", "reply-port", BSDP_NUMBER},
+    {PXC_BSDP_HAS_MAX_SIZE, "max_message_size", "max-size", BSDP_NUMBER},
+    {PXC_BSDP_HAS_SERVER_ID, "server_id", "server", BSDP_TEXT},
+    {PXC_BSDP_HAS_IMAGE_ID, "selected_image", "image", BSDP_TEXT},
+};
+
+/* The value of BSDP field BIT as text: "list", "1.1", "8192",
+   "10.0.0.1", "0x81000001" (an unnamed message type as its number). */
+static const char *
+bsdp_value_text(const struct pxc_bsdp *bsdp, unsigned bit, char *buf,
+                size_t len)
+{
+  const char *name;
+
+  switch (bit) {
+  case PXC_BSDP_HAS_MSG_TYPE:
+    name = pxc_bsdp_msg_name(bsdp->msg_type);
+    if (name)
+      return name;
+    snprintf(buf, len, "%u", bsdp->msg_type);
+    break;
+  case PXC_BSDP_HAS_VERSION:
+    snprintf(buf, len, "%u.%u", bsdp->version >> 8, bsdp->version & 0xff);
+    break;
+  case PXC_BSDP_HAS_REPLY_PORT:
+    snprintf(buf, len, "%u", bsdp->reply_port);
+    break;
+  case PXC_BSDP_HAS_MAX_SIZE:
+    snprintf(buf, len, "%u", bsdp->max_message_size);
+    break;
+  case PXC_BSDP_HAS_SERVER_ID:
+    snprintf(buf, len, "%u.%u.%u.%u", bsdp->server_id >> 24,
+             (bsdp->server_id >> 16) & 0xff, (bsdp->server_id >> 8) & 0xff,
+             bsdp->server_id & 0xff);
+    break;
+  case PXC_BSDP_HAS_IMAGE_ID:
+    snprintf(buf, len, "0x%08x", bsdp->image_id);
+    break;
+  default:
+    buf[0] = '\0';
+  }
+  return buf;
+}
+
 /* ------------------------------------------------------------------ */
 /* JSON output                                                         */
+
+/* "bsdp": null, or an object with every field of bsdp_shown (null, or
+   false, for one not sent). */
+static void
+json_bsdp(const struct pxc_request *req)
+{
+  char text[32];
+
+  if (!req->has_bsdp) {
+    printf(",\"bsdp\":null");
+    return;
+  }
+  for (size_t i = 0; i < COUNT(bsdp_shown); i++) {
+    bool sent = req->bsdp.present & bsdp_shown[i].bit;
+    printf("%s\"%s\":", i ? "," : ",\"bsdp\":{", bsdp_shown[i].key);
+    if (bsdp_shown[i].kind == BSDP_FLAG)
+      printf("%s", sent ? "true" : "false");
+    else if (!sent)
+      printf("null");
+    else if (bsdp_shown[i].kind == BSDP_NUMBER)
+      printf("%s", bsdp_value_text(&req->bsdp, bsdp_shown[i].bit, text,
+                                   sizeof(text)));
+    else
+      json_str(bsdp_value_text(&req->bsdp, bsdp_shown[i].bit, text,
+                               sizeof(text)));
+  }
+  printf("}");
+}
 
 /* "key": "text", or "key": null when TEXT is empty. */
 static void
@@ -310,6 +396,7 @@ print_json(const struct explain *ex, const struct captured *pkt,
     printf(",\"undi\":\"%u.%u\"", req->undi_major, req->undi_minor);
   else
     printf(",\"undi\":null");
+  json_bsdp(req);
   json_v6(req);
   printf(",\"fingerprint\":\"%016llx\"", (unsigned long long)req->fingerprint);
   json_flags("errors", req->errors, pxc_error_name);
@@ -331,6 +418,26 @@ print_wire(const char *label, const uint8_t *data, size_t len)
   printf("  %s ", label);
   for (size_t i = 0; i < len; i++)
     printf(data[i] >= 0x20 && data[i] < 0x7f ? "%c" : "\\x%02x", data[i]);
+}
+
+/* "  bsdp list  version 1.1  reply-port 1000  max-size 8192": the BSDP
+   sub-options sent, labelled as bsdp_shown says. */
+static void
+print_bsdp(const struct pxc_bsdp *bsdp)
+{
+  char text[32];
+
+  printf("  bsdp");
+  for (size_t i = 0; i < COUNT(bsdp_shown); i++) {
+    if (!(bsdp->present & bsdp_shown[i].bit))
+      continue;
+    if (bsdp_shown[i].label)
+      printf(i ? "  %s" : " %s", bsdp_shown[i].label);
+    if (bsdp_shown[i].kind != BSDP_FLAG)
+      printf(" %s", bsdp_value_text(bsdp, bsdp_shown[i].bit, text,
+                                    sizeof(text)));
+  }
+  printf("\n");
 }
 
 static void
@@ -492,6 +599,8 @@ print_text(const struct explain *ex, const struct captured *pkt,
   if (req->has_uuid)
     printf("  uuid %s", pxc_format_uuid(req, text, sizeof(text)));
   printf("\n");
+  if (req->has_bsdp)
+    print_bsdp(&req->bsdp);
   if (req->ip_family == PXC_IPV6)
     print_v6(ex->cfg, req);
   for (size_t i = 0; i < n; i++)

@@ -199,6 +199,33 @@ class Explain(testing.TempDirTest):
                 else:
                     self.assertNotIn("agent", text)
 
+    def test_bsdp_sub_options(self):
+        """An Apple NetBoot INFORM[SELECT] (Apple's bootp,
+        BSDPClient/BSDPClient.c BSDPClientSendSelectRequest(): 1, 2, 5, 3,
+        8 in option 43): explain shows its BSDP, text and JSON; a bad
+        length is the error bsdp; anyone else's bsdp is null."""
+        bsdp = [1, 1, 2, 2, 2, 1, 1, 5, 2, 3, 0xe8, 3, 4, 10, 0, 0, 1, 8, 4, 0x81, 0, 0, 7]
+        select = bootp(opt(53, [8]) + opt(55, [60, 43]) + opt(57, [5, 0xdc])
+                       + opt(60, "AAPLBSDPC/i386/MacBookPro11,1") + opt(43, bsdp) + b"\xff",
+                       ciaddr=bytes([10, 0, 0, 5]))
+        r = explain_json("--hex", select.hex())[0]
+        self.assertEqual(r["bsdp"], {"msg": "select", "version": "1.1", "netboot_1_0": False,
+                                     "reply_port": 1000, "max_message_size": None,
+                                     "server_id": "10.0.0.1", "selected_image": "0x81000007"})
+        self.assertEqual(r["errors"], [])
+        text = run("explain", "--hex", select.hex()).stdout
+        self.assertIn("\n  bsdp select  version 1.1  reply-port 1000  server 10.0.0.1  "
+                      "image 0x81000007\n", text)
+        bad = bootp(opt(53, [8]) + opt(60, "AAPLBSDPC/arm/Mac14,2")
+                    + opt(43, [1, 1, 1, 12, 1, 0x20, 10, 0]) + b"\xff")
+        r = explain_json("--hex", bad.hex())[0]
+        self.assertEqual((r["bsdp"]["msg"], r["bsdp"]["max_message_size"],
+                          r["bsdp"]["netboot_1_0"], r["errors"]), ("list", None, True, ["bsdp"]))
+        self.assertIn("\n  bsdp list  netboot-1.0\n", run("explain", "--hex", bad.hex()).stdout)
+        for cls, _, payload in FIELD:
+            if cls != "bsdp":
+                self.assertIsNone(explain_json("--hex", payload.hex())[0]["bsdp"], cls)
+
     def test_linux_cooked_capture(self):
         """Rewrite the Ethernet capture as Linux cooked (SLL) frames."""
         with open(capture("a-seabios-virtio"), "rb") as f:

@@ -20,9 +20,9 @@ import struct
 import tempfile
 import unittest
 
-from netkit import (BASE_CONFIG, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
-                    Lab, pxe_vendor_class, u16)
-from pxelab import dhcp, testing
+from netkit import (BASE_CONFIG, PEER, PLAIN_DHCP_CONFIG, PROFILES, ROOT, SERVER,
+                    Lab, Profile, pxe_vendor_class, u16)
+from pxelab import dhcp, firmware, testing
 from test_v6_hooks_net import (ECHO, OPT_BOOTFILE_PARAM, OPT_BOOTFILE_URL,  # noqa: E402
                                OPT_VENDOR_CLASS, SOLICITS, ia_address, xid_of)
 from test_v6_hooks_net import Lab as Lab6  # noqa: E402
@@ -45,6 +45,14 @@ def example_config(name):
 def machine(name, mac):
     """Profile NAME on the machine with MAC (one chain = one MAC)."""
     return PROFILES[name].with_mac(mac)
+
+
+def sheet_program(name, mac):
+    """The DISCOVER of the sheet's program NAME (no machine of its own:
+    what runs after a boot file) on the machine with MAC."""
+    program = firmware.load().programs[name]
+    return Profile(name, mac, tuple(firmware.discover_options(program)),
+                   pad_to=program.pad_to, flags=program.flags)
 
 
 @testing.needs_namespaces
@@ -253,6 +261,27 @@ class ExamplesTest(unittest.TestCase):
                                           "ipxe-arm64.efi")):
                 ack = self.boot(lab, machine(name, mac), boot_file)
                 self.assertIsNone(ack.vendor_class, name)
+
+    def test_03b_proxy_shim_grub(self):
+        # the site's server with the example's fix: the boot server as
+        # next server (siaddr), no boot file
+        site = PLAIN_DHCP_CONFIG + f"dhcp-boot=,,{SERVER}\n"
+        with Lab(PATCHED, example_config("03b-proxy-shim-grub"), peer_binary=STOCK,
+                 peer_config=site) as lab:
+            uefi = machine("uefi-x64", "52:54:00:07:01:01")
+            proxy, address, ack = lab.proxy_dora(uefi)
+            self.assertEqual((len(proxy), len(address)), (1, 1), lab.log())
+            # the ACK GRUB reads its server from names this proxy; the
+            # firmware still takes its file from the proxy, on port 4011
+            self.assertEqual((ack.server_id, ack.siaddr, ack.boot_file), (PEER, SERVER, None))
+            self.assertEqual(self.boot_server(lab, uefi, ack.yiaddr), "shimx64.efi")
+            # GRUB's net_dhcp: only the site's server offers; the proxy logs
+            # and tags it (grubnetx64: secs is the xid's low half)
+            grub, xid = sheet_program("grub-net-efi", uefi.mac), dhcp.new_xid()
+            replies = lab.client.exchange(grub.packet(dhcp.DISCOVER, xid, secs=xid & 0xffff),
+                                          until=lambda rs: len(rs) >= 2, timeout=2.0)
+            self.assertEqual([r.server_id for r in replies if r.msg_type == dhcp.OFFER], [PEER])
+            self.assertTrue(lab.server.log_lines(f"{xid} pxeclass tags: grub "), lab.log())
 
     def test_07_ipv6_only(self):
         with self.lab6("07-ipv6-only") as lab:

@@ -7,6 +7,10 @@ Debian ships them:
   grubx64.efi    grub-efi-amd64-signed's grubnetx64.efi: the monolithic
                  netboot GRUB; shim loads it under the name grubx64.efi
                  from the directory shim came from
+  core.0         BIOS GRUB's PXE image, made here with grub-common's
+                 grub-mkimage (grub-mknetdir's image maker) from grub-pc-bin's
+                 i386-pc modules, format i386-pc-pxe, its config embedded
+                 (GRUB_PC_CONFIG: net_bootp, GRUB's own DHCP)
   vmlinuz        linux-image-amd64's kernel (Debian builds no IP_PNP into
                  it: `ip=dhcp` on its command line does nothing, so the
                  DHCP of an initramfs is klibc's ipconfig, vendor class
@@ -47,6 +51,8 @@ PACKAGE_FILES = {
     "busybox-static": ("bin/busybox",),
     "klibc-utils": ("usr/lib/klibc/bin/ipconfig",),
     "libklibc": ("lib/klibc-*.so", "usr/lib/klibc-*.so"),
+    "grub-common": ("usr/bin/grub-mkimage",),
+    "grub-pc-bin": ("usr/lib/grub/i386-pc/*",),
     KERNEL_META: ("boot/vmlinuz-*", "lib/modules/*/" + E1000_MODULE,
                   "usr/lib/modules/*/" + E1000_MODULE),
 }
@@ -69,6 +75,20 @@ for word in $(/bin/busybox cat /proc/cmdline); do
 done
 /bin/busybox $then -f
 """
+
+# BIOS GRUB's embedded config (run by its rescue parser: plain commands):
+# its own DHCP exchange (net_bootp: DISCOVER with option 53 only,
+# REQUEST with 50, 54 and its parameter list), what it learnt, a line
+# the boot waits for.
+GRUB_PC_CONFIG = """echo PXC-GRUB-PC: net_bootp
+net_bootp
+net_ls_addr
+echo PXC-GRUB-PC: done
+"""
+# What core.0 holds: the PXE (UNDI) card driver, the network stack and
+# TFTP, and the commands of GRUB_PC_CONFIG (grub-mkimage adds what they
+# depend on).
+GRUB_PC_MODULES = ("pxe", "net", "tftp", "echo")
 
 
 class Unavailable(RuntimeError):
@@ -199,6 +219,29 @@ def grub_net():
     return one_file("grub-efi-amd64-signed", "usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed")
 
 
+def grub_pc_core():
+    """BIOS GRUB's core.0 (i386-pc-pxe) with GRUB_PC_CONFIG embedded, made
+    by Debian's grub-mkimage from Debian's i386-pc modules; cached by the
+    versions and config that go into it."""
+    pc_bin, common = package_dir("grub-pc-bin"), package_dir("grub-common")
+    modules, mkimage = pc_bin / "usr/lib/grub/i386-pc", common / "usr/bin/grub-mkimage"
+    key = "\0".join((pc_bin.name, common.name, GRUB_PC_CONFIG, *GRUB_PC_MODULES))
+    path = cache_root() / f"grub-pc-core-{hashlib.sha256(key.encode()).hexdigest()[:16]}.0"
+    if path.is_file():
+        return path
+    with tempfile.TemporaryDirectory(prefix="pxc-grub-pc-") as work:
+        config = Path(work) / "embedded.cfg"
+        config.write_text(GRUB_PC_CONFIG)
+        out = Path(work) / "core.0"
+        proc = subprocess.run([str(mkimage), "-O", "i386-pc-pxe", "-d", str(modules),
+                               "-p", "(pxe)/grub", "-c", str(config), "-o", str(out),
+                               *GRUB_PC_MODULES], capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"grub-mkimage failed ({proc.returncode}): {proc.stderr}")
+        shutil.copyfile(out, path)
+    return path
+
+
 def kernel():
     """Debian's amd64 kernel image."""
     return one_file(KERNEL_META, "boot/vmlinuz-*")
@@ -257,7 +300,7 @@ def main(argv):
         print("usage: debian_boot.py --fetch", file=sys.stderr)
         return 2
     try:
-        for path in (shim(), grub_net(), kernel(), initramfs()):
+        for path in (shim(), grub_net(), grub_pc_core(), kernel(), initramfs()):
             print(path)
     except Unavailable as exc:
         say(str(exc))

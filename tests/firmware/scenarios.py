@@ -676,6 +676,64 @@ def _proxy_shim_grub(name):
         scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT, stop_at=(r"grub> ", 1))
 
 
+def _proxy_shim_grub_fixed(name):
+    """o with examples/03b's fix on the site's server: GRUB reads grub.cfg from the proxy."""
+    server = re.escape(SERVER_IP)
+    return Scenario(
+        name, "examples/03b-proxy-shim-grub.conf + stock DHCP/TFTP at 10.77.0.2 naming the boot "
+        "server as next server (dhcp-boot=,,10.77.0.1): UEFI PXE -> shim -> GRUB, which reads "
+        "grub.cfg from the proxy's TFTP; its net_dhcp is answered by the site's server and "
+        "logged class=grub by the proxy",
+        "ovmf-pxe-virtio", "examples/03b-proxy-shim-grub.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(PEER_ACK),
+                      peer(rf"next server: {server}$"),
+                      peer(rf"DHCPDISCOVER\(eth0\) {MAC}"), peer(PEER_ACK),
+                      never("peer", r"grub/")),
+         pxeclass(r"class=pxe arch=7\(efi-x64\)$"), pxeclass_tags(TAG_X64),
+         dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(rf"PXE\(br0\) {MAC} proxy$"),
+         dnsmasq(r"bootfile name: shimx64\.efi$"),
+         *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
+         dnsmasq(TFTP_SENT.format(r"grub/grub\.cfg")),
+         # GRUB's own DISCOVER and REQUEST reach the proxy, which names
+         # and tags each (the site's server answers both) and answers
+         # neither: no PXEClient, so no proxy reply, not even a log line
+         pxeclass(r"class=grub$"), pxeclass_tags(TAG_GRUB),
+         pxeclass(r"class=grub$"), pxeclass_tags(TAG_GRUB),
+         never("dnsmasq", r"DHCPOFFER|DHCPACK|DHCPDISCOVER|DHCPREQUEST"),
+         peer(GRUB_REQUESTED_OPTIONS.replace("br0", "eth0")),
+         serial(r"NBP filename is shimx64\.efi"), serial(r"Fetching Netboot Image grubx64\.efi"),
+         serial(rf"PXC-GRUB: config read from \(tftp,{server}\)/grub"),
+         serial(r"efinet\d+:dhcp 52:54:00:77:00:01 10\.77\.0\.1\d\d"), _marker(name)),
+        peer_config="tests/firmware/configs/proxy-peer-next-server.conf",
+        files={"shimx64.efi": "debian-shim", "grubx64.efi": "debian-grubnet"},
+        scripts={"grub/grub.cfg": GRUB_CFG}, timeout=UEFI_TIMEOUT)
+
+
+def _grub_pc(name):
+    """SeaBIOS + QEMU's iPXE ROM (the PXE stack) -> Debian's BIOS GRUB, whose net_bootp is class grub."""
+    return Scenario(
+        name, "configs/grub-pc.conf: SeaBIOS + QEMU's virtio iPXE ROM -> core.0 (Debian's BIOS "
+        "GRUB: grub-pc-bin's modules, grub-mkimage -O i386-pc-pxe, config embedded) -> GRUB's "
+        "own DHCP (net_bootp), class grub, one hop after the ROM",
+        "seabios-virtio", "tests/firmware/configs/grub-pc.conf",
+        (pxeclass(r"class=ipxe .*", r"0 chain=ipxe@0s"), dnsmasq(ACK),
+         bootfile(r"core\.0"), *sent_once(r"core\.0"),
+         pxeclass(r"class=grub", r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
+         dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         pxeclass(r"class=grub", r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
+         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
+         dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS),
+         never("dnsmasq", r"pxeclass: class=(?!ipxe |grub)"),
+         # the tag keeps core.0 out of GRUB's replies: no second GRUB
+         never("dnsmasq", r"pxeclass: class=grub(?s:.*)option: 67 bootfile-name"),
+         ROM_STARTS, serial(r"^PXC-GRUB-PC: net_bootp$"),
+         serial(r"pxe\d*:dhcp 52:54:00:77:00:01 10\.77\.0\.\d+"),
+         serial(r"^PXC-GRUB-PC: done$")),
+        files={"core.0": "debian-grub-pc-core"}, stop_at=(r"^PXC-GRUB-PC: done$", 1),
+        timeout=BIOS_TIMEOUT)
+
+
 def _ipxe_kernel(name):
     """QEMU's iPXE ROM -> script -> Debian kernel + initramfs whose ipconfig asks: class os."""
     script = re.escape(f"http://{SERVER_IP}/boot.ipxe")
@@ -711,7 +769,9 @@ def _ipxe_kernel(name):
 FIELD_SCENARIOS = (
     _shim_grub("m-shim-grub-ovmf-pxe"),
     _ipxe_kernel("n-ipxe-kernel-os"),
+    _grub_pc("n2-grub-pc-seabios"),
     _proxy_shim_grub("o-proxy-shim-grub"),
+    _proxy_shim_grub_fixed("o2-proxy03b-shim-grub"),
 )
 
 IPV6_SCENARIOS = (
@@ -874,6 +934,7 @@ FILE_SOURCES = {
     "cstm-ipxe-efi": cstm_build("ipxe.efi", "PXC_IPXE_CSTM_EFI"),
     "debian-shim": debian_package_file(debian_boot.shim),
     "debian-grubnet": debian_package_file(debian_boot.grub_net),
+    "debian-grub-pc-core": debian_package_file(debian_boot.grub_pc_core),
     "debian-kernel": debian_package_file(debian_boot.kernel),
     "debian-initramfs": debian_package_file(debian_boot.initramfs),
 }

@@ -228,6 +228,9 @@ class OfflineTest(unittest.TestCase):
             standins.write(root, "efi/shimaa64.efi", standins.guess("efi/shimaa64.efi"))
             with open(os.path.join(root, "efi", "grubaa64.efi"), "rb") as f:
                 self.assertEqual(standins.read(f.read()), ("grub", "efi-arm64"))
+            # and that GRUB with its config, at its prefix /grub of the root
+            with open(os.path.join(root, "grub", "grub.cfg"), "rb") as f:
+                self.assertEqual(standins.read(f.read()), ("grub-cfg", "any"))
 
     def test_programs_after_a_boot_file(self):
         """GRUB's DISCOVER: option 53 alone in 300 bytes, secs the low half
@@ -412,25 +415,66 @@ class LabRunTest(unittest.TestCase):
         chain = chains["uefi-x64-pxe"]
         self.assertEqual(chain["chain"], ["pxe", "shimx64.efi", "shim", "grubx64.efi", "grub"])
         self.assertEqual(chain["verdict"], "grub")
-        self.assertIn("GRUB reached", chain["reason"])
+        self.assertIn("GRUB reached (its config asked DHCP)", chain["reason"])
         self.assertEqual(chain["stages"][1]["fetch"], "tftp://10.77.0.1/grubx64.efi")
+        self.assertEqual(chain["stages"][-1]["fetch"], "tftp://10.77.0.1/grub/grub.cfg")
         self.assert_last_stage(chain, "grub")
 
     def test_uefi_shim_grub_under_a_proxy(self):
-        """Proxy mode: shim from the boot server on port 4011; GRUB takes
-        its address from the other server, and the proxy's dnsmasq still
-        classifies GRUB's broadcast DISCOVER."""
+        """Proxy mode, as Debian's GRUB behaves (tests/firmware scenario o):
+        shim from the boot server on port 4011, then GRUB reads grub.cfg
+        from the next server of the site's DHCPACK, finds none there and
+        stops: no GRUB DHCP, nothing for the proxy to see."""
         status, chains, err, _ = run_json(
             "--config", os.path.join(CONFIGS, "shim-grub-proxy.conf"), "--client", "uefi-x64-pxe")
         self.assertEqual(status, 0, err)
         chain = chains["uefi-x64-pxe"]
         self.assertEqual(chain["chain"], ["pxe[proxy+4011]", "shimx64.efi", "shim",
                                           "grubx64.efi", "grub"])
-        self.assertEqual(chain["verdict"], "grub")
-        self.assert_last_stage(chain, "grub")
+        self.assertEqual(chain["verdict"], "dead-end")
+        self.assertRegex(chain["reason"], r"^GRUB reads its config from the site's DHCP server "
+                                          r"\(10\.77\.0\.2, next server of the DHCPACK")
+        self.assertIn("tftp://10.77.0.2/grub/grub.cfg", chain["reason"])
+        self.assertIn("next-server 10.77.0.1", chain["reason"])
         grub = chain["stages"][-1]
-        self.assertTrue(all("10.77.0.2 " in e for e in grub["exchanges"]), grub["exchanges"])
+        self.assertEqual(grub["fetch"], "tftp://10.77.0.2/grub/grub.cfg")
+        self.assertEqual((grub["xids"], grub["exchanges"], grub["log"]), ([], [], []))
+        status, out, _, _ = run_lab("--config", os.path.join(CONFIGS, "shim-grub-proxy.conf"),
+                                    "--client", "uefi-x64-pxe")
+        self.assertRegex(out, r"(?m)^uefi-x64-pxe: .* → grub +\[\d hops?\] dead end: GRUB "
+                              r"reads its config from the site's DHCP server")
+
+    def test_proxy_shim_grub_fixed_on_the_site_server(self):
+        """examples/03b with the site's fix (its ACK names the boot server as
+        next server): GRUB reads grub.cfg from the proxy's TFTP, its config
+        asks DHCP, the site's server answers and the proxy logs class grub."""
+        status, chains, err, _ = run_json(
+            "--config", os.path.join(EXAMPLES, "03b-proxy-shim-grub.conf"),
+            "--client", "uefi-x64-pxe", "--site-next-server", "10.77.0.1")
+        self.assertEqual(status, 0, err)
+        chain = chains["uefi-x64-pxe"]
+        self.assertEqual(chain["chain"], ["pxe[proxy+4011]", "shimx64.efi", "shim",
+                                          "grubx64.efi", "grub"])
+        self.assertEqual(chain["verdict"], "grub", chain["reason"])
+        self.assertIn("its config asked DHCP", chain["reason"])
+        grub = chain["stages"][-1]
+        self.assertEqual(grub["fetch"], "tftp://10.77.0.1/grub/grub.cfg")
+        self.assertTrue(grub["exchanges"] and all("10.77.0.2 " in e for e in grub["exchanges"]),
+                        grub["exchanges"])
         self.assertFalse(any("proxy" in e for e in grub["exchanges"]), grub["exchanges"])
+        self.assert_last_stage(chain, "grub")
+        # the same config without the fix is the dead end
+        status, chains, err, _ = run_json(
+            "--config", os.path.join(EXAMPLES, "03b-proxy-shim-grub.conf"),
+            "--client", "uefi-x64-pxe")
+        self.assertEqual(chains["uefi-x64-pxe"]["verdict"], "dead-end", err)
+
+    def test_site_next_server_must_be_an_address(self):
+        """--site-next-server takes an IPv4 address, nothing else."""
+        status, _, err, _ = run_lab("--config", os.path.join(EXAMPLES, "03b-proxy-shim-grub.conf"),
+                                    "--site-next-server", "bootserver")
+        self.assertNotEqual(status, 0)
+        self.assertIn("--site-next-server 'bootserver': not an IPv4 address", err)
 
     def test_bios_pxe_wdsnbp(self):
         """BIOS PXE → wdsnbp.com: its REQUEST from the leased address is class wds."""

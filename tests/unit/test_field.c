@@ -242,67 +242,174 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* Apple NetBoot: BSDP                                                 */
 
-/* An INFORM[LIST] with vendor class AAPLBSDPC/<arch>/<model> and option
-   43 holding BSDP's message type (sub-option 1 = 1, LIST). */
-START_TEST(apple_bsdp)
-{
-  static const uint8_t bsdp_list[] = {1, 1, 1, 2, 2, 1, 1};
+/*
+ * Apple's bootp (apple-oss-distributions/bootp): BSDPClient/BSDPClient.c
+ * make_bsdp_request() writes an INFORM from the client's address
+ * (ciaddr) with 53, 55 {60, 43}, 57 (ETHERMTU) and 60
+ * "AAPLBSDPC/<arch>/<system id>" (BSDP_ARCHITECTURE "i386", "arm",
+ * "ppc"); BSDPClientSendListRequest() adds option 43 with the BSDP
+ * sub-options of bootplib/bsdp.h: 1 message type (LIST 1), 2 version
+ * (BSDP_VERSION_1_1, 0x0101, network order), 10 empty on NetBoot 1.0
+ * firmware, 5 reply port, 12 maximum message size (8 KiB), 11 the image
+ * attribute filter (2 bytes each); BSDPClientSendSelectRequest() 1
+ * (SELECT 2), 2, 5, 3 server identifier, 8 selected image id
+ * (attributes << 16 | index, network order).  Sub-options end without
+ * END (dhcpoa_init_no_end()).
+ */
 
-  start(8, "AAPLBSDPC/i386/MacBookPro11,1");
-  builder_option(&b, 43, bsdp_list, sizeof(bsdp_list));
+/* The INFORM of make_bsdp_request() with option 43 = BSDP (LEN bytes). */
+static void
+bsdp_inform(const uint8_t *bsdp, size_t len)
+{
+  static const uint8_t params[] = {60, 43};
+  static const uint8_t max_size[] = {0x05, 0xdc}; /* ETHERMTU */
+  static const uint8_t ciaddr[] = {10, 0, 0, 5};
+
+  start(8, NULL);
+  memcpy(b.buf + offsetof(struct bootp_header, ciaddr), ciaddr, 4);
+  builder_option(&b, 55, params, sizeof(params));
+  builder_option(&b, 57, max_size, sizeof(max_size));
+  builder_string(&b, 60, "AAPLBSDPC/i386/MacBookPro11,1");
+  builder_option(&b, 43, bsdp, len);
   classify_built();
+}
+
+/* BSDPClientSendListRequest(): LIST, 1.1, reply port 1000, 8 KiB. */
+START_TEST(apple_bsdp_list)
+{
+  static const uint8_t list[] = {1, 1, 1, 2, 2, 1, 1, 5, 2, 0x03, 0xe8,
+                                 12, 2, 0x20, 0x00};
+
+  bsdp_inform(list, sizeof(list));
   ASSERT_CLASS(PXC_CLASS_BSDP, PXC_AGENT_NONE);
-  ck_assert_uint_eq(req.warnings, 0); /* BSDP names no IANA arch */
-  ck_assert(!req.has_boot_item);      /* 43 is BSDP's, not PXE's */
+  ck_assert_uint_eq(req.errors | req.warnings, 0); /* BSDP names no arch */
+  ck_assert(!req.has_boot_item);                   /* 43 is not PXE's */
   ck_assert(pxc_class_starts_chain(PXC_CLASS_BSDP));
+  ck_assert(req.has_bsdp);
+  ck_assert_uint_eq(req.bsdp.present,
+                    PXC_BSDP_HAS_MSG_TYPE | PXC_BSDP_HAS_VERSION |
+                        PXC_BSDP_HAS_REPLY_PORT | PXC_BSDP_HAS_MAX_SIZE);
+  ck_assert_uint_eq(req.bsdp.msg_type, PXC_BSDP_LIST);
+  ck_assert_str_eq(pxc_bsdp_msg_name(req.bsdp.msg_type), "list");
+  ck_assert_uint_eq(req.bsdp.version, 0x0101);
+  ck_assert_uint_eq(req.bsdp.reply_port, 1000);
+  ck_assert_uint_eq(req.bsdp.max_message_size, 8192);
+}
+END_TEST
+
+/* BSDPClientSendSelectRequest(): SELECT of image 7, an install image of
+   kind 1 (Mac OS X: attributes 0x8100), from server 10.0.0.1; and the
+   empty NetBoot 1.0 firmware flag (10) before the reply port. */
+START_TEST(apple_bsdp_select)
+{
+  static const uint8_t select[] = {1, 1, 2, 2, 2, 1, 0, 10, 0, 5, 2, 0x03,
+                                   0xe8, 3, 4, 10, 0, 0, 1, 8, 4, 0x81, 0x00,
+                                   0x00, 0x07};
+
+  bsdp_inform(select, sizeof(select));
+  ASSERT_CLASS(PXC_CLASS_BSDP, PXC_AGENT_NONE);
+  ck_assert_uint_eq(req.errors, 0);
+  ck_assert_uint_eq(req.bsdp.present,
+                    PXC_BSDP_HAS_MSG_TYPE | PXC_BSDP_HAS_VERSION |
+                        PXC_BSDP_HAS_FIRMWARE_1_0 | PXC_BSDP_HAS_REPLY_PORT |
+                        PXC_BSDP_HAS_SERVER_ID | PXC_BSDP_HAS_IMAGE_ID);
+  ck_assert_uint_eq(req.bsdp.msg_type, PXC_BSDP_SELECT);
+  ck_assert_uint_eq(req.bsdp.version, 0x0100);
+  ck_assert_uint_eq(req.bsdp.server_id, 0x0a000001);
+  ck_assert_uint_eq(req.bsdp.image_id, 0x81000007);
+  ck_assert_uint_eq(req.bsdp.max_message_size, 0); /* not sent */
+  ck_assert_str_eq(pxc_bsdp_msg_name(PXC_BSDP_FAILED), "failed");
+  ck_assert_ptr_null(pxc_bsdp_msg_name(0));
+  ck_assert_ptr_null(pxc_bsdp_msg_name(4));
+}
+END_TEST
+
+/* Malformed BSDP: a sub-option of the wrong length for its type is
+   flagged and not read (the rest is); one running past option 43
+   flags and ends the walk; the first of a repeated code counts. */
+START_TEST(apple_bsdp_malformed)
+{
+  static const uint8_t short_version[] = {1, 1, 1, 2, 1, 1, 5, 2, 0x03, 0xe8};
+  static const uint8_t overrun[] = {1, 1, 2, 8, 9, 0x81, 0, 0};
+  static const uint8_t repeated[] = {1, 1, 1, 1, 1, 3};
+
+  bsdp_inform(short_version, sizeof(short_version));
+  ASSERT_CLASS(PXC_CLASS_BSDP, PXC_AGENT_NONE);
+  ck_assert_uint_eq(req.errors, PXC_ERR_BSDP);
+  ck_assert_str_eq(pxc_error_name(PXC_ERR_BSDP), "bsdp");
+  ck_assert_uint_eq(req.bsdp.present,
+                    PXC_BSDP_HAS_MSG_TYPE | PXC_BSDP_HAS_REPLY_PORT);
+  ck_assert_uint_eq(req.bsdp.version, 0);
+
+  bsdp_inform(overrun, sizeof(overrun));
+  ck_assert_uint_eq(req.errors, PXC_ERR_BSDP);
+  ck_assert_uint_eq(req.bsdp.present, PXC_BSDP_HAS_MSG_TYPE);
+  ck_assert_uint_eq(req.bsdp.image_id, 0);
+
+  bsdp_inform(repeated, sizeof(repeated));
+  ck_assert_uint_eq(req.errors, 0);
+  ck_assert_uint_eq(req.bsdp.msg_type, PXC_BSDP_LIST);
+
+  /* empty: BSDP, but nothing read */
+  bsdp_inform(repeated, 0);
+  ck_assert(req.has_bsdp);
+  ck_assert_uint_eq(req.bsdp.present | req.errors, 0);
+}
+END_TEST
+
+/* Only an AAPLBSDPC client's 43 is BSDP: the same bytes from another
+   vendor class, or from PXE firmware, leave has_bsdp false, and a
+   request after an Apple one does not keep its BSDP. */
+START_TEST(apple_bsdp_only_for_apple)
+{
+  static const uint8_t list[] = {1, 1, 1, 2, 2, 1, 1};
+  static const char *const others[] = {"MSFT 5.0", "PXEClient", NULL};
+
+  for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+    bsdp_inform(list, sizeof(list)); /* an Apple request first */
+    ck_assert(req.has_bsdp);
+    start(8, others[i]);
+    builder_option(&b, 43, list, sizeof(list));
+    classify_built();
+    ck_assert_msg(!req.has_bsdp, "%s", others[i] ? others[i] : "(none)");
+    ck_assert_uint_eq(req.errors, 0);
+  }
 }
 END_TEST
 
 /* ------------------------------------------------------------------ */
 /* Boot agents of switches and appliances                              */
 
-START_TEST(switch_and_bmc_agents)
-{
-  static const struct {
-    const char *vc;
-    enum pxc_agent agent;
-  } cases[] = {
-      /* ONIE design spec, onie_dhcp_vendor_class */
-      {"onie_vendor:x86_64-accton_as7326_56x-r0", PXC_AGENT_ONIE},
-      {"NOKIA:7220 IXR-D2L", PXC_AGENT_NOKIA_ZTP},
-      /* NVIDIA's out-of-band port and BMC of a BlueField DPU */
-      {"NVIDIA/BF/OOB", PXC_AGENT_BLUEFIELD_OOB},
-      {"NVIDIA/BF/BMC", PXC_AGENT_BLUEFIELD_OOB},
-      /* NVIDIA Carbide vendor_class.rs: "x86 DELL BMC OR x86 HP iLo BMC" */
-      {"iDRAC", PXC_AGENT_IDRAC},
-      {"CPQRIB3", PXC_AGENT_ILO},
-  };
-
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    start(1, cases[i].vc);
-    classify_built();
-    ASSERT_CLASS(PXC_CLASS_AGENT, cases[i].agent);
-    ck_assert_int_eq(pxc_agent_class(cases[i].agent), PXC_CLASS_AGENT);
-    ck_assert_uint_eq(req.warnings, 0);
-  }
-  ck_assert(!pxc_class_is_netboot(PXC_CLASS_AGENT));
-}
-END_TEST
-
-/* Nokia ZTP names itself in its user class too: "platform;<model>;ztp"
-   as one RFC 3004 string. */
+/* Nokia SR OS ZTP names itself in its user class too, one RFC 3004
+   string (7750 SR Basic System Configuration Guide 21.7.R1, "Supported
+   DHCP client options for ZTP": option 77 "platform;timos-release;ztp",
+   with include-user-class): the platform, the TiMOS release, "ztp". */
 START_TEST(nokia_ztp_user_class)
 {
-  static const char uc[] = "\x15platform;7220-IXR;ztp";
+  static const char *const ztp[] = {
+      "\x1d" "7750 SR-1;TiMOS-B-21.7.R1;ztp",
+      "\x1c" "platform;TiMOS-B-21.7.R1;ztp", /* the guide's words as sent */
+  };
+  static const char *const not_ztp[] = {
+      "\x14" "platform;7220-IXR;os",  /* not ;ztp at its end */
+      "\x0d" "7750 SR-1;ztp",         /* two fields */
+      "\x0f" "a;b;TiMOS-B;ztp",       /* four fields */
+      "\x0f" ";TiMOS-B-21;ztp",       /* an empty platform */
+      "\x0c" "7750 SR;;ztp",          /* an empty release */
+  };
 
-  start(1, NULL);
-  builder_option(&b, 77, uc, sizeof(uc) - 1);
-  classify_built();
-  ASSERT_CLASS(PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP);
-  /* "platform;" without ";ztp" at its end is someone else's */
-  start(1, NULL);
-  builder_option(&b, 77, "\x14platform;7220-IXR;os", 21);
-  ck_assert_int_eq(classify_built()->fw_class, PXC_CLASS_NONE);
+  for (size_t i = 0; i < sizeof(ztp) / sizeof(ztp[0]); i++) {
+    start(1, NULL);
+    builder_option(&b, 77, ztp[i], strlen(ztp[i]));
+    classify_built();
+    ASSERT_CLASS(PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP);
+  }
+  for (size_t i = 0; i < sizeof(not_ztp) / sizeof(not_ztp[0]); i++) {
+    start(1, NULL);
+    builder_option(&b, 77, not_ztp[i], strlen(not_ztp[i]));
+    ck_assert_msg(classify_built()->fw_class == PXC_CLASS_NONE, "%s",
+                  not_ztp[i] + 1);
+  }
 }
 END_TEST
 
@@ -393,30 +500,64 @@ END_TEST
 /* ------------------------------------------------------------------ */
 /* The installed system and installers: class os                       */
 
-START_TEST(operating_systems)
+/*
+ * Every program named by its vendor class alone (option 60), one row
+ * each: the class it gets and the agent, the source of the string over
+ * it.  Boot agents of switches and appliances are class agent, the
+ * installed system and installers class os: both left alone by netboot.
+ */
+START_TEST(agents_by_vendor_class)
 {
   static const struct {
     const char *vc;
+    enum pxc_class cls;
     enum pxc_agent agent;
   } cases[] = {
+      /* ONIE design spec, onie_dhcp_vendor_class */
+      {"onie_vendor:x86_64-accton_as7326_56x-r0", PXC_CLASS_AGENT,
+       PXC_AGENT_ONIE},
+      /* Nokia 7750 SR Basic System Configuration Guide 21.7.R1,
+         "Supported DHCP client options for ZTP": option 60 "NOKIA:
+         FmtChassisType Strings" (SR OS's chassis type; as printed, with
+         and without the space) */
+      {"NOKIA:7750 SR-1", PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP},
+      {"NOKIA: 7750 SR-7", PXC_CLASS_AGENT, PXC_AGENT_NOKIA_ZTP},
+      /* NVIDIA's out-of-band port and BMC of a BlueField DPU */
+      {"NVIDIA/BF/OOB", PXC_CLASS_AGENT, PXC_AGENT_BLUEFIELD_OOB},
+      {"NVIDIA/BF/BMC", PXC_CLASS_AGENT, PXC_AGENT_BLUEFIELD_OOB},
+      /* NVIDIA Carbide vendor_class.rs: "x86 DELL BMC OR x86 HP iLo BMC" */
+      {"iDRAC", PXC_CLASS_AGENT, PXC_AGENT_IDRAC},
+      {"CPQRIB3", PXC_CLASS_AGENT, PXC_AGENT_ILO},
       /* klibc usr/kinit/ipconfig/main.c, initramfs-tools' ip=dhcp */
-      {"Linux ipconfig", PXC_AGENT_IPCONFIG},
+      {"Linux ipconfig", PXC_CLASS_OS, PXC_AGENT_IPCONFIG},
       /* busybox networking/udhcp/dhcpc.c: "udhcp "BB_VER */
-      {"udhcp 1.36.1", PXC_AGENT_UDHCPC},
+      {"udhcp 1.36.1", PXC_CLASS_OS, PXC_AGENT_UDHCPC},
       /* anaconda's dracut module: anaconda-$(uname -srm) */
-      {"anaconda-Linux 5.14.0-427.el9.x86_64 x86_64", PXC_AGENT_ANACONDA},
-      {"dhcpcd-10.0.6:Linux-6.1.0:x86_64:GenuineIntel", PXC_AGENT_DHCPCD},
-      {"MSFT 5.0", PXC_AGENT_WINDOWS},
+      {"anaconda-Linux 5.14.0-427.el9.x86_64 x86_64", PXC_CLASS_OS,
+       PXC_AGENT_ANACONDA},
+      /* dhcpcd src/dhcp-common.c dhcp_vendor(): "%s-%s:%s-%s:%s" of
+         PACKAGE, VERSION, uname's sysname, release and machine, then
+         if_machinearch()'s ":<platform>" where the OS names one */
+      {"dhcpcd-10.0.6:Linux-6.1.0-13-amd64:x86_64", PXC_CLASS_OS,
+       PXC_AGENT_DHCPCD},
+      {"dhcpcd-9.4.1:NetBSD-10.0:evbarm:aarch64", PXC_CLASS_OS,
+       PXC_AGENT_DHCPCD},
+      /* Windows Server docs, "What's new in DHCP" (Windows 10 2004):
+         "MSFT 5.0", and "MSFT 5.0 XBOX" on some devices */
+      {"MSFT 5.0", PXC_CLASS_OS, PXC_AGENT_WINDOWS},
+      {"MSFT 5.0 XBOX", PXC_CLASS_OS, PXC_AGENT_WINDOWS},
       /* NVIDIA Carbide vendor_class.rs: the BlueField DPU's OS */
-      {"nvidia-bluefield-dpu aarch64", PXC_AGENT_BLUEFIELD_OS},
+      {"nvidia-bluefield-dpu aarch64", PXC_CLASS_OS, PXC_AGENT_BLUEFIELD_OS},
   };
 
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     start(1, cases[i].vc);
     classify_built();
-    ASSERT_CLASS(PXC_CLASS_OS, cases[i].agent);
+    ASSERT_CLASS(cases[i].cls, cases[i].agent);
+    ck_assert_int_eq(pxc_agent_class(cases[i].agent), cases[i].cls);
     ck_assert_uint_eq(req.warnings, 0);
   }
+  ck_assert(!pxc_class_is_netboot(PXC_CLASS_AGENT));
   ck_assert(!pxc_class_is_netboot(PXC_CLASS_OS));
   /* a prefix needs all of itself: "udhcp" alone, "MSFT" alone are not */
   start(1, "udhcp");
@@ -666,14 +807,16 @@ field_suite(void)
   tcase_add_test(programs, grub_request_debian);
   tcase_add_test(programs, grub_202_bootp);
   tcase_add_test(programs, wds_nbp_request);
-  tcase_add_test(programs, apple_bsdp);
-  tcase_add_test(programs, switch_and_bmc_agents);
+  tcase_add_test(programs, apple_bsdp_list);
+  tcase_add_test(programs, apple_bsdp_select);
+  tcase_add_test(programs, apple_bsdp_malformed);
+  tcase_add_test(programs, apple_bsdp_only_for_apple);
   tcase_add_test(programs, nokia_ztp_user_class);
   tcase_add_test(programs, bluefield_pxe);
   tcase_add_test(programs, freebsd_pxeboot);
   tcase_add_test(programs, uroot);
   tcase_add_test(programs, flexboot_infiniband);
-  tcase_add_test(programs, operating_systems);
+  tcase_add_test(programs, agents_by_vendor_class);
   tcase_add_test(quirks, uboot_efi_swapped);
   tcase_add_test(quirks, uboot_board_0x16_is_iana);
   tcase_add_test(quirks, http_arch_as_pxe);

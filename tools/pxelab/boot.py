@@ -8,8 +8,12 @@ and asks DHCP again (one hop), a script or another NBP ends the chain.
 Some boot files ask DHCP themselves, and the lab plays that request as the
 chain's last stage (the sheet's programs): a Linux kernel's initramfs
 (klibc ipconfig: the chain reached the OS), shim, which loads GRUB from its
-own directory by TFTP, and GRUB's net image (GRUB's DISCOVER and REQUEST),
-and wdsnbp.com (its REQUEST from the address PXE got).
+own directory by TFTP, and GRUB's net image, and wdsnbp.com (its REQUEST
+from the address PXE got).  GRUB first reads its config from the next
+server of the DHCPACK the firmware cached, as Debian's GRUB 2.06 does
+(tests/firmware scenarios m and o): the site's DHCP server under a
+proxyDHCP, where a config is rarely found and GRUB stops at its prompt
+without asking DHCP; only a config it read asks DHCP (net_dhcp).
 Every stage is recorded, with the xids it used so the lab can put dnsmasq's
 log lines next to it.
 
@@ -47,9 +51,12 @@ ASKS_DHCP = {"kernel": "initramfs-ipconfig", "grub": "grub-net-efi", "wdsnbp": "
 # What a last stage's request makes of the chain, by program kind.
 LAST_STAGES = {
     "os": (VERDICT_OS, "reached the OS (the initramfs asked DHCP)"),
-    "grub": (VERDICT_GRUB, "GRUB reached (its own DHCP)"),
+    "grub": (VERDICT_GRUB, "GRUB reached (its config asked DHCP)"),
     "wds": (VERDICT_WDS, "wdsnbp reached (its request from the leased address)"),
 }
+# Where Debian's netboot GRUB (grubnetx64.efi, prefix /grub) reads its
+# config: tftp://<next server of the cached DHCPACK>/grub/grub.cfg.
+GRUB_CONFIG = standins.GRUB_CONFIG
 SHIM = clients.Program(kind="shim", label="shim", arch="any", values={}, order=((), ()),
                        source="shim: loads grub<arch>.efi from its directory by TFTP")
 
@@ -72,6 +79,7 @@ class Stage:
     fetched: tuple = None        # (kind, arch) the file said it is
     address: str = None
     server: str = None           # the DHCP server that leased the address
+    acked_next_server: str = None   # siaddr of the DHCPACK the firmware keeps
     log: list = field(default_factory=list)
     tags: list = field(default_factory=list)
     family: str = "v4"           # what the stage asked: v4, v6, v4+v6 (boot6.py)
@@ -157,6 +165,8 @@ class Player:
         the chain's verdict set."""
         program = stage.program
         if program.kind in LAST_STAGES:
+            if program.kind == "grub":
+                self.grub_config(stage, chain.stages[-2])
             self.last_dhcp(stage, chain.stages[-2])
             chain.verdict, chain.reason = LAST_STAGES[program.kind]
             return None
@@ -164,6 +174,7 @@ class Player:
             before = chain.stages[-2]
             stage.file = standins.shim_loads(before.file, self.machine.arch)
             stage.next_server, stage.address = before.next_server, before.address
+            stage.acked_next_server, stage.server = before.acked_next_server, before.server
             stage.via = "tftp"
         else:
             stage.file, stage.next_server = self.boot_dhcp(stage)
@@ -202,6 +213,7 @@ class Player:
         offer, proxy_offer = self.discover(stage)
         ack = self.request(stage, offer)
         stage.address, stage.server = ack.yiaddr, offer.server_id
+        stage.acked_next_server = ack.siaddr
         self._configure(ack)
         settings = self._first_settings(stage, offer, ack, proxy_offer)
         settings = self._menu_boot(stage, settings, ack.yiaddr)
@@ -212,6 +224,26 @@ class Player:
             raise DeadEnd(_no_file_reason(stage, settings, proxy_offer))
         server = settings.siaddr if settings.siaddr != "0.0.0.0" else settings.server_id
         return name, server
+
+    def grub_config(self, stage, before):
+        """GRUB's config, read by TFTP from the next server of the DHCPACK
+        the firmware cached (BEFORE's), never from a proxy offer: Debian's
+        GRUB 2.06 as boots m and o saw it.  A DeadEnd when it is not there:
+        GRUB then stops at its prompt and sends no DHCP."""
+        server = before.acked_next_server
+        if not server or server == "0.0.0.0":
+            raise DeadEnd("GRUB reads its config from the next server of the DHCPACK the "
+                          "firmware kept, and that ACK names none (next-server 0.0.0.0): "
+                          "GRUB stops at its prompt without asking DHCP")
+        stage.fetch = f"tftp://{server}/{GRUB_CONFIG}"
+        try:
+            data = tftp_fetch(self.client.node.ns, server, GRUB_CONFIG, timeout=1.0,
+                              retries=2).data
+        except (OSError, TftpError) as exc:
+            why = "not found" if getattr(exc, "code", None) == 1 else _reason(exc)
+            raise DeadEnd(_grub_config_missing(server, before, why))
+        if standins.read(data)[0] != "grub-cfg":
+            raise DeadEnd(f"GRUB's config {stage.fetch} is not the lab's stand-in for one")
 
     def last_dhcp(self, stage, before):
         """The DHCP of a program that ends the chain: an address (DISCOVER,
@@ -513,6 +545,21 @@ def _no_file_reason(stage, settings, proxy_offer):
         return "no boot file: the proxy's answer names none (no pxe-service or dhcp-boot " \
                "matched this client)"
     return "no boot file: an address, but no dhcp-boot or pxe-service matched this client"
+
+
+def _grub_config_missing(server, before, why):
+    """Why GRUB found no config at SERVER, the next server of the ACK
+    BEFORE's firmware kept: under a proxyDHCP the site's server."""
+    if server != before.next_server:
+        site = "the site's DHCP server" if server == before.server else "the ACK's next server"
+        return (f"GRUB reads its config from {site} ({server}, next server of the DHCPACK "
+                f"the firmware kept), not from the boot server that sent it "
+                f"({before.next_server}): tftp://{server}/{GRUB_CONFIG}: {why}; GRUB stops "
+                f"at its prompt and never asks DHCP (the fix is on the site's server: "
+                f"next-server {before.next_server}, examples/03b-proxy-shim-grub.conf)")
+    return (f"GRUB reads its config from {server} (next server of the DHCPACK the firmware "
+            f"kept): tftp://{server}/{GRUB_CONFIG}: {why}; GRUB stops at its prompt and "
+            f"never asks DHCP")
 
 
 def _cannot_fetch(program, scheme, name):

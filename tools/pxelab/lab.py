@@ -81,8 +81,10 @@ class LabResult:
 class Lab:
     """One run: config, stand-ins, namespaces, servers and the players."""
 
-    def __init__(self, config_path, dnsmasq, workdir, machine_names=None, overrides=None):
+    def __init__(self, config_path, dnsmasq, workdir, machine_names=None, overrides=None,
+                 site_next_server=None):
         self.config_path = config_path
+        self.site_next_server = site_next_server
         self.dnsmasq_binary = dnsmasq
         self.workdir = workdir
         self.machine_names = machine_names
@@ -237,7 +239,9 @@ class Lab:
             notes.append("the config has no IPv4 dhcp-range: dnsmasq answers no DHCP")
         notes += lab6.notes(self.config)
         if self.config.proxy:
-            notes.append("proxyDHCP config: a plain DHCP server next to it hands out addresses")
+            notes.append("proxyDHCP config: a plain DHCP server next to it hands out addresses"
+                         + (f" and names {self.site_next_server} as next server"
+                            if self.site_next_server else ""))
         if not self.config.boot_names:
             notes.append("the config hands out no boot file (no dhcp-boot, pxe-service or "
                          "option 67)")
@@ -263,16 +267,24 @@ class Lab:
         return server
 
     def _address_server(self, topo):
-        """A plain dnsmasq handing out addresses next to a proxyDHCP config."""
+        """A plain dnsmasq handing out addresses next to a proxyDHCP config:
+        the site's DHCP server.  Its ACK names itself as next server (as
+        dnsmasq's does), or --site-next-server's address (dhcp-boot=,,IP:
+        no file); it serves TFTP from an empty root, so a GRUB that reads
+        its config there finds none at once (tests/firmware scenario o)."""
         if not self.config.proxy:
             return _Nothing()
         hosts = [h for h in self.config.subnet.hosts()
                  if str(h) not in (self.server_ip, topo.peer.ip)]
         span = hosts[len(hosts) // 2:]
-        text = ("port=0\ninterface=eth0\nbind-interfaces\nuser=root\ngroup=root\nno-ping\n"
-                f"dhcp-range={span[0]},{span[-1]},{self.config.subnet.netmask},10m\n")
         workdir = os.path.join(self.workdir, "address-server")
-        os.makedirs(workdir)
+        root = os.path.join(workdir, "tftp")
+        os.makedirs(root)
+        text = ("port=0\ninterface=eth0\nbind-interfaces\nuser=root\ngroup=root\nno-ping\n"
+                f"dhcp-range={span[0]},{span[-1]},{self.config.subnet.netmask},10m\n"
+                f"enable-tftp\ntftp-root={root}\n")
+        if self.site_next_server:
+            text += f"dhcp-boot=,,{self.site_next_server}\n"
         return Dnsmasq(self.dnsmasq_binary, topo.peer.ns, text, workdir=workdir,
                        wait_ports={67})
 
@@ -607,6 +619,10 @@ def parse_args(argv):
                         help="what a boot file stands for, instead of the name's guess "
                         "(KIND: ipxe, script, nbp, kernel, shim, grub, wdsnbp, missing; "
                         "ARCH: bios, efi-x86, efi-x64, efi-arm64, any)")
+    parser.add_argument("--site-next-server", metavar="IPV4",
+                        help="with a proxyDHCP config: the next server the site's DHCP "
+                        "server (the lab's address server) names in its ACK (default: "
+                        "itself, as dnsmasq's does); where GRUB reads its config")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show stand-ins, every exchange and every pxeclass log line")
     parser.add_argument("--keep", action="store_true",
@@ -661,6 +677,9 @@ def main(argv=None):
     try:
         overrides = dict(standins.parse_override(o) for o in args.standin)
         config, dnsmasq = check_environment(args)
+        if args.site_next_server and not labconf.ipv4(args.site_next_server):
+            raise ValueError(f"--site-next-server {args.site_next_server!r}: not an IPv4 "
+                             "address")
     except ValueError as exc:
         print(f"pxeclass lab: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -669,7 +688,7 @@ def main(argv=None):
         return exc.status
     workdir = tempfile.mkdtemp(prefix="pxeclass-lab-")
     try:
-        lab = Lab(config, dnsmasq, workdir, args.client, overrides)
+        lab = Lab(config, dnsmasq, workdir, args.client, overrides, args.site_next_server)
         result = lab.run()
     except LabError as exc:
         report_error(exc, args.json)

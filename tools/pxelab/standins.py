@@ -13,8 +13,10 @@ dropped):
              asks DHCP: the lab plays klibc's ipconfig, class os)
   shim       shim.efi, shimx64.efi, shimaa64.efi, shimia32.efi: shim, which
              loads grub<arch>.efi from its own directory (no DHCP)
-  grub       grub*.efi (grubx64.efi, grubnetx64.efi ...): GRUB's net image,
-             which asks DHCP itself (class grub)
+  grub       grub*.efi (grubx64.efi, grubnetx64.efi ...): GRUB's net image;
+             it comes with its config, grub/grub.cfg in the TFTP root
+             (Debian's netboot GRUB has prefix /grub), which asks DHCP
+             (net_dhcp: class grub)
   wdsnbp     wdsnbp.com: Windows Deployment Services' NBP, which asks the
              server again from its address (class wds)
   script     extension .ipxe .php .cgi .pl .py .sh .txt .asp .aspx .jsp
@@ -68,6 +70,7 @@ KERNEL_RE = re.compile(r"^(vmlinuz|bzimage)[^/]*$|^linux$")
 SHIM_RE = re.compile(r"^shim(x64|aa64|ia32)?\.efi$")
 GRUB_RE = re.compile(r"^grub[a-z0-9_]*\.efi$")
 WDSNBP_NAME = "wdsnbp.com"
+GRUB_CONFIG = "grub/grub.cfg"
 SHIM_LOADS = {"efi-x64": "grubx64.efi", "efi-arm64": "grubaa64.efi", "efi-x86": "grubia32.efi"}
 
 MAGIC = "#!pxelab-standin"
@@ -77,7 +80,7 @@ SCRIPT_MAGIC = "#!ipxe"
 @dataclass(frozen=True)
 class StandIn:
     """What a boot file name stands for."""
-    kind: str       # ipxe, script, nbp, missing
+    kind: str       # ipxe, script, nbp, kernel, shim, grub, grub-cfg, wdsnbp, missing
     arch: str       # bios, efi-x86, efi-x64, efi-arm64, any
     why: str        # which rule decided (for the report)
 
@@ -89,6 +92,8 @@ class StandIn:
             return "missing file"
         if self.kind == "kernel":
             return "Linux kernel"
+        if self.kind == "grub-cfg":
+            return "GRUB config (net_dhcp)"
         what = {"ipxe": "iPXE binary", "shim": "shim", "grub": "GRUB net image",
                 "wdsnbp": "wdsnbp"}.get(self.kind, "NBP")
         return f"{ARCH_TITLES[self.arch]} {what}" if self.arch != "any" else what
@@ -210,6 +215,8 @@ def write(root, name, standin):
     if standin.kind == "shim":
         grub = shim_loads(name, standin.arch)
         write(root, grub, StandIn("grub", standin.arch, f"loaded by {file_name(name)}"))
+    if standin.kind == "grub":
+        write(root, GRUB_CONFIG, StandIn("grub-cfg", "any", f"read by {file_name(name)}"))
     path = os.path.join(root, relative_path(name))
     if not os.path.abspath(path).startswith(os.path.abspath(root) + os.sep):
         return None
