@@ -340,6 +340,18 @@ class ExamplesTest(unittest.TestCase):
                             "http://10.77.0.1/ipxe-arm64.efi")
             self.assertEqual(ack.vendor_class, "HTTPClient")
 
+    def test_lab6(self):
+        with self.lab6("lab6") as lab:
+            # PXEv6 gets ipxe.efi; the iPXE it loads is the site's own by
+            # the chain (dhcp-ipxe-own=chained) and gets the script
+            self.solicit(lab, "edk2-pxev6", PXE6_URL)
+            self.solicit(lab, "ipxe-efi", SCRIPT6)
+            self.assertIn(" hops=1 ", self.pxeclass6(lab, "ipxe-efi"))
+            # a vendor iPXE never handed a file here: its arch's build
+            self.solicit(lab, "ipxe-bios", "tftp://[fd77::1]/undionly.kpxe")
+            self.solicit(lab, "edk2-httpv6", "http://[fd77::1]/ipxe.efi", ECHO)
+            self.solicit(lab, "edk2-httpv6-arm64", "http://[fd77::1]/ipxe-arm64.efi", ECHO)
+
     def test_every_example_is_tested(self):
         names = sorted(f[:-5] for f in os.listdir(EXAMPLES) if f.endswith(".conf"))
         tested = sorted(n[5:].replace("_", "-") for n in dir(self) if n.startswith("test_")
