@@ -30,9 +30,13 @@ dhcp-vendorclass or dhcp-match):
   - start-up: a dhcp-ipxe-own line that needs features or a version is
     warned about (DHCPv6 has no option 175), one with a user class alone
     is not;
-  - a bad directive in a DHCPv6 config still stops dnsmasq with its line.
+  - a bad directive in a DHCPv6 config still stops dnsmasq with its line;
+  - configs without pxeclass lines (the g* captures' own): stock and
+    patched dnsmasq answer every captured SOLICIT with the same ADVERTISE
+    (the server's DUID aside, made at start-up from the clock) and log
+    the same transaction lines (the pxeclass ones aside).
 
-Needs root.  PXC_DNSMASQ_PATCHED (one version).
+Needs root.  PXC_DNSMASQ_PATCHED (one version), PXC_DNSMASQ_STOCK.
 """
 
 import ipaddress
@@ -41,6 +45,7 @@ import re
 import socket
 import struct
 import sys
+import tempfile
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -49,6 +54,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "captures"))
 
 from pxelab import pcap, testing                       # noqa: E402
 from pxelab.netns import Topology                      # noqa: E402
+from pxelab.replay import capture_config               # noqa: E402
 from pxelab.servers import Dnsmasq, ServerError, wait_until         # noqa: E402
 from test_v6_captures import (EDK2_HTTP_X64, EDK2_PXE_X64, IPXE_BIOS,  # noqa: E402
                               IPXE_EFI_X64, OPT_USER_CLASS, OPT_VENDOR_CLASS,
@@ -58,6 +64,9 @@ from test_v6_class_net import (CLIENT_PORT, DHCP6_SERVERS, SERVER_PORT,  # noqa:
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 HAVE_PATCHED = testing.executable(PATCHED)
+STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
+CAPTURES = os.path.join(HERE, "..", "captures")
+OPT_SERVERID = 2
 
 SERVER6 = "fd77::1"
 ADVERTISE = 2
@@ -201,8 +210,8 @@ class Lab:
     """The server namespace (br0, fd77::1/64) with the patched dnsmasq and
     one client namespace on its link-local address, port 546."""
 
-    def __init__(self, config):
-        self.config = config
+    def __init__(self, config, binary=PATCHED):
+        self.config, self.binary = config, binary
         self.topo = self.server = self.sock = self.relay_sock = None
 
     def __enter__(self):
@@ -213,7 +222,7 @@ class Lab:
             self.mac = node.mac.lower()
             wait_until(lambda: no_tentative(self.topo.server.ns, "br0"), 5.0,
                        what="DAD on br0")
-            self.server = Dnsmasq(PATCHED, self.topo.server.ns, self.config,
+            self.server = Dnsmasq(self.binary, self.topo.server.ns, self.config,
                                   wait_ports={SERVER_PORT})
             self.server.start()
             self.ifindex = node.ns.ifindex("eth0")
@@ -441,6 +450,41 @@ class StartUpTest(unittest.TestCase):
                 server.cleanup()
         self.assertIn("no-such-class", out)
         self.assertTrue(out.endswith("at line %d of %s" % (at + 1, server.conf_path)), out)
+
+
+def answers(binary, folder):
+    """BINARY running capture FOLDER's own config: the ADVERTISE options of
+    each captured SOLICIT (the server's DUID left out) and the log lines
+    of the transactions (pxeclass's and the DUID's left out, the client
+    namespace's random MAC as "MAC")."""
+    with tempfile.TemporaryDirectory() as root, \
+            Lab(capture_config(os.path.join(CAPTURES, folder), root, "br0"), binary) as lab:
+        replies = []
+        for message, data in raw_solicits(folder):
+            if message.type == SOLICIT:
+                options = lab.solicit(data)
+                if options is not None:
+                    options.pop(OPT_SERVERID, None)
+                replies.append(options)
+        lines = [line.replace(lab.mac, "MAC") for line in lab.server.log_lines()
+                 if re.match(r"\d+ ", line) and "pxeclass" not in line
+                 and "server-id" not in line]
+    return replies, lines
+
+
+@testing.needs_namespaces
+@unittest.skipUnless(HAVE_PATCHED and testing.executable(STOCK),
+                     "set PXC_DNSMASQ_PATCHED and PXC_DNSMASQ_STOCK")
+class StockEquivalenceTest(unittest.TestCase):
+    """Without pxeclass lines, patched answers DHCPv6 as stock does."""
+
+    def test_captures_configs_answer_alike(self):
+        for folder in sorted(f for f in os.listdir(CAPTURES) if f.startswith("g")):
+            with self.subTest(capture=folder):
+                stock, patched = answers(STOCK, folder), answers(PATCHED, folder)
+                self.assertTrue(any(stock[0]), "stock answered no SOLICIT of " + folder)
+                self.assertTrue(stock[1], "stock logged no transaction of " + folder)
+                self.assertEqual(stock, patched)
 
 
 if __name__ == "__main__":
