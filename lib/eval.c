@@ -74,18 +74,28 @@ identity_matches(const struct identity *id, const struct pxc_request *req,
   return true;
 }
 
+/* own when an identity of CFG matches the iPXE request REQ, vendor when
+   none does.  Out of line: its loop's registers would otherwise be saved
+   by pxc_evaluate() for every request, iPXE or not. */
+static __attribute__((noinline)) enum pxc_own
+judge_identities(const struct pxc_config *cfg, const struct pxc_request *req,
+                 bool chained)
+{
+  for (size_t i = 0; i < cfg->identity_count; i++)
+    if (identity_matches(&cfg->identities[i], req, chained))
+      return PXC_OWN_OWN;
+  return PXC_OWN_VENDOR;
+}
+
 /* own when an identity matches, vendor when none does; unknown for what
    is not iPXE or without identities. */
-static enum pxc_own
+static inline enum pxc_own
 judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req,
                 bool chained)
 {
   if (req->fw_class != PXC_CLASS_IPXE || !cfg || cfg->identity_count == 0)
     return PXC_OWN_UNKNOWN;
-  for (size_t i = 0; i < cfg->identity_count; i++)
-    if (identity_matches(&cfg->identities[i], req, chained))
-      return PXC_OWN_OWN;
-  return PXC_OWN_VENDOR;
+  return judge_identities(cfg, req, chained);
 }
 
 /* The selectors of dhcp-pxe-class that accept the judged request, as
