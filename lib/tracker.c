@@ -167,8 +167,8 @@ struct pxc_tracker {
   unsigned bucket_shift; /* 64 - log2 of the bucket count (≥ 2 buckets) */
   struct lru lists[LIST_COUNT];
   uint64_t seed;         /* of the DUID hashes of pending6 */
-  uint64_t key_mul[3];   /* key_bucket()'s random odd multipliers */
-  uint64_t key_add;      /* ...and its random addend */
+  uint64_t key_seed[2];  /* key_bucket()'s random words */
+  uint64_t key_mul[3];   /* ...and its random odd multipliers */
   uint32_t window;
   unsigned max_hops;
   unsigned long evicted, untracked, trips;
@@ -296,20 +296,23 @@ key_is(const uint8_t *key, struct ckey k)
           (uint64_t)(uint16_t)(kept ^ want)) == 0;
 }
 
-/* Bucket of a client key: multiply-shift hashing (Dietzfelbinger's),
-   each of the key's three words (the address's two, type and length)
-   times its random odd multiplier, summed with a random addend, the top
-   bits taken.  Universal over the tracker's random draw, so a flood of
-   chosen MACs cannot be aimed at one bucket; three multiplies and no
-   rounds of mixing, inline: the hash is on every request's path, and a
-   MAC costs what a 16-byte address does. */
+/* Bucket of a client key: each of the key's words (the address's two,
+   xored with the tracker's random seeds, and type and length) times its
+   random odd multiplier, the products xored, then one xorshift-multiply
+   round and the top bits: the product alone (multiply-shift) puts a run
+   of consecutive MACs, as one vendor's NICs are, into a few buckets for
+   one draw in dozens.  Random, so a flood of chosen MACs cannot be aimed
+   at one bucket; inline and without the one hash's rounds, as it is on
+   every request's path. */
 static inline uint32_t
 key_bucket(const struct pxc_tracker *t, struct ckey k)
 {
-  uint64_t h = k.addr[0] * t->key_mul[0] + k.addr[1] * t->key_mul[1] +
-               ((uint64_t)k.htype << 8 | k.hlen) * t->key_mul[2] + t->key_add;
+  uint64_t h = ((k.addr[0] ^ t->key_seed[0]) * t->key_mul[0]) ^
+               ((k.addr[1] ^ t->key_seed[1]) * t->key_mul[1]) ^
+               ((uint64_t)(k.htype | k.hlen << 8) * t->key_mul[2]);
 
-  return (uint32_t)(h >> t->bucket_shift);
+  h ^= h >> 32;
+  return (uint32_t)((h * t->key_mul[0]) >> t->bucket_shift);
 }
 
 /* The client with key K, or NONE.  Inlined: it is most of both hooks. */
@@ -1179,24 +1182,28 @@ pxc_tracker_reply6(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
 /* ------------------------------------------------------------------ */
 /* Life cycle and reporting                                            */
 
-/* The tracker's random seeds: the DUID hashes' seed, key_bucket()'s odd
-   multipliers and addend.  From getrandom(); without it (no entropy yet
+/* The tracker's random seeds: the DUID hashes' seed, key_bucket()'s
+   words and odd multipliers.  From getrandom(); without it (no entropy yet
    this early in the boot), from the clock and the tracker's address run
    through the one hash. */
 static void
 random_seeds(struct pxc_tracker *t)
 {
-  uint64_t words[1 + sizeof(t->key_mul) / sizeof(t->key_mul[0]) + 1];
+  uint64_t words[6];
 
+  _Static_assert(sizeof(words) == sizeof(t->seed) + sizeof(t->key_seed) +
+                                      sizeof(t->key_mul),
+                 "a random word for each seed");
   if (getrandom(words, sizeof(words), GRND_NONBLOCK) != (ssize_t)sizeof(words)) {
     uint64_t h = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
       words[i] = h = pxc_hash_final(pxc_hash_word(h, i));
   }
   t->seed = words[0];
-  for (size_t i = 0; i < sizeof(t->key_mul) / sizeof(t->key_mul[0]); i++)
-    t->key_mul[i] = words[1 + i] | 1;
-  t->key_add = words[sizeof(words) / sizeof(words[0]) - 1];
+  t->key_seed[0] = words[1];
+  t->key_seed[1] = words[2];
+  for (size_t i = 0; i < 3; i++)
+    t->key_mul[i] = words[3 + i] | 1;
 }
 
 struct pxc_tracker *
