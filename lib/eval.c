@@ -211,7 +211,8 @@ pxc_rule_matches(const struct pxc_config *cfg, size_t i,
 
 /* pxc_rules_matched() on a finished config: each word ORs the rules of
    the request's key bits and arch codes from the config's tables
-   (build_match_tables()), then the other rules are tested one by one.
+   (build_match_tables()), then the other rules are tested one by one,
+   those that need option 175 only when the request has it.
    The same answers as rule_matches(): a class rule matches when any key
    bit of the request is one of the rule's, an arch rule when any code
    is, the guard when the client loops. */
@@ -227,6 +228,7 @@ rules_matched_by_table(const struct pxc_config *cfg,
   size_t n = (cfg->rule_count + 63) / 64, matched = 0;
   unsigned arches = req->arch_count < PXC_MAX_ARCH ? req->arch_count
                                                    : PXC_MAX_ARCH;
+  size_t others = req->ipxe.present ? cfg->other_count : cfg->other_any;
 
   for (size_t k = 0; k < words; k++) {
     const uint64_t *row = &cfg->match_words[k * MATCH_ROW];
@@ -241,11 +243,11 @@ rules_matched_by_table(const struct pxc_config *cfg,
     }
     bits[k] = word;
   }
-  for (size_t j = 0; j < cfg->other_count; j++) {
+  for (size_t j = 0; j < others; j++) {
     size_t i = cfg->other_rules[j];
 
     if (i / 64 >= words)
-      break;
+      continue;
     if (rule_matches(&cfg->rules[i], v, req, selectors))
       bits[i / 64] |= UINT64_C(1) << (i % 64);
   }
