@@ -257,8 +257,9 @@ rules_matched_by_table(const struct pxc_config *cfg,
   return matched;
 }
 
-/* pxc_rules_matched() on a config without the tables (not finished, or
-   no rules): each rule tested in turn.  Kept out of line so that the
+/* pxc_rules_matched() on a config without the tables (not finished):
+   each rule tested in turn (a finished config without rules takes the
+   table path, which zeroes every word).  Kept out of line so that the
    table path saves no registers for it. */
 static __attribute__((noinline, cold)) size_t
 rules_matched_by_walk(const struct pxc_config *cfg,
@@ -291,7 +292,7 @@ pxc_rules_matched(const struct pxc_config *cfg,
 {
   if (!bits)
     return 0;
-  if (cfg && verdict && verdict->req && cfg->rule_count && cfg->match_words)
+  if (cfg && cfg->match_words && verdict && verdict->req)
     return rules_matched_by_table(cfg, verdict, bits, words);
   return rules_matched_by_walk(cfg, verdict, bits, words);
 }
