@@ -210,8 +210,9 @@ class CallgrindDnsmasq(Dnsmasq):
     instructions per request with seed 002's config, depending only on
     who started the benchmark (meson's environment is not a shell's).
     For the same reason dnsmasq is started as <workdir>/dnsmasq, a link
-    to the binary: the path is on the stack too, and the build
-    directory's, or "-stock" in the name, moved the counts by tens of
+    to the binary, in the root directory: the binary's path and the
+    working directory shape its memory too, and the build directory's
+    path, or "-stock" in the name, moved the counts by tens of
     instructions."""
 
     def command(self):
@@ -220,7 +221,7 @@ class CallgrindDnsmasq(Dnsmasq):
         link = os.path.join(self.workdir, "dnsmasq")
         if not os.path.lexists(link):
             os.symlink(os.path.abspath(argv[0]), link)
-        return ["env", "-i", VALGRIND, "--tool=callgrind", "--toggle-collect=dhcp_packet",
+        return ["env", "-i", "--chdir=/", VALGRIND, "--tool=callgrind", "--toggle-collect=dhcp_packet",
                 "--callgrind-out-file=" + self.profile_path(), link] + argv[1:]
 
     def profile_path(self):
