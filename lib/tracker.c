@@ -1202,8 +1202,8 @@ random_seeds(struct pxc_tracker *t)
   t->seed = words[0];
   t->key_seed[0] = words[1];
   t->key_seed[1] = words[2];
-  for (size_t i = 0; i < 3; i++)
-    t->key_mul[i] = words[3 + i] | 1;
+  for (size_t i = 0; i < sizeof(t->key_mul) / sizeof(t->key_mul[0]); i++)
+    t->key_mul[i] = words[3 + i] | 1; /* odd: a multiply loses no bit */
 }
 
 struct pxc_tracker *
