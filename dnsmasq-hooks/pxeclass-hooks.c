@@ -169,14 +169,16 @@ static void append(char *buf, size_t size, size_t *used, const char *fmt, ...)
 
 /* --log-dhcp: one line with the classification (for DHCPv6 the MAC the
    chain key comes from, and the client's chain when the tracker follows
-   it), one naming the directive behind each tag set.  XID as dnsmasq
-   logs it for the family (host order).  The rules are asked again: a
+   it), one naming the directive behind each tag set.  Each starts with
+   the request's xid as the library read it, host order, which is how
+   dnsmasq logs it for either family.  The rules are asked again: a
    match depends on the verdict alone, and the tag hook's bitmap, once
    pushed, marks nodes, not rules. */
-static void log_request(unsigned int xid, const struct pxc_verdict *verdict)
+static void log_request(const struct pxc_verdict *verdict)
 {
   static char line[PXECLASS_LOGLEN], chain[PXECLASS_LOGLEN];
   const struct pxc_request *req = verdict->req;
+  unsigned int xid = req->xid;
   size_t i, used;
 
   pxc_format_summary(verdict, line, sizeof(line));
@@ -273,12 +275,11 @@ struct dhcp_netid *push_tags(const struct pxc_verdict *verdict,
 
 /* Judge the classified REQ against the rules, push the node of every
    matching rule onto NETID and record the request in its client's chain;
-   returns the new head.  XID for the log, as dnsmasq logs it.  Inlined
-   into each family's hook: a call of its own cost the DHCPv4 hook a
-   dozen instructions per request. */
+   returns the new head.  Inlined into each family's hook: a call of its
+   own cost the DHCPv4 hook a dozen instructions per request.  The log
+   takes the xid from REQ, so the hook keeps no register for it. */
 static inline __attribute__((always_inline))
 struct dhcp_netid *tag_request(const struct pxc_request *req,
-				      unsigned int xid,
 				      struct dhcp_netid *netid, time_t now)
 {
   static struct pxc_verdict verdict;
@@ -293,7 +294,7 @@ struct dhcp_netid *tag_request(const struct pxc_request *req,
     log_loop(&verdict);
 
   if (option_bool(OPT_LOG_OPTS))
-    log_request(xid, &verdict);
+    log_request(&verdict);
 
   return netid;
 }
@@ -320,7 +321,7 @@ struct dhcp_netid *pxeclass_tag_request(struct dhcp_packet *mess, size_t sz,
 
   pxc_classify(pxeclass_config, (const uint8_t *)mess, sz, &pxeclass_request);
 
-  return tag_request(&pxeclass_request, ntohl(mess->xid), netid, now);
+  return tag_request(&pxeclass_request, netid, now);
 }
 
 #ifdef HAVE_DHCP6
@@ -357,7 +358,7 @@ struct dhcp_netid *pxeclass_tag_request6(unsigned char *inbuff, size_t sz,
       req->mac_source = PXC_MAC_CALLER;
     }
 
-  return tag_request(req, req->xid, netid, now);
+  return tag_request(req, netid, now);
 }
 
 /* True if the dhcp-ipxe-own identity INFO asks for a feature or the

@@ -758,6 +758,23 @@ arch_has_high_code(const struct rule *r)
   return false;
 }
 
+/* True if rule R can match only a request that has option 175 (iPXE's
+   feature and version rules: the version is its sub-option 235). */
+static bool
+rule_needs_option_175(const struct rule *r)
+{
+  return r->kind == RULE_FEATURE || r->kind == RULE_VERSION;
+}
+
+/* True if the table of pxc_rules_matched() holds rule R: class and guard
+   rules by their key bits, arch rules by their codes (below 64). */
+static bool
+rule_in_table(const struct rule *r)
+{
+  return r->kind == RULE_CLASS || r->kind == RULE_GUARD ||
+         (r->kind == RULE_ARCH && !arch_has_high_code(r));
+}
+
 /* The tables of pxc_rules_matched() (struct pxc_config): a class or
    guard rule matches when any key bit of the request is one of its own,
    an arch rule (codes below 64) when any code of the request is, so
@@ -780,19 +797,25 @@ build_match_tables(struct pxc_config *cfg)
   }
   cfg->other_count = 0;
   cfg->key_used = 0;
+  for (size_t i = 0; i < cfg->rule_count; i++)
+    if (!rule_in_table(&cfg->rules[i]) &&
+        !rule_needs_option_175(&cfg->rules[i]))
+      cfg->other_rules[cfg->other_count++] = i;
+  cfg->other_any = cfg->other_count;
   for (size_t i = 0; i < cfg->rule_count; i++) {
     const struct rule *r = &cfg->rules[i];
     uint64_t *row = &cfg->match_words[i / 64 * MATCH_ROW];
     uint64_t key, bit = UINT64_C(1) << (i % 64);
 
-    if (r->kind == RULE_ARCH && !arch_has_high_code(r)) {
+    if (!rule_in_table(r)) {
+      if (rule_needs_option_175(r))
+        cfg->other_rules[cfg->other_count++] = i;
+      continue;
+    }
+    if (r->kind == RULE_ARCH) {
       for (unsigned c = 0; c < 64; c++)
         if (r->u.arch.low >> c & 1)
           row[64 + c] |= bit;
-      continue;
-    }
-    if (r->kind != RULE_CLASS && r->kind != RULE_GUARD) {
-      cfg->other_rules[cfg->other_count++] = i;
       continue;
     }
     key = rule_key(r);

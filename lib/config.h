@@ -140,11 +140,18 @@ struct pxc_config {
      that key bit B accepts (class_key(): a class rule's selectors and
      agents, the guard's loop), and entry K * MATCH_ROW + 64 + C the arch
      rules that code C (< 64) matches; the other rules are tested one by
-     one, their indexes in other_rules */
+     one, their indexes in other_rules: first those any request may
+     match (other_any of them), then those only a request with option 175
+     can (feature and version rules), each part in rule order */
   uint64_t *match_words;
   uint64_t key_used; /* the key bits some rule of the table has */
   size_t *other_rules;
-  size_t other_count;
+  /* 32 bits each, so the config stays 104 bytes (a 112-byte malloc
+     chunk): one more chunk size moves every string dnsmasq allocates
+     after it, and glibc's strcmp of dnsmasq's tags then crossed pages
+     for 50 more instructions per request (the benchmark's docstring);
+     2^32 rules would take 480 GB of struct rule */
+  uint32_t other_count, other_any;
 };
 
 #define MATCH_ROW 128

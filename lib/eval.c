@@ -74,18 +74,28 @@ identity_matches(const struct identity *id, const struct pxc_request *req,
   return true;
 }
 
+/* own when an identity of CFG matches the iPXE request REQ, vendor when
+   none does.  Out of line: its loop's registers would otherwise be saved
+   by pxc_evaluate() for every request, iPXE or not. */
+static __attribute__((noinline)) enum pxc_own
+judge_identities(const struct pxc_config *cfg, const struct pxc_request *req,
+                 bool chained)
+{
+  for (size_t i = 0; i < cfg->identity_count; i++)
+    if (identity_matches(&cfg->identities[i], req, chained))
+      return PXC_OWN_OWN;
+  return PXC_OWN_VENDOR;
+}
+
 /* own when an identity matches, vendor when none does; unknown for what
    is not iPXE or without identities. */
-static enum pxc_own
+static inline enum pxc_own
 judge_ownership(const struct pxc_config *cfg, const struct pxc_request *req,
                 bool chained)
 {
   if (req->fw_class != PXC_CLASS_IPXE || !cfg || cfg->identity_count == 0)
     return PXC_OWN_UNKNOWN;
-  for (size_t i = 0; i < cfg->identity_count; i++)
-    if (identity_matches(&cfg->identities[i], req, chained))
-      return PXC_OWN_OWN;
-  return PXC_OWN_VENDOR;
+  return judge_identities(cfg, req, chained);
 }
 
 /* The selectors of dhcp-pxe-class that accept the judged request, as
@@ -201,7 +211,8 @@ pxc_rule_matches(const struct pxc_config *cfg, size_t i,
 
 /* pxc_rules_matched() on a finished config: each word ORs the rules of
    the request's key bits and arch codes from the config's tables
-   (build_match_tables()), then the other rules are tested one by one.
+   (build_match_tables()), then the other rules are tested one by one,
+   those that need option 175 only when the request has it.
    The same answers as rule_matches(): a class rule matches when any key
    bit of the request is one of the rule's, an arch rule when any code
    is, the guard when the client loops. */
@@ -217,6 +228,7 @@ rules_matched_by_table(const struct pxc_config *cfg,
   size_t n = (cfg->rule_count + 63) / 64, matched = 0;
   unsigned arches = req->arch_count < PXC_MAX_ARCH ? req->arch_count
                                                    : PXC_MAX_ARCH;
+  size_t others = req->ipxe.present ? cfg->other_count : cfg->other_any;
 
   for (size_t k = 0; k < words; k++) {
     const uint64_t *row = &cfg->match_words[k * MATCH_ROW];
@@ -231,11 +243,11 @@ rules_matched_by_table(const struct pxc_config *cfg,
     }
     bits[k] = word;
   }
-  for (size_t j = 0; j < cfg->other_count; j++) {
+  for (size_t j = 0; j < others; j++) {
     size_t i = cfg->other_rules[j];
 
     if (i / 64 >= words)
-      break;
+      continue;
     if (rule_matches(&cfg->rules[i], v, req, selectors))
       bits[i / 64] |= UINT64_C(1) << (i % 64);
   }
@@ -245,8 +257,9 @@ rules_matched_by_table(const struct pxc_config *cfg,
   return matched;
 }
 
-/* pxc_rules_matched() on a config without the tables (not finished, or
-   no rules): each rule tested in turn.  Kept out of line so that the
+/* pxc_rules_matched() on a config without the tables (not finished):
+   each rule tested in turn (a finished config without rules takes the
+   table path, which zeroes every word).  Kept out of line so that the
    table path saves no registers for it. */
 static __attribute__((noinline, cold)) size_t
 rules_matched_by_walk(const struct pxc_config *cfg,
@@ -279,7 +292,7 @@ pxc_rules_matched(const struct pxc_config *cfg,
 {
   if (!bits)
     return 0;
-  if (cfg && verdict && verdict->req && cfg->rule_count && cfg->match_words)
+  if (cfg && cfg->match_words && verdict && verdict->req)
     return rules_matched_by_table(cfg, verdict, bits, words);
   return rules_matched_by_walk(cfg, verdict, bits, words);
 }

@@ -164,8 +164,11 @@ struct pxc_tracker {
   uint32_t capacity;
   uint32_t *buckets;
   uint32_t bucket_mask;
+  unsigned bucket_shift; /* 64 - log2 of the bucket count (≥ 2 buckets) */
   struct lru lists[LIST_COUNT];
-  uint64_t seed;
+  uint64_t seed;         /* of the DUID hashes of pending6 */
+  uint64_t key_seed[2];  /* key_bucket()'s random words */
+  uint64_t key_mul[3];   /* ...and its random odd multipliers */
   uint32_t window;
   unsigned max_hops;
   unsigned long evicted, untracked, trips;
@@ -293,17 +296,23 @@ key_is(const uint8_t *key, struct ckey k)
           (uint64_t)(uint16_t)(kept ^ want)) == 0;
 }
 
-/* Bucket of a client key: the one hash, with the tracker's random seed
-   so that a flood of chosen MACs cannot be aimed at one bucket.  The
-   type and length bytes go into the seed, so the address is hashed as
-   two whole words, inline: pxc_hash(seed, address, 16) step by step. */
+/* Bucket of a client key: each of the key's words (the address's two,
+   xored with the tracker's random seeds, and type and length) times its
+   random odd multiplier, the products xored, then one xorshift-multiply
+   round and the top bits: the product alone (multiply-shift) puts a run
+   of consecutive MACs, as one vendor's NICs are, into a few buckets for
+   one draw in dozens.  Random, so a flood of chosen MACs cannot be aimed
+   at one bucket; inline and without the one hash's rounds, as it is on
+   every request's path. */
 static inline uint32_t
 key_bucket(const struct pxc_tracker *t, struct ckey k)
 {
-  uint64_t h = t->seed ^ ((uint64_t)k.htype << 8 | k.hlen);
+  uint64_t h = ((k.addr[0] ^ t->key_seed[0]) * t->key_mul[0]) ^
+               ((k.addr[1] ^ t->key_seed[1]) * t->key_mul[1]) ^
+               ((uint64_t)(k.htype | k.hlen << 8) * t->key_mul[2]);
 
-  h = pxc_hash_word(pxc_hash_word(h, k.addr[0]), k.addr[1]);
-  return (uint32_t)pxc_hash_final(h) & t->bucket_mask;
+  h ^= h >> 32;
+  return (uint32_t)((h * t->key_mul[0]) >> t->bucket_shift);
 }
 
 /* The client with key K, or NONE.  Inlined: it is most of both hooks. */
@@ -1173,12 +1182,37 @@ pxc_tracker_reply6(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
 /* ------------------------------------------------------------------ */
 /* Life cycle and reporting                                            */
 
+/* The tracker's random seeds: the DUID hashes' seed, key_bucket()'s
+   words and odd multipliers.  From getrandom(); without it (no entropy yet
+   this early in the boot), from the clock and the tracker's address run
+   through the one hash. */
+static void
+random_seeds(struct pxc_tracker *t)
+{
+  uint64_t words[6];
+
+  _Static_assert(sizeof(words) == sizeof(t->seed) + sizeof(t->key_seed) +
+                                      sizeof(t->key_mul),
+                 "a random word for each seed");
+  if (getrandom(words, sizeof(words), GRND_NONBLOCK) != (ssize_t)sizeof(words)) {
+    uint64_t h = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+      words[i] = h = pxc_hash_final(pxc_hash_word(h, i));
+  }
+  t->seed = words[0];
+  t->key_seed[0] = words[1];
+  t->key_seed[1] = words[2];
+  for (size_t i = 0; i < sizeof(t->key_mul) / sizeof(t->key_mul[0]); i++)
+    t->key_mul[i] = words[3 + i] | 1; /* odd: a multiply loses no bit */
+}
+
 struct pxc_tracker *
 pxc_tracker_new(const struct pxc_config *cfg)
 {
   struct pxc_guard_info info;
   struct pxc_tracker *t;
   uint32_t buckets = 1;
+  unsigned shift = 64;
 
   if (!cfg || !cfg->finished || !pxc_config_tracker_info(cfg, &info)) {
     errno = EINVAL;
@@ -1187,8 +1221,11 @@ pxc_tracker_new(const struct pxc_config *cfg)
   t = calloc(1, sizeof(*t));
   if (!t)
     return NULL;
-  while (buckets < info.capacity)
+  /* at least two, so the bucket's bits are a shift of less than 64 */
+  while (buckets < info.capacity || buckets < 2) {
     buckets <<= 1;
+    shift--;
+  }
   t->clients = calloc(info.capacity, sizeof(*t->clients));
   t->buckets = calloc(buckets, sizeof(*t->buckets));
   if (!t->clients || !t->buckets) {
@@ -1198,6 +1235,7 @@ pxc_tracker_new(const struct pxc_config *cfg)
   }
   t->capacity = info.capacity;
   t->bucket_mask = buckets - 1;
+  t->bucket_shift = shift;
   t->window = info.window;
   t->max_hops = info.hops;
   t->last_recorded = NONE;
@@ -1206,9 +1244,7 @@ pxc_tracker_new(const struct pxc_config *cfg)
     t->lists[l] = (struct lru){NONE, NONE, 0};
   for (uint32_t i = 0; i < t->capacity; i++)
     lru_push(t, i, LIST_FREE);
-  if (getrandom(&t->seed, sizeof(t->seed), GRND_NONBLOCK) !=
-      (ssize_t)sizeof(t->seed))
-    t->seed = (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)t;
+  random_seeds(t);
   return t;
 }
 

@@ -455,8 +455,8 @@ bit_set(uint8_t *bitmap, unsigned n)
 
 /* ------------------------------------------------------------------ */
 /* The one hash: FNV-1a's xor-multiply step, eight bytes at a time, with  */
-/* a final mix.  Fingerprints and the tracker's buckets (with a random  */
-/* seed there, so chosen MACs cannot be aimed at one bucket) use it.    */
+/* a final mix.  Fingerprints and the tracker's DUID hashes use it (the */
+/* tracker's buckets hash their keys by multiply-shift, key_bucket()).  */
 
 uint64_t pxc_hash(uint64_t seed, const void *data, size_t len);
 

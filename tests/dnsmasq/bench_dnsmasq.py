@@ -32,10 +32,16 @@ chain guard, as a table of instructions and ratios against the goals.
 Prints figures, each instruction count against its budget (issue 9:
 the tag hook <= 1,300 and the reply hook <= 300 instructions inside
 dnsmasq; with --compare-configs the ratios to the stock configs).
-Instruction counts are deterministic: a budget or goal not met is named
-on the last line, and fails the benchmark with PXC_BENCH_ENFORCE=1 (the
-test command reports them rather than failing on them while issue 9's
-last budgets are open; see the README's figures).  It asserts that the
+Instruction counts are deterministic (but for the tracker's random
+hash seed: a bucket shared by two of the 64 machines costs a fraction of
+an instruction per request): a budget or goal not met is named on the
+last line and fails the benchmark, so the test command (meson test
+--benchmark) fails on it.  The counts move with the heap's layout too:
+glibc's strcmp takes a slower path when either string lies near a page
+end, and dnsmasq strcmp()s tag names, allocated among the library's
+config, for every tag-if; a malloc chunk size of struct pxc_config or
+struct pxc_tracker changed has moved the total by 50 instructions per
+request (see lib/config.h).  It asserts that the
 compared configs are equivalent: every request of the mix gets the same
 tags and the same boot file from each (log-dhcp, one extra uncounted run
 of each).
@@ -202,12 +208,21 @@ class CallgrindDnsmasq(Dnsmasq):
     the interface's name lies that every tag name is strcmp()ed with, and
     glibc's strcmp takes a slower path near a page end: up to 280 more
     instructions per request with seed 002's config, depending only on
-    who started the benchmark (meson's environment is not a shell's)."""
+    who started the benchmark (meson's environment is not a shell's).
+    For the same reason dnsmasq is started as <workdir>/dnsmasq, a link
+    to the binary, in the root directory: the binary's path and the
+    working directory shape its memory too, and the build directory's
+    path, or "-stock" in the name, moved the counts by tens of
+    instructions."""
 
     def command(self):
-        """env's argv, valgrind's, then dnsmasq's."""
-        return ["env", "-i", VALGRIND, "--tool=callgrind", "--toggle-collect=dhcp_packet",
-                "--callgrind-out-file=" + self.profile_path()] + super().command()
+        """env's argv, valgrind's, then dnsmasq's, started by the link."""
+        argv = super().command()
+        link = os.path.join(self.workdir, "dnsmasq")
+        if not os.path.lexists(link):
+            os.symlink(os.path.abspath(argv[0]), link)
+        return ["env", "-i", "--chdir=/", VALGRIND, "--tool=callgrind", "--toggle-collect=dhcp_packet",
+                "--callgrind-out-file=" + self.profile_path(), link] + argv[1:]
 
     def profile_path(self):
         """Where callgrind writes."""
@@ -399,7 +414,7 @@ def main():
         missed += compare_configs({"stock": STOCK, "patched": PATCHED})
     if missed:
         print("\nnot met: " + "; ".join(missed))
-        return 1 if os.environ.get("PXC_BENCH_ENFORCE") == "1" else 0
+        return 1
     return 0
 
 

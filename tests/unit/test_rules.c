@@ -651,6 +651,58 @@ START_TEST(batch_over_words)
 }
 END_TEST
 
+/* The rules the tables leave out, of every kind, between table rules and
+   past 64: those that need option 175 (feature, version) are tested only
+   for a request that has it, the others (bus id, which Etherboot's option
+   150 gives too, and arch codes from 64 on) for every request; each bit
+   where the rule is, the words past WORDS left out. */
+START_TEST(batch_other_rules)
+{
+  static const char *lines[72];
+  static char text[64][48];
+  static const uint8_t arch_100[2] = {0, 100};
+  static struct builder b;
+  static struct pxc_request high;
+  struct pxc_config *cfg;
+  struct pxc_verdict v;
+  uint64_t bits[2];
+  size_t n = 0;
+
+  lines[n++] = "dhcp-ipxe-feature=set:https,https";   /* 0 */
+  lines[n++] = "dhcp-ipxe-busid=set:virtio,pci:1af4"; /* 1 */
+  lines[n++] = "dhcp-pxe-class=set:ipxe,ipxe";        /* 2 */
+  lines[n++] = "dhcp-ipxe-version=set:old,<1.21";     /* 3 */
+  lines[n++] = "dhcp-pxe-arch=set:hi,100";            /* 4 */
+  /* rules 5-63: table rules that match no request of these tests */
+  for (size_t i = 0; n < 64; i++) {
+    snprintf(text[i], sizeof(text[i]), "dhcp-pxe-arch=set:f%zu,arm64", i);
+    lines[n++] = text[i];
+  }
+  lines[n++] = "dhcp-ipxe-version=set:new,>=1.21";     /* 64 */
+  lines[n++] = "dhcp-ipxe-busid=set:e1000,1:8086:100e"; /* 65 */
+  lines[n++] = "dhcp-ipxe-feature=set:any,pxe-ext";     /* 66 */
+  lines[n] = NULL;
+  cfg = config_of(lines);
+
+  ck_assert_str_eq(tags_of(cfg, &req_rom), "virtio ipxe old any");
+  ck_assert_str_eq(tags_of(cfg, &req_custom), "https ipxe new e1000");
+  ck_assert_str_eq(tags_of(cfg, &req_edk2), "");
+  /* no option 175: only the rules that need none are asked */
+  builder_request(&b, mac, 8, 1);
+  builder_option(&b, 93, arch_100, sizeof(arch_100));
+  builder_end(&b);
+  pxc_classify(cfg, b.buf, b.len, &high);
+  ck_assert(!high.ipxe.present);
+  ck_assert_str_eq(tags_of(cfg, &high), "hi");
+  pxc_evaluate(cfg, NULL, &req_custom, 0, &v);
+  bits[1] = ~0ull;
+  ck_assert_uint_eq(pxc_rules_matched(cfg, &v, bits, 1), 2);
+  ck_assert(bits[0] == 0x5ull); /* rules 0 and 2 */
+  ck_assert(bits[1] == ~0ull);  /* not written */
+  pxc_config_free(cfg);
+}
+END_TEST
+
 Suite *
 rules_suite(void)
 {
@@ -684,6 +736,7 @@ rules_suite(void)
   tcase_add_test(eval, arch9_quirk);
   tcase_add_test(eval, bounds);
   tcase_add_test(eval, batch_over_words);
+  tcase_add_test(eval, batch_other_rules);
   suite_add_tcase(s, parse);
   suite_add_tcase(s, eval);
   return s;
