@@ -183,7 +183,9 @@ enum step_flag {
   STEP_NEW_CLIENT = 8,  /* the client gets a slot */
   STEP_SAME_STAGE = 16, /* the request continues the newest stage */
   STEP_RESTART = 32,    /* the stages so far are forgotten */
-  STEP_HOP = 64         /* the new stage follows a hand-out */
+  STEP_HOP = 64,        /* the new stage follows a hand-out */
+  STEP_NOT_TAKEN = 128  /* the REQUEST takes another server's offer: the
+                           stage's hand-out was not taken */
 };
 
 /* pxc_evaluate() also keeps, above these flags, the selectors of
@@ -191,7 +193,7 @@ enum step_flag {
    class rule is one test. */
 #define STEP_SELECTOR_SHIFT 8
 
-_Static_assert(STEP_HOP < 1u << STEP_SELECTOR_SHIFT &&
+_Static_assert(STEP_NOT_TAKEN < 1u << STEP_SELECTOR_SHIFT &&
                    SELECTOR_COUNT + STEP_SELECTOR_SHIFT <= 32,
                "the selectors fit above the step flags");
 

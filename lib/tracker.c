@@ -33,6 +33,16 @@
  * stage had no hand-out yet or began within JOIN_SECONDS.  What each
  * DHCPv6 message type does is the table role6[].
  *
+ * The hand-out is what the client was given and took.  Our address
+ * offers name our server id (option 54); the tracker learns it from them
+ * (a table of SERVER_IDS, one per address the server answers from) and
+ * keeps, per client, which one its last hand-out came with.  A REQUEST of
+ * the same stage naming another server takes that server's offer, not
+ * ours: the stage's hand-out is struck (no hop, no `chained` from it).
+ * A proxy offer gives no address and names no server the client takes
+ * (the client REQUESTs the DHCP server's address and boots our file):
+ * it teaches nothing and is never struck.
+ *
  * A client takes 144 bytes (plus 4 of its hash bucket): its stages are
  * kept as parallel arrays of a 32-bit fingerprint, a start time, one byte
  * of ownership and flags, one of class, and one byte naming the boot file
@@ -63,6 +73,10 @@
 #define NAME_NONE      0   /* no file handed out */
 #define NAME_UNKNOWN   255 /* handed out, but the table was full */
 #define NAME_SLOTS     512 /* hash slots of the name table, a power of 2 */
+
+/* Our server ids (option 54 of our address offers): entry 0 unused, a
+   client's byte naming none. */
+#define SERVER_IDS 15
 
 /* A stage's byte of meta data: ownership, flags (its class has a byte
    of its own: there are more than eight). */
@@ -133,6 +147,8 @@ struct client {
   uint8_t head;
   uint8_t list;
   uint8_t last_file; /* the file handed out last, whatever the stage */
+  uint8_t server;    /* the server id of its last address hand-out, an
+                        index into the tracker's; 0 if none */
   uint8_t meta[CHAIN_STAGES];
   uint8_t cls[CHAIN_STAGES];  /* enum pxc_class of the stage */
   uint8_t file[CHAIN_STAGES];
@@ -174,6 +190,8 @@ struct pxc_tracker {
   unsigned pending6_next;
   uint8_t pending6_xids[64]; /* pending requests by xid_bit() of xid */
   struct names names;
+  uint32_t server_ids[SERVER_IDS + 1]; /* host order; entry 0 unused */
+  unsigned server_id_count;
 };
 
 /* ------------------------------------------------------------------ */
@@ -518,6 +536,19 @@ handed_a_chainload(const struct client *c, unsigned s)
   return (c->meta[s] & META_HANDOUT) && META_OWN(c->meta[s]) != PXC_OWN_OWN;
 }
 
+/* True if REQ, of the newest stage of C, is a REQUEST naming a server
+   other than the one whose offer handed the stage its file: the client
+   took that server's offer, not our hand-out.  (A DHCPv6 request names
+   no server_id here.) */
+static inline __attribute__((always_inline)) bool
+took_another_offer(const struct pxc_tracker *t, const struct client *c,
+                   const struct pxc_request *req)
+{
+  return req->server_id != 0 && c->server != 0 &&
+         (c->meta[c->head] & META_HANDOUT) &&
+         t->server_ids[c->server] != req->server_id;
+}
+
 /* The chain fields of a request that begins a chain (new client, or the
    old chain forgotten). */
 static void
@@ -545,6 +576,8 @@ judge_known(const struct pxc_tracker *t, const struct client *c,
   }
   if (same_stage(c, req, f, now)) {
     step->flags |= STEP_SAME_STAGE;
+    if (took_another_offer(t, c, req))
+      step->flags |= STEP_NOT_TAKEN;
     out->follows_chainload = c->count > 1 && (c->meta[c->head] & META_HOP) &&
                              handed_a_chainload(c, stage_back(c, 1));
     out->stages = c->count;
@@ -659,6 +692,7 @@ add_client(struct pxc_tracker *t, struct ckey key, uint32_t now)
   c->count = 0;
   c->head = 0;
   c->last_file = NAME_NONE;
+  c->server = 0;
   bucket = key_bucket(t, key);
   c->hash_next = t->buckets[bucket];
   t->buckets[bucket] = i;
@@ -737,6 +771,17 @@ pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
   store_key(p->key, key);
 }
 
+/* Stage S of C was handed a file the client did not take (it took
+   another server's offer): no hand-out, so no hop and no chainload
+   follow from it; a later offer of ours to the stage counts afresh. */
+static __attribute__((noinline)) void
+strike_handout(struct client *c, unsigned s)
+{
+  c->meta[s] &= (uint8_t)~(META_HANDOUT | META_HANDOUT6 | META_XID_DONE);
+  c->file[s] = NAME_NONE;
+  c->server = 0;
+}
+
 /* pxc_tracker_record() for a request of family F (a constant in each of
    its two copies, as for judge_family()). */
 static inline __attribute__((always_inline)) void
@@ -779,6 +824,8 @@ record_family(struct pxc_tracker *t, const struct pxc_verdict *v, unsigned f)
   }
   c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req, f)) | META_SEEN(f) |
                          META(v->own));
+  if (flags & STEP_NOT_TAKEN)
+    strike_handout(c, s);
   c->cls[s] = (uint8_t)v->req->fw_class;
   c->xid[f] = v->req->xid;
   c->fam_fp[f] = request_fp(v->req);
@@ -883,6 +930,32 @@ reply_boot_file(const uint8_t *pkt, size_t len, struct pxc_bytes *out)
   return true;
 }
 
+/* Option 54 (four bytes) in the options field of the reply PKT (LEN
+   bytes, a hand-out: header and cookie read): the server id, host
+   order; 0 if absent.  A walk of its own, only for address hand-outs
+   (dnsmasq puts 54 second, after 53), so no other reply pays for it. */
+static uint32_t
+reply_server_id(const uint8_t *pkt, size_t len)
+{
+  const uint8_t *p = pkt + DHCP_OPTIONS_OFF, *end = pkt + len;
+
+  if (len < DHCP_OPTIONS_OFF ||
+      memcmp(pkt + BOOTP_HEADER_LEN, dhcp_cookie, DHCP_COOKIE_LEN) != 0)
+    return 0;
+  while (end - p >= 2 && p[0] != DHCP_END) {
+    if (p[0] == DHCP_PAD) {
+      p++;
+      continue;
+    }
+    if (p[1] > (size_t)(end - p) - 2)
+      return 0;
+    if (p[0] == DHCP_SERVER_ID)
+      return p[1] == 4 ? be32_at(p + 2) : 0;
+    p += 2 + p[1];
+  }
+  return 0;
+}
+
 /* The last path component of boot file F, made printable and cut to
    NAME_LEN - 1 bytes, into NAME. */
 static void
@@ -976,8 +1049,36 @@ reply_client(const struct pxc_tracker *t, struct ckey key)
   return find_client(t, key);
 }
 
-/* A reply to the current stage that names a boot file is a hand-out.
-   The BOOTREPLY and xid checks come first: most replies cost a lookup. */
+/* The index of our server id ID in T's table, added if new; 0 for no id
+   or once the table is full (the client's hand-out is then never
+   struck).  The last one added is tried first: mostly there is one. */
+static uint8_t
+server_index(struct pxc_tracker *t, uint32_t id)
+{
+  if (id == 0)
+    return 0;
+  for (unsigned k = t->server_id_count; k > 0; k--)
+    if (t->server_ids[k] == id)
+      return (uint8_t)k;
+  if (t->server_id_count == SERVER_IDS)
+    return 0;
+  t->server_ids[++t->server_id_count] = id;
+  return (uint8_t)t->server_id_count;
+}
+
+/* True if the reply PKT (a BOOTP header) gives the client an address:
+   an address offer or ACK, not a proxy offer or a PXE boot server's
+   reply, which give none. */
+static bool
+gives_address(const uint8_t *pkt)
+{
+  return be32_at(pkt + offsetof(struct bootp_header, yiaddr)) != 0;
+}
+
+/* A reply to the current stage that names a boot file is a hand-out;
+   one that gives an address also names the server id (option 54) a
+   REQUEST taking it names.  The BOOTREPLY and xid checks come first:
+   most replies cost a lookup. */
 void
 pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
                   time_t now)
@@ -1007,6 +1108,8 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
     return;
   c->file[c->head] = c->last_file =
       intern_file(&t->names, file, c->last_file);
+  c->server =
+      gives_address(pkt) ? server_index(t, reply_server_id(pkt, len)) : 0;
   c->meta[c->head] = (uint8_t)((c->meta[c->head] & ~META_HANDOUT6) |
                                META_HANDOUT | META_XID_DONE);
   c->last_seen = (uint32_t)now;
@@ -1168,6 +1271,7 @@ pxc_tracker_reply6(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
           ? intern_file(&t->names, reply.url, c->last_file)
           : NAME_UNKNOWN; /* longer than a DHCPv4 file can be */
   c->meta[s] |= META_HANDOUT | META_HANDOUT6;
+  c->server = 0; /* a DHCPv4 REQUEST names no DHCPv6 server */
 }
 
 /* ------------------------------------------------------------------ */
