@@ -38,10 +38,16 @@
  * (a table of SERVER_IDS, one per address the server answers from) and
  * keeps, per client, which one its last hand-out came with.  A REQUEST of
  * the same stage naming another server takes that server's offer, not
- * ours: the stage's hand-out is struck (no hop, no `chained` from it).
- * A proxy offer gives no address and names no server the client takes
- * (the client REQUESTs the DHCP server's address and boots our file):
- * it teaches nothing and is never struck.
+ * ours: our file is struck from the stage, which keeps only "handed
+ * another server's offer" (SERVER_FOREIGN).  The same program asking
+ * again is then a retry, the same stage (that offer gave it nothing it
+ * could boot: a router's plain offer); another program asking is the
+ * next stage, a hop after the other server's file, whatever it was (a
+ * loop through two servers is a loop; a second instance of the same
+ * config counts the hops its peer served).  A proxy offer gives no
+ * address and names no server the client takes (the client REQUESTs the
+ * DHCP server's address and boots our file): it teaches nothing and is
+ * never struck.
  *
  * A client takes 144 bytes (plus 4 of its hash bucket): its stages are
  * kept as parallel arrays of a 32-bit fingerprint, a start time, one byte
@@ -77,6 +83,8 @@
 /* Our server ids (option 54 of our address offers): entry 0 unused, a
    client's byte naming none. */
 #define SERVER_IDS 15
+/* ...a client's byte when its newest stage took another server's offer */
+#define SERVER_FOREIGN 0xffu
 
 /* A stage's byte of meta data: ownership, flags (its class has a byte
    of its own: there are more than eight). */
@@ -148,7 +156,8 @@ struct client {
   uint8_t list;
   uint8_t last_file; /* the file handed out last, whatever the stage */
   uint8_t server;    /* the server id of its last address hand-out, an
-                        index into the tracker's; 0 if none */
+                        index into the tracker's; 0 if none; SERVER_FOREIGN
+                        if the newest stage took another server's offer */
   uint8_t meta[CHAIN_STAGES];
   uint8_t cls[CHAIN_STAGES];  /* enum pxc_class of the stage */
   uint8_t file[CHAIN_STAGES];
@@ -464,7 +473,8 @@ same_stage(const struct client *c, const struct pxc_request *req, unsigned f,
     return false;
   if (f == PXC_IPV6)
     return !handout || request_role(req, f) != ROLE_BEGIN;
-  return c->xid[f] == req->xid || !handout || req->has_boot_item;
+  return c->xid[f] == req->xid || !handout || req->has_boot_item ||
+         c->server == SERVER_FOREIGN;
 }
 
 /*
@@ -537,14 +547,15 @@ handed_a_chainload(const struct client *c, unsigned s)
 }
 
 /* True if REQ, of the newest stage of C, is a REQUEST naming a server
-   other than the one whose offer handed the stage its file: the client
+   other than the one whose offer handed the stage our file: the client
    took that server's offer, not our hand-out.  (A DHCPv6 request names
-   no server_id here.) */
+   no server_id here; the unsigned compare leaves out 0, no id known, and
+   SERVER_FOREIGN, struck already.) */
 static inline __attribute__((always_inline)) bool
 took_another_offer(const struct pxc_tracker *t, const struct client *c,
                    const struct pxc_request *req)
 {
-  return req->server_id != 0 && c->server != 0 &&
+  return req->server_id != 0 && c->server - 1u < SERVER_IDS &&
          (c->meta[c->head] & META_HANDOUT) &&
          t->server_ids[c->server] != req->server_id;
 }
@@ -771,15 +782,16 @@ pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
   store_key(p->key, key);
 }
 
-/* Stage S of C was handed a file the client did not take (it took
-   another server's offer): no hand-out, so no hop and no chainload
-   follow from it; a later offer of ours to the stage counts afresh. */
+/* Stage S of C, the newest, was handed a file the client did not take:
+   it took another server's offer.  Our file goes; the stage keeps its
+   hand-out mark as the other server's (see SERVER_FOREIGN), and a later
+   offer of ours to the stage counts afresh. */
 static __attribute__((noinline)) void
 strike_handout(struct client *c, unsigned s)
 {
-  c->meta[s] &= (uint8_t)~(META_HANDOUT | META_HANDOUT6 | META_XID_DONE);
+  c->meta[s] &= (uint8_t)~(META_HANDOUT6 | META_XID_DONE);
   c->file[s] = NAME_NONE;
-  c->server = 0;
+  c->server = SERVER_FOREIGN;
 }
 
 /* pxc_tracker_record() for a request of family F (a constant in each of
@@ -1379,6 +1391,8 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
     strbuf_puts(sb, "s");
     if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_UNKNOWN)
       strbuf_puts(sb, ">?");
+    else if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_NONE)
+      strbuf_puts(sb, ">(another server's)");
     else if (c->meta[s] & META_HANDOUT) {
       strbuf_puts(sb, ">");
       strbuf_puts(sb, t->names.text[c->file[s]]);

@@ -530,21 +530,37 @@ rival_then_ipxe(struct world *w, struct client *c, bool address,
   return v;
 }
 
-/* The firmware took the rival's offer: our offer's file is not what it
-   boots, so what asks next is no hop and not `chained`. */
-START_TEST(request_naming_a_rival_takes_no_handout)
+/* The firmware took the rival's offer: our file is struck.  The same
+   program asking again is a retry (the rival's offer gave it nothing to
+   boot), not a hop after our file; another program asking next booted
+   the rival's file: a hop, chained, after "another server's" hand-out. */
+START_TEST(request_naming_a_rival_strikes_our_file)
 {
   const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
   struct world w = world_of(lines);
   struct client c = {.mac = {2, 0, 0, 0, 0, 30}, .xid = 5};
   struct pxc_verdict v = rival_then_ipxe(&w, &c, true, rival_id, 4);
+  struct client d = {.mac = {2, 0, 0, 0, 0, 37}, .xid = 5};
   char text[128];
 
   ck_assert_uint_eq(c.req.server_id, 0);
-  ck_assert_uint_eq(v.chain.hops, 0);
-  ck_assert(!v.chain.follows_chainload);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
   ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
-                   "pxe@0s ipxe@4s");
+                   "pxe@0s>(another server's) ipxe@4s");
+  /* the firmware retries after taking the rival's fileless offer */
+  judge(&w, request(&w, &d, "pxe", 1), 10, &v);
+  offer(&w, &d, "ipxe.efi", true, NULL, 10);
+  judge(&w, request_naming(&w, &d, "pxe", rival_id, 4), 11, &v);
+  d.xid++;
+  judge(&w, request(&w, &d, "pxe", 1), 16, &v);
+  ck_assert(!v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  /* ...and this time takes our offer: ours again */
+  offer(&w, &d, "ipxe.efi", true, NULL, 16);
+  judge(&w, request_naming(&w, &d, "pxe", our_id, 4), 17, &v);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "pxe@0s>ipxe.efi");
   world_free(&w);
 }
 END_TEST
@@ -583,9 +599,9 @@ START_TEST(proxy_offer_taken_with_another_servers_address)
 }
 END_TEST
 
-/* iPXE offered its own binary again and again, each time taking a
-   rival's offer (the rival boots it elsewhere): our offers are no loop.
-   A REQUEST of the option 54 it parsed reads as the server named. */
+/* The ROM offered undionly.kpxe again and again, each time taking a
+   rival's plain offer and asking again: retries, no loop.  A REQUEST's
+   option 54 reads as the server it names. */
 START_TEST(rival_taken_every_stage_is_no_loop)
 {
   const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
@@ -1559,7 +1575,7 @@ chain_suite(void)
   tcase_add_test(tc, boot_server_request_after_proxy_offer_with_file);
   tcase_add_test(tc, one_file_per_transaction);
   tcase_add_test(tc, replies_must_match);
-  tcase_add_test(tc, request_naming_a_rival_takes_no_handout);
+  tcase_add_test(tc, request_naming_a_rival_strikes_our_file);
   tcase_add_test(tc, request_naming_us_keeps_handout);
   tcase_add_test(tc, proxy_offer_taken_with_another_servers_address);
   tcase_add_test(tc, rival_taken_every_stage_is_no_loop);
