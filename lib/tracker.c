@@ -943,9 +943,9 @@ reply_boot_file(const uint8_t *pkt, size_t len, struct pxc_bytes *out)
 }
 
 /* Option 54 (four bytes) in the options field of the reply PKT (LEN
-   bytes, a hand-out: header and cookie read): the server id, host
-   order; 0 if absent.  A walk of its own, only for address hand-outs
-   (dnsmasq puts 54 second, after 53), so no other reply pays for it. */
+   bytes, a hand-out: header read): the server id, host order; 0 if
+   absent.  Read only for address hand-outs, where dnsmasq puts it right
+   after option 53: that place is tried before a walk. */
 static uint32_t
 reply_server_id(const uint8_t *pkt, size_t len)
 {
@@ -954,6 +954,9 @@ reply_server_id(const uint8_t *pkt, size_t len)
   if (len < DHCP_OPTIONS_OFF ||
       memcmp(pkt + BOOTP_HEADER_LEN, dhcp_cookie, DHCP_COOKIE_LEN) != 0)
     return 0;
+  if (end - p >= 9 && p[0] == DHCP_MSG_TYPE && p[1] == 1 &&
+      p[3] == DHCP_SERVER_ID && p[4] == 4)
+    return be32_at(p + 5);
   while (end - p >= 2 && p[0] != DHCP_END) {
     if (p[0] == DHCP_PAD) {
       p++;
@@ -1063,12 +1066,15 @@ reply_client(const struct pxc_tracker *t, struct ckey key)
 
 /* The index of our server id ID in T's table, added if new; 0 for no id
    or once the table is full (the client's hand-out is then never
-   struck).  The last one added is tried first: mostly there is one. */
+   struck).  The last one added is tried first: mostly there is one.
+   (Entry 0, unused, is 0: with no id known the first test fails.) */
 static uint8_t
 server_index(struct pxc_tracker *t, uint32_t id)
 {
   if (id == 0)
     return 0;
+  if (t->server_ids[t->server_id_count] == id)
+    return (uint8_t)t->server_id_count;
   for (unsigned k = t->server_id_count; k > 0; k--)
     if (t->server_ids[k] == id)
       return (uint8_t)k;
