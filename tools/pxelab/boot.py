@@ -72,6 +72,9 @@ class Stage:
     fetched: tuple = None        # (kind, arch) the file said it is
     address: str = None
     server: str = None           # the DHCP server that leased the address
+    answer: str = None           # server id of the reply whose boot settings it took
+    source: str = None           # ...that server as the lab's topology names it
+    address_source: str = None   # the leasing server's name, when another
     log: list = field(default_factory=list)
     tags: list = field(default_factory=list)
 
@@ -198,6 +201,7 @@ class Player:
         self._configure(ack)
         settings = self._first_settings(stage, offer, ack, proxy_offer)
         settings = self._menu_boot(stage, settings, ack.yiaddr)
+        stage.answer = settings.server_id or settings.src_ip
         if program.kind == "http":
             self._check_http_offer(settings)
         name = settings.boot_file
