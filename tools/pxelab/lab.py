@@ -290,6 +290,7 @@ class Lab:
         span = hosts[len(hosts) // 2:]
         text = ("port=0\ninterface=eth0\nbind-interfaces\nuser=root\ngroup=root\nno-ping\n"
                 f"dhcp-range={span[0]},{span[-1]},{self.config.subnet.netmask},10m\n")
+        text += self.shape.address_server_lines(self)
         workdir = os.path.join(self.workdir, "address-server")
         os.makedirs(workdir)
         return Dnsmasq(self.dnsmasq_binary, topo.peer.ns, text, workdir=workdir,

@@ -108,6 +108,10 @@ class Flat:
         """Lines for the report's head."""
         return []
 
+    def address_server_lines(self, lab):
+        """Lines the address server of a proxyDHCP config adds."""
+        return ""
+
     @contextlib.contextmanager
     def network(self, lab, topo):
         """Extra namespaces and links, before the boot server starts."""
@@ -172,8 +176,12 @@ class Relay(_Named):
     def server_ns(self, topo):
         return self.boot_ns
 
+    def address_server_lines(self, lab):
+        """The relay is the clients' router (to the boot server's 4011)."""
+        return f"dhcp-option=3,{lab.server_ip}\n"
+
     def notes(self, lab):
-        return [f"topology relay: the clients reach the boot server ({self.boot_ip}) only "
+        return [f"topology {self.name}: the clients reach the boot server ({self.boot_ip}) only "
                 f"through {self.relay_title} at {lab.server_ip} (giaddr)"]
 
     @contextlib.contextmanager
