@@ -17,6 +17,7 @@
 #define CHAIN_DEFAULT_WINDOW   60
 #define CHAIN_DEFAULT_CAPACITY 2048
 #define CHAIN_MAX_CAPACITY     (1u << 22)
+#define CHAIN_PEERS_MAX        8 /* dhcp-chain-peer addresses */
 
 /* ------------------------------------------------------------------ */
 /* Rules and identities                                                */
@@ -135,6 +136,8 @@ struct pxc_config {
   uint32_t window;   /* chain window, seconds */
   uint32_t capacity; /* chain table size, clients */
   const char *guard_tag; /* the guard rule's tag, NULL without a guard */
+  uint32_t peer_ids[CHAIN_PEERS_MAX]; /* dhcp-chain-peer, host order */
+  unsigned peer_count;
   /* made by pxc_config_finish(), for pxc_rules_matched(): for word K
      of the rules, entry K * MATCH_ROW + B holds the rules of that word
      that key bit B accepts (class_key(): a class rule's selectors and

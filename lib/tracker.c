@@ -80,9 +80,10 @@
 #define NAME_UNKNOWN   255 /* handed out, but the table was full */
 #define NAME_SLOTS     512 /* hash slots of the name table, a power of 2 */
 
-/* Our server ids (option 54 of our address offers): entry 0 unused, a
-   client's byte naming none. */
+/* Our server ids (option 54 of our address offers, and dhcp-chain-peer's
+   addresses): entry 0 unused, a client's byte naming none. */
 #define SERVER_IDS 15
+_Static_assert(CHAIN_PEERS_MAX < SERVER_IDS, "room for our own ids too");
 /* ...a client's byte when its newest stage took another server's offer */
 #define SERVER_FOREIGN 0xffu
 
@@ -546,10 +547,21 @@ handed_a_chainload(const struct client *c, unsigned s)
   return (c->meta[s] & META_HANDOUT) && META_OWN(c->meta[s]) != PXC_OWN_OWN;
 }
 
+/* True if ID is none of ours (our own ids, dhcp-chain-peer's). */
+static __attribute__((noinline)) bool
+not_ours(const struct pxc_tracker *t, uint32_t id)
+{
+  for (unsigned k = 1; k <= t->server_id_count; k++)
+    if (t->server_ids[k] == id)
+      return false;
+  return true;
+}
+
 /* True if REQ, of the newest stage of C, is a REQUEST naming a server
-   other than the one whose offer handed the stage our file: the client
-   took that server's offer, not our hand-out.  (A DHCPv6 request names
-   no server_id here; the unsigned compare leaves out 0, no id known, and
+   other than ours, the stage having been handed our file in an address
+   offer: the client took that server's offer, not our hand-out.  The id
+   the offer came with is tried first.  (A DHCPv6 request names no
+   server_id here; the unsigned compare leaves out 0, no id known, and
    SERVER_FOREIGN, struck already.) */
 static inline __attribute__((always_inline)) bool
 took_another_offer(const struct pxc_tracker *t, const struct client *c,
@@ -557,7 +569,8 @@ took_another_offer(const struct pxc_tracker *t, const struct client *c,
 {
   return req->server_id != 0 && c->server - 1u < SERVER_IDS &&
          (c->meta[c->head] & META_HANDOUT) &&
-         t->server_ids[c->server] != req->server_id;
+         t->server_ids[c->server] != req->server_id &&
+         not_ours(t, req->server_id);
 }
 
 /* The chain fields of a request that begins a chain (new client, or the
@@ -1323,6 +1336,9 @@ pxc_tracker_new(const struct pxc_config *cfg)
   t->window = info.window;
   t->max_hops = info.hops;
   t->last_recorded = NONE;
+  /* the peers' ids count as ours: a REQUEST naming one strikes nothing */
+  for (unsigned k = 0; k < cfg->peer_count; k++)
+    t->server_ids[++t->server_id_count] = cfg->peer_ids[k];
   memset(t->buckets, 0xff, buckets * sizeof(*t->buckets));
   for (int l = 0; l < LIST_COUNT; l++)
     t->lists[l] = (struct lru){NONE, NONE, 0};

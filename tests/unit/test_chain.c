@@ -584,6 +584,33 @@ START_TEST(request_naming_us_keeps_handout)
 }
 END_TEST
 
+/* Two instances of one config (dhcp-chain-peer names the other): the
+   client taking the peer's offer took the same file, so ours stands and
+   the next program is chained whichever instance answers it.  A bad
+   peer address is refused. */
+START_TEST(request_naming_a_peer_keeps_handout)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60",
+                         "dhcp-chain-peer=10.0.0.7,10.0.0.99", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 38}, .xid = 5};
+  struct pxc_verdict v = rival_then_ipxe(&w, &c, true, rival_id, 4);
+  struct pxc_config *bad = pxc_config_new();
+  char text[128];
+
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "pxe@0s>ipxe.efi ipxe@4s");
+  ck_assert_int_lt(pxc_config_add(bad, "dhcp-chain-peer", "10.0.0.300", text,
+                                  sizeof(text)),
+                   0);
+  ck_assert_ptr_nonnull(strstr(text, "10.0.0.300"));
+  pxc_config_free(bad);
+  world_free(&w);
+}
+END_TEST
+
 /* A proxy offer gives no address: the client always REQUESTs the DHCP
    server's and boots our file, so naming that server strikes nothing. */
 START_TEST(proxy_offer_taken_with_another_servers_address)
@@ -1577,6 +1604,7 @@ chain_suite(void)
   tcase_add_test(tc, replies_must_match);
   tcase_add_test(tc, request_naming_a_rival_strikes_our_file);
   tcase_add_test(tc, request_naming_us_keeps_handout);
+  tcase_add_test(tc, request_naming_a_peer_keeps_handout);
   tcase_add_test(tc, proxy_offer_taken_with_another_servers_address);
   tcase_add_test(tc, rival_taken_every_stage_is_no_loop);
   tcase_add_test(tc, relayed_requests_keyed_by_chaddr);

@@ -372,8 +372,25 @@ class Pair(_Named):
 
     def notes(self, lab):
         second = self.second_path or lab.config_path
-        return [f"topology pair: a second patched dnsmasq ({self.address.split('/')[0]}) "
-                f"runs {second} on the same link"]
+        notes = [f"topology pair: a second patched dnsmasq ({self.address.split('/')[0]}) "
+                 f"runs {second} on the same link"]
+        if self._peered(lab.config):
+            notes.append("dhcp-chain-peer: each instance names the other's lab address")
+        elif lab.config.has_range:
+            notes.append("no dhcp-chain-peer: an instance strikes its offer when the client "
+                         "takes the other's, so a byte-identical chainload (QEMU's ROM → "
+                         "undionly.kpxe) answered by the other may not be chained")
+        return notes
+
+    @staticmethod
+    def _peered(config):
+        """True if the config names peers (the lab then names its own)."""
+        return bool(config.lines_of("dhcp-chain-peer"))
+
+    def server_text(self, lab, text):
+        if not self._peered(lab.config):
+            return text
+        return text + f"dhcp-chain-peer={self.address.split('/')[0]}\n"
 
     @contextlib.contextmanager
     def servers(self, lab, topo):
@@ -385,6 +402,8 @@ class Pair(_Named):
         else:
             with open(lab.config.main_copy) as f:
                 text = re.sub(r"(?m)^interface=.*$", f"interface={PEER_IFACE}", f.read())
+        if self._peered(self.second or lab.config):
+            text += f"dhcp-chain-peer={lab.server_ip}\n"
         workdir = os.path.join(lab.workdir, "second")
         os.makedirs(workdir)
         ports = {67, 69} if (self.second or lab.config).has_range else {69}
