@@ -234,6 +234,7 @@ class Lab:
                 with self._address_server(topo), self._http_servers(topo), \
                         self.shape.servers(self, topo):
                     result.chains = self._play_all(topo)
+                    self.shape.settle(self, server, result.chains)
                     self._annotate(result.chains, server)
                     self.shape.annotate(self, result, server)
                 result.notes += server_complaints(server.log_lines(), self.workdir)

@@ -126,6 +126,9 @@ class Flat:
         """{server address: name in the verdicts}."""
         return {}
 
+    def settle(self, lab, server, chains):
+        """Wait for the boot server's log to catch up (before the lab reads it)."""
+
     def annotate(self, lab, result, server):
         """Name each stage's server; explain the dead ends the shape causes
         (flat: nothing, its chains read as they always did)."""
@@ -329,6 +332,21 @@ class Rival(_Named):
 
     def names(self, lab, topo):
         return {lab.server_ip: "boot", topo.peer_nodes[-1].ip: "rival"}
+
+    def settle(self, lab, server, chains):
+        """The boot server held each DISCOVER RIVAL_DELAY s, one after the
+        other: its log of the REQUESTs naming the rival comes late."""
+        if lab.config.proxy:
+            return
+        wanted = {x for c in chains for s in c.stages for x in s.xids}
+
+        def requests_logged():          # the DISCOVER's line, and the REQUEST's
+            seen = [_xid(l) for l in server.log_lines() if " pxeclass: " in l]
+            return all(seen.count(x) >= 2 for x in wanted)
+        with contextlib.suppress(TimeoutError):
+            wait_until(requests_logged,
+                       (2 * RIVAL_DELAY + 1) * len(chains) + 2, interval=0.1,
+                       what="the boot server's log")
 
     def explain(self, lab, chain, server):
         """A stage that took the rival's offer and got no boot file."""
