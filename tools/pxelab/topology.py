@@ -190,20 +190,7 @@ class Relay(_Named):
     @contextlib.contextmanager
     def network(self, lab, topo):
         """The boot server's namespace behind the relay, routed both ways."""
-        relay_ns = topo.server.ns
-        self.boot_ns = Netns(f"{topo.prefix}{BOOT_ROLE}")
-        self.boot_ns.create()
-        topo.namespaces.append(self.boot_ns)
-        plen = self.transit.prefixlen
-        run_host(["ip", "link", "add", "name", RELAY_UPLINK, "netns", relay_ns.name,
-                  "type", "veth", "peer", "name", labconf_bridge(lab), "netns",
-                  self.boot_ns.name])
-        relay_ns.add_address(RELAY_UPLINK, f"{self.uplink_ip}/{plen}")
-        relay_ns.ip("link", "set", RELAY_UPLINK, "up")
-        self.boot_ns.add_address(labconf_bridge(lab), f"{self.boot_ip}/{plen}")
-        self.boot_ns.ip("link", "set", labconf_bridge(lab), "up")
-        self.boot_ns.ip("route", "add", str(lab.config.subnet), "via", self.uplink_ip)
-        relay_ns.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+        self.boot_ns = relay_link(topo, lab.config.subnet, labconf_bridge(lab), self.transit)
         yield
 
     @contextlib.contextmanager
@@ -238,6 +225,46 @@ class Relay(_Named):
                             f"offer came back through {self.relay_title}")
 
 
+def relay_link(topo, subnet, boot_iface, transit):
+    """A namespace for the boot server behind TOPO's server namespace, which
+    becomes the relay (and router) between the clients' bridge and a
+    transit link: the relay's end is RELAY_UPLINK at transit's second
+    host, the boot server's BOOT_IFACE at its first, routed back to the
+    clients' SUBNET.  Returns the boot server's Netns (TOPO deletes it)."""
+    relay_ns = topo.server.ns
+    boot_ns = Netns(f"{topo.prefix}{BOOT_ROLE}")
+    boot_ns.create()
+    topo.namespaces.append(boot_ns)
+    hosts = list(transit.hosts())
+    boot_ip, uplink_ip = str(hosts[0]), str(hosts[1])
+    run_host(["ip", "link", "add", "name", RELAY_UPLINK, "netns", relay_ns.name,
+              "type", "veth", "peer", "name", boot_iface, "netns", boot_ns.name])
+    relay_ns.add_address(RELAY_UPLINK, f"{uplink_ip}/{transit.prefixlen}")
+    relay_ns.ip("link", "set", RELAY_UPLINK, "up")
+    boot_ns.add_address(boot_iface, f"{boot_ip}/{transit.prefixlen}")
+    boot_ns.ip("link", "set", boot_iface, "up")
+    boot_ns.ip("route", "add", str(subnet), "via", uplink_ip)
+    relay_ns.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"])
+    return boot_ns
+
+
+def start_isc_relay(ns, workdir, downlink, server_ip):
+    """ISC dhcrelay in NS between DOWNLINK (the clients' side, whose address
+    is the giaddr) and RELAY_UPLINK, to SERVER_IP; its log (-d: foreground,
+    every forwarded packet) in WORKDIR/dhcrelay.log.  Returns the process
+    once it listens."""
+    binary = shutil.which("dhcrelay")
+    if not binary:
+        raise TopologyError("the relay topology needs ISC dhcrelay (apt-get install "
+                            "isc-dhcp-relay; tools/setup installs it)")
+    os.makedirs(workdir, exist_ok=True)
+    process = ns.start([binary, "-4", "-d", "-pf", os.path.join(workdir, "dhcrelay.pid"),
+                        "-id", downlink, "-iu", RELAY_UPLINK, server_ip],
+                       os.path.join(workdir, "dhcrelay.log"))
+    _wait_listening(process, "dhcrelay")
+    return process
+
+
 def labconf_bridge(lab):
     """The interface name the lab's config lines listen on."""
     from .lab import BRIDGE
@@ -250,18 +277,8 @@ class IscRelay(Relay):
     relay_title = "ISC dhcrelay"
 
     def start_relay(self, lab, topo):
-        binary = shutil.which("dhcrelay")
-        if not binary:
-            raise TopologyError("--topology relay needs ISC dhcrelay (apt-get install "
-                                "isc-dhcp-relay; tools/setup installs it)")
-        workdir = os.path.join(lab.workdir, "relay")
-        os.makedirs(workdir, exist_ok=True)
-        process = topo.server.ns.start(
-            [binary, "-4", "-d", "-pf", os.path.join(workdir, "dhcrelay.pid"),
-             "-id", topo.bridge, "-iu", RELAY_UPLINK, self.boot_ip],
-            os.path.join(workdir, "dhcrelay.log"))
-        _wait_listening(process, "dhcrelay")
-        return process
+        return start_isc_relay(topo.server.ns, os.path.join(lab.workdir, "relay"),
+                               topo.bridge, self.boot_ip)
 
 
 class DnsmasqRelay(Relay):
