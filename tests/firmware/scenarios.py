@@ -625,23 +625,36 @@ def relay(pattern, count=1):
 
 
 def _rival_lab_seabios(name):
-    """lab.conf on QEMU's vendor ROM next to a plain server answering first."""
+    """lab.conf on QEMU's vendor ROM next to a plain server answering first.
+
+    The plain server (PEER_CONFIG, authoritative) offers a second before
+    the boot server; iPXE waits for the offer with boot information and
+    REQUESTs the boot server's (the plain one NAKs that REQUEST: not its
+    server id).  The chain is the one of a flat link: vendor, undionly.kpxe
+    once, own by the chain, the script; the boot server's tracker never
+    strikes its offer (every REQUEST names it), no loop.
+    """
     summary = IPXE_BIOS_SUMMARY.format(busid=NIC_BUSIDS["virtio-net-pci"], uc="iPXE",
-                                       own=" own=vendor")
+                                       own="{own}")
     return Scenario(
-        name, "lab.conf next to a plain DHCP server answering first: QEMU's vendor ROM takes "
-        "the rival's offer (no boot file); the boot server's REQUEST line shows its offer struck",
+        name, "lab.conf next to a plain DHCP server answering first: QEMU's vendor ROM "
+        "waits for the boot server's offer, chainloaded once -> own (chained) -> script",
         "seabios-virtio", f"{EXAMPLES}/lab.conf",
-        (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(PEER_ACK)),
-         pxeclass(summary, r"0 chain=ipxe/vendor@0s"),
+        (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(rf"DHCPOFFER\(eth0\) 10\.77\.0\.\d+ {MAC}"),
+                      peer(rf"DHCPNAK\(eth0\) 10\.77\.0\.\d+ {MAC} wrong server-ID")),
+         pxeclass(summary.format(own=" own=vendor"), r"0 chain=ipxe/vendor@0s"),
          dnsmasq(r"reply delay: 1"), dnsmasq(r"DHCPOFFER\(br0\)"),
-         pxeclass(summary, r"0 chain=ipxe/vendor@0s>\(another server's\)"),
-         never("dnsmasq", r"DHCPACK|^sent /|chainload loop"),
-         never("http", r"."),
-         ROM_STARTS, PEER_LEASE, serial(r"No configuration methods succeeded|Nothing to boot"),
-         never("serial", r"PXC-MARKER")),
-        peer_config=PEER_CONFIG, hold_offers=1,
-        stop_at=(r"No configuration methods succeeded|Nothing to boot|No bootable device", 1))
+         pxeclass(summary.format(own=" own=vendor"), r"0 chain=ipxe/vendor@0s>undionly\.kpxe"),
+         dnsmasq(ACK), *sent_once(r"undionly\.kpxe"),
+         pxeclass(summary.format(own=" own=own"),
+                  r"1 chain=ipxe/vendor@0s>undionly\.kpxe ipxe/own@\d+s"),
+         dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"another server's|chainload loop"),
+         *only_http(r"/boot\.ipxe"),
+         ROM_STARTS, serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.1$"),
+         serial(r"Filename: undionly\.kpxe"), serial(IPXE_BANNER), *IPXE_GOT_SCRIPT,
+         _marker(name), never("serial", r"gw 10\.77\.0\.2")),
+        peer_config=PEER_CONFIG, hold_offers=1)
 
 
 TOPOLOGY_SCENARIOS = (
