@@ -657,6 +657,31 @@ def _rival_lab_seabios(name):
         peer_config=PEER_CONFIG, hold_offers=1)
 
 
+def _rival_lab_ovmf(name):
+    """lab.conf on OVMF UEFI PXE next to a plain server answering first:
+    EDK2 and then iPXE each take the boot server's offer (the one with a
+    boot file), the chain of a flat link."""
+    return Scenario(
+        name, "lab.conf next to a plain DHCP server answering first: OVMF UEFI PXE takes "
+        "the boot server's offer -> ipxe.efi -> own (chained) -> script",
+        "ovmf-pxe-virtio", f"{EXAMPLES}/lab.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(rf"DHCPOFFER\(eth0\) 10\.77\.0\.\d+ {MAC}"),
+                      peer(rf"DHCPNAK\(eth0\) 10\.77\.0\.\d+ {MAC} wrong server-ID")),
+         pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"),
+         dnsmasq(r"reply delay: 1"), dnsmasq(r"DHCPOFFER\(br0\)"),
+         pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s>ipxe\.efi$"),
+         dnsmasq(ACK), *sent_once(r"ipxe\.efi"),
+         pxeclass(IPXE_EFI_SUMMARY.format(own=" own=own", uc="iPXE"),
+                  r"1 chain=pxe@0s>ipxe\.efi ipxe/own@\d+s"),
+         dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"another server's|chainload loop|own=vendor"),
+         *only_http(r"/boot\.ipxe"),
+         *_uefi_pxe_to_ipxe(r"ipxe\.efi"), *IPXE_GOT_SCRIPT, _marker(name),
+         never("serial", r"gw 10\.77\.0\.2")),
+        peer_config=PEER_CONFIG, hold_offers=1, files={"ipxe.efi": "debian-ipxe-efi"},
+        timeout=UEFI_TIMEOUT)
+
+
 TOPOLOGY_SCENARIOS = (
     _through_relay(_chained_02b("t-relay-chained02b-seabios", "seabios-virtio", "virtio-net"),
                    r"Filename: undionly\.kpxe",
@@ -664,6 +689,7 @@ TOPOLOGY_SCENARIOS = (
     _through_relay(_lab_ovmf_pxe("t2-relay-lab-ovmf-pxe"), r"Start PXE over IPv4",
                    serial(rf"Server IP address is {re.escape(RELAY_BOOT_IP)}")),
     _rival_lab_seabios("t3-rival-lab-seabios"),
+    _rival_lab_ovmf("t4-rival-lab-ovmf-pxe"),
 )
 
 SCENARIOS = {s.name: s for s in (

@@ -376,8 +376,9 @@ class Rival(_Named):
                         "with an address only"
                         + ("; the boot server's offer came later" if boot_offer else
                            "; the boot server's offer came too late to be seen"))
-        chain.hints.append("a client taking the first offer needs the boot server to answer "
-                           "first, or a proxyDHCP next to the rival (dhcp-range=…,proxy)")
+        chain.hints.append("the lab's clients take the first offer, the worst case (real iPXE "
+                           "and EDK2 wait for one with a boot file); a client that does needs "
+                           "the boot server first, or a proxyDHCP next to the rival")
 
 
 # ------------------------------------------------------------------ pair
