@@ -1108,8 +1108,11 @@ gives_address(const uint8_t *pkt)
 
 /* A reply to the current stage that names a boot file is a hand-out;
    one that gives an address also names the server id (option 54) a
-   REQUEST taking it names.  The BOOTREPLY and xid checks come first:
-   most replies cost a lookup. */
+   REQUEST taking it names, read for the client's first such hand-out
+   only: a client stays on its link, and a REQUEST is judged against
+   every id of ours the tracker has learnt (so a second address of the
+   server is known once any client was first answered from it).  The
+   BOOTREPLY and xid checks come first: most replies cost a lookup. */
 void
 pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
                   time_t now)
@@ -1139,8 +1142,10 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
     return;
   c->file[c->head] = c->last_file =
       intern_file(&t->names, file, c->last_file);
-  c->server =
-      gives_address(pkt) ? server_index(t, reply_server_id(pkt, len)) : 0;
+  if (!gives_address(pkt))
+    c->server = 0;
+  else if (c->server - 1u >= SERVER_IDS) /* none yet, or struck */
+    c->server = server_index(t, reply_server_id(pkt, len));
   c->meta[c->head] = (uint8_t)((c->meta[c->head] & ~META_HANDOUT6) |
                                META_HANDOUT | META_XID_DONE);
   c->last_seen = (uint32_t)now;
