@@ -568,9 +568,8 @@ took_another_offer(const struct pxc_tracker *t, const struct client *c,
                    const struct pxc_request *req)
 {
   return req->server_id != 0 && c->server - 1u < SERVER_IDS &&
-         (c->meta[c->head] & META_HANDOUT) &&
          t->server_ids[c->server] != req->server_id &&
-         not_ours(t, req->server_id);
+         (c->meta[c->head] & META_HANDOUT) && not_ours(t, req->server_id);
 }
 
 /* The chain fields of a request that begins a chain (new client, or the
