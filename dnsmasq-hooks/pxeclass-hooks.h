@@ -36,7 +36,9 @@
   D(606, "dhcp-pxe-arch9", "x64|ebc",					\
     "Read client architecture 9 as x64 (default) or EBC.")		\
   D(607, "dhcp-chain-guard", "<hops>,<secs>[,<n>][,set:<tag>]",		\
-    "Tag clients caught in a chainload loop.")
+    "Tag clients caught in a chainload loop.")				\
+  D(608, "dhcp-chain-peer", "<ipaddr>[,<ipaddr>...]",			\
+    "Server ids of other instances of this config.")
 
 /* Entries for option.c's opts[] (long options) ... */
 #define PXECLASS_OPT_ENTRY(lopt, name, synopsis, help) { name, 1, 0, lopt },

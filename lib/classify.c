@@ -124,6 +124,7 @@ struct slot {
  */
 #define OPTION_READERS(X)                                                      \
   X(DHCP_MSG_TYPE, read_msg_type, false)                                       \
+  X(DHCP_SERVER_ID, read_server_id, false)                                     \
   X(DHCP_PARAM_LIST, read_param_list, false)                                   \
   X(DHCP_WDS_NBP, read_wds_nbp, false)                                         \
   X(DHCP_VENDOR_CLASS, read_vendor_class, false)                               \
@@ -392,6 +393,15 @@ read_msg_type(struct parse *ps, const uint8_t *data, size_t len)
     return;
   }
   ps->req->msg_type = data[0];
+}
+
+/* Option 54: the server whose offer a REQUEST takes (the tracker's "not
+   our hand-out"), four bytes; any other length names no server. */
+static inline void
+read_server_id(struct parse *ps, const uint8_t *data, size_t len)
+{
+  if (len == 4)
+    ps->req->server_id = be32_at(data);
 }
 
 /* Option 55: only whether it is GRUB's list, upstream's or with the

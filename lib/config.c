@@ -10,6 +10,7 @@
  * Parse errors name the directive and the offending word, because dnsmasq
  * prints them as "<message> at line N of FILE" and stops.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -556,7 +557,8 @@ typedef int rule_parser(struct rule *r, char *rest, struct err *e);
 typedef int line_parser(struct pxc_config *cfg, const char *name, char *value,
                         const char *original, struct err *e);
 
-static line_parser parse_tag_rule, parse_arch9, parse_chain_guard;
+static line_parser parse_tag_rule, parse_arch9, parse_chain_guard,
+    parse_chain_peer;
 
 static const struct directive {
   const char *name;
@@ -572,6 +574,7 @@ static const struct directive {
     {"dhcp-ipxe-own", parse_identity, 0, NULL},
     {"dhcp-pxe-arch9", parse_arch9, 0, NULL},
     {"dhcp-chain-guard", parse_chain_guard, RULE_GUARD, NULL},
+    {"dhcp-chain-peer", parse_chain_peer, 0, NULL},
 };
 
 static const struct directive *
@@ -661,6 +664,33 @@ parse_chain_guard(struct pxc_config *cfg, const char *name, char *value,
   cfg->window = (uint32_t)window;
   cfg->capacity = (uint32_t)capacity;
   cfg->guard_tag = cfg->rules[cfg->rule_count - 1].tag;
+  return 0;
+}
+
+/*
+ * dhcp-chain-peer=<address>[,<address>...]: the server ids of the other
+ * instances of this config on the client's link (two boot servers for
+ * redundancy).  A REQUEST naming one takes a hand-out like ours (the
+ * same config hands out the same file), so the tracker does not strike
+ * ours, and the chain goes on whichever instance the client picks.
+ */
+static int
+parse_chain_peer(struct pxc_config *cfg, const char *name, char *value,
+                 const char *original, struct err *e)
+{
+  char *rest = value, *word;
+  struct in_addr addr;
+
+  (void)name;
+  (void)original;
+  while ((word = next_word(&rest)) != NULL) {
+    if (inet_pton(AF_INET, word, &addr) != 1 || addr.s_addr == 0)
+      return fail(e, "bad server address '%s' (expected an IPv4 address)",
+                  word);
+    if (cfg->peer_count == CHAIN_PEERS_MAX)
+      return fail(e, "more than %d peers", CHAIN_PEERS_MAX);
+    cfg->peer_ids[cfg->peer_count++] = ntohl(addr.s_addr);
+  }
   return 0;
 }
 

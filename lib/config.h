@@ -17,6 +17,7 @@
 #define CHAIN_DEFAULT_WINDOW   60
 #define CHAIN_DEFAULT_CAPACITY 2048
 #define CHAIN_MAX_CAPACITY     (1u << 22)
+#define CHAIN_PEERS_MAX        8 /* dhcp-chain-peer addresses */
 
 /* ------------------------------------------------------------------ */
 /* Rules and identities                                                */
@@ -135,6 +136,8 @@ struct pxc_config {
   uint32_t window;   /* chain window, seconds */
   uint32_t capacity; /* chain table size, clients */
   const char *guard_tag; /* the guard rule's tag, NULL without a guard */
+  uint32_t peer_ids[CHAIN_PEERS_MAX]; /* dhcp-chain-peer, host order */
+  unsigned peer_count;
   /* made by pxc_config_finish(), for pxc_rules_matched(): for word K
      of the rules, entry K * MATCH_ROW + B holds the rules of that word
      that key bit B accepts (class_key(): a class rule's selectors and
@@ -190,7 +193,9 @@ enum step_flag {
   STEP_NEW_CLIENT = 8,  /* the client gets a slot */
   STEP_SAME_STAGE = 16, /* the request continues the newest stage */
   STEP_RESTART = 32,    /* the stages so far are forgotten */
-  STEP_HOP = 64         /* the new stage follows a hand-out */
+  STEP_HOP = 64,        /* the new stage follows a hand-out */
+  STEP_NOT_TAKEN = 128  /* the REQUEST takes another server's offer: the
+                           stage's hand-out was not taken */
 };
 
 /* pxc_evaluate() also keeps, above these flags, the selectors of
@@ -198,7 +203,7 @@ enum step_flag {
    class rule is one test. */
 #define STEP_SELECTOR_SHIFT 8
 
-_Static_assert(STEP_HOP < 1u << STEP_SELECTOR_SHIFT &&
+_Static_assert(STEP_NOT_TAKEN < 1u << STEP_SELECTOR_SHIFT &&
                    SELECTOR_COUNT + STEP_SELECTOR_SHIFT <= 32,
                "the selectors fit above the step flags");
 

@@ -399,6 +399,8 @@ struct pxc_request {
   uint8_t op, htype, hlen;
   uint8_t msg_type;             /* option 53, 0 if absent (BOOTP) */
   uint32_t xid;                 /* host order */
+  uint32_t server_id;           /* option 54, host order, 0 if absent: the
+                                   server whose offer a REQUEST takes */
   uint8_t chaddr[16];
 
   enum pxc_class fw_class;

@@ -33,6 +33,22 @@
  * stage had no hand-out yet or began within JOIN_SECONDS.  What each
  * DHCPv6 message type does is the table role6[].
  *
+ * The hand-out is what the client was given and took.  Our address
+ * offers name our server id (option 54); the tracker learns it from them
+ * (a table of SERVER_IDS, one per address the server answers from) and
+ * keeps, per client, which one its last hand-out came with.  A REQUEST of
+ * the same stage naming another server takes that server's offer, not
+ * ours: our file is struck from the stage, which keeps only "handed
+ * another server's offer" (SERVER_FOREIGN).  The same program asking
+ * again is then a retry, the same stage (that offer gave it nothing it
+ * could boot: a router's plain offer); another program asking is the
+ * next stage, a hop after the other server's file, whatever it was (a
+ * loop through two servers is a loop; a second instance of the same
+ * config counts the hops its peer served).  A proxy offer gives no
+ * address and names no server the client takes (the client REQUESTs the
+ * DHCP server's address and boots our file): it teaches nothing and is
+ * never struck.
+ *
  * A client takes 144 bytes (plus 4 of its hash bucket): its stages are
  * kept as parallel arrays of a 32-bit fingerprint, a start time, one byte
  * of ownership and flags, one of class, and one byte naming the boot file
@@ -63,6 +79,13 @@
 #define NAME_NONE      0   /* no file handed out */
 #define NAME_UNKNOWN   255 /* handed out, but the table was full */
 #define NAME_SLOTS     512 /* hash slots of the name table, a power of 2 */
+
+/* Our server ids (option 54 of our address offers, and dhcp-chain-peer's
+   addresses): entry 0 unused, a client's byte naming none. */
+#define SERVER_IDS 15
+_Static_assert(CHAIN_PEERS_MAX < SERVER_IDS, "room for our own ids too");
+/* ...a client's byte when its newest stage took another server's offer */
+#define SERVER_FOREIGN 0xffu
 
 /* A stage's byte of meta data: ownership, flags (its class has a byte
    of its own: there are more than eight). */
@@ -133,6 +156,9 @@ struct client {
   uint8_t head;
   uint8_t list;
   uint8_t last_file; /* the file handed out last, whatever the stage */
+  uint8_t server;    /* the server id of its last address hand-out, an
+                        index into the tracker's; 0 if none; SERVER_FOREIGN
+                        if the newest stage took another server's offer */
   uint8_t meta[CHAIN_STAGES];
   uint8_t cls[CHAIN_STAGES];  /* enum pxc_class of the stage */
   uint8_t file[CHAIN_STAGES];
@@ -177,6 +203,8 @@ struct pxc_tracker {
   unsigned pending6_next;
   uint8_t pending6_xids[64]; /* pending requests by xid_bit() of xid */
   struct names names;
+  uint32_t server_ids[SERVER_IDS + 1]; /* host order; entry 0 unused */
+  unsigned server_id_count;
 };
 
 /* ------------------------------------------------------------------ */
@@ -455,7 +483,8 @@ same_stage(const struct client *c, const struct pxc_request *req, unsigned f,
     return false;
   if (f == PXC_IPV6)
     return !handout || request_role(req, f) != ROLE_BEGIN;
-  return c->xid[f] == req->xid || !handout || req->has_boot_item;
+  return c->xid[f] == req->xid || !handout || req->has_boot_item ||
+         c->server == SERVER_FOREIGN;
 }
 
 /*
@@ -527,6 +556,31 @@ handed_a_chainload(const struct client *c, unsigned s)
   return (c->meta[s] & META_HANDOUT) && META_OWN(c->meta[s]) != PXC_OWN_OWN;
 }
 
+/* True if ID is none of ours (our own ids, dhcp-chain-peer's). */
+static __attribute__((noinline)) bool
+not_ours(const struct pxc_tracker *t, uint32_t id)
+{
+  for (unsigned k = 1; k <= t->server_id_count; k++)
+    if (t->server_ids[k] == id)
+      return false;
+  return true;
+}
+
+/* True if REQ, of the newest stage of C, is a REQUEST naming a server
+   other than ours, the stage having been handed our file in an address
+   offer: the client took that server's offer, not our hand-out.  The id
+   the offer came with is tried first.  (A DHCPv6 request names no
+   server_id here; the unsigned compare leaves out 0, no id known, and
+   SERVER_FOREIGN, struck already.) */
+static inline __attribute__((always_inline)) bool
+took_another_offer(const struct pxc_tracker *t, const struct client *c,
+                   const struct pxc_request *req)
+{
+  return req->server_id != 0 && c->server - 1u < SERVER_IDS &&
+         t->server_ids[c->server] != req->server_id &&
+         (c->meta[c->head] & META_HANDOUT) && not_ours(t, req->server_id);
+}
+
 /* The chain fields of a request that begins a chain (new client, or the
    old chain forgotten). */
 static void
@@ -554,6 +608,8 @@ judge_known(const struct pxc_tracker *t, const struct client *c,
   }
   if (same_stage(c, req, f, now)) {
     step->flags |= STEP_SAME_STAGE;
+    if (took_another_offer(t, c, req))
+      step->flags |= STEP_NOT_TAKEN;
     out->follows_chainload = c->count > 1 && (c->meta[c->head] & META_HOP) &&
                              handed_a_chainload(c, stage_back(c, 1));
     out->stages = c->count;
@@ -668,6 +724,7 @@ add_client(struct pxc_tracker *t, struct ckey key, uint32_t now)
   c->count = 0;
   c->head = 0;
   c->last_file = NAME_NONE;
+  c->server = 0;
   bucket = key_bucket(t, key);
   c->hash_next = t->buckets[bucket];
   t->buckets[bucket] = i;
@@ -746,6 +803,18 @@ pending6_note(struct pxc_tracker *t, uint32_t i, struct ckey key,
   store_key(p->key, key);
 }
 
+/* Stage S of C, the newest, was handed a file the client did not take:
+   it took another server's offer.  Our file goes; the stage keeps its
+   hand-out mark as the other server's (see SERVER_FOREIGN), and a later
+   offer of ours to the stage counts afresh. */
+static __attribute__((noinline)) void
+strike_handout(struct client *c, unsigned s)
+{
+  c->meta[s] &= (uint8_t)~(META_HANDOUT6 | META_XID_DONE);
+  c->file[s] = NAME_NONE;
+  c->server = SERVER_FOREIGN;
+}
+
 /* pxc_tracker_record() for a request of family F (a constant in each of
    its two copies, as for judge_family()). */
 static inline __attribute__((always_inline)) void
@@ -788,6 +857,8 @@ record_family(struct pxc_tracker *t, const struct pxc_verdict *v, unsigned f)
   }
   c->meta[s] = (uint8_t)((c->meta[s] & kept_meta(c, s, v->req, f)) | META_SEEN(f) |
                          META(v->own));
+  if (flags & STEP_NOT_TAKEN)
+    strike_handout(c, s);
   c->cls[s] = (uint8_t)v->req->fw_class;
   c->xid[f] = v->req->xid;
   c->fam_fp[f] = request_fp(v->req);
@@ -892,6 +963,35 @@ reply_boot_file(const uint8_t *pkt, size_t len, struct pxc_bytes *out)
   return true;
 }
 
+/* Option 54 (four bytes) in the options field of the reply PKT (LEN
+   bytes, a hand-out: header read): the server id, host order; 0 if
+   absent.  Read only for address hand-outs, where dnsmasq puts it right
+   after option 53: that place is tried before a walk. */
+static uint32_t
+reply_server_id(const uint8_t *pkt, size_t len)
+{
+  const uint8_t *p = pkt + DHCP_OPTIONS_OFF, *end = pkt + len;
+
+  if (len < DHCP_OPTIONS_OFF ||
+      memcmp(pkt + BOOTP_HEADER_LEN, dhcp_cookie, DHCP_COOKIE_LEN) != 0)
+    return 0;
+  if (end - p >= 9 && p[0] == DHCP_MSG_TYPE && p[1] == 1 &&
+      p[3] == DHCP_SERVER_ID && p[4] == 4)
+    return be32_at(p + 5);
+  while (end - p >= 2 && p[0] != DHCP_END) {
+    if (p[0] == DHCP_PAD) {
+      p++;
+      continue;
+    }
+    if (p[1] > (size_t)(end - p) - 2)
+      return 0;
+    if (p[0] == DHCP_SERVER_ID)
+      return p[1] == 4 ? be32_at(p + 2) : 0;
+    p += 2 + p[1];
+  }
+  return 0;
+}
+
 /* The last path component of boot file F, made printable and cut to
    NAME_LEN - 1 bytes, into NAME. */
 static void
@@ -985,8 +1085,42 @@ reply_client(const struct pxc_tracker *t, struct ckey key)
   return find_client(t, key);
 }
 
-/* A reply to the current stage that names a boot file is a hand-out.
-   The BOOTREPLY and xid checks come first: most replies cost a lookup. */
+/* The index of our server id ID in T's table, added if new; 0 for no id
+   or once the table is full (the client's hand-out is then never
+   struck).  The last one added is tried first: mostly there is one.
+   (Entry 0, unused, is 0: with no id known the first test fails.) */
+static uint8_t
+server_index(struct pxc_tracker *t, uint32_t id)
+{
+  if (id == 0)
+    return 0;
+  if (t->server_ids[t->server_id_count] == id)
+    return (uint8_t)t->server_id_count;
+  for (unsigned k = t->server_id_count; k > 0; k--)
+    if (t->server_ids[k] == id)
+      return (uint8_t)k;
+  if (t->server_id_count == SERVER_IDS)
+    return 0;
+  t->server_ids[++t->server_id_count] = id;
+  return (uint8_t)t->server_id_count;
+}
+
+/* True if the reply PKT (a BOOTP header) gives the client an address:
+   an address offer or ACK, not a proxy offer or a PXE boot server's
+   reply, which give none. */
+static bool
+gives_address(const uint8_t *pkt)
+{
+  return be32_at(pkt + offsetof(struct bootp_header, yiaddr)) != 0;
+}
+
+/* A reply to the current stage that names a boot file is a hand-out;
+   one that gives an address also names the server id (option 54) a
+   REQUEST taking it names, read for the client's first such hand-out
+   only: a client stays on its link, and a REQUEST is judged against
+   every id of ours the tracker has learnt (so a second address of the
+   server is known once any client was first answered from it).  The
+   BOOTREPLY and xid checks come first: most replies cost a lookup. */
 void
 pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
                   time_t now)
@@ -1016,6 +1150,10 @@ pxc_tracker_reply(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
     return;
   c->file[c->head] = c->last_file =
       intern_file(&t->names, file, c->last_file);
+  if (!gives_address(pkt))
+    c->server = 0;
+  else if (c->server - 1u >= SERVER_IDS) /* none yet, or struck */
+    c->server = server_index(t, reply_server_id(pkt, len));
   c->meta[c->head] = (uint8_t)((c->meta[c->head] & ~META_HANDOUT6) |
                                META_HANDOUT | META_XID_DONE);
   c->last_seen = (uint32_t)now;
@@ -1177,6 +1315,7 @@ pxc_tracker_reply6(struct pxc_tracker *t, const uint8_t *pkt, size_t len,
           ? intern_file(&t->names, reply.url, c->last_file)
           : NAME_UNKNOWN; /* longer than a DHCPv4 file can be */
   c->meta[s] |= META_HANDOUT | META_HANDOUT6;
+  c->server = 0; /* a DHCPv4 REQUEST names no DHCPv6 server */
 }
 
 /* ------------------------------------------------------------------ */
@@ -1239,6 +1378,9 @@ pxc_tracker_new(const struct pxc_config *cfg)
   t->window = info.window;
   t->max_hops = info.hops;
   t->last_recorded = NONE;
+  /* the peers' ids count as ours: a REQUEST naming one strikes nothing */
+  for (unsigned k = 0; k < cfg->peer_count; k++)
+    t->server_ids[++t->server_id_count] = cfg->peer_ids[k];
   memset(t->buckets, 0xff, buckets * sizeof(*t->buckets));
   for (int l = 0; l < LIST_COUNT; l++)
     t->lists[l] = (struct lru){NONE, NONE, 0};
@@ -1311,6 +1453,8 @@ format_stages(const struct pxc_tracker *t, const struct pxc_request *req,
     strbuf_puts(sb, "s");
     if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_UNKNOWN)
       strbuf_puts(sb, ">?");
+    else if ((c->meta[s] & META_HANDOUT) && c->file[s] == NAME_NONE)
+      strbuf_puts(sb, ">(another server's)");
     else if (c->meta[s] & META_HANDOUT) {
       strbuf_puts(sb, ">");
       strbuf_puts(sb, t->names.text[c->file[s]]);

@@ -17,7 +17,8 @@ from pxelab import facts as pyfacts, testing  # noqa: E402
 
 PXECLASS = os.environ.get("PXC_CLI", "build/tools/pxeclass")
 DIRECTIVES = ("dhcp-pxe-class", "dhcp-pxe-arch", "dhcp-ipxe-feature", "dhcp-ipxe-version",
-              "dhcp-ipxe-busid", "dhcp-ipxe-own", "dhcp-pxe-arch9", "dhcp-chain-guard")
+              "dhcp-ipxe-busid", "dhcp-ipxe-own", "dhcp-pxe-arch9", "dhcp-chain-guard",
+              "dhcp-chain-peer")
 
 
 def run(*args):

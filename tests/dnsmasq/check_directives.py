@@ -41,6 +41,7 @@ BAD_LINES = [
     ("guard without a window", "dhcp-chain-guard=3", ["chain-guard"]),
     ("guard window not a number", "dhcp-chain-guard=3,abc", ["abc"]),
     ("guard table too small", "dhcp-chain-guard=3,60,10", ["'10'"]),
+    ("peer not an address", "dhcp-chain-peer=10.0.0.300", ["10.0.0.300"]),
 ]
 
 GOOD_CONFIGS = [
@@ -50,6 +51,7 @@ GOOD_CONFIGS = [
         "dhcp-ipxe-own=chained",
         "dhcp-chain-guard=3,60,4096,set:loop",
         "dhcp-pxe-arch9=ebc",
+        "dhcp-chain-peer=10.77.0.2,10.77.0.3",
         "dhcp-pxe-class=set:pxe,pxe",
         "dhcp-pxe-class=set:boot,pxe,http-boot,ipxe",
         "dhcp-pxe-class=set:own,ipxe-own",
@@ -199,7 +201,7 @@ def check_help(tap, binary):
                          stdout=subprocess.PIPE).stdout
     names = library_directives()
     missing = [n for n in names if not re.search(r"--%s=" % n, out)]
-    tap.check(len(names) == 8 and not missing, "--help lists the directives",
+    tap.check(len(names) == 9 and not missing, "--help lists the directives",
               "library: %s; missing: %s" % (names, missing))
 
 

@@ -29,7 +29,9 @@ Run by tests/firmware/test_firmware.py; `python3 scenarios.py NAME…` plays
 scenarios directly and prints their boot times.
 """
 
+import dataclasses
 import functools
+import ipaddress
 import json
 import os
 import re
@@ -45,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
 
-from pxelab import firmware, qemu  # noqa: E402
+from pxelab import firmware, qemu, topology  # noqa: E402
 from pxelab.netns import SERVER_IPV6, Topology  # noqa: E402
 from pxelab.servers import (Dnsmasq, HttpFileServer, range_families,  # noqa: E402
                             set_config_option)
@@ -147,6 +149,8 @@ class Scenario:
     romfile: str = None
     device_options: tuple = ()
     scripts: dict = field(default_factory=lambda: {"boot.ipxe": "#!ipxe\necho {marker}\n"})
+    relay: bool = False          # the boot server behind ISC dhcrelay (stream "relay")
+    hold_offers: int = 0         # seconds the boot server holds its offers (a rival first)
 
     @property
     def marker(self):
@@ -796,6 +800,108 @@ EXAMPLE_SCENARIOS = (
 )
 
 
+# -- relays and rivals (issue 11) -------------------------------------------
+# The boot server behind ISC dhcrelay (the relay's namespace holds the
+# guest's bridge and 10.77.0.1, the giaddr; the boot server answers from
+# RELAY_BOOT_IP on a transit link and is reached through the relay), and
+# next to a plain DHCP server that answers first (PEER_CONFIG, the proxy
+# scenarios' plain server; the boot server holds its offers a second).
+RELAY_TRANSIT = ipaddress.IPv4Network(topology.TRANSIT_NETS[0])
+RELAY_BOOT_IP = str(next(RELAY_TRANSIT.hosts()))
+RELAYED = rf"Forwarded BOOTREQUEST for {MAC} to {re.escape(RELAY_BOOT_IP)}"
+RELAYED_BACK = rf"Forwarded BOOTREPLY for {MAC} to 10\.77\.0\.\d+"
+
+
+def _through_relay(base, after, shows_transit):
+    """BASE's chain, unchanged in dnsmasq's log and on the console, with the
+    boot server behind the relay: the relay forwarded both ways, and the
+    console line SHOWS_TRANSIT (the transit address) right after the
+    console expectation whose pattern is AFTER."""
+    expect = []
+    for e in base.expect:
+        expect.append(e)
+        if e.stream == "serial" and e.pattern == after:
+            expect.append(shows_transit)
+    assert shows_transit in expect, after
+    return dataclasses.replace(
+        base, about=f"through ISC dhcrelay: {base.about}", relay=True,
+        expect=(*expect, relay(RELAYED), relay(RELAYED_BACK), relay(RELAYED),
+                relay(RELAYED_BACK)))
+
+
+def relay(pattern, count=1):
+    """An expected line of the relay's log (dhcrelay -d)."""
+    return Expect("relay", pattern, count)
+
+
+def _rival_lab_seabios(name):
+    """lab.conf on QEMU's vendor ROM next to a plain server answering first.
+
+    The plain server (PEER_CONFIG, authoritative) offers a second before
+    the boot server; iPXE waits for the offer with boot information and
+    REQUESTs the boot server's (the plain one NAKs that REQUEST: not its
+    server id).  The chain is the one of a flat link: vendor, undionly.kpxe
+    once, own by the chain, the script; the boot server's tracker never
+    strikes its offer (every REQUEST names it), no loop.
+    """
+    summary = IPXE_BIOS_SUMMARY.format(busid=NIC_BUSIDS["virtio-net-pci"], uc="iPXE",
+                                       own="{own}")
+    return Scenario(
+        name, "lab.conf next to a plain DHCP server answering first: QEMU's vendor ROM "
+        "waits for the boot server's offer, chainloaded once -> own (chained) -> script",
+        "seabios-virtio", f"{EXAMPLES}/lab.conf",
+        (*_plain_peer(peer(ROM_VENDOR_CLASS), peer(rf"DHCPOFFER\(eth0\) 10\.77\.0\.\d+ {MAC}"),
+                      peer(rf"DHCPNAK\(eth0\) 10\.77\.0\.\d+ {MAC} wrong server-ID")),
+         pxeclass(summary.format(own=" own=vendor"), r"0 chain=ipxe/vendor@0s"),
+         dnsmasq(r"reply delay: 1"), dnsmasq(r"DHCPOFFER\(br0\)"),
+         pxeclass(summary.format(own=" own=vendor"), r"0 chain=ipxe/vendor@0s>undionly\.kpxe"),
+         dnsmasq(ACK), *sent_once(r"undionly\.kpxe"),
+         pxeclass(summary.format(own=" own=own"),
+                  r"1 chain=ipxe/vendor@0s>undionly\.kpxe ipxe/own@\d+s"),
+         dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"another server's|chainload loop"),
+         *only_http(r"/boot\.ipxe"),
+         ROM_STARTS, serial(r"net0: 10\.77\.0\.\d+/255\.255\.255\.0 gw 10\.77\.0\.1$"),
+         serial(r"Filename: undionly\.kpxe"), serial(IPXE_BANNER), *IPXE_GOT_SCRIPT,
+         _marker(name), never("serial", r"gw 10\.77\.0\.2")),
+        peer_config=PEER_CONFIG, hold_offers=1)
+
+
+def _rival_lab_ovmf(name):
+    """lab.conf on OVMF UEFI PXE next to a plain server answering first:
+    EDK2 and then iPXE each take the boot server's offer (the one with a
+    boot file), the chain of a flat link."""
+    return Scenario(
+        name, "lab.conf next to a plain DHCP server answering first: OVMF UEFI PXE takes "
+        "the boot server's offer -> ipxe.efi -> own (chained) -> script",
+        "ovmf-pxe-virtio", f"{EXAMPLES}/lab.conf",
+        (*_plain_peer(peer(EDK2_PXE_VENDOR_CLASS), peer(rf"DHCPOFFER\(eth0\) 10\.77\.0\.\d+ {MAC}"),
+                      peer(rf"DHCPNAK\(eth0\) 10\.77\.0\.\d+ {MAC} wrong server-ID")),
+         pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s$"),
+         dnsmasq(r"reply delay: 1"), dnsmasq(r"DHCPOFFER\(br0\)"),
+         pxeclass(r"class=pxe arch=7\(efi-x64\) hops=0 chain=pxe@0s>ipxe\.efi$"),
+         dnsmasq(ACK), *sent_once(r"ipxe\.efi"),
+         pxeclass(IPXE_EFI_SUMMARY.format(own=" own=own", uc="iPXE"),
+                  r"1 chain=pxe@0s>ipxe\.efi ipxe/own@\d+s"),
+         dnsmasq(ACK), bootfile(SCRIPT_URL),
+         never("dnsmasq", r"another server's|chainload loop|own=vendor"),
+         *only_http(r"/boot\.ipxe"),
+         *_uefi_pxe_to_ipxe(r"ipxe\.efi"), *IPXE_GOT_SCRIPT, _marker(name),
+         never("serial", r"gw 10\.77\.0\.2")),
+        peer_config=PEER_CONFIG, hold_offers=1, files={"ipxe.efi": "debian-ipxe-efi"},
+        timeout=UEFI_TIMEOUT)
+
+
+TOPOLOGY_SCENARIOS = (
+    _through_relay(_chained_02b("t-relay-chained02b-seabios", "seabios-virtio", "virtio-net"),
+                   r"Filename: undionly\.kpxe",
+                   serial(rf"tftp://{re.escape(RELAY_BOOT_IP)}/undionly\.kpxe\.\.\. ok")),
+    _through_relay(_lab_ovmf_pxe("t2-relay-lab-ovmf-pxe"), r"Start PXE over IPv4",
+                   serial(rf"Server IP address is {re.escape(RELAY_BOOT_IP)}")),
+    _rival_lab_seabios("t3-rival-lab-seabios"),
+    _rival_lab_ovmf("t4-rival-lab-ovmf-pxe"),
+)
+
 SCENARIOS = {s.name: s for s in (
     Scenario(
         "a-seabios-virtio",
@@ -876,6 +982,7 @@ SCENARIOS = {s.name: s for s in (
          serial(IPXE_BANNER), *IPXE_GOT_SCRIPT, _marker("f-cstm-seabios")),
         files={"undionly.kpxe": "cstm-undionly", "ipxe.efi": "debian-ipxe-efi"}),
     *EXAMPLE_SCENARIOS,
+    *TOPOLOGY_SCENARIOS,
 )}
 
 
@@ -1045,10 +1152,13 @@ def populate_root(scenario, root):
             f.write(text)
 
 
-def _start_dnsmasq(binary, ns, config_file, root, workdir, speed):
-    """A started Dnsmasq with the prepared config, its files in `workdir`."""
+def _start_dnsmasq(binary, ns, config_file, root, workdir, speed, hold=0):
+    """A started Dnsmasq with the prepared config, its files in `workdir`;
+    HOLD: seconds its offers are held (dhcp-reply-delay, a rival first)."""
     os.makedirs(workdir, exist_ok=True)
     text = prepare_config(Path(config_file).read_text(), root, speed)
+    if hold:
+        text += f"dhcp-reply-delay={hold}\n"
     return Dnsmasq(binary, ns, text, workdir=workdir).start()
 
 
@@ -1081,8 +1191,17 @@ def play(scenario, dnsmasq_binary, workdir):
                                              REPO / scenario.peer_config, peer_root,
                                              os.path.join(workdir, "peer"), speed=False)
                 servers.append(peer_server)
-            main_server = _start_dnsmasq(dnsmasq_binary, topo.server.ns, config_path(scenario),
-                                         root, os.path.join(workdir, "dnsmasq"), speed=True)
+            server_ns, relay_process = topo.server.ns, None
+            if scenario.relay:
+                server_ns = topology.relay_link(topo, ipaddress.IPv4Network(f"{SERVER_IP}/24",
+                                                                           strict=False),
+                                                topo.bridge, RELAY_TRANSIT)
+                relay_process = topology.start_isc_relay(
+                    topo.server.ns, os.path.join(workdir, "relay"), topo.bridge, RELAY_BOOT_IP)
+                servers.append(relay_process)
+            main_server = _start_dnsmasq(dnsmasq_binary, server_ns, config_path(scenario),
+                                         root, os.path.join(workdir, "dnsmasq"), speed=True,
+                                         hold=scenario.hold_offers)
             servers.append(main_server)
             # both families on one socket: the IPv6 scenarios fetch over IPv6
             web = HttpFileServer(topo.server.ns, root, address="::", port=80).start()
@@ -1098,6 +1217,8 @@ def play(scenario, dnsmasq_binary, workdir):
                        "serial": vm.console()}
             if peer_server:
                 streams["peer"] = "\n".join(peer_server.log_lines())
+            if relay_process:
+                streams["relay"] = relay_process.output()
         finally:
             for server in reversed(servers):
                 server.stop()

@@ -14,6 +14,7 @@
 #include "builder.h"
 #include "pxeclass.h"
 #include "suites.h"
+#include "wire.h"
 
 #define MAX_PACKETS 64
 
@@ -467,6 +468,233 @@ START_TEST(one_file_per_transaction)
   ck_assert(!v.chain.restarted);
   ck_assert(v.chain.new_stage);
   ck_assert_uint_eq(v.chain.hops, 1);
+  world_free(&w);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Rival servers and relays: the hand-out is what the client took      */
+
+static const uint8_t our_id[4] = {10, 0, 0, 1}, rival_id[4] = {10, 0, 0, 99},
+                     lent[4] = {10, 0, 0, 50};
+
+/* Our reply to C's current transaction handing out FILE, with our server
+   id: an address offer (ADDRESS) or a proxy offer (no yiaddr).  GIADDR,
+   if not NULL, is the relay it goes to. */
+static void
+offer(struct world *w, struct client *c, const char *file, bool address,
+      const uint8_t *giaddr, time_t now)
+{
+  struct builder r;
+
+  reply_to(&r, c);
+  if (address)
+    memcpy(r.buf + offsetof(struct bootp_header, yiaddr), lent, 4);
+  if (giaddr)
+    memcpy(r.buf + offsetof(struct bootp_header, giaddr), giaddr, 4);
+  builder_option(&r, 54, our_id, 4);
+  builder_string(&r, 67, file);
+  builder_end(&r);
+  pxc_tracker_reply(w->trk, r.buf, r.len, now);
+}
+
+/* C's REQUEST of kind KIND naming server ID (option 54, LEN bytes). */
+static struct pxc_request *
+request_naming(struct world *w, struct client *c, const char *kind,
+               const uint8_t *id, size_t len)
+{
+  request(w, c, kind, 3);
+  c->b.len--; /* drop the END and append option 54 */
+  builder_option(&c->b, 54, id, len);
+  builder_end(&c->b);
+  pxc_classify(w->cfg, c->b.buf, c->b.len, &c->req);
+  return &c->req;
+}
+
+/* EDK2 PXE is offered ipxe.efi by us; a plain server answers too, and
+   the client REQUESTs that server's address.  The verdict on iPXE, next,
+   with the REQUEST naming SERVER (LEN bytes). */
+static struct pxc_verdict
+rival_then_ipxe(struct world *w, struct client *c, bool address,
+                const uint8_t *server, size_t len)
+{
+  struct pxc_verdict v;
+
+  judge(w, request(w, c, "pxe", 1), 10, &v);
+  offer(w, c, "ipxe.efi", address, NULL, 10);
+  judge(w, request_naming(w, c, "pxe", server, len), 11, &v);
+  ck_assert(!v.chain.new_stage);
+  c->xid++;
+  judge(w, request(w, c, "rom", 1), 14, &v);
+  ck_assert(v.chain.new_stage);
+  return v;
+}
+
+/* The firmware took the rival's offer: our file is struck.  The same
+   program asking again is a retry (the rival's offer gave it nothing to
+   boot), not a hop after our file; another program asking next booted
+   the rival's file: a hop, chained, after "another server's" hand-out. */
+START_TEST(request_naming_a_rival_strikes_our_file)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 30}, .xid = 5};
+  struct pxc_verdict v = rival_then_ipxe(&w, &c, true, rival_id, 4);
+  struct client d = {.mac = {2, 0, 0, 0, 0, 37}, .xid = 5};
+  char text[128];
+
+  ck_assert_uint_eq(c.req.server_id, 0);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "pxe@0s>(another server's) ipxe@4s");
+  /* the firmware retries after taking the rival's fileless offer */
+  judge(&w, request(&w, &d, "pxe", 1), 10, &v);
+  offer(&w, &d, "ipxe.efi", true, NULL, 10);
+  judge(&w, request_naming(&w, &d, "pxe", rival_id, 4), 11, &v);
+  d.xid++;
+  judge(&w, request(&w, &d, "pxe", 1), 16, &v);
+  ck_assert(!v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.hops, 0);
+  /* ...and this time takes our offer: ours again */
+  offer(&w, &d, "ipxe.efi", true, NULL, 16);
+  judge(&w, request_naming(&w, &d, "pxe", our_id, 4), 17, &v);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "pxe@0s>ipxe.efi");
+  world_free(&w);
+}
+END_TEST
+
+/* ...and the same REQUEST naming us, or a server id that is no address
+   (no option 54 read), keeps the hand-out. */
+START_TEST(request_naming_us_keeps_handout)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 31}, .xid = 5};
+  struct client d = {.mac = {2, 0, 0, 0, 0, 32}, .xid = 5};
+  struct pxc_verdict v = rival_then_ipxe(&w, &c, true, our_id, 4);
+
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  v = rival_then_ipxe(&w, &d, true, rival_id, 3);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  world_free(&w);
+}
+END_TEST
+
+/* Two instances of one config (dhcp-chain-peer names the other): the
+   client taking the peer's offer took the same file, so ours stands and
+   the next program is chained whichever instance answers it.  A bad
+   peer address is refused. */
+START_TEST(request_naming_a_peer_keeps_handout)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60",
+                         "dhcp-chain-peer=10.0.0.7,10.0.0.99", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 38}, .xid = 5};
+  struct pxc_verdict v = rival_then_ipxe(&w, &c, true, rival_id, 4);
+  struct pxc_config *bad = pxc_config_new();
+  char text[128];
+
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  ck_assert_str_eq(pxc_format_chain(w.trk, &v, text, sizeof(text)),
+                   "pxe@0s>ipxe.efi ipxe@4s");
+  ck_assert_int_lt(pxc_config_add(bad, "dhcp-chain-peer", "10.0.0.300", text,
+                                  sizeof(text)),
+                   0);
+  ck_assert_ptr_nonnull(strstr(text, "10.0.0.300"));
+  pxc_config_free(bad);
+  world_free(&w);
+}
+END_TEST
+
+/* A proxy offer gives no address: the client always REQUESTs the DHCP
+   server's and boots our file, so naming that server strikes nothing. */
+START_TEST(proxy_offer_taken_with_another_servers_address)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 33}, .xid = 5};
+  struct pxc_verdict v = rival_then_ipxe(&w, &c, false, rival_id, 4);
+
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  world_free(&w);
+}
+END_TEST
+
+/* The ROM offered undionly.kpxe again and again, each time taking a
+   rival's plain offer and asking again: retries, no loop.  A REQUEST's
+   option 54 reads as the server it names. */
+START_TEST(rival_taken_every_stage_is_no_loop)
+{
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 34}, .xid = 5};
+  struct pxc_verdict v;
+
+  for (int i = 0; i < 4; i++) {
+    c.xid++;
+    judge(&w, request(&w, &c, "rom", 1), 10 + 5 * i, &v);
+    ck_assert_uint_eq(v.chain.hops, 0);
+    ck_assert(!v.chain.looping);
+    offer(&w, &c, "undionly.kpxe", true, NULL, 10 + 5 * i);
+    judge(&w, request_naming(&w, &c, "rom", rival_id, 4), 11 + 5 * i, &v);
+    ck_assert_uint_eq(c.req.server_id, 0x0a000063);
+  }
+  ck_assert_uint_eq(stats(&w).trips, 0);
+  world_free(&w);
+}
+END_TEST
+
+/* A relayed client is keyed by htype/chaddr, never by the relay's giaddr:
+   the ROM asks directly, its chainloaded iPXE through a relay (another
+   giaddr, hops counted by the relay) and is the same chain; two clients
+   behind one relay are two chains; a reply sent to the relay is a
+   hand-out. */
+START_TEST(relayed_requests_keyed_by_chaddr)
+{
+  static const uint8_t relay1[4] = {10, 0, 1, 1}, relay2[4] = {10, 0, 2, 1};
+  const char *lines[] = {"dhcp-chain-guard=1,60", NULL};
+  struct world w = world_of(lines);
+  struct client c = {.mac = {2, 0, 0, 0, 0, 35}, .xid = 5};
+  struct client d = {.mac = {2, 0, 0, 0, 0, 36}, .xid = 5};
+  struct pxc_verdict v;
+  const size_t giaddr = offsetof(struct bootp_header, giaddr),
+               hops = offsetof(struct bootp_header, hops);
+
+  judge(&w, request(&w, &c, "pxe", 1), 10, &v);
+  offer(&w, &c, "ipxe.efi", true, NULL, 10);
+  c.xid++;
+  request(&w, &c, "rom", 1);
+  memcpy(c.b.buf + giaddr, relay1, 4);
+  c.b.buf[hops] = 1;
+  pxc_classify(w.cfg, c.b.buf, c.b.len, &c.req);
+  judge(&w, &c.req, 12, &v);
+  ck_assert(v.chain.new_stage);
+  ck_assert_uint_eq(v.chain.hops, 1);
+  ck_assert(v.chain.follows_chainload);
+  offer(&w, &c, "boot.ipxe", true, relay1, 12);
+  /* another client behind the same relay: a chain of its own */
+  request(&w, &d, "rom", 1);
+  memcpy(d.b.buf + giaddr, relay1, 4);
+  pxc_classify(w.cfg, d.b.buf, d.b.len, &d.req);
+  judge(&w, &d.req, 13, &v);
+  ck_assert(v.chain.restarted);
+  ck_assert_uint_eq(v.chain.stages, 1);
+  /* the first client again, through another relay: its third stage,
+     after the hand-out the relayed reply carried */
+  c.xid++;
+  request(&w, &c, "vbox", 1);
+  memcpy(c.b.buf + giaddr, relay2, 4);
+  pxc_classify(w.cfg, c.b.buf, c.b.len, &c.req);
+  judge(&w, &c.req, 14, &v);
+  ck_assert_uint_eq(v.chain.stages, 3);
+  ck_assert_uint_eq(v.chain.hops, 2);
+  ck_assert(v.chain.looping);
   world_free(&w);
 }
 END_TEST
@@ -1374,6 +1602,12 @@ chain_suite(void)
   tcase_add_test(tc, boot_server_request_after_proxy_offer_with_file);
   tcase_add_test(tc, one_file_per_transaction);
   tcase_add_test(tc, replies_must_match);
+  tcase_add_test(tc, request_naming_a_rival_strikes_our_file);
+  tcase_add_test(tc, request_naming_us_keeps_handout);
+  tcase_add_test(tc, request_naming_a_peer_keeps_handout);
+  tcase_add_test(tc, proxy_offer_taken_with_another_servers_address);
+  tcase_add_test(tc, rival_taken_every_stage_is_no_loop);
+  tcase_add_test(tc, relayed_requests_keyed_by_chaddr);
   tcase_add_test(tc, reply_boot_file_and_option_52);
   tcase_add_test(tc, evaluate_writes_nothing);
   tcase_add_test(tc, file_name_table_full);

@@ -607,7 +607,8 @@ START_TEST(bounds)
   for (size_t i = 0; pxc_directive_name(i); i++)
     ck_assert(pxc_is_directive(pxc_directive_name(i)));
   ck_assert_str_eq(pxc_directive_name(7), "dhcp-chain-guard");
-  ck_assert_ptr_null(pxc_directive_name(8));
+  ck_assert_str_eq(pxc_directive_name(8), "dhcp-chain-peer");
+  ck_assert_ptr_null(pxc_directive_name(9));
   pxc_config_free(NULL);
 }
 END_TEST

@@ -80,6 +80,9 @@ class Stage:
     address: str = None
     server: str = None           # the DHCP server that leased the address
     acked_next_server: str = None   # siaddr of the DHCPACK the firmware keeps
+    answer: str = None           # server id of the reply whose boot settings it took
+    source: str = None           # ...that server as the lab's topology names it
+    address_source: str = None   # the leasing server's name, when another
     log: list = field(default_factory=list)
     tags: list = field(default_factory=list)
     family: str = "v4"           # what the stage asked: v4, v6, v4+v6 (boot6.py)
@@ -217,6 +220,7 @@ class Player:
         self._configure(ack)
         settings = self._first_settings(stage, offer, ack, proxy_offer)
         settings = self._menu_boot(stage, settings, ack.yiaddr)
+        stage.answer = settings.server_id or settings.src_ip
         if program.kind == "http":
             self._check_http_offer(settings)
         name = settings.boot_file

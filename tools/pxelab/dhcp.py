@@ -14,6 +14,7 @@ the replies for its xid the same way, so the client needs no IP address.
 
 import ipaddress
 import os
+import re
 import socket
 import struct
 import time
@@ -657,7 +658,7 @@ class DhcpClient:
         """Send a DHCP payload in a UDP frame; unicast resolves dst_mac by ARP."""
         if dst_mac is None:
             dst_mac = BROADCAST_MAC if dst_ip == "255.255.255.255" else \
-                self.resolve(dst_ip, src_ip)
+                self.resolve(self.next_hop(dst_ip), src_ip)
         self.ip_id += 1
         self.send_frame(udp_frame(payload, src_mac=self.mac, dst_mac=dst_mac, src_ip=src_ip,
                                   dst_ip=dst_ip, src_port=src_port, dst_port=dst_port,
@@ -679,6 +680,14 @@ class DhcpClient:
             if self.pcap:
                 self.pcap.write(time.time(), frame)
             yield frame
+
+    def next_hop(self, ip):
+        """Whom to ARP for to reach `ip`: the router the namespace's routes
+        name for an off-link address (a boot server behind a relay), else
+        `ip` itself."""
+        out = self.node.ns.ip("-4", "route", "get", ip, check=False)
+        match = re.search(r"\bvia (\S+)", out)
+        return match.group(1) if match else ip
 
     def resolve(self, ip, src_ip, timeout=3.0):
         """MAC of `ip` by ARP, asking as `src_ip` (retries once a second)."""

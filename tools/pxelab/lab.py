@@ -39,7 +39,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from . import boot, clients, facts, lab6, labconf, standins
+from . import boot, clients, facts, lab6, labconf, standins, topology
 from .dhcp import DhcpClient
 from .netns import Topology
 from .servers import Dnsmasq, HttpFileServer, ServerError
@@ -82,7 +82,8 @@ class Lab:
     """One run: config, stand-ins, namespaces, servers and the players."""
 
     def __init__(self, config_path, dnsmasq, workdir, machine_names=None, overrides=None,
-                 site_next_server=None):
+                 site_next_server=None, shape="flat", second_config=None):
+        self.shape = topology.make(shape, second_config)
         self.config_path = config_path
         self.site_next_server = site_next_server
         self.dnsmasq_binary = dnsmasq
@@ -114,7 +115,8 @@ class Lab:
         self._syntax_check()
         self._read_pxeclass()
         self.machines = self._machines()
-        self.written = self._write_standins()
+        self.written = self.write_standins(self.config)
+        self._prepare_shape()
 
     def _read_pxeclass(self):
         """The config's pxeclass lines as the library reads them (the
@@ -151,11 +153,19 @@ class Lab:
         """How the site's own iPXE was derived (for the report)."""
         return self.own_programs.get("bios", (None, "plain iPXE"))[1]
 
-    def _write_standins(self):
-        """A stand-in for every boot name: URLs into the HTTP root (with
-        ${settings} expanded per client), paths into the TFTP root."""
-        written, seen = [], set()
-        for boot_name in self.config.boot_names:
+    def _prepare_shape(self):
+        """The topology's own preparation (a second config, a transit net)."""
+        try:
+            self.shape.prepare(self)
+        except topology.TopologyError as exc:
+            raise LabError(str(exc), EXIT_CONFIG)
+
+    def write_standins(self, config, exclude=()):
+        """A stand-in for every boot name of `config` but those in
+        `exclude`: URLs into the HTTP root (with ${settings} expanded per
+        client), paths into the TFTP root."""
+        written, seen = [], set(exclude)
+        for boot_name in config.boot_names:
             name = boot_name.name
             if name in seen:
                 continue
@@ -216,21 +226,35 @@ class Lab:
         result.notes = self._notes()
         peers = (labconf.peer_address(self.config, self.server_addr),) if self.config.proxy \
             else ()
+        peers += self._shape_peers(peers)
+        result.notes += self.shape.notes(self)
         extras = labconf.extra_addresses(self.config, self.server_addr) + \
             list(lab6.bridge_addresses(self.config))
         with Topology(clients=len(self.machines), client_macs=[m.mac for m in self.machines],
                       server_addr=self.server_addr, server_extra=tuple(extras),
-                      peers=peers) as topo:
+                      peers=peers) as topo, self.shape.network(self, topo):
             server = self._start_dnsmasq(topo)
             try:
-                with self._address_server(topo), self._http_servers(topo):
+                with self._address_server(topo), self._http_servers(topo), \
+                        self.shape.servers(self, topo):
                     result.chains = self._play_all(topo)
-                self._annotate(result.chains, server)
+                    self.shape.settle(self, server, result.chains)
+                    self._annotate(result.chains, server)
+                    self.shape.annotate(self, result, server)
                 result.notes += server_complaints(server.log_lines(), self.workdir)
             finally:
                 server.stop()
         result.seconds = time.monotonic() - started
         return result
+
+    def _shape_peers(self, peers):
+        """The topology's peer addresses, after the lab's own."""
+        taken = {self.server_ip, *(p.split("/")[0] for p in peers),
+                 *(str(a) for a in self.config.server_addresses)}
+        try:
+            return tuple(self.shape.peers(self, taken))
+        except topology.TopologyError as exc:
+            raise LabError(str(exc), EXIT_CONFIG)
 
     def _notes(self):
         """Remarks on the config the lab had to make."""
@@ -250,15 +274,15 @@ class Lab:
     def _start_dnsmasq(self, topo):
         """The patched dnsmasq in the server namespace, started and ready."""
         with open(self.config.main_copy) as f:
-            text = f.read()
+            text = self.shape.server_text(self, f.read())
         ports = {69}
         if self.config.has_range:
             ports.add(67)
         ports |= lab6.wait_ports(self.config)
         workdir = os.path.join(self.workdir, "dnsmasq")
         os.makedirs(workdir)
-        server = Dnsmasq(self.dnsmasq_binary, topo.server.ns, text, workdir=workdir,
-                         wait_ports=ports)
+        server = Dnsmasq(self.dnsmasq_binary, self.shape.server_ns(topo), text,
+                         workdir=workdir, wait_ports=ports)
         self.config.copies[server.conf_path] = self.config.path
         try:
             server.start(timeout=DNSMASQ_START_TIMEOUT)
@@ -285,6 +309,7 @@ class Lab:
                 f"enable-tftp\ntftp-root={root}\n")
         if self.site_next_server:
             text += f"dhcp-boot=,,{self.site_next_server}\n"
+        text += self.shape.address_server_lines(self)
         return Dnsmasq(self.dnsmasq_binary, topo.peer.ns, text, workdir=workdir,
                        wait_ports={67})
 
@@ -481,7 +506,8 @@ def chain_tokens(chain):
     for stage in chain.stages:
         via = {"4011": "[4011]", "proxy": "[proxy]", "proxy+4011": "[proxy+4011]"}.get(
             stage.via, "")
-        tokens.append(stage.name() + via + lab6.family_suffix(stage))
+        tokens.append(stage.name() + via + lab6.family_suffix(stage)
+                      + (f"@{stage.source}" if stage.source else ""))
         if stage.file:
             tokens.append(boot.file_label(stage.file))
     return tokens
@@ -585,6 +611,7 @@ def chain_json(chain):
             "family": s.family, "file_family": s.file_family, "address6": s.address6,
             "exchanges": s.exchanges, "xids": s.xids, "address": s.address,
             "file": s.file, "next_server": s.next_server, "fetch": s.fetch,
+            "source": s.source, "address_source": s.address_source,
             "fetched": {"kind": s.fetched[0], "arch": s.fetched[1]} if s.fetched else None,
             "tags": s.tags, "log": s.log,
         } for s in chain.stages],
@@ -623,6 +650,14 @@ def parse_args(argv):
                         help="with a proxyDHCP config: the next server the site's DHCP "
                         "server (the lab's address server) names in its ACK (default: "
                         "itself, as dnsmasq's does); where GRUB reads its config")
+    parser.add_argument("--topology", choices=topology.TOPOLOGIES, default="flat",
+                        help="where the boot server sits: flat (on the clients' link), "
+                        "relay (behind ISC dhcrelay), relay-dnsmasq (behind dnsmasq's "
+                        "dhcp-relay), rival (a plain DHCP server answers first), pair "
+                        "(two instances of the config)")
+    parser.add_argument("--pair-config", metavar="FILE",
+                        help="with --topology pair: the second instance's config "
+                        "(default: the same config)")
     parser.add_argument("--verbose", "-v", action="store_true",
                         help="show stand-ins, every exchange and every pxeclass log line")
     parser.add_argument("--keep", action="store_true",
@@ -688,8 +723,15 @@ def main(argv=None):
         return exc.status
     workdir = tempfile.mkdtemp(prefix="pxeclass-lab-")
     try:
-        lab = Lab(config, dnsmasq, workdir, args.client, overrides, args.site_next_server)
+        lab = Lab(config, dnsmasq, workdir, args.client, overrides, args.site_next_server,
+                  args.topology, args.pair_config)
         result = lab.run()
+    except ValueError as exc:               # --pair-config without pair
+        print(f"pxeclass lab: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except topology.TopologyError as exc:   # no relay program, the relay died
+        report_error(LabError(str(exc), EXIT_ENVIRONMENT), args.json)
+        return EXIT_ENVIRONMENT
     except LabError as exc:
         report_error(exc, args.json)
         return exc.status
