@@ -625,9 +625,9 @@ def _chained_lab6(name):
     Debian's undionly.kpxe (ipxe 1.0.0+git-20190125) does DHCPv6, TFTP and
     HTTP over IPv6 (its ipxe.pxe is not needed).  Each iPXE stage waits out
     DHCPv4 before it boots, and neither the ROM nor Debian's undionly.kpxe
-    can be told otherwise (their autoboot configures every family; only a
-    script's `ifconf -c ipv6` could skip DHCPv4, and these run before any
-    script).  Measured with tcpdump on the bridge (t's boot, every stage
+    can be told otherwise (their autoboot configures every family; iPXE's
+    `ifconf --configurator ipv6` would skip DHCPv4, not tried here: these
+    stages run before any script).  Measured with tcpdump on the bridge (t's boot, every stage
     alike): SOLICIT, ADVERTISE, REQUEST, REPLY all within 0.1 s of the
     first DISCOVER, then DISCOVERs at 1, 3 and 7 s, nothing answers port
     67, and the next stage's first packet comes at 17.7 s.  So this
