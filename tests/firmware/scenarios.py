@@ -606,6 +606,101 @@ def _dual_stack09(name):
         files={})
 
 
+IPXE6_SUMMARY = rf"class=ipxe family=ipv6 {{own}}arch=0\(x86-bios\) user-class=iPXE {MAC_CALLER}"
+UNDIONLY6_URL = re.escape(f"tftp://[{SERVER6}]/undionly.kpxe")
+
+
+def _ipxe6_stage(summary, chain, tags, url, handed):
+    """One iPXE stage over DHCPv6: SOLICIT and REQUEST, each classified and answered with `url`.
+
+    `chain` is the tracker's chain when the stage starts (hops=N chain=…);
+    the REQUEST's ends in the file the ADVERTISE handed out (`handed`).
+    """
+    return (pxeclass(summary, chain), tags, dnsmasq(r"DHCPSOLICIT\(br0\) "), dnsmasq(ADVERTISE6),
+            bootfile_url(url),
+            pxeclass(summary, rf"{chain}>{handed}"), tags, dnsmasq(r"DHCPREQUEST\(br0\) "),
+            dnsmasq(REPLY6), bootfile_url(url))
+
+
+def _chained_lab6(name):
+    """lab6.conf on SeaBIOS + QEMU's iPXE ROM, no IPv4 on the link: the vendor ROM is
+    handed Debian's undionly.kpxe by tftp:// once (chained), that iPXE the script.
+
+    Debian's undionly.kpxe (ipxe 1.0.0+git-20190125) does DHCPv6, TFTP and
+    HTTP over IPv6 (its ipxe.pxe is not needed).  Each iPXE stage waits out
+    DHCPv4 before it boots, and neither the ROM nor Debian's undionly.kpxe
+    can be told otherwise (their autoboot configures every family; iPXE's
+    `ifconf --configurator ipv6` would skip DHCPv4, not tried here: these
+    stages run before any script).  Measured with tcpdump on the bridge (t's boot, every stage
+    alike): SOLICIT, ADVERTISE, REQUEST, REPLY all within 0.1 s of the
+    first DISCOVER, then DISCOVERs at 1, 3 and 7 s, nothing answers port
+    67, and the next stage's first packet comes at 17.7 s.  So this
+    two-stage boot takes ~36 s where 02b's over IPv4 takes ~12 s.
+    """
+    vendor, own = IPXE6_SUMMARY.format(own="own=vendor "), IPXE6_SUMMARY.format(own="own=own ")
+    return Scenario(
+        name, "lab6.conf: SeaBIOS + QEMU's iPXE ROM over IPv6 only -> Debian's undionly.kpxe "
+        "by tftp:// (own by the chain, one hop) -> script over HTTP/IPv6",
+        "seabios-virtio", f"{EXAMPLES}/lab6.conf",
+        (*_ipxe6_stage(vendor, r"0 chain=ipxe/vendor@0s", pxeclass_tags(TAG_BIOS),
+                       UNDIONLY6_URL, r"undionly\.kpxe"),
+         *sent_once(r"undionly\.kpxe", TFTP6_SENT),
+         *_ipxe6_stage(own, r"1 chain=ipxe/vendor@0s>undionly\.kpxe ipxe/own@\d+s",
+                       pxeclass_tags(TAG_OWN, TAG_BIOS), SCRIPT6_URL, r"boot\.ipxe"),
+         never("dnsmasq", r"DHCPOFFER|DHCPACK|chainload loop|hops=[2-9]"),
+         never("dnsmasq", r"own=own(?s:.*)^sent "),
+         never("dnsmasq", r"^sent (?s:.*)own=vendor"),
+         *only_http(r"/boot\.ipxe"),
+         ROM_STARTS, serial(IPXE_BANNER), serial(rf"net0: {MAC} using virtio-net"),
+         serial(rf"net0: {LEASE6}/64 "), serial(rf"Filename: {UNDIONLY6_URL}"),
+         serial(r"undionly\.kpxe : \d+ bytes \[PXE-NBP\]"), serial(IPXE_BANNER),
+         serial(rf"net0: {MAC} using undionly"), serial(rf"net0: {LEASE6}/64 "),
+         *IPXE6_GOT_SCRIPT, _marker(name),
+         never("serial", r"Filename: tftp:(?s:.*)Filename: tftp:|net0: 10\.")),
+        files={"undionly.kpxe": "debian-undionly"}, timeout=BIOS_TIMEOUT + 30)
+
+
+def _guard_loop6(name):
+    """configs/guard-loop6.conf on SeaBIOS + QEMU's iPXE ROM, no IPv4 on the link:
+    undionly.kpxe for every iPXE, hops 0, 1, 2, then the guard's tag hands loop.ipxe.
+
+    Each stage waits ~17 s for its DHCPv4 to time out (see the lab6 boot),
+    hence the guard at 1 hop (2 downloads, ~55 s) rather than 2 as in the
+    IPv4 guard boot (3 downloads, measured 73 s over IPv6).
+    """
+    summary = IPXE6_SUMMARY.format(own="")
+    loop_url = re.escape(f"http://[{SERVER6}]/loop.ipxe")
+    chain = r"ipxe@0s"
+    stages = []
+    for hop in range(2):
+        stages += _ipxe6_stage(summary, rf"{hop} chain={chain}", pxeclass_tags(), UNDIONLY6_URL,
+                               r"undionly\.kpxe")
+        stages.append(dnsmasq(TFTP6_SENT.format(r"undionly\.kpxe")))
+        chain += r">undionly\.kpxe ipxe@\d+s"
+    sent = r"^sent \S*/undionly\.kpxe "
+    return Scenario(
+        name, "guard-loop6.conf: QEMU's iPXE ROM over IPv6 only, undionly.kpxe for every iPXE, "
+        "dhcp-chain-guard=1,60 trips on hop 2 -> loop.ipxe over HTTP/IPv6",
+        "seabios-virtio", "tests/firmware/configs/guard-loop6.conf",
+        (*stages,
+         dnsmasq(rf"pxeclass: chainload loop: {MAC} made 2 hops within 60s \(more than 1\), "
+                 rf"tag chain-loop set; chain: {chain}$"),
+         *_ipxe6_stage(summary, rf"2 chain={chain}",
+                       pxeclass_tags(r"chain-loop \(dhcp-chain-guard=1,60\)"), loop_url,
+                       r"loop\.ipxe"),
+         never("dnsmasq", rf"{sent}(?s:.*){sent}(?s:.*){sent}"),
+         never("dnsmasq", r"chainload loop(?s:.*)^sent "),
+         never("dnsmasq", r"DHCPOFFER|DHCPACK|own=|hops=[3-9]"),
+         *only_http(r"/loop\.ipxe"),
+         ROM_STARTS, serial(rf"net0: {MAC} using virtio-net"),
+         serial(r"undionly\.kpxe : \d+ bytes \[PXE-NBP\]", count=2),
+         serial(rf"Filename: {loop_url}"), serial(rf"{loop_url}\.\.\. ok"),
+         serial(r"^PXC-LOOP-GUARD-TRIPPED$"), _marker(name),
+         never("serial", r"(?:bytes \[PXE-NBP\](?s:.*)){3}|net0: 10\.")),
+        files={"undionly.kpxe": "debian-undionly"},
+        scripts={"loop.ipxe": LOOP_SCRIPT}, timeout=BIOS_TIMEOUT + 60)
+
+
 # -- issue 10: programs after the firmware that ask DHCP themselves ------------
 # Debian's own binaries (tests/firmware/debian_boot.py): the signed shim and
 # netboot GRUB, a kernel whose initramfs runs klibc's ipconfig.
@@ -782,6 +877,8 @@ IPV6_SCENARIOS = (
     _ipv6_only07("p-ipv6only07-ovmf-pxe6"),
     _http_boot_ipv6_08("q-httpboot6-08-ovmf"),
     _dual_stack09("r-dualstack09-seabios"),
+    _chained_lab6("s-chained-lab6-seabios"),
+    _guard_loop6("s2-guard6-seabios"),
 )
 
 EXAMPLE_SCENARIOS = (
