@@ -117,23 +117,34 @@ END_TEST
 /* send_dhcp_packet() with the offer's server id: request_options, 53,
    54, 50 and the 7-byte parameter request list {1, 3, 6, 15, 12, 17,
    18}; the xid of the DISCOVER, secs a later reading. */
-START_TEST(grub_request)
+/* GRUB's REQUEST as net_dhcp sends it (53 54 50 55 END, padded to 300
+   bytes, secs SECS) with the parameter list PRL of PRL_LEN bytes,
+   classified: GRUB's, with no error or warning. */
+static void
+assert_grub_request(uint32_t xid, uint16_t secs, const uint8_t *prl,
+                    size_t prl_len)
 {
   static const uint8_t server[4] = {10, 77, 0, 1}, ip[4] = {10, 77, 0, 100};
-  static const uint8_t prl[7] = {1, 3, 6, 15, 12, 17, 18};
-  /* FreeBSD's loader also asks 7 options (stand/libsa/bootp.c) */
-  static const uint8_t freebsd_prl[7] = {17, 12, 16, 3, 1, 26, 28};
 
-  grub_header(0x675a1f3c, 3);
-  set_be16(offsetof(struct bootp_header, secs), 0x1f3e);
+  grub_header(xid, 3);
+  set_be16(offsetof(struct bootp_header, secs), secs);
   builder_option(&b, 54, server, 4);
   builder_option(&b, 50, ip, 4);
-  builder_option(&b, 55, prl, 7);
+  builder_option(&b, 55, prl, prl_len);
   builder_end(&b);
   pad_to(300);
   classify_as_is();
   ASSERT_CLASS(PXC_CLASS_GRUB, PXC_AGENT_NONE);
   ck_assert_uint_eq(req.errors | req.warnings, 0);
+}
+
+START_TEST(grub_request)
+{
+  static const uint8_t prl[7] = {1, 3, 6, 15, 12, 17, 18};
+  /* FreeBSD's loader also asks 7 options (stand/libsa/bootp.c) */
+  static const uint8_t freebsd_prl[7] = {17, 12, 16, 3, 1, 26, 28};
+
+  assert_grub_request(0x675a1f3c, 0x1f3e, prl, sizeof(prl));
 
   start(3, NULL);
   builder_option(&b, 55, freebsd_prl, 7);
@@ -151,20 +162,11 @@ END_TEST
    END, secs the low half of the DISCOVER's xid. */
 START_TEST(grub_request_debian)
 {
-  static const uint8_t server[4] = {10, 77, 0, 1}, ip[4] = {10, 77, 0, 130};
   static const uint8_t prl[8] = {1, 3, 6, 15, 12, 17, 18, 60};
   static const uint8_t longer[9] = {1, 3, 6, 15, 12, 17, 18, 60, 43};
   static const uint8_t other_eighth[8] = {1, 3, 6, 15, 12, 17, 18, 43};
 
-  grub_header(0x6b0e3cfc, 3);
-  builder_option(&b, 54, server, 4);
-  builder_option(&b, 50, ip, 4);
-  builder_option(&b, 55, prl, 8);
-  builder_end(&b);
-  pad_to(300);
-  classify_as_is();
-  ASSERT_CLASS(PXC_CLASS_GRUB, PXC_AGENT_NONE);
-  ck_assert_uint_eq(req.errors | req.warnings, 0);
+  assert_grub_request(0x6b0e3cfc, 0x3cfc, prl, sizeof(prl));
 
   /* only 60 after GRUB's seven, and nothing after it */
   start(3, NULL);
