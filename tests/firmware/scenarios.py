@@ -723,6 +723,18 @@ halt
 """
 
 
+def _grub_dhcp(chain):
+    """GRUB's own DHCP, one hop on (CHAIN: its pxeclass line's chain): the
+    DISCOVER and the REQUEST each classified grub and tagged, offered,
+    acknowledged, GRUB's parameter list."""
+    return (pxeclass(r"class=grub", chain), pxeclass_tags(TAG_GRUB),
+            dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
+            dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
+            pxeclass(r"class=grub", chain), pxeclass_tags(TAG_GRUB),
+            dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
+            dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS))
+
+
 def _shim_grub(name):
     """UEFI PXE -> Debian's signed shim -> netboot GRUB, whose own DHCP request is class grub."""
     server = re.escape(SERVER_IP)
@@ -734,12 +746,7 @@ def _shim_grub(name):
          dnsmasq(EDK2_PXE_VENDOR_CLASS), dnsmasq(ACK), bootfile(r"shimx64\.efi"),
          *sent_once(r"shimx64\.efi"), *sent_once(r"grubx64\.efi"),
          dnsmasq(TFTP_SENT.format(r"grub/grub\.cfg")),
-         pxeclass(r"class=grub", r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
-         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
-         dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
-         pxeclass(r"class=grub", r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
-         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
-         dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS),
+         *_grub_dhcp(r"1 chain=pxe@0s>shimx64\.efi grub@\d+s"),
          never("dnsmasq", r"pxeclass: class=(?!pxe |grub )"),
          serial(r"Start PXE over IPv4"), serial(r"NBP filename is shimx64\.efi"),
          serial(rf"PXC-GRUB: config read from \(tftp,{server}\)/grub"),
@@ -817,12 +824,7 @@ def _grub_pc(name):
         "seabios-virtio", "tests/firmware/configs/grub-pc.conf",
         (pxeclass(r"class=ipxe .*", r"0 chain=ipxe@0s"), dnsmasq(ACK),
          bootfile(r"core\.0"), *sent_once(r"core\.0"),
-         pxeclass(r"class=grub", r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
-         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPDISCOVER\(br0\) {MAC}"),
-         dnsmasq(rf"DHCPOFFER\(br0\) 10\.77\.0\.\d+ {MAC}"),
-         pxeclass(r"class=grub", r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
-         pxeclass_tags(TAG_GRUB), dnsmasq(rf"DHCPREQUEST\(br0\) 10\.77\.0\.\d+ {MAC}"),
-         dnsmasq(ACK), dnsmasq(GRUB_REQUESTED_OPTIONS),
+         *_grub_dhcp(r"1 chain=ipxe@0s>core\.0 grub@\d+s"),
          never("dnsmasq", r"pxeclass: class=(?!ipxe |grub)"),
          # the tag keeps core.0 out of GRUB's replies: no second GRUB
          never("dnsmasq", r"pxeclass: class=grub(?s:.*)option: 67 bootfile-name"),
