@@ -51,20 +51,12 @@ def ranges6(config):
         constructor = fields[0].startswith("constructor:")
         if constructor:
             fields = fields[1:]
-        start = _ipv6(fields[0]) if fields else None
+        start = labconf.ipv6(fields[0]) if fields else None
         if start is None:
             continue
-        modes = {f.lower() for f in fields[1:] if not _ipv6(f) and not f[:1].isdigit()}
+        modes = {f.lower() for f in fields[1:] if not labconf.ipv6(f) and not f[:1].isdigit()}
         found.append((line, None if constructor else start, modes))
     return found
-
-
-def _ipv6(text):
-    """TEXT as an IPv6Address, or None."""
-    try:
-        return ipaddress.IPv6Address(text)
-    except ValueError:
-        return None
 
 
 def learn(config):
@@ -118,7 +110,7 @@ def bridge_addresses(config):
     own = ipaddress.IPv6Address(server_ip6(config))
     for boot in config.boot_names:
         host = labconf.url_host(boot.name)
-        address = _ipv6(host) if host else None
+        address = labconf.ipv6(host) if host else None
         if address and address != own and f"{address}/128" not in out:
             out.append(f"{address}/128")
     return tuple(out)

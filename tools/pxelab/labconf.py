@@ -238,8 +238,18 @@ def _learn(config):
 
 def ipv4(text):
     """`text` as an IPv4Address, or None."""
+    return _address(ipaddress.IPv4Address, text)
+
+
+def ipv6(text):
+    """`text` as an IPv6Address, or None."""
+    return _address(ipaddress.IPv6Address, text)
+
+
+def _address(kind, text):
+    """`text` as a KIND (ipaddress.IPv4Address or IPv6Address), or None."""
     try:
-        return ipaddress.IPv4Address(text)
+        return kind(text)
     except ValueError:
         return None
 
