@@ -21,15 +21,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 
 from pxelab import pcap, testing  # noqa: E402
+from pxelab.dhcp6 import (ADVERTISE, CLIENT_PORT, DUID_UUID, ENTERPRISE_PXE,  # noqa: E402
+                          OPT_ARCH, OPT_BOOTFILE_URL, OPT_CLIENTID, OPT_ELAPSED, OPT_IA_NA,
+                          OPT_NII, OPT_ORO, OPT_PREFERENCE, OPT_SERVERID, OPT_STATUS,
+                          OPT_USER_CLASS, OPT_VENDOR_CLASS, RELEASE, REPLY, REQUEST,
+                          SERVER_PORT, SOLICIT)
 
-CLIENT_PORT, SERVER_PORT = 546, 547
 BOOTPC, BOOTPS, PXE_PORT = 68, 67, 4011
-SOLICIT, ADVERTISE, REQUEST, REPLY, RELEASE = 1, 2, 3, 7, 8
-OPT_CLIENTID, OPT_SERVERID, OPT_IA_NA, OPT_ORO, OPT_ELAPSED = 1, 2, 3, 6, 8
-OPT_PREFERENCE, OPT_STATUS, OPT_USER_CLASS, OPT_VENDOR_CLASS = 7, 13, 15, 16
-OPT_BOOTFILE_URL, OPT_ARCH, OPT_NII = 59, 61, 62
-ENTERPRISE_PXE = 343
-DUID_UUID = 4
 
 MAC = bytes.fromhex("525400770001")
 UUID = bytes.fromhex("00112233445566778899aabbccddeeff")   # QEMU -uuid of every capture

@@ -45,6 +45,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 
 from pxelab import testing                             # noqa: E402
+from pxelab.dhcp6 import (ADVERTISE, CLIENT_PORT, ENTERPRISE_PXE,  # noqa: E402
+                          OPT_BOOTFILE_URL, OPT_CLIENTID, OPT_ELAPSED, OPT_IA_NA,
+                          OPT_USER_CLASS, OPT_VENDOR_CLASS, SERVER_PORT, SOLICIT)
 from pxelab.netns import Topology                      # noqa: E402
 from pxelab.servers import Dnsmasq, wait_until         # noqa: E402
 
@@ -55,11 +58,7 @@ HAVE_BINARIES = testing.executable(PATCHED) and testing.executable(STOCK)
 SERVER6 = "fd77::1"
 CLIENT6 = "fd77::2"
 DHCP6_SERVERS = "ff02::1:2"
-CLIENT_PORT, SERVER_PORT, DNS_PORT = 546, 547, 53
-SOLICIT, ADVERTISE = 1, 2
-OPT_CLIENTID, OPT_IA_NA, OPT_ELAPSED = 1, 3, 8
-OPT_USER_CLASS, OPT_VENDOR_CLASS, OPT_BOOTFILE_URL = 15, 16, 59
-ENTERPRISE_PXE = 343
+DNS_PORT = 53
 PROBE_NAME = "probe.test"
 PROBE_ADDRESS = "fd77::53"
 SCRIPT_URL = "http://[fd77::1]/boot.ipxe"

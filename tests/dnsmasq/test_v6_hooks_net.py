@@ -53,27 +53,24 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
 sys.path.insert(0, os.path.join(HERE, "..", "captures"))
 
 from pxelab import pcap, testing                       # noqa: E402
+from pxelab.dhcp6 import (ADVERTISE, CLIENT_PORT, OPT_ARCH,  # noqa: E402
+                          OPT_BOOTFILE_PARAM, OPT_BOOTFILE_URL, OPT_CLIENT_LINKLAYER,
+                          OPT_IA_NA, OPT_IAADDR, OPT_RELAY_MSG, OPT_SERVERID,
+                          OPT_VENDOR_CLASS, RELAY_FORW, RELAY_REPL, SERVER_PORT, SOLICIT)
 from pxelab.netns import Topology                      # noqa: E402
 from pxelab.replay import capture_config               # noqa: E402
 from pxelab.servers import Dnsmasq, ServerError, wait_until         # noqa: E402
 from test_v6_captures import (EDK2_HTTP_X64, EDK2_PXE_X64, IPXE_BIOS,  # noqa: E402
-                              IPXE_EFI_X64, OPT_USER_CLASS, OPT_VENDOR_CLASS,
-                              SOLICIT, edk2_bare, read_capture)
-from test_v6_class_net import (CLIENT_PORT, DHCP6_SERVERS, SERVER_PORT,  # noqa: E402
-                               link_local, no_tentative, option, options_of, receive)
+                              IPXE_EFI_X64, edk2_bare, read_capture)
+from test_v6_class_net import (DHCP6_SERVERS, link_local, no_tentative,  # noqa: E402
+                               option, options_of, receive)
 
 PATCHED = os.environ.get("PXC_DNSMASQ_PATCHED", "")
 HAVE_PATCHED = testing.executable(PATCHED)
 STOCK = os.environ.get("PXC_DNSMASQ_STOCK", "")
 CAPTURES = os.path.join(HERE, "..", "captures")
-OPT_SERVERID = 2
 
 SERVER6 = "fd77::1"
-ADVERTISE = 2
-OPT_IA_NA, OPT_IAADDR, OPT_BOOTFILE_URL, OPT_BOOTFILE_PARAM = 3, 5, 59, 60
-OPT_ARCH = 61
-OPT_RELAY_MSG, OPT_CLIENT_LINKLAYER = 9, 79
-RELAY_FORW, RELAY_REPL = 12, 13
 RELAYED_MAC = "52:54:00:77:00:aa"
 REPLY_WAIT = 3.0
 
