@@ -189,7 +189,6 @@ struct pxc_tracker {
   struct client *clients;
   uint32_t capacity;
   uint32_t *buckets;
-  uint32_t bucket_mask;
   unsigned bucket_shift; /* 64 - log2 of the bucket count (≥ 2 buckets) */
   struct lru lists[LIST_COUNT];
   uint64_t seed;         /* of the DUID hashes of pending6 */
@@ -1373,7 +1372,6 @@ pxc_tracker_new(const struct pxc_config *cfg)
     return NULL;
   }
   t->capacity = info.capacity;
-  t->bucket_mask = buckets - 1;
   t->bucket_shift = shift;
   t->window = info.window;
   t->max_hops = info.hops;
@@ -1411,7 +1409,8 @@ pxc_tracker_stats(const struct pxc_tracker *t, struct pxc_chain_stats *st)
   st->capacity = t->capacity;
   st->entry_bytes = sizeof(struct client) + sizeof(uint32_t);
   st->bytes = t->capacity * sizeof(struct client) +
-              (t->bucket_mask + 1u) * sizeof(uint32_t) + sizeof(*t);
+              ((size_t)1 << (64 - t->bucket_shift)) * sizeof(uint32_t) +
+              sizeof(*t);
   st->used = t->capacity - t->lists[LIST_FREE].len;
   st->mid_chain = t->lists[LIST_MID_CHAIN].len;
   st->evicted = t->evicted;
