@@ -189,13 +189,18 @@ class PairTest(unittest.TestCase):
     def test_second_config(self):
         """--pair-config: the second instance runs another config (here
         guard.conf: undionly.kpxe for every ROM, a loop guard); the note
-        names it, and the BIOS client still reaches a script."""
+        names it, the BIOS client still reaches a script, and the second
+        instance, running guard.conf, judged every stage (its log lines)."""
         status, chains, err = lab("--topology", "pair", "--pair-config",
-                                  os.path.join(CONFIGS, "guard.conf"),
+                                  os.path.join(CONFIGS, "guard.conf"), "--verbose",
                                   *clients(["bios-pxe"]))
         self.assertEqual(status, 0, err)
         self.assertIn("guard.conf on the same link", err)
-        self.assertEqual(chains["bios-pxe"]["verdict"], "script")
+        chain = chains["bios-pxe"]
+        self.assertEqual(chain["verdict"], "script")
+        self.assertEqual(bare(chain["chain"][-1]), "boot.ipxe")
+        for stage in chain["stages"]:
+            self.assertTrue([l for l in stage["log"] if l.startswith("[boot#2] ")], stage)
 
     def test_pair_config_needs_pair(self):
         """--pair-config without --topology pair is a usage error."""
